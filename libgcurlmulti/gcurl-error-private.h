@@ -1,0 +1,17 @@
+/* gcurl-error-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <curl/curl.h>
+
+#include "gcurl-error.h"
+
+G_BEGIN_DECLS
+
+GError *g_curl_error_new_from_code (CURLcode    code,
+                                    const char *error_buffer);
+
+G_END_DECLS

@@ -1,0 +1,33 @@
+/* gcurl-error.c: the G_CURL_ERROR domain
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "gcurl-error.h"
+#include "gcurl-error-private.h"
+
+/**
+ * g_curl_error_quark:
+ *
+ * The quark of the %G_CURL_ERROR domain.
+ *
+ * Returns: the error domain of libcurl failures
+ *
+ * Since: 1.0
+ */
+G_DEFINE_QUARK (g-curl-error-quark, g_curl_error)
+
+/* The detailed text libcurl wrote to the handle's error buffer says what
+ * happened ("Failed to connect to 127.0.0.1 port 1: Connection refused");
+ * curl_easy_strerror() only names the code. */
+GError *
+g_curl_error_new_from_code (CURLcode    code,
+                            const char *error_buffer)
+{
+  if (error_buffer != NULL && error_buffer[0] != '\0')
+    return g_error_new_literal (G_CURL_ERROR, code, error_buffer);
+
+  return g_error_new_literal (G_CURL_ERROR, code, curl_easy_strerror (code));
+}

@@ -1,0 +1,20 @@
+/* gcurl-multi-private.h: what GCurlTransfer needs of its multi
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "gcurl-multi.h"
+
+G_BEGIN_DECLS
+
+void     g_curl_multi_mark_dirty        (GCurlMulti    *self,
+                                         GCurlTransfer *transfer);
+void     g_curl_multi_cancel_transfer   (GCurlMulti    *self,
+                                         GCurlTransfer *transfer,
+                                         GError        *error);
+void     g_curl_multi_wake              (GCurlMulti    *self);
+GSource *g_curl_multi_get_source        (GCurlMulti    *self);
+
+G_END_DECLS

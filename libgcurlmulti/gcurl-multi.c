@@ -1,0 +1,1031 @@
+/* gcurl-multi.c: transfers run together on one main context
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "gcurl-enum-types.h"
+#include "gcurl-error.h"
+#include "gcurl-error-private.h"
+#include "gcurl-multi.h"
+#include "gcurl-multi-private.h"
+#include "gcurl-source-private.h"
+#include "gcurl-transfer-private.h"
+
+/**
+ * GCurlMulti:
+ *
+ * Runs [class@GCurl.Transfer]s together on one `GMainContext`, through one
+ * libcurl multi handle driven by a [func@GCurl.source_new] source: no
+ * threads, no polling, and no wakeups while nothing runs.
+ *
+ * A multi belongs to the thread-default main context of the thread that
+ * creates it (or to its [property@GCurl.Multi:context]) and is used from
+ * that context's thread; several multis on several threads run
+ * independently. Connections are shared by the transfers of one multi.
+ *
+ * Each running transfer keeps its multi alive, as a `GTask` keeps its
+ * source object: an application may drop its last reference to the multi
+ * while transfers run, and they finish normally.
+ *
+ * The multi's properties (allowed protocols, redirects, TLS CA file, user
+ * agent, stall timeout) are the settings of every transfer it starts.
+ *
+ * Since: 1.0
+ */
+
+#define GCURL_DEFAULT_PROGRESS_INTERVAL_MS 100
+#define GCURL_DEFAULT_MAX_REDIRECTS 10
+#define GCURL_DEFAULT_STALL_TIMEOUT_S 60
+#define GCURL_DEFAULT_ALLOWED_PROTOCOLS "http,https"
+
+struct _GCurlMulti
+{
+  GObject             parent_instance;
+
+  GMainContext       *context;
+  CURLM              *handle;
+  GSource            *source;
+  GCurlSourceBackend  backend;
+
+  /* Transfers added and not finished: the multi owns a reference to each.
+   * The links are embedded in the transfers, so nothing is allocated per
+   * transfer or per event. */
+  GQueue              running;
+  GQueue              dirty;          /* recorded events to emit */
+  GQueue              held;           /* progress held back by the interval */
+  GQueue              finishing;      /* "finished" to emit */
+  GSource            *watchdog;       /* stall checks, while transfers run */
+  gboolean            flushing;
+
+  /* Properties. */
+  guint               max_total_connections;
+  guint               max_host_connections;
+  guint               progress_interval;  /* ms */
+  char               *allowed_protocols;
+  guint               max_redirects;
+  char               *tls_ca_file;
+  char               *user_agent;
+  guint               stall_timeout;      /* s */
+};
+
+enum {
+  PROP_0,
+  PROP_CONTEXT,
+  PROP_BACKEND,
+  PROP_MAX_TOTAL_CONNECTIONS,
+  PROP_MAX_HOST_CONNECTIONS,
+  PROP_PROGRESS_INTERVAL,
+  PROP_N_TRANSFERS,
+  PROP_ALLOWED_PROTOCOLS,
+  PROP_MAX_REDIRECTS,
+  PROP_TLS_CA_FILE,
+  PROP_USER_AGENT,
+  PROP_STALL_TIMEOUT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (GCurlMulti, g_curl_multi, G_TYPE_OBJECT)
+
+static void flush_cb (gpointer user_data);
+
+/* A transfer with events to report is in exactly one of the dirty, held
+ * and finishing queues, through a link embedded in it; the transfer
+ * remembers which queue (GList links alone cannot tell). */
+static void
+queue_move (GCurlTransfer *transfer,
+            GQueue        *to)
+{
+  GList *link = g_curl_transfer_get_dirty_link (transfer);
+  GQueue **slot = g_curl_transfer_get_queue_slot (transfer);
+
+  if (*slot == to)
+    return;
+  if (*slot != NULL)
+    g_queue_unlink (*slot, link);
+  if (to != NULL)
+    g_queue_push_tail_link (to, link);
+  *slot = to;
+}
+
+static GCurlTransfer *
+queue_pop (GQueue *queue)
+{
+  GList *link = g_queue_peek_head_link (queue);
+  GCurlTransfer *transfer;
+
+  if (link == NULL)
+    return NULL;
+
+  transfer = link->data;
+  queue_move (transfer, NULL);
+  return transfer;
+}
+
+static gboolean
+on_message (CURLMsg  *message,
+            gpointer  user_data)
+{
+  GCurlMulti *self = user_data;
+  GCurlTransfer *transfer = NULL;
+  CURLcode result = message->data.result;
+  CURL *easy = message->easy_handle;
+  CURLMcode mcode;
+
+  curl_easy_getinfo (easy, CURLINFO_PRIVATE, &transfer);
+  if (transfer == NULL || g_curl_transfer_get_multi (transfer) != self ||
+      g_curl_transfer_is_completed (transfer))
+    return G_SOURCE_CONTINUE;
+
+  mcode = curl_multi_remove_handle (self->handle, easy);
+  if (mcode != CURLM_OK)
+    g_warning ("curl_multi_remove_handle() failed for %s: %s",
+               g_curl_transfer_get_url (transfer), curl_multi_strerror (mcode));
+
+  if (g_curl_transfer_handle_done (transfer, result) == G_CURL_TRANSFER_DONE_RESTART)
+    {
+      mcode = curl_multi_add_handle (self->handle, easy);
+      if (mcode == CURLM_OK)
+        return G_SOURCE_CONTINUE;
+
+      g_curl_transfer_fail (transfer,
+                            g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,
+                                         _("Could not follow the redirect of %s: %s"),
+                                         g_curl_transfer_get_url (transfer),
+                                         curl_multi_strerror (mcode)));
+    }
+
+  /* A completed transfer's remaining events are emitted with "finished". */
+  queue_move (transfer, &self->finishing);
+
+  return G_SOURCE_CONTINUE;
+}
+
+void
+g_curl_multi_mark_dirty (GCurlMulti    *self,
+                         GCurlTransfer *transfer)
+{
+  if (*g_curl_transfer_get_queue_slot (transfer) == NULL)
+    queue_move (transfer, &self->dirty);
+}
+
+void
+g_curl_multi_wake (GCurlMulti *self)
+{
+  if (self->source != NULL)
+    g_curl_source_wake (self->source, 0);
+}
+
+GSource *
+g_curl_multi_get_source (GCurlMulti *self)
+{
+  return self->source;
+}
+
+/* Ends a running transfer now (cancel, stall, failure to start); its
+ * "finished" is emitted by the next flush, never from the caller. */
+void
+g_curl_multi_cancel_transfer (GCurlMulti    *self,
+                              GCurlTransfer *transfer,
+                              GError        *error)
+{
+  CURLMcode mcode;
+
+  mcode = curl_multi_remove_handle (self->handle, g_curl_transfer_get_handle (transfer));
+  if (mcode != CURLM_OK)
+    g_warning ("curl_multi_remove_handle() failed for %s: %s",
+               g_curl_transfer_get_url (transfer), curl_multi_strerror (mcode));
+
+  queue_move (transfer, &self->finishing);
+
+  g_curl_transfer_fail (transfer, error);
+  g_curl_multi_wake (self);
+}
+
+static void
+notify_n_transfers (GCurlMulti *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_TRANSFERS]);
+}
+
+static gboolean
+watchdog_cb (gpointer user_data)
+{
+  GCurlMulti *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  GList *l, *next;
+
+  for (l = self->running.head; l != NULL; l = next)
+    {
+      GCurlTransfer *transfer = l->data;
+      GError *error;
+
+      next = l->next;
+      error = g_curl_transfer_check_stalled (transfer, now);
+      if (error != NULL)
+        g_curl_multi_cancel_transfer (self, transfer, error);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+update_watchdog (GCurlMulti *self)
+{
+  if (self->running.length > 0 && self->watchdog == NULL)
+    {
+      /* Second-resolution timeouts are coalesced by GLib with other
+       * sources' wakeups; a stall is measured in seconds anyway. */
+      self->watchdog = g_timeout_source_new_seconds (1);
+      g_source_set_static_name (self->watchdog, "GCurlMulti stall watchdog");
+      g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
+      g_source_attach (self->watchdog, self->context);
+    }
+  else if (self->running.length == 0 && self->watchdog != NULL)
+    {
+      g_source_destroy (self->watchdog);
+      g_clear_pointer (&self->watchdog, g_source_unref);
+    }
+}
+
+static void
+finish_transfer (GCurlMulti    *self,
+                 GCurlTransfer *transfer)
+{
+  GList *running_link = g_curl_transfer_get_running_link (transfer);
+
+  g_queue_unlink (&self->running, running_link);
+  update_watchdog (self);
+  notify_n_transfers (self);
+
+  /* The transfer lets go of us before "finished", so that a handler may
+   * add it again; our reference to it goes last. */
+  g_object_unref (g_curl_transfer_steal_multi (transfer));
+  g_curl_transfer_emit_finished (transfer);
+  g_object_unref (transfer);
+}
+
+static void
+flush_cb (gpointer user_data)
+{
+  GCurlMulti *self = user_data;
+  gint64 interval = (gint64) self->progress_interval * 1000;
+  gint64 next_due = -1;
+  GCurlTransfer *transfer;
+
+  /* A handler that spins a nested main loop must not flush again. */
+  if (self->flushing)
+    return;
+
+  g_object_ref (self);
+  self->flushing = TRUE;
+
+  /* Held progress may be due now. */
+  while ((transfer = queue_pop (&self->held)) != NULL)
+    queue_move (transfer, &self->dirty);
+
+  while (self->dirty.length > 0 || self->finishing.length > 0)
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      while ((transfer = queue_pop (&self->dirty)) != NULL)
+        {
+          gint64 due = -1;
+
+          /* Held back by the interval, unless a handler queued it again. */
+          if (!g_curl_transfer_flush (transfer, now, interval, &due) &&
+              *g_curl_transfer_get_queue_slot (transfer) == NULL)
+            {
+              queue_move (transfer, &self->held);
+              if (next_due < 0 || due < next_due)
+                next_due = due;
+            }
+        }
+
+      while ((transfer = queue_pop (&self->finishing)) != NULL)
+        {
+          finish_transfer (self, transfer);
+          /* Handlers may have queued more: go round again. */
+          if (self->dirty.length > 0)
+            break;
+        }
+    }
+
+  if (next_due >= 0 && self->source != NULL)
+    g_curl_source_wake (self->source, next_due);
+
+  self->flushing = FALSE;
+  g_object_unref (self);
+}
+
+static void
+g_curl_multi_constructed (GObject *object)
+{
+  GCurlMulti *self = G_CURL_MULTI (object);
+
+  G_OBJECT_CLASS (g_curl_multi_parent_class)->constructed (object);
+
+  if (self->context == NULL)
+    self->context = g_main_context_ref_thread_default ();
+
+  self->handle = curl_multi_init ();
+  self->source = g_curl_source_new_with_backend (self->handle, self->backend);
+  self->backend = g_curl_source_get_backend (self->source);
+  g_source_set_static_name (self->source, "GCurlMulti");
+  g_source_set_callback (self->source, G_SOURCE_FUNC (on_message), self, NULL);
+  g_curl_source_set_flush_func (self->source, flush_cb, self);
+  g_source_attach (self->source, self->context);
+
+  curl_multi_setopt (self->handle, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                     (long) self->max_total_connections);
+  curl_multi_setopt (self->handle, CURLMOPT_MAX_HOST_CONNECTIONS,
+                     (long) self->max_host_connections);
+}
+
+static void
+g_curl_multi_dispose (GObject *object)
+{
+  GCurlMulti *self = G_CURL_MULTI (object);
+  GList *link;
+
+  /* Running transfers keep us alive, so there are none here unless
+   * g_object_run_dispose() was called: end them cleanly. */
+  while ((link = g_queue_peek_head_link (&self->running)) != NULL)
+    {
+      GCurlTransfer *transfer = link->data;
+
+      g_queue_unlink (&self->running, link);
+      queue_move (transfer, NULL);
+      curl_multi_remove_handle (self->handle, g_curl_transfer_get_handle (transfer));
+      /* Each running transfer holds a reference to us, so this is not the
+       * last one. */
+      g_object_unref (g_curl_transfer_steal_multi (transfer));
+      g_object_unref (transfer);
+    }
+
+  if (self->watchdog != NULL)
+    {
+      g_source_destroy (self->watchdog);
+      g_clear_pointer (&self->watchdog, g_source_unref);
+    }
+
+  /* libcurl closes its cached connections here, through the close-socket
+   * callback and the socket callback: the source must still be alive. */
+  g_clear_pointer (&self->handle, curl_multi_cleanup);
+
+  if (self->source != NULL)
+    {
+      g_curl_source_detach_multi (self->source);
+      g_source_destroy (self->source);
+      g_clear_pointer (&self->source, g_source_unref);
+    }
+
+  G_OBJECT_CLASS (g_curl_multi_parent_class)->dispose (object);
+}
+
+static void
+g_curl_multi_finalize (GObject *object)
+{
+  GCurlMulti *self = G_CURL_MULTI (object);
+
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->allowed_protocols, g_free);
+  g_clear_pointer (&self->tls_ca_file, g_free);
+  g_clear_pointer (&self->user_agent, g_free);
+
+  G_OBJECT_CLASS (g_curl_multi_parent_class)->finalize (object);
+}
+
+/* Refuses a list libcurl does not accept, which would otherwise leave
+ * every protocol it has enabled. */
+static gboolean
+protocols_valid (const char *protocols)
+{
+  CURL *probe = curl_easy_init ();
+  CURLcode code;
+
+  code = curl_easy_setopt (probe, CURLOPT_PROTOCOLS_STR, protocols);
+  curl_easy_cleanup (probe);
+
+  return code == CURLE_OK;
+}
+
+static void
+set_uint (GCurlMulti *self,
+          guint      *field,
+          guint       value,
+          guint       prop_id)
+{
+  if (*field == value)
+    return;
+
+  *field = value;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
+static void
+set_string (GCurlMulti  *self,
+            char       **field,
+            const char  *value,
+            guint        prop_id)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+
+  g_free (*field);
+  *field = g_strdup (value);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
+static void
+g_curl_multi_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  GCurlMulti *self = G_CURL_MULTI (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONTEXT:
+      g_value_set_boxed (value, self->context);
+      break;
+    case PROP_BACKEND:
+      g_value_set_enum (value, self->backend);
+      break;
+    case PROP_MAX_TOTAL_CONNECTIONS:
+      g_value_set_uint (value, self->max_total_connections);
+      break;
+    case PROP_MAX_HOST_CONNECTIONS:
+      g_value_set_uint (value, self->max_host_connections);
+      break;
+    case PROP_PROGRESS_INTERVAL:
+      g_value_set_uint (value, self->progress_interval);
+      break;
+    case PROP_N_TRANSFERS:
+      g_value_set_uint (value, self->running.length);
+      break;
+    case PROP_ALLOWED_PROTOCOLS:
+      g_value_set_string (value, self->allowed_protocols);
+      break;
+    case PROP_MAX_REDIRECTS:
+      g_value_set_uint (value, self->max_redirects);
+      break;
+    case PROP_TLS_CA_FILE:
+      g_value_set_string (value, self->tls_ca_file);
+      break;
+    case PROP_USER_AGENT:
+      g_value_set_string (value, self->user_agent);
+      break;
+    case PROP_STALL_TIMEOUT:
+      g_value_set_uint (value, self->stall_timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+g_curl_multi_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  GCurlMulti *self = G_CURL_MULTI (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONTEXT:
+      self->context = g_value_dup_boxed (value);
+      break;
+    case PROP_BACKEND:
+      self->backend = g_value_get_enum (value);
+      break;
+    case PROP_MAX_TOTAL_CONNECTIONS:
+      set_uint (self, &self->max_total_connections, g_value_get_uint (value), prop_id);
+      if (self->handle != NULL)
+        curl_multi_setopt (self->handle, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                           (long) self->max_total_connections);
+      break;
+    case PROP_MAX_HOST_CONNECTIONS:
+      set_uint (self, &self->max_host_connections, g_value_get_uint (value), prop_id);
+      if (self->handle != NULL)
+        curl_multi_setopt (self->handle, CURLMOPT_MAX_HOST_CONNECTIONS,
+                           (long) self->max_host_connections);
+      break;
+    case PROP_PROGRESS_INTERVAL:
+      set_uint (self, &self->progress_interval, g_value_get_uint (value), prop_id);
+      break;
+    case PROP_ALLOWED_PROTOCOLS:
+      {
+        const char *protocols = g_value_get_string (value);
+
+        if (protocols == NULL)
+          protocols = GCURL_DEFAULT_ALLOWED_PROTOCOLS;
+        if (!protocols_valid (protocols))
+          {
+            g_critical ("“%s” is not a list of protocols libcurl supports; "
+                        "GCurlMulti:allowed-protocols stays “%s”",
+                        protocols, self->allowed_protocols);
+            break;
+          }
+        set_string (self, &self->allowed_protocols, protocols, prop_id);
+      }
+      break;
+    case PROP_MAX_REDIRECTS:
+      set_uint (self, &self->max_redirects, g_value_get_uint (value), prop_id);
+      break;
+    case PROP_TLS_CA_FILE:
+      set_string (self, &self->tls_ca_file, g_value_get_string (value), prop_id);
+      break;
+    case PROP_USER_AGENT:
+      {
+        const char *agent = g_value_get_string (value);
+
+        if (agent != NULL && strpbrk (agent, "\r\n") != NULL)
+          {
+            g_critical ("GCurlMulti:user-agent must not contain CR or LF");
+            break;
+          }
+        set_string (self, &self->user_agent, agent, prop_id);
+      }
+      break;
+    case PROP_STALL_TIMEOUT:
+      set_uint (self, &self->stall_timeout, g_value_get_uint (value), prop_id);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+g_curl_multi_class_init (GCurlMultiClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = g_curl_multi_constructed;
+  object_class->dispose = g_curl_multi_dispose;
+  object_class->finalize = g_curl_multi_finalize;
+  object_class->get_property = g_curl_multi_get_property;
+  object_class->set_property = g_curl_multi_set_property;
+
+  /**
+   * GCurlMulti:context:
+   *
+   * The main context the multi's transfers run on: by default the
+   * thread-default main context of the thread that created the multi.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CONTEXT] =
+    g_param_spec_boxed ("context", NULL, NULL, G_TYPE_MAIN_CONTEXT,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                        G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:backend:
+   *
+   * How the multi's source watches sockets; see [enum@GCurl.SourceBackend].
+   * Reading it gives the backend in use.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_BACKEND] =
+    g_param_spec_enum ("backend", NULL, NULL,
+                       G_CURL_TYPE_SOURCE_BACKEND, G_CURL_SOURCE_BACKEND_DEFAULT,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:max-total-connections:
+   *
+   * The most connections open at once (`CURLMOPT_MAX_TOTAL_CONNECTIONS`);
+   * transfers beyond it wait for a connection. 0 means no limit.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_TOTAL_CONNECTIONS] =
+    g_param_spec_uint ("max-total-connections", NULL, NULL, 0, G_MAXINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:max-host-connections:
+   *
+   * The most connections open at once to one host
+   * (`CURLMOPT_MAX_HOST_CONNECTIONS`). 0 means no limit.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_HOST_CONNECTIONS] =
+    g_param_spec_uint ("max-host-connections", NULL, NULL, 0, G_MAXINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:progress-interval:
+   *
+   * The least time, in milliseconds, between two
+   * [signal@GCurl.Transfer::progress] emissions of one transfer (and the
+   * notifications of its figures). 0 reports after every event.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PROGRESS_INTERVAL] =
+    g_param_spec_uint ("progress-interval", NULL, NULL, 0, G_MAXUINT,
+                       GCURL_DEFAULT_PROGRESS_INTERVAL_MS,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:n-transfers:
+   *
+   * How many transfers were added and have not finished yet.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_N_TRANSFERS] =
+    g_param_spec_uint ("n-transfers", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:allowed-protocols:
+   *
+   * The URL schemes transfers may use, for requests and redirects alike,
+   * as libcurl's comma-separated list (`CURLOPT_PROTOCOLS_STR`): by default
+   * `http,https`. A list libcurl does not accept is refused with a critical
+   * and the property keeps its value. A transfer to another scheme fails
+   * with %G_CURL_ERROR_UNSUPPORTED_PROTOCOL.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ALLOWED_PROTOCOLS] =
+    g_param_spec_string ("allowed-protocols", NULL, NULL,
+                         GCURL_DEFAULT_ALLOWED_PROTOCOLS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:max-redirects:
+   *
+   * How many redirects a transfer follows; one more fails it with
+   * %G_CURL_ERROR_TOO_MANY_REDIRECTS. 0 follows none: the redirect is then
+   * the response.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_REDIRECTS] =
+    g_param_spec_uint ("max-redirects", NULL, NULL, 0, G_MAXINT,
+                       GCURL_DEFAULT_MAX_REDIRECTS,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:tls-ca-file:
+   *
+   * A PEM file of the certificate authorities to trust, or %NULL for the
+   * system's. Peer and host verification are always on.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TLS_CA_FILE] =
+    g_param_spec_string ("tls-ca-file", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:user-agent:
+   *
+   * The `User-Agent` header of the transfers, or %NULL for
+   * `libgcurlmulti/VERSION`.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_USER_AGENT] =
+    g_param_spec_string ("user-agent", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:stall-timeout:
+   *
+   * Seconds without receiving a byte after which a transfer that has sent
+   * its request fails with %G_CURL_ERROR_OPERATION_TIMEDOUT; 0 turns the
+   * watchdog off. Transfers waiting for a connection and paused transfers
+   * are not timed.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_STALL_TIMEOUT] =
+    g_param_spec_uint ("stall-timeout", NULL, NULL, 0, G_MAXUINT,
+                       GCURL_DEFAULT_STALL_TIMEOUT_S,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+g_curl_multi_init (GCurlMulti *self)
+{
+  g_queue_init (&self->running);
+  g_queue_init (&self->dirty);
+  g_queue_init (&self->held);
+  g_queue_init (&self->finishing);
+}
+
+/**
+ * g_curl_multi_new:
+ *
+ * Creates a multi that runs transfers on the thread-default main context.
+ *
+ * Returns: (transfer full): a new multi
+ *
+ * Since: 1.0
+ */
+GCurlMulti *
+g_curl_multi_new (void)
+{
+  return g_object_new (G_CURL_TYPE_MULTI, NULL);
+}
+
+/**
+ * g_curl_multi_get_context:
+ * @self: a multi
+ *
+ * Gets the main context the multi's transfers run on.
+ *
+ * Returns: (transfer none): the main context
+ *
+ * Since: 1.0
+ */
+GMainContext *
+g_curl_multi_get_context (GCurlMulti *self)
+{
+  g_return_val_if_fail (G_CURL_IS_MULTI (self), NULL);
+
+  return self->context;
+}
+
+/**
+ * g_curl_multi_get_handle: (skip)
+ * @self: a multi
+ *
+ * Gets the libcurl multi handle, to set multi options the library has no
+ * property for. Do not change its socket or timer functions.
+ *
+ * Returns: (transfer none): the multi handle, owned by @self
+ *
+ * Since: 1.0
+ */
+CURLM *
+g_curl_multi_get_handle (GCurlMulti *self)
+{
+  g_return_val_if_fail (G_CURL_IS_MULTI (self), NULL);
+
+  return self->handle;
+}
+
+/**
+ * g_curl_multi_get_backend:
+ * @self: a multi
+ *
+ * Tells how the multi watches sockets.
+ *
+ * Returns: %G_CURL_SOURCE_BACKEND_EPOLL or %G_CURL_SOURCE_BACKEND_FDS
+ *
+ * Since: 1.0
+ */
+GCurlSourceBackend
+g_curl_multi_get_backend (GCurlMulti *self)
+{
+  g_return_val_if_fail (G_CURL_IS_MULTI (self), G_CURL_SOURCE_BACKEND_DEFAULT);
+
+  return self->backend;
+}
+
+/**
+ * g_curl_multi_get_n_transfers:
+ * @self: a multi
+ *
+ * Counts the transfers added to the multi that have not finished.
+ *
+ * Returns: the number of running transfers
+ *
+ * Since: 1.0
+ */
+guint
+g_curl_multi_get_n_transfers (GCurlMulti *self)
+{
+  g_return_val_if_fail (G_CURL_IS_MULTI (self), 0);
+
+  return self->running.length;
+}
+
+/**
+ * g_curl_multi_add_transfer:
+ * @self: a multi
+ * @transfer: a transfer that is not running
+ *
+ * Starts @transfer; its response body is collected in memory for
+ * [method@GCurl.Transfer.get_body]. The multi keeps a reference to the
+ * transfer until [signal@GCurl.Transfer::finished] has been emitted, which
+ * always happens later, from the multi's main context, even when the
+ * transfer cannot start.
+ *
+ * Adding a transfer that is running (here or in another multi) is a
+ * programmer error. A finished transfer runs again from a clean state.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_multi_add_transfer (GCurlMulti    *self,
+                           GCurlTransfer *transfer)
+{
+  GCurlTransferConfig config = { 0, };
+  g_autoptr(GError) error = NULL;
+  GCurlTransferState state;
+  CURLMcode mcode;
+
+  g_return_if_fail (G_CURL_IS_MULTI (self));
+  g_return_if_fail (G_CURL_IS_TRANSFER (transfer));
+  state = g_curl_transfer_get_state (transfer);
+  g_return_if_fail (state != G_CURL_TRANSFER_STATE_RUNNING &&
+                    state != G_CURL_TRANSFER_STATE_PAUSED);
+  g_return_if_fail (g_curl_transfer_get_multi (transfer) == NULL);
+  g_return_if_fail (self->handle != NULL);
+
+  config.allowed_protocols = self->allowed_protocols;
+  config.tls_ca_file = self->tls_ca_file;
+  config.user_agent = self->user_agent;
+  config.max_redirects = self->max_redirects;
+  config.stall_timeout = self->stall_timeout;
+  config.source = self->source;
+
+  g_object_ref (transfer);
+  g_queue_push_tail_link (&self->running, g_curl_transfer_get_running_link (transfer));
+  update_watchdog (self);
+
+  if (!g_curl_transfer_start (transfer, self, &config, &error))
+    {
+      g_curl_multi_cancel_transfer (self, transfer, g_steal_pointer (&error));
+    }
+  else
+    {
+      mcode = curl_multi_add_handle (self->handle, g_curl_transfer_get_handle (transfer));
+      if (mcode != CURLM_OK)
+        g_curl_multi_cancel_transfer (self, transfer,
+                                      g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,
+                                                   _("Could not start the transfer of %s: %s"),
+                                                   g_curl_transfer_get_url (transfer),
+                                                   curl_multi_strerror (mcode)));
+    }
+
+  notify_n_transfers (self);
+}
+
+/* send_and_read */
+
+typedef struct
+{
+  GCurlTransfer *transfer;
+  gulong         finished_id;
+  GSource       *cancel_source;
+} SendAndReadData;
+
+static void
+send_and_read_data_free (SendAndReadData *data)
+{
+  if (data->cancel_source != NULL)
+    {
+      g_source_destroy (data->cancel_source);
+      g_source_unref (data->cancel_source);
+    }
+  g_clear_signal_handler (&data->finished_id, data->transfer);
+  g_clear_object (&data->transfer);
+  g_free (data);
+}
+
+static void
+send_and_read_finished_cb (GCurlTransfer *transfer,
+                           gpointer       user_data)
+{
+  GTask *task = user_data;
+  const GError *error = g_curl_transfer_get_error (transfer);
+
+  if (error != NULL)
+    g_task_return_error (task, g_error_copy (error));
+  else
+    g_task_return_pointer (task, g_curl_transfer_get_body (transfer),
+                           (GDestroyNotify) g_bytes_unref);
+
+  /* Drops the data (and with it this handler) and the task. */
+  g_object_unref (task);
+}
+
+static gboolean
+send_and_read_cancelled_cb (GCancellable *cancellable,
+                            gpointer      user_data)
+{
+  GTask *task = user_data;
+  SendAndReadData *data = g_task_get_task_data (task);
+
+  g_curl_transfer_cancel (data->transfer);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * g_curl_multi_send_and_read_async:
+ * @self: a multi
+ * @transfer: a transfer that is not running
+ * @cancellable: (nullable): a cancellable to stop the transfer
+ * @callback: (scope async): called when the transfer has finished
+ * @user_data: data for @callback
+ *
+ * Runs @transfer and collects its response body in memory. The callback
+ * runs from the multi's main context once the transfer has finished; get
+ * the body with [method@GCurl.Multi.send_and_read_finish].
+ *
+ * An HTTP error status is not an error here: the body is returned and the
+ * status is on @transfer. Cancelling @cancellable cancels the transfer
+ * and gives %G_IO_ERROR_CANCELLED.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_multi_send_and_read_async (GCurlMulti          *self,
+                                  GCurlTransfer       *transfer,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SendAndReadData *data;
+
+  g_return_if_fail (G_CURL_IS_MULTI (self));
+  g_return_if_fail (G_CURL_IS_TRANSFER (transfer));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, g_curl_multi_send_and_read_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  data = g_new0 (SendAndReadData, 1);
+  data->transfer = g_object_ref (transfer);
+  g_task_set_task_data (task, data, (GDestroyNotify) send_and_read_data_free);
+
+  /* The handler owns a reference to the task until "finished". */
+  data->finished_id = g_signal_connect (transfer, "finished",
+                                        G_CALLBACK (send_and_read_finished_cb),
+                                        g_object_ref (task));
+
+  if (cancellable != NULL)
+    {
+      /* A source, not g_cancellable_connect(): the cancellable may be
+       * cancelled from another thread, and the transfer may only be
+       * touched from the multi's context. */
+      data->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (data->cancel_source, "GCurlMulti send_and_read cancel");
+      g_source_set_callback (data->cancel_source,
+                             G_SOURCE_FUNC (send_and_read_cancelled_cb), task, NULL);
+      g_source_attach (data->cancel_source, self->context);
+    }
+
+  g_curl_multi_add_transfer (self, transfer);
+}
+
+/**
+ * g_curl_multi_send_and_read_finish:
+ * @self: a multi
+ * @result: the result given to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@GCurl.Multi.send_and_read_async].
+ *
+ * Returns: (transfer full): the response body, or %NULL with @error set:
+ *   %G_CURL_ERROR for a failed transfer, %G_IO_ERROR_CANCELLED for a
+ *   cancelled one
+ *
+ * Since: 1.0
+ */
+GBytes *
+g_curl_multi_send_and_read_finish (GCurlMulti    *self,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  g_return_val_if_fail (G_CURL_IS_MULTI (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, g_curl_multi_send_and_read_async), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -1,0 +1,67 @@
+/* gcurl-multi.h: transfers run together on one main context
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (__GCURLMULTI_H_INSIDE__) && !defined (GCURLMULTI_COMPILATION)
+#error "Only <gcurlmulti.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <curl/curl.h>
+
+#include "gcurl-version.h"
+#include "gcurl-source.h"
+#include "gcurl-transfer.h"
+
+G_BEGIN_DECLS
+
+/**
+ * GCurlDownloadFlags:
+ * @G_CURL_DOWNLOAD_NONE: no flags
+ * @G_CURL_DOWNLOAD_RESUME: continue an existing `.part` file with a
+ *   `Range` request
+ * @G_CURL_DOWNLOAD_OVERWRITE: replace an existing destination file
+ *
+ * Flags for downloads to a file.
+ *
+ * Since: 1.0
+ */
+typedef enum /*< flags >*/ {
+  G_CURL_DOWNLOAD_NONE = 0,
+  G_CURL_DOWNLOAD_RESUME = 1 << 0,
+  G_CURL_DOWNLOAD_OVERWRITE = 1 << 1,
+} GCurlDownloadFlags;
+
+#define G_CURL_TYPE_MULTI (g_curl_multi_get_type ())
+
+GCURL_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (GCurlMulti, g_curl_multi, G_CURL, MULTI, GObject)
+
+GCURL_AVAILABLE_IN_ALL
+GCurlMulti   *g_curl_multi_new                   (void);
+GCURL_AVAILABLE_IN_ALL
+GMainContext *g_curl_multi_get_context           (GCurlMulti          *self);
+GCURL_AVAILABLE_IN_ALL
+CURLM        *g_curl_multi_get_handle            (GCurlMulti          *self);
+GCURL_AVAILABLE_IN_ALL
+GCurlSourceBackend g_curl_multi_get_backend      (GCurlMulti          *self);
+GCURL_AVAILABLE_IN_ALL
+void          g_curl_multi_add_transfer          (GCurlMulti          *self,
+                                                  GCurlTransfer       *transfer);
+GCURL_AVAILABLE_IN_ALL
+guint         g_curl_multi_get_n_transfers       (GCurlMulti          *self);
+GCURL_AVAILABLE_IN_ALL
+void          g_curl_multi_send_and_read_async   (GCurlMulti          *self,
+                                                  GCurlTransfer       *transfer,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+GCURL_AVAILABLE_IN_ALL
+GBytes       *g_curl_multi_send_and_read_finish  (GCurlMulti          *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+
+G_END_DECLS

@@ -1,0 +1,52 @@
+/* gcurl-transfer-private.h: what GCurlMulti needs of its transfers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "gcurl-transfer.h"
+#include "gcurl-multi.h"
+
+G_BEGIN_DECLS
+
+/* The settings a multi gives every transfer it runs. */
+typedef struct
+{
+  const char *allowed_protocols;
+  const char *tls_ca_file;
+  const char *user_agent;
+  guint       max_redirects;
+  guint       stall_timeout;       /* s, 0 = off */
+  GSource    *source;              /* for the socket open/close callbacks */
+} GCurlTransferConfig;
+
+/* What the multi does with a transfer libcurl has finished with. */
+typedef enum {
+  G_CURL_TRANSFER_DONE_FINISHED,  /* queue "finished" */
+  G_CURL_TRANSFER_DONE_RESTART,   /* add the handle again: a redirect */
+} GCurlTransferDoneAction;
+
+gboolean                g_curl_transfer_start        (GCurlTransfer             *self,
+                                                      GCurlMulti                *multi,
+                                                      const GCurlTransferConfig *config,
+                                                      GError                   **error);
+GCurlMulti             *g_curl_transfer_get_multi    (GCurlTransfer             *self);
+GList                  *g_curl_transfer_get_running_link (GCurlTransfer         *self);
+GList                  *g_curl_transfer_get_dirty_link   (GCurlTransfer         *self);
+GQueue                **g_curl_transfer_get_queue_slot   (GCurlTransfer         *self);
+GCurlTransferDoneAction g_curl_transfer_handle_done  (GCurlTransfer             *self,
+                                                      CURLcode                   result);
+void                    g_curl_transfer_fail         (GCurlTransfer             *self,
+                                                      GError                    *error);
+gboolean                g_curl_transfer_is_completed (GCurlTransfer             *self);
+gboolean                g_curl_transfer_flush        (GCurlTransfer             *self,
+                                                      gint64                     now,
+                                                      gint64                     interval,
+                                                      gint64                    *next_due);
+void                    g_curl_transfer_emit_finished (GCurlTransfer            *self);
+GError                 *g_curl_transfer_check_stalled (GCurlTransfer            *self,
+                                                       gint64                    now);
+GCurlMulti             *g_curl_transfer_steal_multi  (GCurlTransfer             *self);
+
+G_END_DECLS

@@ -1,0 +1,1829 @@
+/* gcurl-transfer.c: one HTTP transfer
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "gcurl-enum-types.h"
+#include "gcurl-error.h"
+#include "gcurl-error-private.h"
+#include "gcurl-multi-private.h"
+#include "gcurl-source-private.h"
+#include "gcurl-transfer.h"
+#include "gcurl-transfer-private.h"
+
+/**
+ * GCurlTransfer:
+ *
+ * One HTTP request and its response, run by a [class@GCurl.Multi].
+ *
+ * Make a transfer with [ctor@GCurl.Transfer.new], describe the request
+ * (method, headers, body), then hand it to
+ * [method@GCurl.Multi.add_transfer]. While it runs it reports
+ * [signal@GCurl.Transfer::got-headers], [signal@GCurl.Transfer::progress]
+ * and, exactly once, [signal@GCurl.Transfer::finished], all from the multi's
+ * main context and never from inside libcurl, so a handler may do anything:
+ * cancel or pause this or another transfer, add transfers, drop the last
+ * reference to the transfer or the multi, or quit the main loop.
+ *
+ * Its figures (state, status, byte counts, [property@GCurl.Transfer:fraction],
+ * speed) are properties that notify when they change, so they can be bound
+ * to widgets with g_object_bind_property().
+ *
+ * A finished transfer can be added again: it runs again from a clean state.
+ *
+ * Since: 1.0
+ */
+
+/* Redirects are followed by the library, not by libcurl, so that headers
+ * the application set are not sent to another origin (libcurl 7.88 forwards
+ * all but Authorization and Cookie). */
+#define GCURL_DEFAULT_USER_AGENT "libgcurlmulti/" PACKAGE_VERSION
+
+/* The body buffer is sized from Content-Length up to this much at once;
+ * past it, it grows as data really arrives (a header is only a claim). */
+#define GCURL_MAX_PREALLOCATION (64 * 1024 * 1024)
+
+typedef struct
+{
+  char *name;
+  char *value;
+} GCurlHeader;
+
+struct _GCurlTransfer
+{
+  GObject             parent_instance;
+
+  CURL               *handle;
+  char               *url;
+  char                error_buffer[CURL_ERROR_SIZE];
+
+  /* The request. */
+  char               *method;           /* NULL: GET, or POST with a body */
+  GArray             *request_headers;  /* GCurlHeader */
+  GBytes             *request_body;
+  char               *content_type;
+  gint64              max_download_speed;
+
+  /* The current run; reset by g_curl_transfer_start(). */
+  GCurlMulti         *multi;            /* owned while running */
+  GList               running_link;     /* in the multi's running queue */
+  GList               dirty_link;       /* in one of the multi's event queues */
+  GQueue             *queue;            /* which one, or NULL */
+  struct curl_slist  *header_list;
+  char               *current_url;      /* after redirects */
+  char               *current_method;
+  gboolean            send_body;
+  gboolean            send_headers;
+  guint               n_redirects;
+  guint               max_redirects;
+  guint               stall_timeout;
+
+  GCurlTransferState  state;
+  guint               status_code;
+  GHashTable         *response_headers;  /* case-insensitive name → value */
+  char               *last_header_name;  /* for obsolete folded lines */
+  GByteArray         *body;
+  GBytes             *body_bytes;        /* once succeeded */
+  GError             *error;
+
+  /* Written by libcurl's callbacks, read when flushing. */
+  gint64              downloaded;
+  gint64              download_size;
+  guint64             activity;          /* bumped by every callback */
+  guint               headers_final : 1; /* final response's headers seen */
+  guint               headers_pending : 1; /* "got-headers" to emit */
+  guint               redirecting : 1;   /* this response will be followed */
+  guint               pause_requested : 1;
+  guint               paused_in_curl : 1; /* write callback returned PAUSE */
+  guint               active : 1;        /* request sent: the watchdog runs */
+  guint               completed : 1;     /* libcurl is done, "finished" queued */
+
+  /* What the last "progress" emission said, and when. */
+  gint64              reported_downloaded;
+  gint64              reported_download_size;
+  gint64              reported_uploaded;
+  gint64              reported_upload_size;
+  gint64              reported_time;
+  gboolean            progress_reported;
+
+  gint64              uploaded;
+  gint64              upload_size;
+  double              fraction;
+  gint64              download_speed;
+  gint64              time_remaining;
+
+  /* Stall watchdog. */
+  guint64             watchdog_activity;
+  gint64              watchdog_time;
+};
+
+enum {
+  PROP_0,
+  PROP_URL,
+  PROP_METHOD,
+  PROP_STATE,
+  PROP_STATUS_CODE,
+  PROP_DOWNLOADED_BYTES,
+  PROP_DOWNLOAD_SIZE,
+  PROP_UPLOADED_BYTES,
+  PROP_UPLOAD_SIZE,
+  PROP_FRACTION,
+  PROP_DOWNLOAD_SPEED,
+  PROP_TIME_REMAINING,
+  PROP_MAX_DOWNLOAD_SPEED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_PROGRESS,
+  SIGNAL_GOT_HEADERS,
+  SIGNAL_FINISHED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (GCurlTransfer, g_curl_transfer, G_TYPE_OBJECT)
+
+static guint
+ascii_case_hash (gconstpointer key)
+{
+  const char *p;
+  guint h = 5381;
+
+  for (p = key; *p != '\0'; p++)
+    h = (h << 5) + h + (guint) g_ascii_tolower (*p);
+
+  return h;
+}
+
+static gboolean
+ascii_case_equal (gconstpointer a,
+                  gconstpointer b)
+{
+  return g_ascii_strcasecmp (a, b) == 0;
+}
+
+static void
+clear_header (gpointer data)
+{
+  GCurlHeader *header = data;
+
+  g_free (header->name);
+  g_free (header->value);
+}
+
+static void
+set_state (GCurlTransfer      *self,
+           GCurlTransferState  state)
+{
+  if (self->state == state)
+    return;
+
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+static gboolean
+state_is_running (GCurlTransferState state)
+{
+  return state == G_CURL_TRANSFER_STATE_RUNNING ||
+         state == G_CURL_TRANSFER_STATE_PAUSED;
+}
+
+/* libcurl callbacks: they only record what happened. Signals are emitted
+ * by g_curl_transfer_flush() once libcurl has returned. */
+
+static void
+mark_dirty (GCurlTransfer *self)
+{
+  if (self->multi != NULL)
+    g_curl_multi_mark_dirty (self->multi, self);
+}
+
+static size_t
+write_cb (char   *data,
+          size_t  size,
+          size_t  nmemb,
+          void   *user_data)
+{
+  GCurlTransfer *self = user_data;
+  size_t len = size * nmemb;
+
+  /* Pausing works from here whether or not the transfer is connected yet:
+   * libcurl keeps this chunk and gives it again after curl_easy_pause(). */
+  if (self->pause_requested)
+    {
+      self->paused_in_curl = TRUE;
+      return CURL_WRITEFUNC_PAUSE;
+    }
+
+  self->activity++;
+
+  /* The body of a response that will be followed is of no interest. */
+  if (self->redirecting)
+    return len;
+
+  g_byte_array_append (self->body, (const guint8 *) data, len);
+  self->downloaded += len;
+  mark_dirty (self);
+
+  return len;
+}
+
+static gboolean
+is_followed_redirect (guint status)
+{
+  return status == 301 || status == 302 || status == 303 ||
+         status == 307 || status == 308;
+}
+
+static void
+headers_complete (GCurlTransfer *self)
+{
+  long code = 0;
+  curl_off_t length = -1;
+
+  curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &code);
+
+  /* 1xx responses come before the real one. */
+  if (code >= 100 && code < 200)
+    return;
+
+  if (is_followed_redirect (code) && self->max_redirects > 0 &&
+      g_hash_table_contains (self->response_headers, "Location"))
+    {
+      self->redirecting = TRUE;
+      return;
+    }
+
+  curl_easy_getinfo (self->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+
+  self->headers_final = TRUE;
+  self->headers_pending = TRUE;
+  self->status_code = (guint) code;
+  self->download_size = length >= 0 ? length : -1;
+
+  /* Avoid growing the body buffer step by step when its size is known. */
+  if (length > 0 && self->body->len == 0 && length <= GCURL_MAX_PREALLOCATION)
+    g_byte_array_set_size (g_byte_array_set_size (self->body, (guint) length), 0);
+
+  mark_dirty (self);
+}
+
+static size_t
+header_cb (char   *data,
+           size_t  size,
+           size_t  nmemb,
+           void   *user_data)
+{
+  GCurlTransfer *self = user_data;
+  size_t len = size * nmemb;
+  const char *colon;
+  g_autofree char *line = NULL;
+
+  self->activity++;
+
+  /* Trailers after the body are not response headers. */
+  if (self->headers_final)
+    return len;
+
+  line = g_strndup (data, len);
+  g_strchomp (line);
+
+  if (g_str_has_prefix (line, "HTTP/"))
+    {
+      /* A new response (after a 1xx): only the final one's headers count. */
+      g_hash_table_remove_all (self->response_headers);
+      g_clear_pointer (&self->last_header_name, g_free);
+      self->redirecting = FALSE;
+      return len;
+    }
+
+  if (line[0] == '\0')
+    {
+      headers_complete (self);
+      return len;
+    }
+
+  if ((line[0] == ' ' || line[0] == '\t') && self->last_header_name != NULL)
+    {
+      const char *old = g_hash_table_lookup (self->response_headers,
+                                             self->last_header_name);
+
+      g_hash_table_replace (self->response_headers,
+                            g_strdup (self->last_header_name),
+                            g_strconcat (old ? old : "", " ",
+                                         g_strstrip (line), NULL));
+      return len;
+    }
+
+  colon = strchr (line, ':');
+  if (colon != NULL && colon != line)
+    {
+      g_autofree char *name = g_strndup (line, colon - line);
+      g_autofree char *value = g_strdup (colon + 1);
+      const char *old;
+
+      g_strstrip (name);
+      g_strstrip (value);
+
+      /* Repeated headers are one comma-separated list (RFC 9110 5.3). */
+      old = g_hash_table_lookup (self->response_headers, name);
+      if (old != NULL)
+        {
+          char *joined = g_strconcat (old, ", ", value, NULL);
+
+          g_free (value);
+          value = joined;
+        }
+
+      g_free (self->last_header_name);
+      self->last_header_name = g_strdup (name);
+      g_hash_table_replace (self->response_headers,
+                            g_steal_pointer (&name), g_steal_pointer (&value));
+    }
+
+  return len;
+}
+
+/* Called by libcurl once it is connected and about to send the request:
+ * from here on, time without a byte counts as a stall. Transfers queued for
+ * a connection never get here, so they never time out while waiting. */
+static int
+prereq_cb (void *user_data,
+           char *conn_primary_ip,
+           char *conn_local_ip,
+           int   conn_primary_port,
+           int   conn_local_port)
+{
+  GCurlTransfer *self = user_data;
+
+  self->active = TRUE;
+  self->activity++;
+
+  return CURL_PREREQFUNC_OK;
+}
+
+static curl_socket_t
+open_socket_cb (void                  *user_data,
+                curlsocktype           purpose,
+                struct curl_sockaddr  *address)
+{
+  return socket (address->family, address->socktype | SOCK_CLOEXEC,
+                 address->protocol);
+}
+
+/* The watch goes before the fd, so that no watch can outlive its socket,
+ * whenever libcurl's CURL_POLL_REMOVE comes. */
+static int
+close_socket_cb (void          *user_data,
+                 curl_socket_t  fd)
+{
+  GSource *source = user_data;
+
+  g_curl_source_forget_socket (source, fd);
+  return close (fd);
+}
+
+static void
+g_curl_transfer_dispose (GObject *object)
+{
+  GCurlTransfer *self = G_CURL_TRANSFER (object);
+
+  /* A running transfer is owned by its multi, so this only runs once the
+   * handle has left it. */
+  g_clear_object (&self->multi);
+
+  G_OBJECT_CLASS (g_curl_transfer_parent_class)->dispose (object);
+}
+
+static void
+g_curl_transfer_finalize (GObject *object)
+{
+  GCurlTransfer *self = G_CURL_TRANSFER (object);
+
+  g_clear_pointer (&self->handle, curl_easy_cleanup);
+  g_clear_pointer (&self->header_list, curl_slist_free_all);
+  g_clear_pointer (&self->url, g_free);
+  g_clear_pointer (&self->current_url, g_free);
+  g_clear_pointer (&self->method, g_free);
+  g_clear_pointer (&self->current_method, g_free);
+  g_clear_pointer (&self->request_headers, g_array_unref);
+  g_clear_pointer (&self->request_body, g_bytes_unref);
+  g_clear_pointer (&self->content_type, g_free);
+  g_clear_pointer (&self->response_headers, g_hash_table_unref);
+  g_clear_pointer (&self->last_header_name, g_free);
+  g_clear_pointer (&self->body, g_byte_array_unref);
+  g_clear_pointer (&self->body_bytes, g_bytes_unref);
+  g_clear_error (&self->error);
+
+  G_OBJECT_CLASS (g_curl_transfer_parent_class)->finalize (object);
+}
+
+static void
+g_curl_transfer_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  GCurlTransfer *self = G_CURL_TRANSFER (object);
+
+  switch (prop_id)
+    {
+    case PROP_URL:
+      g_value_set_string (value, self->url);
+      break;
+    case PROP_METHOD:
+      g_value_set_string (value, g_curl_transfer_get_method (self));
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_STATUS_CODE:
+      g_value_set_uint (value, self->status_code);
+      break;
+    case PROP_DOWNLOADED_BYTES:
+      g_value_set_int64 (value, self->reported_downloaded);
+      break;
+    case PROP_DOWNLOAD_SIZE:
+      g_value_set_int64 (value, self->reported_download_size);
+      break;
+    case PROP_UPLOADED_BYTES:
+      g_value_set_int64 (value, self->reported_uploaded);
+      break;
+    case PROP_UPLOAD_SIZE:
+      g_value_set_int64 (value, self->reported_upload_size);
+      break;
+    case PROP_FRACTION:
+      g_value_set_double (value, self->fraction);
+      break;
+    case PROP_DOWNLOAD_SPEED:
+      g_value_set_int64 (value, self->download_speed);
+      break;
+    case PROP_TIME_REMAINING:
+      g_value_set_int64 (value, self->time_remaining);
+      break;
+    case PROP_MAX_DOWNLOAD_SPEED:
+      g_value_set_int64 (value, self->max_download_speed);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+g_curl_transfer_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  GCurlTransfer *self = G_CURL_TRANSFER (object);
+
+  switch (prop_id)
+    {
+    case PROP_URL:
+      self->url = g_value_dup_string (value);
+      break;
+    case PROP_METHOD:
+      g_curl_transfer_set_method (self, g_value_get_string (value));
+      break;
+    case PROP_MAX_DOWNLOAD_SPEED:
+      g_curl_transfer_set_max_download_speed (self, g_value_get_int64 (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+g_curl_transfer_class_init (GCurlTransferClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = g_curl_transfer_dispose;
+  object_class->finalize = g_curl_transfer_finalize;
+  object_class->get_property = g_curl_transfer_get_property;
+  object_class->set_property = g_curl_transfer_set_property;
+
+  /**
+   * GCurlTransfer:url:
+   *
+   * The URL the transfer requests, as given to [ctor@GCurl.Transfer.new].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_URL] =
+    g_param_spec_string ("url", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:method:
+   *
+   * The HTTP method: `GET` by default, `POST` when a request body is set.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_METHOD] =
+    g_param_spec_string ("method", NULL, NULL, "GET",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:state:
+   *
+   * Where the transfer is in its run.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL,
+                       G_CURL_TYPE_TRANSFER_STATE, G_CURL_TRANSFER_STATE_NEW,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:status-code:
+   *
+   * The HTTP status of the final response (after redirects), or 0 until
+   * [signal@GCurl.Transfer::got-headers].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_STATUS_CODE] =
+    g_param_spec_uint ("status-code", NULL, NULL, 0, 999, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:downloaded-bytes:
+   *
+   * Bytes of the response body received so far, as of the last
+   * [signal@GCurl.Transfer::progress].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_DOWNLOADED_BYTES] =
+    g_param_spec_int64 ("downloaded-bytes", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:download-size:
+   *
+   * The size of the response body, or -1 while it is not known.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_DOWNLOAD_SIZE] =
+    g_param_spec_int64 ("download-size", NULL, NULL, -1, G_MAXINT64, -1,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:uploaded-bytes:
+   *
+   * Bytes of the request body sent so far.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_UPLOADED_BYTES] =
+    g_param_spec_int64 ("uploaded-bytes", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:upload-size:
+   *
+   * The size of the request body, or -1 when there is none or it is not
+   * known.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_UPLOAD_SIZE] =
+    g_param_spec_int64 ("upload-size", NULL, NULL, -1, G_MAXINT64, -1,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:fraction:
+   *
+   * How much of the response body has arrived, from 0 to 1: 0 while the
+   * size is not known, 1 once the transfer has succeeded. Made to be bound
+   * to a progress bar's fraction.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_FRACTION] =
+    g_param_spec_double ("fraction", NULL, NULL, 0.0, 1.0, 0.0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:download-speed:
+   *
+   * The recent download speed in bytes per second.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_DOWNLOAD_SPEED] =
+    g_param_spec_int64 ("download-speed", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:time-remaining:
+   *
+   * Seconds until the body has arrived at the recent speed, or -1 when
+   * that is not known.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TIME_REMAINING] =
+    g_param_spec_int64 ("time-remaining", NULL, NULL, -1, G_MAXINT64, -1,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:max-download-speed:
+   *
+   * The highest download speed in bytes per second, 0 for no limit. It
+   * may be changed while the transfer runs.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_DOWNLOAD_SPEED] =
+    g_param_spec_int64 ("max-download-speed", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * GCurlTransfer::progress:
+   * @self: the transfer
+   * @downloaded: bytes of the response body received
+   * @download_size: size of the response body, -1 if not known
+   * @uploaded: bytes of the request body sent
+   * @upload_size: size of the request body, -1 if not known or none
+   *
+   * Emitted from the multi's main context while the transfer moves, at most
+   * once per [property@GCurl.Multi:progress-interval], and once more with
+   * the final figures just before [signal@GCurl.Transfer::finished].
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_PROGRESS] =
+    g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 4,
+                  G_TYPE_INT64, G_TYPE_INT64, G_TYPE_INT64, G_TYPE_INT64);
+
+  /**
+   * GCurlTransfer::got-headers:
+   * @self: the transfer
+   *
+   * Emitted once per run when the status and headers of the final response
+   * (after redirects) are known: read them with
+   * [method@GCurl.Transfer.get_status_code] and
+   * [method@GCurl.Transfer.get_response_header].
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_GOT_HEADERS] =
+    g_signal_new ("got-headers", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * GCurlTransfer::finished:
+   * @self: the transfer
+   *
+   * Emitted exactly once per run, from the multi's main context, when the
+   * transfer has succeeded, failed or been cancelled: read
+   * [method@GCurl.Transfer.get_state] and [method@GCurl.Transfer.get_error].
+   * It is never emitted from inside [method@GCurl.Transfer.cancel] or
+   * [method@GCurl.Multi.add_transfer]. The multi drops its reference to the
+   * transfer after the emission.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_FINISHED] =
+    g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+g_curl_transfer_init (GCurlTransfer *self)
+{
+  self->handle = curl_easy_init ();
+  self->request_headers = g_array_new (FALSE, TRUE, sizeof (GCurlHeader));
+  g_array_set_clear_func (self->request_headers, clear_header);
+  self->response_headers = g_hash_table_new_full (ascii_case_hash, ascii_case_equal,
+                                                  g_free, g_free);
+  self->body = g_byte_array_new ();
+  self->download_size = -1;
+  self->reported_download_size = -1;
+  self->upload_size = -1;
+  self->reported_upload_size = -1;
+  self->time_remaining = -1;
+  self->running_link.data = self;
+  self->dirty_link.data = self;
+}
+
+/**
+ * g_curl_transfer_new:
+ * @url: the URL to request
+ *
+ * Creates a transfer of @url, to run with [method@GCurl.Multi.add_transfer].
+ *
+ * The URL is checked when the transfer runs: an invalid one makes it fail
+ * with %G_CURL_ERROR_URL_MALFORMAT, a scheme that is not allowed with
+ * %G_CURL_ERROR_UNSUPPORTED_PROTOCOL.
+ *
+ * Returns: (transfer full): a new transfer
+ *
+ * Since: 1.0
+ */
+GCurlTransfer *
+g_curl_transfer_new (const char *url)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+
+  return g_object_new (G_CURL_TYPE_TRANSFER, "url", url, NULL);
+}
+
+/**
+ * g_curl_transfer_get_url:
+ * @self: a transfer
+ *
+ * Gets the URL the transfer requests.
+ *
+ * Returns: (transfer none): the URL given to [ctor@GCurl.Transfer.new]
+ *
+ * Since: 1.0
+ */
+const char *
+g_curl_transfer_get_url (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
+
+  return self->url;
+}
+
+/**
+ * g_curl_transfer_get_handle: (skip)
+ * @self: a transfer
+ *
+ * Gets the libcurl easy handle of the transfer, to set options the
+ * library has no API for, before the transfer is added to a multi.
+ *
+ * Do not set the options the library relies on: `CURLOPT_PRIVATE`, the
+ * write, header, pre-request, open-socket and close-socket callbacks and
+ * their data, `CURLOPT_ERRORBUFFER` and `CURLOPT_FOLLOWLOCATION`.
+ *
+ * Returns: (transfer none): the easy handle, owned by @self
+ *
+ * Since: 1.0
+ */
+CURL *
+g_curl_transfer_get_handle (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
+
+  return self->handle;
+}
+
+/**
+ * g_curl_transfer_get_method:
+ * @self: a transfer
+ *
+ * Gets the HTTP method the transfer uses.
+ *
+ * Returns: (transfer none): the method set with
+ *   [method@GCurl.Transfer.set_method], or `GET` (`POST` with a body)
+ *
+ * Since: 1.0
+ */
+const char *
+g_curl_transfer_get_method (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
+
+  if (self->method != NULL)
+    return self->method;
+  return self->request_body != NULL ? "POST" : "GET";
+}
+
+static gboolean
+is_token (const char *s)
+{
+  const char *p;
+
+  if (s == NULL || *s == '\0')
+    return FALSE;
+
+  /* RFC 9110 5.6.2 tchar */
+  for (p = s; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("!#$%&'*+-.^_`|~", *p) == NULL)
+      return FALSE;
+
+  return TRUE;
+}
+
+static gboolean
+is_header_value (const char *s)
+{
+  return strpbrk (s, "\r\n") == NULL;
+}
+
+/**
+ * g_curl_transfer_set_method:
+ * @self: a transfer that is not running
+ * @method: (nullable): an HTTP method such as `GET`, `POST`, `PUT`,
+ *   `DELETE` or `HEAD`, or %NULL for the default
+ *
+ * Sets the HTTP method. By default a transfer sends `GET`, or `POST` when
+ * it has a request body. `HEAD` asks for the headers only.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_transfer_set_method (GCurlTransfer *self,
+                            const char    *method)
+{
+  g_return_if_fail (G_CURL_IS_TRANSFER (self));
+  g_return_if_fail (method == NULL || is_token (method));
+  g_return_if_fail (!state_is_running (self->state));
+
+  if (g_strcmp0 (self->method, method) == 0)
+    return;
+
+  g_free (self->method);
+  self->method = g_strdup (method);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_METHOD]);
+}
+
+/**
+ * g_curl_transfer_set_request_header:
+ * @self: a transfer that is not running
+ * @name: a header name: an HTTP token such as `Accept` or `X-Api-Key`
+ * @value: (nullable): its value, without CR or LF; %NULL removes the header
+ *
+ * Sets a request header, replacing any earlier value of the same name
+ * (compared without case).
+ *
+ * A name that is not an HTTP token, or a value containing CR or LF, is a
+ * programmer error: it is refused with a critical and never sent.
+ *
+ * Headers set here are sent to the origin of the URL only: when a redirect
+ * leads to another origin (scheme, host or port), they are not sent there.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_transfer_set_request_header (GCurlTransfer *self,
+                                    const char    *name,
+                                    const char    *value)
+{
+  GCurlHeader header;
+  guint i;
+
+  g_return_if_fail (G_CURL_IS_TRANSFER (self));
+  g_return_if_fail (is_token (name));
+  g_return_if_fail (value == NULL || is_header_value (value));
+  g_return_if_fail (!state_is_running (self->state));
+
+  for (i = 0; i < self->request_headers->len; i++)
+    {
+      GCurlHeader *old = &g_array_index (self->request_headers, GCurlHeader, i);
+
+      if (g_ascii_strcasecmp (old->name, name) == 0)
+        {
+          g_array_remove_index (self->request_headers, i);
+          break;
+        }
+    }
+
+  if (value == NULL)
+    return;
+
+  header.name = g_strdup (name);
+  header.value = g_strdup (value);
+  g_array_append_val (self->request_headers, header);
+}
+
+/**
+ * g_curl_transfer_set_request_body:
+ * @self: a transfer that is not running
+ * @body: (nullable): the request body, or %NULL for none
+ * @content_type: (nullable): its media type; %NULL for
+ *   `application/octet-stream`
+ *
+ * Sets the body to send. The method becomes `POST` unless
+ * [method@GCurl.Transfer.set_method] chose another.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_transfer_set_request_body (GCurlTransfer *self,
+                                  GBytes        *body,
+                                  const char    *content_type)
+{
+  g_return_if_fail (G_CURL_IS_TRANSFER (self));
+  g_return_if_fail (content_type == NULL || is_header_value (content_type));
+  g_return_if_fail (!state_is_running (self->state));
+
+  g_clear_pointer (&self->request_body, g_bytes_unref);
+  g_clear_pointer (&self->content_type, g_free);
+  if (body != NULL)
+    {
+      self->request_body = g_bytes_ref (body);
+      self->content_type = g_strdup (content_type ? content_type
+                                                  : "application/octet-stream");
+    }
+}
+
+/**
+ * g_curl_transfer_get_state:
+ * @self: a transfer
+ *
+ * Gets where the transfer is in its run.
+ *
+ * Returns: the state
+ *
+ * Since: 1.0
+ */
+GCurlTransferState
+g_curl_transfer_get_state (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), G_CURL_TRANSFER_STATE_NEW);
+
+  return self->state;
+}
+
+/**
+ * g_curl_transfer_get_status_code:
+ * @self: a transfer
+ *
+ * Gets the HTTP status of the final response. A status of 400 or more is
+ * not a failure of the transfer: the response is there to read.
+ *
+ * Returns: the status, or 0 before [signal@GCurl.Transfer::got-headers]
+ *
+ * Since: 1.0
+ */
+guint
+g_curl_transfer_get_status_code (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
+
+  return self->headers_pending ? 0 : self->status_code;
+}
+
+/**
+ * g_curl_transfer_get_response_header:
+ * @self: a transfer
+ * @name: a header name, compared without case
+ *
+ * Gets a header of the final response, once
+ * [signal@GCurl.Transfer::got-headers] was emitted. A header the response
+ * had several times is returned as one comma-separated list.
+ *
+ * Returns: (transfer none) (nullable): the value, or %NULL if the response
+ *   has no such header
+ *
+ * Since: 1.0
+ */
+const char *
+g_curl_transfer_get_response_header (GCurlTransfer *self,
+                                     const char    *name)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  if (!self->headers_final || self->headers_pending)
+    return NULL;
+
+  return g_hash_table_lookup (self->response_headers, name);
+}
+
+/**
+ * g_curl_transfer_get_body:
+ * @self: a transfer
+ *
+ * Gets the response body collected in memory, once the transfer has
+ * succeeded.
+ *
+ * Returns: (transfer full) (nullable): the body, or %NULL unless the state
+ *   is %G_CURL_TRANSFER_STATE_SUCCEEDED
+ *
+ * Since: 1.0
+ */
+GBytes *
+g_curl_transfer_get_body (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
+
+  if (self->body_bytes == NULL)
+    return NULL;
+
+  return g_bytes_ref (self->body_bytes);
+}
+
+/**
+ * g_curl_transfer_get_error:
+ * @self: a transfer
+ *
+ * Gets why the transfer failed or that it was cancelled: a %G_CURL_ERROR
+ * with libcurl's detailed message, or %G_IO_ERROR_CANCELLED.
+ *
+ * Returns: (transfer none) (nullable): the error, or %NULL unless the state
+ *   is %G_CURL_TRANSFER_STATE_FAILED or %G_CURL_TRANSFER_STATE_CANCELLED
+ *
+ * Since: 1.0
+ */
+const GError *
+g_curl_transfer_get_error (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
+
+  if (self->state != G_CURL_TRANSFER_STATE_FAILED &&
+      self->state != G_CURL_TRANSFER_STATE_CANCELLED)
+    return NULL;
+
+  return self->error;
+}
+
+/**
+ * g_curl_transfer_get_downloaded_bytes:
+ * @self: a transfer
+ *
+ * Gets how many bytes of the response body have arrived, as of the last
+ * [signal@GCurl.Transfer::progress].
+ *
+ * Returns: the byte count
+ *
+ * Since: 1.0
+ */
+gint64
+g_curl_transfer_get_downloaded_bytes (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
+
+  return self->reported_downloaded;
+}
+
+/**
+ * g_curl_transfer_get_download_size:
+ * @self: a transfer
+ *
+ * Gets the size of the response body, from its `Content-Length`.
+ *
+ * Returns: the size in bytes, or -1 when it is not known
+ *
+ * Since: 1.0
+ */
+gint64
+g_curl_transfer_get_download_size (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), -1);
+
+  return self->reported_download_size;
+}
+
+/**
+ * g_curl_transfer_get_uploaded_bytes:
+ * @self: a transfer
+ *
+ * Gets how many bytes of the request body have been sent.
+ *
+ * Returns: the byte count
+ *
+ * Since: 1.0
+ */
+gint64
+g_curl_transfer_get_uploaded_bytes (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
+
+  return self->reported_uploaded;
+}
+
+/**
+ * g_curl_transfer_get_upload_size:
+ * @self: a transfer
+ *
+ * Gets the size of the request body.
+ *
+ * Returns: the size in bytes, or -1 when there is none or it is not known
+ *
+ * Since: 1.0
+ */
+gint64
+g_curl_transfer_get_upload_size (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), -1);
+
+  return self->reported_upload_size;
+}
+
+/**
+ * g_curl_transfer_get_fraction:
+ * @self: a transfer
+ *
+ * Gets how much of the response body has arrived.
+ *
+ * Returns: a number from 0 to 1; 1 once the transfer has succeeded
+ *
+ * Since: 1.0
+ */
+double
+g_curl_transfer_get_fraction (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0.0);
+
+  return self->fraction;
+}
+
+/**
+ * g_curl_transfer_get_download_speed:
+ * @self: a transfer
+ *
+ * Gets the recent download speed.
+ *
+ * Returns: bytes per second
+ *
+ * Since: 1.0
+ */
+gint64
+g_curl_transfer_get_download_speed (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
+
+  return self->download_speed;
+}
+
+/**
+ * g_curl_transfer_get_time_remaining:
+ * @self: a transfer
+ *
+ * Estimates how long until the response body has arrived.
+ *
+ * Returns: seconds, or -1 when the size or the speed is not known
+ *
+ * Since: 1.0
+ */
+gint64
+g_curl_transfer_get_time_remaining (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), -1);
+
+  return self->time_remaining;
+}
+
+/**
+ * g_curl_transfer_get_max_download_speed:
+ * @self: a transfer
+ *
+ * Gets the download speed limit.
+ *
+ * Returns: bytes per second, 0 for no limit
+ *
+ * Since: 1.0
+ */
+gint64
+g_curl_transfer_get_max_download_speed (GCurlTransfer *self)
+{
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
+
+  return self->max_download_speed;
+}
+
+/**
+ * g_curl_transfer_set_max_download_speed:
+ * @self: a transfer
+ * @bytes_per_second: the limit, 0 for none
+ *
+ * Limits the download speed of the transfer; it may be changed while the
+ * transfer runs and takes effect at once.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_transfer_set_max_download_speed (GCurlTransfer *self,
+                                        gint64         bytes_per_second)
+{
+  g_return_if_fail (G_CURL_IS_TRANSFER (self));
+  g_return_if_fail (bytes_per_second >= 0);
+
+  if (self->max_download_speed == bytes_per_second)
+    return;
+
+  self->max_download_speed = bytes_per_second;
+  curl_easy_setopt (self->handle, CURLOPT_MAX_RECV_SPEED_LARGE,
+                    (curl_off_t) bytes_per_second);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_DOWNLOAD_SPEED]);
+}
+
+/**
+ * g_curl_transfer_pause:
+ * @self: a transfer
+ *
+ * Stops receiving the response until [method@GCurl.Transfer.resume]. The
+ * state becomes %G_CURL_TRANSFER_STATE_PAUSED at once; data already on its
+ * way is kept, not lost. A paused transfer is not timed out as stalled.
+ *
+ * Pausing a transfer that is not running does nothing.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_transfer_pause (GCurlTransfer *self)
+{
+  g_return_if_fail (G_CURL_IS_TRANSFER (self));
+
+  if (self->state != G_CURL_TRANSFER_STATE_RUNNING || self->completed)
+    return;
+
+  /* Applied by the write callback, which works before a connection exists
+   * (curl_easy_pause() then fails with CURLE_BAD_FUNCTION_ARGUMENT). */
+  self->pause_requested = TRUE;
+  set_state (self, G_CURL_TRANSFER_STATE_PAUSED);
+}
+
+/**
+ * g_curl_transfer_resume:
+ * @self: a transfer
+ *
+ * Continues a transfer paused with [method@GCurl.Transfer.pause]. Resuming
+ * a transfer that is not paused does nothing.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_transfer_resume (GCurlTransfer *self)
+{
+  g_autoptr(GCurlTransfer) keep = NULL;
+
+  g_return_if_fail (G_CURL_IS_TRANSFER (self));
+
+  if (self->state != G_CURL_TRANSFER_STATE_PAUSED)
+    return;
+
+  keep = g_object_ref (self);
+  self->pause_requested = FALSE;
+  self->watchdog_activity = self->activity;
+  self->watchdog_time = g_get_monotonic_time ();
+  set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
+
+  if (self->paused_in_curl && self->multi != NULL)
+    {
+      CURLcode code;
+
+      self->paused_in_curl = FALSE;
+      /* This delivers the held data through write_cb at once, which only
+       * records it: never called from inside a libcurl callback, as only
+       * application code calls it and no application code runs there. */
+      code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
+      if (code != CURLE_OK)
+        g_curl_multi_cancel_transfer (self->multi, self,
+                                      g_curl_error_new_from_code (code, self->error_buffer));
+      else
+        g_curl_multi_wake (self->multi);
+    }
+}
+
+/**
+ * g_curl_transfer_cancel:
+ * @self: a transfer
+ *
+ * Stops a running or paused transfer. Its state becomes
+ * %G_CURL_TRANSFER_STATE_CANCELLED at once, and its error
+ * %G_IO_ERROR_CANCELLED; [signal@GCurl.Transfer::finished] follows from the
+ * multi's main context, never from inside this call.
+ *
+ * Cancelling a transfer that is not running, or whose result is already
+ * known, does nothing.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_transfer_cancel (GCurlTransfer *self)
+{
+  g_return_if_fail (G_CURL_IS_TRANSFER (self));
+
+  if (!state_is_running (self->state) || self->completed || self->multi == NULL)
+    return;
+
+  g_curl_multi_cancel_transfer (self->multi, self,
+                                g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                     _("Operation was cancelled")));
+}
+
+/* Internal API for GCurlMulti. */
+
+static gboolean
+same_origin (const char *a,
+             const char *b)
+{
+  g_autoptr(GUri) ua = g_uri_parse (a, G_URI_FLAGS_NONE, NULL);
+  g_autoptr(GUri) ub = g_uri_parse (b, G_URI_FLAGS_NONE, NULL);
+
+  if (ua == NULL || ub == NULL)
+    return FALSE;
+
+  return g_ascii_strcasecmp (g_uri_get_scheme (ua), g_uri_get_scheme (ub)) == 0 &&
+         g_ascii_strcasecmp (g_uri_get_host (ua) ? g_uri_get_host (ua) : "",
+                             g_uri_get_host (ub) ? g_uri_get_host (ub) : "") == 0 &&
+         g_uri_get_port (ua) == g_uri_get_port (ub);
+}
+
+static void
+build_header_list (GCurlTransfer *self)
+{
+  gboolean have_content_type = FALSE;
+  guint i;
+
+  g_clear_pointer (&self->header_list, curl_slist_free_all);
+
+  if (self->send_headers)
+    {
+      for (i = 0; i < self->request_headers->len; i++)
+        {
+          GCurlHeader *header = &g_array_index (self->request_headers, GCurlHeader, i);
+          g_autofree char *line = NULL;
+
+          /* "Name;" is how libcurl sends a header with an empty value. */
+          if (header->value[0] == '\0')
+            line = g_strconcat (header->name, ";", NULL);
+          else
+            line = g_strconcat (header->name, ": ", header->value, NULL);
+          self->header_list = curl_slist_append (self->header_list, line);
+
+          if (g_ascii_strcasecmp (header->name, "Content-Type") == 0)
+            have_content_type = TRUE;
+        }
+    }
+
+  if (self->send_body && !have_content_type)
+    {
+      g_autofree char *line = g_strconcat ("Content-Type: ", self->content_type, NULL);
+
+      self->header_list = curl_slist_append (self->header_list, line);
+    }
+
+  /* No "Expect: 100-continue": it costs a round trip (or a 1 s wait on
+   * servers that ignore it) for no gain on bodies held in memory. */
+  if (self->send_body)
+    self->header_list = curl_slist_append (self->header_list, "Expect:");
+}
+
+/* (Re)configures the easy handle for the next request of this run: the
+ * first one, or the one a redirect leads to. */
+static void
+configure_request (GCurlTransfer *self)
+{
+  CURL *h = self->handle;
+  const char *method = self->current_method;
+
+  curl_easy_setopt (h, CURLOPT_URL, self->current_url);
+
+  /* Reset what a previous request may have set. */
+  curl_easy_setopt (h, CURLOPT_NOBODY, 0L);
+  curl_easy_setopt (h, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, NULL);
+
+  if (self->send_body)
+    {
+      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE,
+                        (curl_off_t) g_bytes_get_size (self->request_body));
+      curl_easy_setopt (h, CURLOPT_POSTFIELDS,
+                        g_bytes_get_data (self->request_body, NULL));
+      if (g_strcmp0 (method, "POST") != 0)
+        curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
+    }
+  else if (g_strcmp0 (method, "HEAD") == 0)
+    curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
+  else if (g_strcmp0 (method, "GET") != 0)
+    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
+
+  build_header_list (self);
+  curl_easy_setopt (h, CURLOPT_HTTPHEADER, self->header_list);
+}
+
+static void
+reset_response (GCurlTransfer *self)
+{
+  g_hash_table_remove_all (self->response_headers);
+  g_clear_pointer (&self->last_header_name, g_free);
+  g_byte_array_set_size (self->body, 0);
+  g_clear_pointer (&self->body_bytes, g_bytes_unref);
+  self->status_code = 0;
+  self->downloaded = 0;
+  self->download_size = -1;
+  self->headers_final = FALSE;
+  self->headers_pending = FALSE;
+  self->redirecting = FALSE;
+  self->error_buffer[0] = '\0';
+}
+
+gboolean
+g_curl_transfer_start (GCurlTransfer             *self,
+                       GCurlMulti                *multi,
+                       const GCurlTransferConfig *config,
+                       GError                   **error)
+{
+  CURL *h = self->handle;
+  CURLcode code;
+
+  g_clear_error (&self->error);
+  reset_response (self);
+  self->multi = g_object_ref (multi);
+  self->n_redirects = 0;
+  self->max_redirects = config->max_redirects;
+  self->stall_timeout = config->stall_timeout;
+  self->activity = 0;
+  self->watchdog_activity = 0;
+  self->watchdog_time = g_get_monotonic_time ();
+  self->pause_requested = FALSE;
+  self->paused_in_curl = FALSE;
+  self->active = FALSE;
+  self->completed = FALSE;
+  self->uploaded = 0;
+  self->upload_size = self->request_body ? (gint64) g_bytes_get_size (self->request_body) : -1;
+  self->progress_reported = FALSE;
+  self->reported_time = 0;
+  g_free (self->current_url);
+  self->current_url = g_strdup (self->url);
+  g_free (self->current_method);
+  self->current_method = g_strdup (g_curl_transfer_get_method (self));
+  self->send_body = self->request_body != NULL;
+  self->send_headers = TRUE;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
+  if (self->reported_downloaded != 0 || self->reported_download_size != -1 ||
+      self->reported_uploaded != 0 || self->fraction != 0.0)
+    {
+      self->reported_downloaded = 0;
+      self->reported_download_size = -1;
+      self->reported_uploaded = 0;
+      self->fraction = 0.0;
+      self->download_speed = 0;
+      self->time_remaining = -1;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOWNLOADED_BYTES]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOWNLOAD_SIZE]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPLOADED_BYTES]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRACTION]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOWNLOAD_SPEED]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIME_REMAINING]);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_CODE]);
+  g_object_thaw_notify (G_OBJECT (self));
+
+  curl_easy_setopt (h, CURLOPT_PRIVATE, self);
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, self->error_buffer);
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, self);
+  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt (h, CURLOPT_HEADERDATA, self);
+  curl_easy_setopt (h, CURLOPT_PREREQFUNCTION, prereq_cb);
+  curl_easy_setopt (h, CURLOPT_PREREQDATA, self);
+  curl_easy_setopt (h, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+  curl_easy_setopt (h, CURLOPT_OPENSOCKETDATA, NULL);
+  curl_easy_setopt (h, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
+  curl_easy_setopt (h, CURLOPT_CLOSESOCKETDATA, config->source);
+  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt (h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) self->max_download_speed);
+  curl_easy_setopt (h, CURLOPT_USERAGENT,
+                    config->user_agent ? config->user_agent : GCURL_DEFAULT_USER_AGENT);
+  curl_easy_setopt (h, CURLOPT_CAINFO, config->tls_ca_file);
+
+  /* An invalid list would leave every protocol libcurl has enabled (file,
+   * dict, gopher…): never run the transfer then. */
+  code = curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, config->allowed_protocols);
+  if (code == CURLE_OK)
+    code = curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, config->allowed_protocols);
+  if (code != CURLE_OK)
+    {
+      g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                   _("Invalid list of allowed protocols “%s”: %s"),
+                   config->allowed_protocols, curl_easy_strerror (code));
+      return FALSE;
+    }
+
+  configure_request (self);
+
+  return TRUE;
+}
+
+GCurlMulti *
+g_curl_transfer_get_multi (GCurlTransfer *self)
+{
+  return self->multi;
+}
+
+GList *
+g_curl_transfer_get_running_link (GCurlTransfer *self)
+{
+  return &self->running_link;
+}
+
+GList *
+g_curl_transfer_get_dirty_link (GCurlTransfer *self)
+{
+  return &self->dirty_link;
+}
+
+GQueue **
+g_curl_transfer_get_queue_slot (GCurlTransfer *self)
+{
+  return &self->queue;
+}
+
+gboolean
+g_curl_transfer_is_completed (GCurlTransfer *self)
+{
+  return self->completed;
+}
+
+/* Records the outcome; "finished" is emitted later by the multi. */
+void
+g_curl_transfer_fail (GCurlTransfer *self,
+                      GError        *error)
+{
+  self->completed = TRUE;
+  g_clear_error (&self->error);
+  self->error = error;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    set_state (self, G_CURL_TRANSFER_STATE_CANCELLED);
+}
+
+static GCurlTransferDoneAction
+follow_redirect (GCurlTransfer *self)
+{
+  char *location = NULL;
+  guint status;
+
+  if (self->n_redirects >= self->max_redirects)
+    {
+      g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_TOO_MANY_REDIRECTS,
+                                               _("Maximum (%u) redirects followed from %s"),
+                                               self->max_redirects, self->url));
+      return G_CURL_TRANSFER_DONE_FINISHED;
+    }
+
+  curl_easy_getinfo (self->handle, CURLINFO_REDIRECT_URL, &location);
+  if (location == NULL)
+    {
+      g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_WEIRD_SERVER_REPLY,
+                                               _("Redirect from %s to an unusable location"),
+                                               self->current_url));
+      return G_CURL_TRANSFER_DONE_FINISHED;
+    }
+
+  if (!same_origin (self->current_url, location))
+    self->send_headers = FALSE;
+
+  /* As browsers do: 303 always, and 301/302 after a POST, become GET. */
+  status = 0;
+  {
+    long code = 0;
+
+    curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &code);
+    status = (guint) code;
+  }
+  if ((status == 303 && g_strcmp0 (self->current_method, "HEAD") != 0) ||
+      ((status == 301 || status == 302) && g_strcmp0 (self->current_method, "POST") == 0))
+    {
+      g_free (self->current_method);
+      self->current_method = g_strdup ("GET");
+      self->send_body = FALSE;
+    }
+
+  g_free (self->current_url);
+  self->current_url = g_strdup (location);
+  self->n_redirects++;
+
+  reset_response (self);
+  configure_request (self);
+
+  return G_CURL_TRANSFER_DONE_RESTART;
+}
+
+GCurlTransferDoneAction
+g_curl_transfer_handle_done (GCurlTransfer *self,
+                             CURLcode       result)
+{
+  if (result != CURLE_OK)
+    {
+      g_curl_transfer_fail (self, g_curl_error_new_from_code (result, self->error_buffer));
+      return G_CURL_TRANSFER_DONE_FINISHED;
+    }
+
+  if (self->redirecting)
+    return follow_redirect (self);
+
+  self->completed = TRUE;
+  /* Hand the buffer over rather than copy it: bodies can be large. */
+  self->body_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->body));
+  self->body = g_byte_array_new ();
+
+  return G_CURL_TRANSFER_DONE_FINISHED;
+}
+
+static void
+update_figures (GCurlTransfer *self,
+                gint64         now)
+{
+  curl_off_t uploaded = 0;
+  gint64 elapsed = now - self->reported_time;
+
+  curl_easy_getinfo (self->handle, CURLINFO_SIZE_UPLOAD_T, &uploaded);
+  self->uploaded = uploaded;
+
+  if (self->progress_reported && elapsed > 0)
+    {
+      gint64 instant = (self->downloaded - self->reported_downloaded) * G_USEC_PER_SEC / elapsed;
+
+      /* Smooth the speed so that a progress bar's estimate does not jump. */
+      self->download_speed = self->download_speed == 0
+        ? instant
+        : (self->download_speed * 7 + instant * 3) / 10;
+    }
+}
+
+static void
+report_progress (GCurlTransfer *self,
+                 gint64         now)
+{
+  GObject *object = G_OBJECT (self);
+  double fraction;
+  gint64 time_remaining = -1;
+
+  update_figures (self, now);
+
+  if (self->completed && self->error == NULL)
+    fraction = 1.0;
+  else if (self->download_size > 0)
+    fraction = CLAMP ((double) self->downloaded / (double) self->download_size, 0.0, 1.0);
+  else
+    fraction = 0.0;
+
+  if (self->download_size >= 0 && self->download_speed > 0 && !self->completed)
+    time_remaining = MAX (0, self->download_size - self->downloaded) / self->download_speed;
+
+  g_object_freeze_notify (object);
+
+#define UPDATE(field, value, prop) \
+  if (self->field != (value)) \
+    { \
+      self->field = (value); \
+      g_object_notify_by_pspec (object, properties[prop]); \
+    }
+  UPDATE (reported_downloaded, self->downloaded, PROP_DOWNLOADED_BYTES);
+  UPDATE (reported_download_size, self->download_size, PROP_DOWNLOAD_SIZE);
+  UPDATE (reported_uploaded, self->uploaded, PROP_UPLOADED_BYTES);
+  UPDATE (reported_upload_size, self->upload_size, PROP_UPLOAD_SIZE);
+  UPDATE (fraction, fraction, PROP_FRACTION);
+  UPDATE (time_remaining, time_remaining, PROP_TIME_REMAINING);
+#undef UPDATE
+  /* The speed is smoothed in update_figures(): notify it with the rest. */
+  g_object_notify_by_pspec (object, properties[PROP_DOWNLOAD_SPEED]);
+
+  self->reported_time = now;
+  self->progress_reported = TRUE;
+
+  g_signal_emit (self, signals[SIGNAL_PROGRESS], 0,
+                 self->reported_downloaded, self->reported_download_size,
+                 self->reported_uploaded, self->reported_upload_size);
+
+  g_object_thaw_notify (object);
+}
+
+static gboolean
+progress_changed (GCurlTransfer *self)
+{
+  curl_off_t uploaded = 0;
+
+  curl_easy_getinfo (self->handle, CURLINFO_SIZE_UPLOAD_T, &uploaded);
+
+  return self->downloaded != self->reported_downloaded ||
+         self->download_size != self->reported_download_size ||
+         uploaded != self->reported_uploaded;
+}
+
+/* Emits what libcurl's callbacks recorded. Returns %FALSE when a progress
+ * emission is held back by the interval: *next_due says when it is due. */
+gboolean
+g_curl_transfer_flush (GCurlTransfer *self,
+                       gint64         now,
+                       gint64         interval,
+                       gint64        *next_due)
+{
+  g_autoptr(GCurlTransfer) keep = g_object_ref (self);
+
+  if (self->headers_pending)
+    {
+      self->headers_pending = FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_CODE]);
+      g_signal_emit (self, signals[SIGNAL_GOT_HEADERS], 0);
+    }
+
+  /* A handler may have cancelled it: then "finished" says the rest. */
+  if (self->completed || !state_is_running (self->state))
+    return TRUE;
+
+  if (!progress_changed (self))
+    return TRUE;
+
+  if (self->progress_reported && now - self->reported_time < interval)
+    {
+      *next_due = self->reported_time + interval;
+      return FALSE;
+    }
+
+  report_progress (self, now);
+  return TRUE;
+}
+
+void
+g_curl_transfer_emit_finished (GCurlTransfer *self)
+{
+  GCurlTransferState state;
+  GObject *object = G_OBJECT (self);
+
+  if (self->error == NULL)
+    state = G_CURL_TRANSFER_STATE_SUCCEEDED;
+  else if (g_error_matches (self->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    state = G_CURL_TRANSFER_STATE_CANCELLED;
+  else
+    state = G_CURL_TRANSFER_STATE_FAILED;
+
+  g_object_ref (self);
+  g_object_freeze_notify (object);
+
+  /* Headers that came with the last data and have not been reported. */
+  if (self->headers_pending && state == G_CURL_TRANSFER_STATE_SUCCEEDED)
+    {
+      self->headers_pending = FALSE;
+      g_object_notify_by_pspec (object, properties[PROP_STATUS_CODE]);
+      g_signal_emit (self, signals[SIGNAL_GOT_HEADERS], 0);
+    }
+  self->headers_pending = FALSE;
+
+  report_progress (self, g_get_monotonic_time ());
+  set_state (self, state);
+  self->pause_requested = FALSE;
+  self->paused_in_curl = FALSE;
+
+  g_object_thaw_notify (object);
+
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+  g_object_unref (self);
+}
+
+/* Returns the error to end the transfer with if it has received nothing
+ * for its stall timeout since it sent its request, or %NULL. Called about
+ * once a second. */
+GError *
+g_curl_transfer_check_stalled (GCurlTransfer *self,
+                               gint64         now)
+{
+  if (self->stall_timeout == 0 || !self->active || self->completed ||
+      self->state != G_CURL_TRANSFER_STATE_RUNNING ||
+      self->activity != self->watchdog_activity)
+    {
+      self->watchdog_activity = self->activity;
+      self->watchdog_time = now;
+      return NULL;
+    }
+
+  if (now - self->watchdog_time < (gint64) self->stall_timeout * G_USEC_PER_SEC)
+    return NULL;
+
+  return g_error_new (G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                      _("No data received from %s for %u seconds"),
+                      self->current_url, self->stall_timeout);
+}
+
+GCurlMulti *
+g_curl_transfer_steal_multi (GCurlTransfer *self)
+{
+  return g_steal_pointer (&self->multi);
+}

@@ -1,0 +1,106 @@
+/* gcurl-transfer.h: one HTTP transfer
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (__GCURLMULTI_H_INSIDE__) && !defined (GCURLMULTI_COMPILATION)
+#error "Only <gcurlmulti.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+#include <curl/curl.h>
+
+#include "gcurl-version.h"
+
+G_BEGIN_DECLS
+
+/**
+ * GCurlTransferState:
+ * @G_CURL_TRANSFER_STATE_NEW: made, not added to a multi yet
+ * @G_CURL_TRANSFER_STATE_RUNNING: added to a multi and not finished
+ * @G_CURL_TRANSFER_STATE_PAUSED: running, but paused with
+ *   [method@GCurl.Transfer.pause]
+ * @G_CURL_TRANSFER_STATE_SUCCEEDED: finished: the response was received in
+ *   full (whatever its HTTP status)
+ * @G_CURL_TRANSFER_STATE_FAILED: finished with an error, see
+ *   [method@GCurl.Transfer.get_error]
+ * @G_CURL_TRANSFER_STATE_CANCELLED: finished because
+ *   [method@GCurl.Transfer.cancel] was called
+ *
+ * Where a [class@GCurl.Transfer] is in its run.
+ *
+ * Since: 1.0
+ */
+typedef enum {
+  G_CURL_TRANSFER_STATE_NEW,
+  G_CURL_TRANSFER_STATE_RUNNING,
+  G_CURL_TRANSFER_STATE_PAUSED,
+  G_CURL_TRANSFER_STATE_SUCCEEDED,
+  G_CURL_TRANSFER_STATE_FAILED,
+  G_CURL_TRANSFER_STATE_CANCELLED,
+} GCurlTransferState;
+
+#define G_CURL_TYPE_TRANSFER (g_curl_transfer_get_type ())
+
+GCURL_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (GCurlTransfer, g_curl_transfer, G_CURL, TRANSFER, GObject)
+
+GCURL_AVAILABLE_IN_ALL
+GCurlTransfer      *g_curl_transfer_new                  (const char    *url);
+GCURL_AVAILABLE_IN_ALL
+const char         *g_curl_transfer_get_url              (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+CURL               *g_curl_transfer_get_handle           (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+const char         *g_curl_transfer_get_method           (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_set_method           (GCurlTransfer *self,
+                                                          const char    *method);
+GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_set_request_header   (GCurlTransfer *self,
+                                                          const char    *name,
+                                                          const char    *value);
+GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_set_request_body     (GCurlTransfer *self,
+                                                          GBytes        *body,
+                                                          const char    *content_type);
+GCURL_AVAILABLE_IN_ALL
+GCurlTransferState  g_curl_transfer_get_state            (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+guint               g_curl_transfer_get_status_code      (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+const char         *g_curl_transfer_get_response_header  (GCurlTransfer *self,
+                                                          const char    *name);
+GCURL_AVAILABLE_IN_ALL
+GBytes             *g_curl_transfer_get_body             (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+const GError       *g_curl_transfer_get_error            (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+gint64              g_curl_transfer_get_downloaded_bytes (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+gint64              g_curl_transfer_get_download_size    (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+gint64              g_curl_transfer_get_uploaded_bytes   (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+gint64              g_curl_transfer_get_upload_size      (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+double              g_curl_transfer_get_fraction         (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+gint64              g_curl_transfer_get_download_speed   (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+gint64              g_curl_transfer_get_time_remaining   (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+gint64              g_curl_transfer_get_max_download_speed (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_set_max_download_speed (GCurlTransfer *self,
+                                                            gint64         bytes_per_second);
+GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_pause                (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_resume               (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_cancel               (GCurlTransfer *self);
+
+G_END_DECLS

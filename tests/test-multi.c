@@ -1,0 +1,1366 @@
+/* test-multi.c: GCurlMulti and GCurlTransfer against real local servers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include "test-util.h"
+
+static TestServer *server;
+
+typedef struct
+{
+  GCurlMulti *multi;
+  guint       fds_before;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  fixture->fds_before = test_count_open_fds (server);
+  fixture->multi = g_curl_multi_new ();
+  g_object_add_weak_pointer (G_OBJECT (fixture->multi), (gpointer *) &fixture->multi);
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  if (fixture->multi != NULL)
+    {
+      g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
+      g_object_unref (fixture->multi);
+    }
+  /* Nothing else may hold the multi once its transfers are done. */
+  g_assert_null (fixture->multi);
+  /* Cached connections, epoll fds and sockets are gone with it. */
+  g_assert_cmpuint (test_count_open_fds (server), ==, fixture->fds_before);
+}
+
+#define ADD_TEST(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+static GCurlTransfer *
+transfer_new_printf (const char *format,
+                     ...) G_GNUC_PRINTF (1, 2);
+
+static GCurlTransfer *
+transfer_new_printf (const char *format,
+                     ...)
+{
+  va_list args;
+  g_autofree char *path = NULL;
+  g_autofree char *url = NULL;
+
+  va_start (args, format);
+  path = g_strdup_vprintf (format, args);
+  va_end (args);
+  url = g_strconcat (test_server_get_uri (server), path, NULL);
+
+  return g_curl_transfer_new (url);
+}
+
+static void
+assert_error (GCurlTransfer *transfer,
+              GQuark         domain,
+              int            code,
+              GCurlTransferState state)
+{
+  const GError *error = g_curl_transfer_get_error (transfer);
+
+  g_assert_error ((GError *) error, domain, code);
+  g_assert_cmpstr (error->message, !=, "");
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, state);
+  g_assert_null (g_curl_transfer_get_body (transfer));
+}
+
+/* Basic requests */
+
+static void
+test_get_small (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/%d", 100000);
+  g_autofree char *summary = NULL;
+  TestRecorder recorder;
+
+  test_recorder_attach (&recorder, transfer);
+  test_run_transfer (fixture->multi, transfer);
+
+  test_assert_pattern_body (transfer, 100000);
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "content-length"), ==, "100000");
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "CONTENT-TYPE"), ==,
+                   "application/octet-stream");
+  g_assert_null (g_curl_transfer_get_response_header (transfer, "X-Not-There"));
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), ==, 100000);
+  g_assert_cmpint (g_curl_transfer_get_download_size (transfer), ==, 100000);
+  g_assert_cmpfloat (g_curl_transfer_get_fraction (transfer), ==, 1.0);
+
+  summary = test_recorder_summary (&recorder);
+  g_assert_cmpstr (summary, ==, "headers:200 progress* finished:succeeded");
+  g_assert_cmpuint (recorder.n_finished, ==, 1);
+  /* The last progress before "finished" has the final figures. */
+  g_assert_cmpstr (g_ptr_array_index (recorder.events, recorder.events->len - 2), ==,
+                   "progress:100000");
+  test_recorder_clear (&recorder);
+}
+
+static void
+test_get_empty (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/0");
+
+  test_run_transfer (fixture->multi, transfer);
+  test_assert_pattern_body (transfer, 0);
+  g_assert_cmpfloat (g_curl_transfer_get_fraction (transfer), ==, 1.0);
+}
+
+static void
+test_get_repeated_headers (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/headers");
+
+  test_run_transfer (fixture->multi, transfer);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "x-multi"), ==, "a, b");
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "X-MIXED-CASE"), ==, "Value");
+}
+
+static void
+test_http_error_status (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  guint codes[] = { 404, 500 };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (codes); i++)
+    {
+      g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/status/%u", codes[i]);
+      g_autoptr(GBytes) body = NULL;
+      g_autofree char *expected = g_strdup_printf ("status %u", codes[i]);
+
+      test_run_transfer (fixture->multi, transfer);
+      /* An HTTP error is a response, not a failed transfer. */
+      g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+      g_assert_null (g_curl_transfer_get_error (transfer));
+      g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, codes[i]);
+      body = g_curl_transfer_get_body (transfer);
+      g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+                       expected, strlen (expected));
+    }
+}
+
+static void
+test_post_body (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo");
+  g_autoptr(GBytes) request = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree guint8 *buf = g_malloc (300000);
+  g_autofree char *sum = NULL;
+  g_autofree char *expected = NULL;
+
+  test_pattern_fill (0, buf, 300000);
+  request = g_bytes_new (buf, 300000);
+  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, request);
+  g_curl_transfer_set_request_body (transfer, request, "application/x-test");
+  g_assert_cmpstr (g_curl_transfer_get_method (transfer), ==, "POST");
+
+  test_run_transfer (fixture->multi, transfer);
+
+  body = g_curl_transfer_get_body (transfer);
+  expected = g_strdup_printf ("POST 300000 %s", sum);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+                   expected, strlen (expected));
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "X-Request-Content-Type"), ==,
+                   "application/x-test");
+  g_assert_cmpint (g_curl_transfer_get_uploaded_bytes (transfer), ==, 300000);
+  g_assert_cmpint (g_curl_transfer_get_upload_size (transfer), ==, 300000);
+}
+
+static void
+test_put_and_head (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) put = transfer_new_printf ("/echo");
+  g_autoptr(GCurlTransfer) head = transfer_new_printf ("/bytes/5000");
+  g_autoptr(GBytes) request = g_bytes_new_static ("hello", 5);
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, request);
+
+  g_curl_transfer_set_request_body (put, request, NULL);
+  g_curl_transfer_set_method (put, "PUT");
+  test_run_transfer (fixture->multi, put);
+  body = g_curl_transfer_get_body (put);
+  expected = g_strdup_printf ("PUT 5 %s", sum);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+                   expected, strlen (expected));
+  g_assert_cmpstr (g_curl_transfer_get_response_header (put, "X-Request-Content-Type"), ==,
+                   "application/octet-stream");
+
+  g_curl_transfer_set_method (head, "HEAD");
+  test_run_transfer (fixture->multi, head);
+  g_assert_cmpint (g_curl_transfer_get_state (head), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (head), ==, 200);
+  g_clear_pointer (&body, g_bytes_unref);
+  body = g_curl_transfer_get_body (head);
+  g_assert_cmpuint (g_bytes_get_size (body), ==, 0);
+  g_assert_cmpstr (g_curl_transfer_get_response_header (head, "Content-Length"), ==, "5000");
+}
+
+static void
+test_request_headers (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo-headers");
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *text = NULL;
+
+  g_curl_transfer_set_request_header (transfer, "X-First", "one");
+  g_curl_transfer_set_request_header (transfer, "X-Second", "two");
+  g_curl_transfer_set_request_header (transfer, "x-first", "replaced");
+  g_curl_transfer_set_request_header (transfer, "X-Second", NULL);
+  g_curl_transfer_set_request_header (transfer, "X-Empty", "");
+  test_run_transfer (fixture->multi, transfer);
+
+  body = g_curl_transfer_get_body (transfer);
+  text = g_ascii_strdown (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  g_assert_nonnull (strstr (text, "method: get\n"));
+  g_assert_nonnull (strstr (text, "x-first: replaced\n"));
+  g_assert_null (strstr (text, "one"));
+  g_assert_null (strstr (text, "x-second"));
+  g_assert_nonnull (strstr (text, "x-empty: \n") ?: strstr (text, "x-empty:\n"));
+  g_assert_nonnull (strstr (text, "user-agent: libgcurlmulti/"));
+}
+
+static void
+test_user_agent (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo-headers");
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *text = NULL;
+
+  g_object_set (fixture->multi, "user-agent", "TestAgent/1.0", NULL);
+  test_run_transfer (fixture->multi, transfer);
+  body = g_curl_transfer_get_body (transfer);
+  text = g_ascii_strdown (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  g_assert_nonnull (strstr (text, "user-agent: testagent/1.0\n"));
+}
+
+/* Many at once */
+
+static void
+count_finished_cb (GCurlTransfer *transfer,
+                   gpointer       user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static guint64
+mixed_size (guint i)
+{
+  /* A few large bodies among many small ones, 0 B to 4 MiB. */
+  if (i % 25 == 0)
+    return 4 * 1024 * 1024;
+  if (i % 7 == 0)
+    return 0;
+  return ((guint64) i * 7919) % 65536;
+}
+
+static void
+test_concurrent (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  const guint n = 500;
+  g_autoptr(GPtrArray) transfers = g_ptr_array_new_with_free_func (g_object_unref);
+  guint finished = 0;
+  guint i, max_running = 0;
+
+  for (i = 0; i < n; i++)
+    {
+      GCurlTransfer *transfer = transfer_new_printf ("/bytes/%" G_GUINT64_FORMAT, mixed_size (i));
+
+      g_signal_connect (transfer, "finished", G_CALLBACK (count_finished_cb), &finished);
+      g_ptr_array_add (transfers, transfer);
+      g_curl_multi_add_transfer (fixture->multi, transfer);
+    }
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, n);
+
+  while (finished < n)
+    {
+      max_running = MAX (max_running, g_curl_multi_get_n_transfers (fixture->multi));
+      g_main_context_iteration (NULL, TRUE);
+    }
+
+  for (i = 0; i < n; i++)
+    test_assert_pattern_body (g_ptr_array_index (transfers, i), mixed_size (i));
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
+  g_test_message ("%u transfers, up to %u at once, backend %s", n, max_running,
+                  test_backend_name ());
+}
+
+static void
+test_large_body (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  const guint64 size = 256 * 1024 * 1024;
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%" G_GUINT64_FORMAT, size);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  TestRecorder recorder;
+
+  g_object_set (fixture->multi, "progress-interval", 50, NULL);
+  test_recorder_attach (&recorder, transfer);
+  test_run_transfer (fixture->multi, transfer);
+  test_assert_pattern_body (transfer, size);
+  /* Progress is throttled: nowhere near one emission per chunk. */
+  g_assert_cmpuint (recorder.n_progress, >=, 1);
+  g_assert_cmpuint (recorder.n_progress, <, size / (16 * 1024) / 10);
+  test_recorder_clear (&recorder);
+}
+
+/* Failures */
+
+static void
+test_refused (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/", test_server_get_refused_port ());
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  TestRecorder recorder;
+
+  test_recorder_attach (&recorder, transfer);
+  test_run_transfer (fixture->multi, transfer);
+  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_COULDNT_CONNECT, G_CURL_TRANSFER_STATE_FAILED);
+  /* curl's error buffer says where it failed, not just "Couldn't connect". */
+  g_assert_nonnull (strstr (g_curl_transfer_get_error (transfer)->message, "127.0.0.1"));
+  g_assert_cmpuint (recorder.n_got_headers, ==, 0);
+  g_assert_cmpuint (recorder.n_finished, ==, 1);
+  test_recorder_clear (&recorder);
+}
+
+static void
+test_invalid_urls (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  struct {
+    const char *url;
+    int code;
+  } cases[] = {
+    { "", G_CURL_ERROR_URL_MALFORMAT },
+    { "http://[::1", G_CURL_ERROR_URL_MALFORMAT },
+    { "not a url", G_CURL_ERROR_UNSUPPORTED_PROTOCOL },
+    { "file:///etc/passwd", G_CURL_ERROR_UNSUPPORTED_PROTOCOL },
+    { "ftp://127.0.0.1/", G_CURL_ERROR_UNSUPPORTED_PROTOCOL },
+    { "dict://127.0.0.1/", G_CURL_ERROR_UNSUPPORTED_PROTOCOL },
+    { "gopher://127.0.0.1/", G_CURL_ERROR_UNSUPPORTED_PROTOCOL },
+  };
+  guint before = test_server_get_request_count (server);
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (cases[i].url);
+
+      g_test_message ("URL “%s”", cases[i].url);
+      test_run_transfer (fixture->multi, transfer);
+      assert_error (transfer, G_CURL_ERROR, cases[i].code, G_CURL_TRANSFER_STATE_FAILED);
+    }
+  g_assert_cmpuint (test_server_get_request_count (server), ==, before);
+}
+
+static void
+test_faults (Fixture       *fixture,
+             gconstpointer  data)
+{
+  struct {
+    const char *path;
+    int code;
+  } cases[] = {
+    { "/close-mid-body/100000/5000", G_CURL_ERROR_PARTIAL_FILE },
+    { "/close-mid-headers", G_CURL_ERROR_GOT_NOTHING },
+    { "/reset/5000", G_CURL_ERROR_RECV_ERROR },
+    { "/garbage", G_CURL_ERROR_UNSUPPORTED_PROTOCOL },
+    { "/chunked-bad", G_CURL_ERROR_RECV_ERROR },
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *url = test_server_raw_url (server, "%s", cases[i].path);
+      g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+
+      g_test_message ("%s", cases[i].path);
+      test_run_transfer (fixture->multi, transfer);
+      assert_error (transfer, G_CURL_ERROR, cases[i].code, G_CURL_TRANSFER_STATE_FAILED);
+    }
+}
+
+static void
+test_stall (Fixture       *fixture,
+            gconstpointer  data)
+{
+  const char *paths[] = { "/stall/100000/5000", "/stall-headers" };
+  guint i;
+
+  g_object_set (fixture->multi, "stall-timeout", 1, NULL);
+  for (i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autofree char *url = test_server_raw_url (server, "%s", paths[i]);
+      g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+      gint64 start = g_get_monotonic_time ();
+      gint64 elapsed;
+
+      test_run_transfer (fixture->multi, transfer);
+      elapsed = g_get_monotonic_time () - start;
+      assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                    G_CURL_TRANSFER_STATE_FAILED);
+      /* Not before the timeout: a lower bound holds on a loaded machine. */
+      g_assert_cmpint (elapsed, >=, G_USEC_PER_SEC);
+    }
+}
+
+static void
+test_stall_not_while_queued (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) first = transfer_new_printf ("/slow/30000?rate=10000");
+  g_autoptr(GCurlTransfer) second = transfer_new_printf ("/bytes/1000");
+
+  /* The second waits ~3 s for the only connection, longer than the stall
+   * timeout: waiting for a connection is not a stall. */
+  g_object_set (fixture->multi, "stall-timeout", 1, "max-total-connections", 1, NULL);
+  g_curl_multi_add_transfer (fixture->multi, first);
+  test_run_transfer (fixture->multi, second);
+  test_run_until_finished (first);
+  test_assert_pattern_body (first, 30000);
+  test_assert_pattern_body (second, 1000);
+}
+
+/* Redirects */
+
+static void
+test_redirect_chain (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/redirect/4");
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *summary = NULL;
+  TestRecorder recorder;
+
+  test_recorder_attach (&recorder, transfer);
+  test_run_transfer (fixture->multi, transfer);
+  body = g_curl_transfer_get_body (transfer);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "done", 4);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+  /* The final response's headers only: once. */
+  summary = test_recorder_summary (&recorder);
+  g_assert_cmpstr (summary, ==, "headers:200 progress* finished:succeeded");
+  g_assert_cmpuint (test_server_get_path_count (server, "/redirect/0"), >=, 1);
+  test_recorder_clear (&recorder);
+}
+
+static void
+test_redirect_loop (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/loop");
+  guint before = test_server_get_path_count (server, "/loop");
+
+  g_object_set (fixture->multi, "max-redirects", 5, NULL);
+  test_run_transfer (fixture->multi, transfer);
+  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_TOO_MANY_REDIRECTS,
+                G_CURL_TRANSFER_STATE_FAILED);
+  /* The first request and five redirects. */
+  g_assert_cmpuint (test_server_get_path_count (server, "/loop") - before, ==, 6);
+}
+
+static void
+test_redirect_not_followed (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/redirect/1");
+
+  g_object_set (fixture->multi, "max-redirects", 0, NULL);
+  test_run_transfer (fixture->multi, transfer);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 302);
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "Location"), ==, "/redirect/0");
+}
+
+static void
+test_redirect_to_file (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer =
+    transfer_new_printf ("/redirect-to?status=302&url=file%%3A%%2F%%2F%%2Fetc%%2Fpasswd");
+
+  test_run_transfer (fixture->multi, transfer);
+  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                G_CURL_TRANSFER_STATE_FAILED);
+}
+
+static char *
+echo_headers_via_redirect (GCurlMulti *multi,
+                           const char *target_base)
+{
+  g_autofree char *target = g_strconcat (target_base, "/echo-headers", NULL);
+  g_autofree char *escaped = g_uri_escape_string (target, NULL, FALSE);
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/redirect-to?status=307&url=%s", escaped);
+  g_autoptr(GBytes) body = NULL;
+
+  g_curl_transfer_set_request_header (transfer, "X-Api-Key", "secret-key");
+  g_curl_transfer_set_request_header (transfer, "Authorization", "Bearer secret-token");
+  test_run_transfer (multi, transfer);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+  body = g_curl_transfer_get_body (transfer);
+
+  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+}
+
+static void
+test_redirect_cross_origin_headers (Fixture       *fixture,
+                                    gconstpointer  data)
+{
+  g_autofree char *same = echo_headers_via_redirect (fixture->multi, test_server_get_uri (server));
+  g_autofree char *other = echo_headers_via_redirect (fixture->multi, test_server_get_uri2 (server));
+
+  /* Same origin: the application's headers follow. */
+  g_assert_nonnull (strstr (same, "secret-key"));
+  g_assert_nonnull (strstr (same, "secret-token"));
+  /* Another origin (another port): none of them. */
+  g_assert_null (strstr (other, "secret-key"));
+  g_assert_null (strstr (other, "secret-token"));
+  g_assert_nonnull (strstr (other, "method: GET"));
+}
+
+static void
+test_redirect_post_303 (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer =
+    transfer_new_printf ("/redirect-to?status=303&url=%%2Fecho");
+  g_autoptr(GBytes) request = g_bytes_new_static ("data", 4);
+  g_autoptr(GBytes) body = NULL;
+
+  g_curl_transfer_set_request_body (transfer, request, "text/plain");
+  test_run_transfer (fixture->multi, transfer);
+  body = g_curl_transfer_get_body (transfer);
+  g_assert_cmpuint (g_bytes_get_size (body), >, 6);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), 6, "GET 0 ", 6);
+}
+
+/* Cancel */
+
+static void
+finished_flag_cb (GCurlTransfer *transfer,
+                  gpointer       user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+cancel_and_check (GCurlMulti    *multi,
+                  GCurlTransfer *transfer)
+{
+  guint finished = 0;
+
+  g_signal_connect (transfer, "finished", G_CALLBACK (finished_flag_cb), &finished);
+  g_curl_transfer_cancel (transfer);
+  /* At once: the state; later: "finished". */
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_CANCELLED);
+  g_assert_cmpuint (finished, ==, 0);
+  g_assert_error ((GError *) g_curl_transfer_get_error (transfer),
+                  G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  while (finished == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (finished, ==, 1);
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (multi), ==, 0);
+
+  /* Cancelling again does nothing. */
+  g_curl_transfer_cancel (transfer);
+  test_run_for (50);
+  g_assert_cmpuint (finished, ==, 1);
+  assert_error (transfer, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
+}
+
+static void
+test_cancel_before_connect (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/1000");
+  guint before = test_server_get_path_count (server, "/bytes/1000");
+
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  cancel_and_check (fixture->multi, transfer);
+  g_assert_cmpuint (test_server_get_path_count (server, "/bytes/1000"), ==, before);
+}
+
+static void
+test_cancel_during_connect (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/",
+                                          test_server_get_blackhole_port (server));
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  test_run_for (300);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_RUNNING);
+  cancel_and_check (fixture->multi, transfer);
+}
+
+static void
+cancel_on_progress_cb (GCurlTransfer *transfer,
+                       gint64         downloaded,
+                       gint64         download_size,
+                       gint64         uploaded,
+                       gint64         upload_size,
+                       gpointer       user_data)
+{
+  if (downloaded > 0)
+    g_curl_transfer_cancel (transfer);
+}
+
+static void
+test_cancel_during_body (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/100000?rate=20000");
+  TestRecorder recorder;
+
+  test_recorder_attach (&recorder, transfer);
+  g_signal_connect (transfer, "progress", G_CALLBACK (cancel_on_progress_cb), NULL);
+  test_run_transfer (fixture->multi, transfer);
+  assert_error (transfer, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
+  g_assert_cmpuint (recorder.n_finished, ==, 1);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), >, 0);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), <, 100000);
+  test_recorder_clear (&recorder);
+}
+
+static void
+test_cancel_while_paused (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/100000?rate=20000");
+
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  test_run_for (200);
+  g_curl_transfer_pause (transfer);
+  test_run_for (200);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_PAUSED);
+  cancel_and_check (fixture->multi, transfer);
+}
+
+/* Pause and resume */
+
+static void
+test_pause_resume (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/60000?rate=30000");
+  gint64 at_pause;
+  guint iterations;
+
+  g_object_set (fixture->multi, "progress-interval", 0, NULL);
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  while (g_curl_transfer_get_downloaded_bytes (transfer) == 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_curl_transfer_pause (transfer);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_PAUSED);
+  /* Let a chunk already on its way be held back by the write callback. */
+  test_run_for (100);
+  at_pause = g_curl_transfer_get_downloaded_bytes (transfer);
+  iterations = test_count_iterations (700);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), ==, at_pause);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_PAUSED);
+  /* Paused means asleep: a few timer wakeups, not a spin. */
+  g_assert_cmpuint (iterations, <, 50);
+
+  g_curl_transfer_resume (transfer);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_RUNNING);
+  test_run_until_finished (transfer);
+  test_assert_pattern_body (transfer, 60000);
+}
+
+static void
+test_pause_before_connect (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/200000");
+
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  g_curl_transfer_pause (transfer);
+  test_run_for (300);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_PAUSED);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), ==, 0);
+
+  g_curl_transfer_resume (transfer);
+  test_run_until_finished (transfer);
+  test_assert_pattern_body (transfer, 200000);
+}
+
+static void
+test_pause_many_times (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u", 8 * 1024 * 1024);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  gboolean finished = FALSE;
+  guint pauses = 0;
+
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  while (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    {
+      g_curl_transfer_pause (transfer);
+      g_main_context_iteration (NULL, FALSE);
+      g_curl_transfer_resume (transfer);
+      g_main_context_iteration (NULL, TRUE);
+      pauses++;
+    }
+  finished = g_curl_transfer_get_state (transfer) != G_CURL_TRANSFER_STATE_RUNNING;
+  test_run_until (&finished);
+  test_assert_pattern_body (transfer, 8 * 1024 * 1024);
+  g_test_message ("paused and resumed %u times", pauses);
+}
+
+/* Re-entrancy: handlers may do anything */
+
+typedef struct
+{
+  GCurlMulti    *multi;
+  GCurlTransfer *other;
+  GMainLoop     *loop;
+  guint          n;
+} HandlerData;
+
+static void
+unref_in_finished_cb (GCurlTransfer *transfer,
+                      gpointer       user_data)
+{
+  HandlerData *hd = user_data;
+
+  hd->n++;
+  g_object_unref (transfer);
+}
+
+static void
+test_unref_transfer_in_finished (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  GCurlTransfer *transfer = transfer_new_printf ("/bytes/5000");
+  HandlerData hd = { 0, };
+
+  g_object_add_weak_pointer (G_OBJECT (transfer), (gpointer *) &transfer);
+  g_signal_connect (transfer, "finished", G_CALLBACK (unref_in_finished_cb), &hd);
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  while (transfer != NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (hd.n, ==, 1);
+}
+
+static void
+unref_multi_in_finished_cb (GCurlTransfer *transfer,
+                            gpointer       user_data)
+{
+  GCurlMulti **multi = user_data;
+
+  g_clear_object (multi);
+}
+
+static void
+test_unref_multi_in_finished (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/5000");
+
+  g_signal_connect (transfer, "finished", G_CALLBACK (unref_multi_in_finished_cb), &fixture->multi);
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  while (fixture->multi != NULL)
+    g_main_context_iteration (NULL, TRUE);
+  test_assert_pattern_body (transfer, 5000);
+}
+
+static void
+cancel_other_cb (GCurlTransfer *transfer,
+                 gint64         downloaded,
+                 gint64         download_size,
+                 gint64         uploaded,
+                 gint64         upload_size,
+                 gpointer       user_data)
+{
+  HandlerData *hd = user_data;
+
+  g_curl_transfer_cancel (hd->other);
+  g_curl_transfer_cancel (transfer);
+}
+
+static void
+add_in_finished_cb (GCurlTransfer *transfer,
+                    gpointer       user_data)
+{
+  HandlerData *hd = user_data;
+
+  if (hd->n++ == 0)
+    g_curl_multi_add_transfer (hd->multi, hd->other);
+}
+
+static void
+test_handlers_cancel_and_add (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) first = transfer_new_printf ("/slow/50000?rate=25000");
+  g_autoptr(GCurlTransfer) second = transfer_new_printf ("/slow/50000?rate=25000");
+  g_autoptr(GCurlTransfer) third = transfer_new_printf ("/bytes/3000");
+  HandlerData cancel_data = { fixture->multi, second, NULL, 0 };
+  HandlerData add_data = { fixture->multi, third, NULL, 0 };
+
+  /* From first's progress: cancel second, then first itself; from first's
+   * finished: add third. */
+  g_signal_connect (first, "progress", G_CALLBACK (cancel_other_cb), &cancel_data);
+  g_signal_connect (first, "finished", G_CALLBACK (add_in_finished_cb), &add_data);
+  g_curl_multi_add_transfer (fixture->multi, first);
+  g_curl_multi_add_transfer (fixture->multi, second);
+  test_run_until_finished (first);
+  assert_error (first, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
+  if (g_curl_transfer_get_state (second) != G_CURL_TRANSFER_STATE_CANCELLED)
+    test_run_until_finished (second);
+  assert_error (second, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
+  test_run_until_finished (third);
+  test_assert_pattern_body (third, 3000);
+}
+
+static void
+quit_in_headers_cb (GCurlTransfer *transfer,
+                    gpointer       user_data)
+{
+  g_main_loop_quit (user_data);
+}
+
+static void
+pause_in_headers_cb (GCurlTransfer *transfer,
+                     gpointer       user_data)
+{
+  g_curl_transfer_pause (transfer);
+}
+
+static void
+test_handlers_quit_and_pause (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/300000");
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+
+  g_signal_connect (transfer, "got-headers", G_CALLBACK (pause_in_headers_cb), NULL);
+  g_signal_connect (transfer, "got-headers", G_CALLBACK (quit_in_headers_cb), loop);
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  g_main_loop_run (loop);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_PAUSED);
+  test_run_for (200);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_PAUSED);
+
+  g_curl_transfer_resume (transfer);
+  test_run_until_finished (transfer);
+  test_assert_pattern_body (transfer, 300000);
+}
+
+static void
+readd_in_finished_cb (GCurlTransfer *transfer,
+                      gpointer       user_data)
+{
+  HandlerData *hd = user_data;
+
+  if (hd->n++ == 0)
+    {
+      /* The first run's outcome is still readable here... */
+      g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+      /* ...and a new run starts clean. */
+      g_curl_multi_add_transfer (hd->multi, transfer);
+      g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_RUNNING);
+      g_assert_null (g_curl_transfer_get_body (transfer));
+      g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), ==, 0);
+    }
+}
+
+static void
+test_readd_finished (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/7000");
+  HandlerData hd = { fixture->multi, NULL, NULL, 0 };
+
+  g_signal_connect (transfer, "finished", G_CALLBACK (readd_in_finished_cb), &hd);
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  while (hd.n < 2)
+    g_main_context_iteration (NULL, TRUE);
+  test_assert_pattern_body (transfer, 7000);
+
+  /* And once more from outside a handler. */
+  test_run_transfer (fixture->multi, transfer);
+  test_assert_pattern_body (transfer, 7000);
+  g_assert_cmpuint (hd.n, ==, 3);
+}
+
+/* Lifetime */
+
+static void
+test_multi_unref_while_running (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  g_autoptr(GPtrArray) transfers = g_ptr_array_new_with_free_func (g_object_unref);
+  guint finished = 0;
+  guint i;
+
+  for (i = 0; i < 20; i++)
+    {
+      GCurlTransfer *transfer = transfer_new_printf ("/bytes/%u", 1000 * (i + 1));
+
+      g_signal_connect (transfer, "finished", G_CALLBACK (count_finished_cb), &finished);
+      g_curl_multi_add_transfer (fixture->multi, transfer);
+      g_ptr_array_add (transfers, transfer);
+    }
+
+  /* The running transfers keep the multi alive... */
+  g_object_unref (fixture->multi);
+  g_assert_nonnull (fixture->multi);
+  while (finished < 20)
+    g_main_context_iteration (NULL, TRUE);
+  /* ...and let go of it once finished. */
+  g_assert_null (fixture->multi);
+  for (i = 0; i < 20; i++)
+    test_assert_pattern_body (g_ptr_array_index (transfers, i), 1000 * (i + 1));
+}
+
+static void
+test_add_running_is_critical (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GCurlMulti) other = g_curl_multi_new ();
+      g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/10");
+
+      g_curl_multi_add_transfer (fixture->multi, transfer);
+      g_curl_multi_add_transfer (other, transfer);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*g_curl_multi_add_transfer*");
+}
+
+static void
+test_bad_headers_are_critical (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  const char *names[] = { "Bad Name", "Bad:Name", "", "X-Ok" };
+  const char *values[] = { "v", "v", "v", "a\r\nX-Injected: 1" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo-headers");
+      g_autoptr(GBytes) body = NULL;
+
+      g_test_expect_message ("GCurl", G_LOG_LEVEL_CRITICAL, "*assertion*failed*");
+      g_curl_transfer_set_request_header (transfer, names[i], values[i]);
+      g_test_assert_expected_messages ();
+
+      test_run_transfer (fixture->multi, transfer);
+      body = g_curl_transfer_get_body (transfer);
+      g_assert_null (g_strstr_len (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+                                   "X-Injected"));
+      g_assert_null (g_strstr_len (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+                                   "Bad"));
+    }
+}
+
+static void
+test_invalid_protocols_refused (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  g_autofree char *protocols = NULL;
+  g_autoptr(GCurlTransfer) transfer = NULL;
+
+  g_test_expect_message ("GCurl", G_LOG_LEVEL_CRITICAL, "*not a list of protocols*");
+  g_object_set (fixture->multi, "allowed-protocols", "http,nonsense", NULL);
+  g_test_assert_expected_messages ();
+  g_object_get (fixture->multi, "allowed-protocols", &protocols, NULL);
+  g_assert_cmpstr (protocols, ==, "http,https");
+
+  /* Still only http and https. */
+  transfer = g_curl_transfer_new ("file:///etc/hostname");
+  test_run_transfer (fixture->multi, transfer);
+  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                G_CURL_TRANSFER_STATE_FAILED);
+}
+
+/* Properties and progress */
+
+static void
+notify_count_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  GHashTable *counts = user_data;
+  const char *name = g_param_spec_get_name (pspec);
+
+  g_hash_table_insert (counts, (gpointer) name,
+                       GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, name)) + 1));
+}
+
+static void
+test_progress_throttled (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/40000?rate=40000");
+  g_autoptr(GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
+  TestRecorder recorder;
+  gint64 start, elapsed;
+  guint max_progress;
+
+  g_object_set (fixture->multi, "progress-interval", 250, NULL);
+  test_recorder_attach (&recorder, transfer);
+  g_signal_connect (transfer, "notify", G_CALLBACK (notify_count_cb), counts);
+
+  start = g_get_monotonic_time ();
+  test_run_transfer (fixture->multi, transfer);
+  elapsed = g_get_monotonic_time () - start;
+  test_assert_pattern_body (transfer, 40000);
+
+  /* At most one per interval (plus the first and the final one). */
+  max_progress = elapsed / (250 * 1000) + 2;
+  g_assert_cmpuint (recorder.n_progress, >=, 2);
+  g_assert_cmpuint (recorder.n_progress, <=, max_progress);
+  /* Notifications come with the emissions, only when values change. */
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (counts, "downloaded-bytes")), <=,
+                    recorder.n_progress);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (counts, "download-size")), ==, 1);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (counts, "state")), ==, 2);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (counts, "fraction")), >=, 2);
+  g_assert_cmpfloat (g_curl_transfer_get_fraction (transfer), ==, 1.0);
+  g_assert_cmpint (g_curl_transfer_get_time_remaining (transfer), ==, -1);
+  test_recorder_clear (&recorder);
+}
+
+typedef struct
+{
+  GObject parent;
+  double  value;
+  guint   n_sets;
+} TestTarget;
+
+typedef GObjectClass TestTargetClass;
+GType test_target_get_type (void);
+G_DEFINE_TYPE (TestTarget, test_target, G_TYPE_OBJECT)
+
+static void
+test_target_set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
+{
+  TestTarget *self = (TestTarget *) object;
+
+  self->value = g_value_get_double (value);
+  self->n_sets++;
+}
+
+static void
+test_target_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+  g_value_set_double (value, ((TestTarget *) object)->value);
+}
+
+static void
+test_target_class_init (TestTargetClass *klass)
+{
+  klass->set_property = test_target_set_property;
+  klass->get_property = test_target_get_property;
+  g_object_class_install_property (klass, 1,
+                                   g_param_spec_double ("fraction", NULL, NULL, 0, 1, 0,
+                                                        G_PARAM_READWRITE));
+}
+
+static void
+test_target_init (TestTarget *self)
+{
+}
+
+static void
+test_bind_fraction (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/40000?rate=80000");
+  TestTarget *target = g_object_new (test_target_get_type (), NULL);
+
+  g_object_set (fixture->multi, "progress-interval", 50, NULL);
+  g_object_bind_property (transfer, "fraction", target, "fraction", G_BINDING_DEFAULT);
+  test_run_transfer (fixture->multi, transfer);
+  g_assert_cmpfloat (target->value, ==, 1.0);
+  /* Some intermediate values on the way. */
+  g_assert_cmpuint (target->n_sets, >=, 2);
+  g_object_unref (target);
+}
+
+static void
+test_max_download_speed (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/%u", 150 * 1024);
+  gint64 start = g_get_monotonic_time ();
+
+  g_curl_transfer_set_max_download_speed (transfer, 100 * 1024);
+  g_assert_cmpint (g_curl_transfer_get_max_download_speed (transfer), ==, 100 * 1024);
+  test_run_transfer (fixture->multi, transfer);
+  test_assert_pattern_body (transfer, 150 * 1024);
+  /* 150 KiB at 100 KiB/s cannot take less than about a second. */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC * 9 / 10);
+}
+
+/* send_and_read_async */
+
+typedef struct
+{
+  GBytes  *bytes;
+  GError  *error;
+  gboolean done;
+} AsyncResult;
+
+static void
+send_and_read_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  AsyncResult *ar = user_data;
+
+  ar->bytes = g_curl_multi_send_and_read_finish (G_CURL_MULTI (source), result, &ar->error);
+  ar->done = TRUE;
+}
+
+static void
+test_send_and_read (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/12345");
+  g_autoptr(GCurlTransfer) missing = transfer_new_printf ("/status/404");
+  g_autofree char *sum = NULL;
+  AsyncResult ar = { 0, };
+
+  g_curl_multi_send_and_read_async (fixture->multi, transfer, NULL, send_and_read_cb, &ar);
+  g_assert_false (ar.done);
+  test_run_until (&ar.done);
+  g_assert_no_error (ar.error);
+  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, ar.bytes);
+  g_assert_cmpstr (sum, ==, test_pattern_sha256 (0, 12345));
+  g_clear_pointer (&ar.bytes, g_bytes_unref);
+  g_free (sum);
+
+  /* A 404 is a response, not an error. */
+  memset (&ar, 0, sizeof ar);
+  g_curl_multi_send_and_read_async (fixture->multi, missing, NULL, send_and_read_cb, &ar);
+  test_run_until (&ar.done);
+  g_assert_no_error (ar.error);
+  g_assert_cmpuint (g_bytes_get_size (ar.bytes), ==, strlen ("status 404"));
+  g_assert_cmpuint (g_curl_transfer_get_status_code (missing), ==, 404);
+  g_bytes_unref (ar.bytes);
+  sum = NULL;
+}
+
+static gpointer
+cancel_from_thread (gpointer data)
+{
+  g_usleep (100 * 1000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+static void
+test_send_and_read_cancel (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/100000?rate=10000");
+  g_autoptr(GCurlTransfer) second = transfer_new_printf ("/bytes/10");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GThread) thread = NULL;
+  AsyncResult ar = { 0, };
+
+  g_curl_multi_send_and_read_async (fixture->multi, transfer, cancellable, send_and_read_cb, &ar);
+  /* Cancelled from another thread: the transfer is still only touched
+   * from the multi's context. */
+  thread = g_thread_new ("canceller", cancel_from_thread, cancellable);
+  test_run_until (&ar.done);
+  g_assert_error (ar.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (ar.bytes);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_CANCELLED);
+  g_clear_error (&ar.error);
+  g_thread_join (g_steal_pointer (&thread));
+
+  /* Already cancelled: nothing is sent, and the callback still comes later. */
+  memset (&ar, 0, sizeof ar);
+  g_curl_multi_send_and_read_async (fixture->multi, second, cancellable, send_and_read_cb, &ar);
+  g_assert_false (ar.done);
+  test_run_until (&ar.done);
+  g_assert_error (ar.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_curl_transfer_get_state (second), ==, G_CURL_TRANSFER_STATE_NEW);
+  g_clear_error (&ar.error);
+}
+
+static void
+test_send_and_read_error (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/", test_server_get_refused_port ());
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  AsyncResult ar = { 0, };
+
+  g_curl_multi_send_and_read_async (fixture->multi, transfer, NULL, send_and_read_cb, &ar);
+  test_run_until (&ar.done);
+  g_assert_error (ar.error, G_CURL_ERROR, G_CURL_ERROR_COULDNT_CONNECT);
+  g_clear_error (&ar.error);
+}
+
+/* Threads: one multi per thread and context */
+
+static gpointer
+thread_func (gpointer data)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GCurlMulti) multi = NULL;
+  g_autoptr(GPtrArray) transfers = g_ptr_array_new_with_free_func (g_object_unref);
+  guint finished = 0;
+  guint i, seed = GPOINTER_TO_UINT (data);
+
+  g_main_context_push_thread_default (context);
+  multi = g_curl_multi_new ();
+  g_assert_true (g_curl_multi_get_context (multi) == context);
+
+  for (i = 0; i < 20; i++)
+    {
+      GCurlTransfer *transfer = transfer_new_printf ("/bytes/%u", seed * 1000 + i * 100);
+
+      g_signal_connect (transfer, "finished", G_CALLBACK (count_finished_cb), &finished);
+      g_curl_multi_add_transfer (multi, transfer);
+      g_ptr_array_add (transfers, transfer);
+    }
+  while (finished < 20)
+    g_main_context_iteration (context, TRUE);
+  for (i = 0; i < 20; i++)
+    test_assert_pattern_body (g_ptr_array_index (transfers, i), seed * 1000 + i * 100);
+
+  g_clear_object (&multi);
+  g_main_context_pop_thread_default (context);
+  return GUINT_TO_POINTER (finished);
+}
+
+static void
+test_threads (Fixture       *fixture,
+              gconstpointer  data)
+{
+  GThread *threads[4];
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("multi", thread_func, GUINT_TO_POINTER (i + 1));
+  for (i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_assert_cmpuint (GPOINTER_TO_UINT (g_thread_join (threads[i])), ==, 20);
+}
+
+/* Idle */
+
+static void
+test_idle_zero_wakeups (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/1000");
+
+  /* A fresh multi... */
+  g_assert_cmpuint (test_count_iterations (500), ==, 0);
+  /* ...and one that has run a transfer and keeps its connection. */
+  test_run_transfer (fixture->multi, transfer);
+  test_run_for (50);
+  g_assert_cmpuint (test_count_iterations (1500), ==, 0);
+}
+
+static void
+test_delayed_response (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/delay/600");
+  g_autoptr(GBytes) body = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  test_run_transfer (fixture->multi, transfer);
+  body = g_curl_transfer_get_body (transfer);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "delayed", 7);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 600 * 1000);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  server = test_server_new ();
+
+  ADD_TEST ("/multi/get/small", test_get_small);
+  ADD_TEST ("/multi/get/empty", test_get_empty);
+  ADD_TEST ("/multi/get/repeated-headers", test_get_repeated_headers);
+  ADD_TEST ("/multi/get/http-error-status", test_http_error_status);
+  ADD_TEST ("/multi/get/concurrent-500", test_concurrent);
+  ADD_TEST ("/multi/get/large-256mib", test_large_body);
+  ADD_TEST ("/multi/request/post-body", test_post_body);
+  ADD_TEST ("/multi/request/put-and-head", test_put_and_head);
+  ADD_TEST ("/multi/request/headers", test_request_headers);
+  ADD_TEST ("/multi/request/user-agent", test_user_agent);
+  ADD_TEST ("/multi/request/bad-headers-critical", test_bad_headers_are_critical);
+  ADD_TEST ("/multi/error/refused", test_refused);
+  ADD_TEST ("/multi/error/invalid-urls", test_invalid_urls);
+  ADD_TEST ("/multi/error/faults", test_faults);
+  ADD_TEST ("/multi/error/stall", test_stall);
+  ADD_TEST ("/multi/error/no-stall-while-queued", test_stall_not_while_queued);
+  ADD_TEST ("/multi/error/invalid-protocols-refused", test_invalid_protocols_refused);
+  ADD_TEST ("/multi/redirect/chain", test_redirect_chain);
+  ADD_TEST ("/multi/redirect/loop", test_redirect_loop);
+  ADD_TEST ("/multi/redirect/not-followed", test_redirect_not_followed);
+  ADD_TEST ("/multi/redirect/to-file", test_redirect_to_file);
+  ADD_TEST ("/multi/redirect/cross-origin-headers", test_redirect_cross_origin_headers);
+  ADD_TEST ("/multi/redirect/post-303", test_redirect_post_303);
+  ADD_TEST ("/multi/cancel/before-connect", test_cancel_before_connect);
+  ADD_TEST ("/multi/cancel/during-connect", test_cancel_during_connect);
+  ADD_TEST ("/multi/cancel/during-body", test_cancel_during_body);
+  ADD_TEST ("/multi/cancel/while-paused", test_cancel_while_paused);
+  ADD_TEST ("/multi/pause/resume", test_pause_resume);
+  ADD_TEST ("/multi/pause/before-connect", test_pause_before_connect);
+  ADD_TEST ("/multi/pause/many-times", test_pause_many_times);
+  ADD_TEST ("/multi/handler/unref-transfer-in-finished", test_unref_transfer_in_finished);
+  ADD_TEST ("/multi/handler/unref-multi-in-finished", test_unref_multi_in_finished);
+  ADD_TEST ("/multi/handler/cancel-and-add", test_handlers_cancel_and_add);
+  ADD_TEST ("/multi/handler/quit-and-pause", test_handlers_quit_and_pause);
+  ADD_TEST ("/multi/handler/readd-in-finished", test_readd_finished);
+  ADD_TEST ("/multi/lifetime/unref-while-running", test_multi_unref_while_running);
+  ADD_TEST ("/multi/lifetime/add-running-critical", test_add_running_is_critical);
+  ADD_TEST ("/multi/progress/throttled", test_progress_throttled);
+  ADD_TEST ("/multi/progress/bind-fraction", test_bind_fraction);
+  ADD_TEST ("/multi/progress/max-download-speed", test_max_download_speed);
+  ADD_TEST ("/multi/async/send-and-read", test_send_and_read);
+  ADD_TEST ("/multi/async/send-and-read-cancel", test_send_and_read_cancel);
+  ADD_TEST ("/multi/async/send-and-read-error", test_send_and_read_error);
+  ADD_TEST ("/multi/threads", test_threads);
+  ADD_TEST ("/multi/idle/zero-wakeups", test_idle_zero_wakeups);
+  ADD_TEST ("/multi/timer/delayed-response", test_delayed_response);
+
+  ret = g_test_run ();
+  test_server_free (server);
+
+  return ret;
+}

@@ -1,0 +1,97 @@
+/* test-server.h: in-process HTTP test server for the libgcurlmulti tests
+ *
+ * The server runs on its own thread with its own GMainContext, so a test may
+ * block, or run and stop its own main loop, without ever stalling the server.
+ * It listens on 127.0.0.1 only, on ephemeral ports, and test_server_free()
+ * closes every connection (stalled ones included) and joins the thread.
+ *
+ * Pattern bodies: byte i is byte (i % 8) of the little-endian splitmix64
+ * hash of (i / 8); see test_pattern_fill() and test_pattern_sha256().
+ *
+ * SoupServer routes, on both test_server_get_uri() (origin A) and
+ * test_server_get_uri2() (origin B); connections are kept alive:
+ *   /bytes/N[?chunked=1]  200, N pattern bytes, Content-Length (or chunked),
+ *                         application/octet-stream, ETag "pattern-N".
+ *                         Range "bytes=A-", "bytes=A-B", "bytes=-S" gives 206
+ *                         and Content-Range; A >= N gives 416. Other Range
+ *                         forms (several ranges) are ignored: 200.
+ *   /status/CODE          CODE (200..599) with body "status CODE"; no body
+ *                         for 204 and 304. Other codes: 400.
+ *   /redirect/N           302 to "/redirect/N-1"; /redirect/0 is 200 "done".
+ *   /redirect-to?url=U[&status=3xx]  that status (default 302), Location U.
+ *   /loop                 302 to "/loop".
+ *   /delay/MS             200 "delayed" after MS ms (a timer, not a sleep).
+ *   /echo-headers         200 text: "method: GET\n", then "name: value\n"
+ *                         per request header, in libsoup's order.
+ *   /echo                 any method; 200 text "METHOD LENGTH SHA256HEX" of
+ *                         the request body (streamed, any size), and the
+ *                         request Content-Type in X-Request-Content-Type.
+ *   /slow/N[?rate=R]      N pattern bytes at about R bytes/s (default 1024),
+ *                         one chunk every ~50 ms.
+ *   /headers              200 "ok" with "X-Multi: a", "X-Multi: b" and
+ *                         "X-Mixed-Case: Value".
+ *   anything else         404 "not found".
+ *
+ * Raw fault server, on test_server_get_raw_uri(); one request per
+ * connection, every response has "Connection: close":
+ *   /bytes/N[?chunked=1]  as above (Range too).
+ *   /close-mid-body/N/K   Content-Length N, K pattern bytes, clean close.
+ *   /length-mismatch/N/K  the same: Content-Length N, K pattern bytes, clean
+ *                         close; with K > N that is excess data after the body.
+ *   /close-mid-headers    "HTTP/1.1 200 OK\r\nContent-Le", clean close.
+ *   /reset/K              Content-Length 1000000, K pattern bytes, then an RST
+ *                         (sent once the client has acknowledged the K bytes).
+ *   /stall/N/K            Content-Length N, K pattern bytes, then silence
+ *                         until the client closes or the server is freed.
+ *   /stall-headers        reads the request, never answers.
+ *   /garbage              4096 bytes "\x00\x01\x02...", clean close.
+ *   /chunked-bad          a chunked response whose chunk size is "ZZZ".
+ *   /echo-headers         like the SoupServer's, but with names, order and
+ *                         values exactly as received.
+ *   anything else         404.
+ *
+ * A "clean close" sends FIN, then waits up to 2 s for the client's FIN so
+ * that unread request bytes never turn it into an RST.
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct _TestServer TestServer;
+
+TestServer *test_server_new                (void);
+void        test_server_free               (TestServer *server);
+
+const char *test_server_get_uri            (TestServer *server);
+const char *test_server_get_uri2           (TestServer *server);
+const char *test_server_get_raw_uri        (TestServer *server);
+
+char       *test_server_url                (TestServer *server,
+                                            const char *format,
+                                            ...) G_GNUC_PRINTF (2, 3);
+char       *test_server_url2               (TestServer *server,
+                                            const char *format,
+                                            ...) G_GNUC_PRINTF (2, 3);
+char       *test_server_raw_url            (TestServer *server,
+                                            const char *format,
+                                            ...) G_GNUC_PRINTF (2, 3);
+
+guint       test_server_get_request_count  (TestServer *server);
+guint       test_server_get_path_count     (TestServer *server,
+                                            const char *path);
+
+guint16     test_server_get_refused_port   (void);
+guint16     test_server_get_blackhole_port (TestServer *server);
+
+void        test_pattern_fill              (guint64     offset,
+                                            guint8     *buf,
+                                            gsize       len);
+char       *test_pattern_sha256            (guint64     offset,
+                                            guint64     len);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestServer, test_server_free)
+
+G_END_DECLS

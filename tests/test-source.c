@@ -1,0 +1,361 @@
+/* test-source.c: GCurlSource driving a CURLM the application owns
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gcurl-source-private.h"
+#include "gcurl-multi-private.h"
+#include "test-util.h"
+
+static TestServer *server;
+
+typedef struct
+{
+  CURLM     *multi;
+  GSource   *source;
+  GPtrArray *done;       /* CURL* in completion order */
+  GArray    *results;    /* CURLcode */
+  gboolean   remove_source;
+} Raw;
+
+static gboolean
+raw_message_cb (CURLMsg  *message,
+                gpointer  user_data)
+{
+  Raw *raw = user_data;
+  CURLcode result = message->data.result;
+  CURL *easy = message->easy_handle;
+
+  g_assert_cmpint (message->msg, ==, CURLMSG_DONE);
+  /* The callback may call into libcurl: it runs outside libcurl. */
+  g_assert_cmpint (curl_multi_remove_handle (raw->multi, easy), ==, CURLM_OK);
+  g_ptr_array_add (raw->done, easy);
+  g_array_append_val (raw->results, result);
+
+  return raw->remove_source ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+static void
+raw_init (Raw *raw)
+{
+  memset (raw, 0, sizeof *raw);
+  raw->multi = curl_multi_init ();
+  raw->source = g_curl_source_new (raw->multi);
+  raw->done = g_ptr_array_new ();
+  raw->results = g_array_new (FALSE, FALSE, sizeof (CURLcode));
+  g_source_set_callback (raw->source, G_SOURCE_FUNC (raw_message_cb), raw, NULL);
+  g_source_attach (raw->source, NULL);
+}
+
+static void
+raw_clear (Raw *raw)
+{
+  g_source_destroy (raw->source);
+  g_source_unref (raw->source);
+  curl_multi_cleanup (raw->multi);
+  g_ptr_array_unref (raw->done);
+  g_array_unref (raw->results);
+}
+
+static void
+raw_wait_for (Raw   *raw,
+              guint  n)
+{
+  gboolean timed_out = FALSE;
+  gint64 deadline = g_get_monotonic_time () + TEST_TIMEOUT_S * G_USEC_PER_SEC;
+
+  while (raw->done->len < n && !timed_out)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      timed_out = g_get_monotonic_time () > deadline;
+    }
+  g_assert_false (timed_out);
+}
+
+static size_t
+string_write_cb (char *data, size_t size, size_t nmemb, void *user_data)
+{
+  g_string_append_len (user_data, data, size * nmemb);
+  return size * nmemb;
+}
+
+static CURL *
+easy_new (const char *url,
+          GString    *sink)
+{
+  CURL *easy = curl_easy_init ();
+
+  curl_easy_setopt (easy, CURLOPT_URL, url);
+  curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, string_write_cb);
+  curl_easy_setopt (easy, CURLOPT_WRITEDATA, sink);
+  curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
+  return easy;
+}
+
+static void
+assert_pattern (GString *s,
+                guint64  len)
+{
+  g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guint8 *) s->str, s->len);
+  g_autofree char *expected = test_pattern_sha256 (0, len);
+
+  g_assert_cmpuint (s->len, ==, len);
+  g_assert_cmpstr (sum, ==, expected);
+}
+
+static void
+test_raw_concurrent (void)
+{
+  const guint n = 40;
+  CURL *easies[40];
+  GString *sinks[40];
+  Raw raw;
+  guint i;
+
+  raw_init (&raw);
+  g_assert_cmpint (test_count_iterations (200), ==, 0);
+
+  for (i = 0; i < n; i++)
+    {
+      g_autofree char *url = test_server_url (server, "/bytes/%u", i * 3001);
+
+      sinks[i] = g_string_new (NULL);
+      easies[i] = easy_new (url, sinks[i]);
+      g_assert_cmpint (curl_multi_add_handle (raw.multi, easies[i]), ==, CURLM_OK);
+    }
+  raw_wait_for (&raw, n);
+
+  for (i = 0; i < n; i++)
+    {
+      g_assert_cmpint (g_array_index (raw.results, CURLcode, i), ==, CURLE_OK);
+      assert_pattern (sinks[i], i * 3001);
+      curl_easy_cleanup (easies[i]);
+      g_string_free (sinks[i], TRUE);
+    }
+
+  /* Done: the kept-alive connections are not watched, nothing wakes us. */
+  g_assert_cmpuint (g_curl_source_get_n_watches (raw.source), ==, 0);
+  g_assert_cmpint (test_count_iterations (500), ==, 0);
+  raw_clear (&raw);
+}
+
+static void
+test_raw_no_callback (void)
+{
+  g_autofree char *url = test_server_url (server, "/bytes/100");
+  GString *sink = g_string_new (NULL);
+  CURLM *multi = curl_multi_init ();
+  GSource *source = g_curl_source_new (multi);
+  CURL *easy = easy_new (url, sink);
+  CURLMsg *message = NULL;
+  int remaining;
+
+  g_source_attach (source, NULL);
+  curl_multi_add_handle (multi, easy);
+  /* Without a callback, the completion waits for curl_multi_info_read(). */
+  while (sink->len < 100)
+    g_main_context_iteration (NULL, TRUE);
+  test_run_for (100);
+  message = curl_multi_info_read (multi, &remaining);
+  g_assert_nonnull (message);
+  g_assert_cmpint (message->msg, ==, CURLMSG_DONE);
+  g_assert_true (message->easy_handle == easy);
+  g_assert_cmpint (message->data.result, ==, CURLE_OK);
+
+  curl_multi_remove_handle (multi, easy);
+  curl_easy_cleanup (easy);
+  g_source_destroy (source);
+  g_source_unref (source);
+  curl_multi_cleanup (multi);
+  g_string_free (sink, TRUE);
+}
+
+static void
+test_raw_remove_source_from_callback (void)
+{
+  g_autofree char *url = test_server_url (server, "/bytes/10");
+  GString *sink = g_string_new (NULL);
+  Raw raw;
+  CURL *easy;
+
+  raw_init (&raw);
+  raw.remove_source = TRUE;
+  easy = easy_new (url, sink);
+  curl_multi_add_handle (raw.multi, easy);
+  raw_wait_for (&raw, 1);
+  g_assert_true (g_source_is_destroyed (raw.source));
+  curl_easy_cleanup (easy);
+  raw_clear (&raw);
+  g_string_free (sink, TRUE);
+}
+
+/* A completion that happens inside a timer action (curl's own timeout on a
+ * server that never answers) must be delivered, and promptly: the timer is
+ * rounded up and re-synced, so it neither fires early and hangs nor spins. */
+static void
+test_raw_completion_from_timer (void)
+{
+  g_autofree char *url = test_server_raw_url (server, "/stall-headers");
+  GString *sink = g_string_new (NULL);
+  gint64 start = g_get_monotonic_time ();
+  Raw raw;
+  CURL *easy;
+
+  raw_init (&raw);
+  easy = easy_new (url, sink);
+  curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, 400L);
+  curl_multi_add_handle (raw.multi, easy);
+  raw_wait_for (&raw, 1);
+  g_assert_cmpint (g_array_index (raw.results, CURLcode, 0), ==, CURLE_OPERATION_TIMEDOUT);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 400 * 1000);
+  curl_easy_cleanup (easy);
+  raw_clear (&raw);
+  g_string_free (sink, TRUE);
+}
+
+static curl_socket_t
+capture_socket_cb (void                 *user_data,
+                   curlsocktype          purpose,
+                   struct curl_sockaddr *address)
+{
+  int *fd = user_data;
+
+  *fd = socket (address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  return *fd;
+}
+
+/* Someone closes curl's socket behind its back: the source must neither
+ * crash nor spin on the dead fd, and the transfer must end. */
+static void
+test_raw_socket_closed_behind_back (void)
+{
+  g_autofree char *url = test_server_raw_url (server, "/stall/100000/5000");
+  GString *sink = g_string_new (NULL);
+  Raw raw;
+  CURL *easy;
+  int fd = -1, devnull;
+  guint iterations;
+
+  raw_init (&raw);
+  easy = easy_new (url, sink);
+  curl_easy_setopt (easy, CURLOPT_OPENSOCKETFUNCTION, capture_socket_cb);
+  curl_easy_setopt (easy, CURLOPT_OPENSOCKETDATA, &fd);
+  curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, 2000L);
+  curl_multi_add_handle (raw.multi, easy);
+  while (sink->len < 5000)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (fd, >=, 0);
+
+  /* Replace the socket with /dev/null under the same number, so that
+   * curl's own close() later cannot hit an unrelated fd. */
+  devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  g_assert_cmpint (dup2 (devnull, fd), ==, fd);
+  close (devnull);
+
+  iterations = test_count_iterations (300);
+  g_test_message ("%u iterations in 300 ms after the close", iterations);
+  g_assert_cmpuint (iterations, <, 100);
+
+  raw_wait_for (&raw, 1);
+  g_assert_cmpint (g_array_index (raw.results, CURLcode, 0), !=, CURLE_OK);
+  curl_easy_cleanup (easy);
+  raw_clear (&raw);
+  g_string_free (sink, TRUE);
+}
+
+static void
+test_backend_choice (void)
+{
+  CURLM *multi = curl_multi_init ();
+  GSource *fds = g_curl_source_new_with_backend (multi, G_CURL_SOURCE_BACKEND_FDS);
+  GSource *def;
+  const char *env = g_getenv ("GCURL_BACKEND");
+
+  g_assert_cmpint (g_curl_source_get_backend (fds), ==, G_CURL_SOURCE_BACKEND_FDS);
+  g_source_unref (fds);
+
+  def = g_curl_source_new (multi);
+  if (g_strcmp0 (env, "fds") == 0)
+    g_assert_cmpint (g_curl_source_get_backend (def), ==, G_CURL_SOURCE_BACKEND_FDS);
+  else
+    g_assert_cmpint (g_curl_source_get_backend (def), ==, G_CURL_SOURCE_BACKEND_EPOLL);
+  g_source_unref (def);
+  curl_multi_cleanup (multi);
+}
+
+/* The socket callback cannot watch a socket: that transfer fails, the rest
+ * of the multi goes on (returning -1 would break the whole multi). */
+static void
+test_failed_watch (void)
+{
+  g_autoptr(GCurlMulti) multi = g_curl_multi_new ();
+  g_autofree char *url = test_server_url (server, "/bytes/1000");
+  g_autoptr(GCurlTransfer) failing = g_curl_transfer_new (url);
+  g_autoptr(GCurlTransfer) fine = g_curl_transfer_new (url);
+
+  g_curl_source_fail_next_watches (g_curl_multi_get_source (multi), 1, ENOSPC);
+  g_test_expect_message ("GCurl", G_LOG_LEVEL_WARNING, "*Could not watch socket*");
+  test_run_transfer (multi, failing);
+  g_test_assert_expected_messages ();
+  g_assert_error ((GError *) g_curl_transfer_get_error (failing),
+                  G_CURL_ERROR, G_CURL_ERROR_COULDNT_CONNECT);
+
+  test_run_transfer (multi, fine);
+  test_assert_pattern_body (fine, 1000);
+}
+
+/* Sockets opened and closed one after the other reuse fd numbers: every
+ * watch must follow its own socket. */
+static void
+test_fd_reuse (void)
+{
+  g_autoptr(GCurlMulti) multi = g_curl_multi_new ();
+  guint fds_before = test_count_open_fds (server);
+  guint i;
+
+  for (i = 0; i < 40; i++)
+    {
+      g_autofree char *url = i % 2 ? test_server_url (server, "/bytes/%u", 1000 + i)
+                                   : test_server_raw_url (server, "/bytes/%u", 1000 + i);
+      g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+
+      /* No connection reuse: every transfer opens and closes a socket. */
+      curl_easy_setopt (g_curl_transfer_get_handle (transfer), CURLOPT_FORBID_REUSE, 1L);
+      test_run_transfer (multi, transfer);
+      test_assert_pattern_body (transfer, 1000 + i);
+      g_assert_cmpuint (g_curl_source_get_n_watches (g_curl_multi_get_source (multi)), ==, 0);
+    }
+  /* The in-process server closes its ends when it sees ours closed. */
+  test_run_for (300);
+  g_assert_cmpuint (test_count_open_fds (server), <=, fds_before + 1);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  server = test_server_new ();
+
+  g_test_add_func ("/source/raw/concurrent", test_raw_concurrent);
+  g_test_add_func ("/source/raw/no-callback", test_raw_no_callback);
+  g_test_add_func ("/source/raw/remove-from-callback", test_raw_remove_source_from_callback);
+  g_test_add_func ("/source/raw/completion-from-timer", test_raw_completion_from_timer);
+  g_test_add_func ("/source/raw/socket-closed-behind-back", test_raw_socket_closed_behind_back);
+  g_test_add_func ("/source/backend-choice", test_backend_choice);
+  g_test_add_func ("/source/failed-watch", test_failed_watch);
+  g_test_add_func ("/source/fd-reuse", test_fd_reuse);
+
+  ret = g_test_run ();
+  test_server_free (server);
+
+  return ret;
+}

@@ -1,0 +1,315 @@
+/* test-util.c: helpers shared by the test programs
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "test-util.h"
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+test_run_until (gboolean *flag)
+{
+  GMainContext *context = g_main_context_ref_thread_default ();
+  gboolean timed_out = FALSE;
+  GSource *timeout = g_timeout_source_new_seconds (TEST_TIMEOUT_S);
+
+  g_source_set_callback (timeout, timeout_cb, &timed_out, NULL);
+  g_source_attach (timeout, context);
+
+  while (!*flag && !timed_out)
+    g_main_context_iteration (context, TRUE);
+
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  g_main_context_unref (context);
+
+  if (timed_out)
+    g_error ("Timed out after %d s waiting for the test's condition", TEST_TIMEOUT_S);
+}
+
+static void
+finished_flag_cb (GCurlTransfer *transfer,
+                  gpointer       user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+void
+test_run_until_finished (GCurlTransfer *transfer)
+{
+  gboolean finished = FALSE;
+  gulong id = g_signal_connect (transfer, "finished",
+                                G_CALLBACK (finished_flag_cb), &finished);
+
+  test_run_until (&finished);
+  g_signal_handler_disconnect (transfer, id);
+}
+
+void
+test_run_for (guint ms)
+{
+  gboolean done = FALSE;
+  GMainContext *context = g_main_context_ref_thread_default ();
+  GSource *timeout = g_timeout_source_new (ms);
+
+  g_source_set_callback (timeout, timeout_cb, &done, NULL);
+  g_source_attach (timeout, context);
+  while (!done)
+    g_main_context_iteration (context, TRUE);
+  g_source_unref (timeout);
+  g_main_context_unref (context);
+}
+
+guint
+test_count_iterations (guint ms)
+{
+  gboolean done = FALSE;
+  GMainContext *context = g_main_context_ref_thread_default ();
+  GSource *timeout;
+  guint n = 0;
+
+  /* Whatever is already pending (GLib wakes the loop once when a source
+   * adds or removes an fd) is not an idle wakeup. */
+  while (g_main_context_pending (context))
+    g_main_context_iteration (context, FALSE);
+
+  timeout = g_timeout_source_new (ms);
+  g_source_set_callback (timeout, timeout_cb, &done, NULL);
+  g_source_attach (timeout, context);
+  while (!done)
+    {
+      g_main_context_iteration (context, TRUE);
+      n++;
+    }
+  g_source_unref (timeout);
+  g_main_context_unref (context);
+
+  /* The iteration that dispatched the timeout itself is not a wakeup of
+   * the code under test. */
+  return n - 1;
+}
+
+static guint16
+port_of (const char *uri)
+{
+  g_autoptr(GUri) parsed = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL);
+
+  return parsed ? (guint16) g_uri_get_port (parsed) : 0;
+}
+
+/* Inodes of the TCP sockets whose local port is one of @ports. */
+static GHashTable *
+server_socket_inodes (const guint16 *ports,
+                      guint          n_ports)
+{
+  GHashTable *inodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  const char *tables[] = { "/proc/self/net/tcp", "/proc/self/net/tcp6" };
+  guint t;
+
+  for (t = 0; t < G_N_ELEMENTS (tables); t++)
+    {
+      g_autofree char *contents = NULL;
+      g_auto(GStrv) lines = NULL;
+      guint i;
+
+      if (!g_file_get_contents (tables[t], &contents, NULL, NULL))
+        continue;
+      lines = g_strsplit (contents, "\n", -1);
+      for (i = 1; lines[i] != NULL; i++)
+        {
+          g_auto(GStrv) fields = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
+          GPtrArray *cols = g_ptr_array_new ();
+          const char *colon;
+          guint j, port;
+
+          for (j = 0; fields[j] != NULL; j++)
+            if (fields[j][0] != '\0')
+              g_ptr_array_add (cols, fields[j]);
+          if (cols->len < 10)
+            {
+              g_ptr_array_unref (cols);
+              continue;
+            }
+          colon = strrchr (g_ptr_array_index (cols, 1), ':');
+          port = colon ? (guint) g_ascii_strtoull (colon + 1, NULL, 16) : 0;
+          for (j = 0; j < n_ports; j++)
+            if (port == ports[j])
+              g_hash_table_add (inodes, g_strdup_printf ("socket:[%s]",
+                                                         (char *) g_ptr_array_index (cols, 9)));
+          g_ptr_array_unref (cols);
+        }
+    }
+
+  return inodes;
+}
+
+guint
+test_count_open_fds (TestServer *server)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  GHashTable *excluded = NULL;
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  if (server != NULL)
+    {
+      guint16 ports[3];
+
+      ports[0] = port_of (test_server_get_uri (server));
+      ports[1] = port_of (test_server_get_uri2 (server));
+      ports[2] = port_of (test_server_get_raw_uri (server));
+      excluded = server_socket_inodes (ports, G_N_ELEMENTS (ports));
+    }
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/fd", name, NULL);
+      g_autofree char *target = g_file_read_link (path, NULL);
+
+      /* Not the directory's own fd. */
+      if (target == NULL || (g_str_has_prefix (target, "/proc/") && g_str_has_suffix (target, "/fd")))
+        continue;
+      if (excluded != NULL && g_hash_table_contains (excluded, target))
+        continue;
+      n++;
+    }
+
+  g_clear_pointer (&excluded, g_hash_table_unref);
+
+  return n;
+}
+
+void
+test_run_transfer (GCurlMulti    *multi,
+                   GCurlTransfer *transfer)
+{
+  gboolean finished = FALSE;
+  gulong id = g_signal_connect (transfer, "finished",
+                                G_CALLBACK (finished_flag_cb), &finished);
+
+  g_curl_multi_add_transfer (multi, transfer);
+  test_run_until (&finished);
+  g_signal_handler_disconnect (transfer, id);
+}
+
+void
+test_assert_pattern_body (GCurlTransfer *transfer,
+                          guint64        len)
+{
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *actual = NULL;
+
+  g_assert_no_error ((GError *) g_curl_transfer_get_error (transfer));
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+  body = g_curl_transfer_get_body (transfer);
+  g_assert_nonnull (body);
+  g_assert_cmpuint (g_bytes_get_size (body), ==, len);
+  expected = test_pattern_sha256 (0, len);
+  actual = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, body);
+  g_assert_cmpstr (actual, ==, expected);
+}
+
+static void
+recorder_progress_cb (GCurlTransfer *transfer,
+                      gint64         downloaded,
+                      gint64         download_size,
+                      gint64         uploaded,
+                      gint64         upload_size,
+                      gpointer       user_data)
+{
+  TestRecorder *recorder = user_data;
+
+  recorder->n_progress++;
+  g_ptr_array_add (recorder->events,
+                   g_strdup_printf ("progress:%" G_GINT64_FORMAT, downloaded));
+}
+
+static void
+recorder_headers_cb (GCurlTransfer *transfer,
+                     gpointer       user_data)
+{
+  TestRecorder *recorder = user_data;
+
+  recorder->n_got_headers++;
+  g_ptr_array_add (recorder->events,
+                   g_strdup_printf ("headers:%u", g_curl_transfer_get_status_code (transfer)));
+}
+
+static void
+recorder_finished_cb (GCurlTransfer *transfer,
+                      gpointer       user_data)
+{
+  TestRecorder *recorder = user_data;
+  g_autoptr(GEnumClass) klass = g_type_class_ref (G_CURL_TYPE_TRANSFER_STATE);
+  GEnumValue *value = g_enum_get_value (klass, g_curl_transfer_get_state (transfer));
+
+  recorder->n_finished++;
+  recorder->finished = TRUE;
+  g_ptr_array_add (recorder->events,
+                   g_strdup_printf ("finished:%s", value->value_nick));
+}
+
+void
+test_recorder_attach (TestRecorder  *recorder,
+                      GCurlTransfer *transfer)
+{
+  memset (recorder, 0, sizeof (*recorder));
+  recorder->events = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (transfer, "progress", G_CALLBACK (recorder_progress_cb), recorder);
+  g_signal_connect (transfer, "got-headers", G_CALLBACK (recorder_headers_cb), recorder);
+  g_signal_connect (transfer, "finished", G_CALLBACK (recorder_finished_cb), recorder);
+}
+
+void
+test_recorder_clear (TestRecorder *recorder)
+{
+  g_clear_pointer (&recorder->events, g_ptr_array_unref);
+}
+
+/* The events with runs of progress folded: "headers:200 progress* finished:succeeded". */
+char *
+test_recorder_summary (TestRecorder *recorder)
+{
+  GString *s = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < recorder->events->len; i++)
+    {
+      const char *ev = g_ptr_array_index (recorder->events, i);
+
+      if (g_str_has_prefix (ev, "progress:"))
+        {
+          if (g_str_has_suffix (s->str, "progress*"))
+            continue;
+          ev = "progress*";
+        }
+      if (s->len > 0)
+        g_string_append_c (s, ' ');
+      g_string_append (s, ev);
+    }
+
+  return g_string_free (s, FALSE);
+}
+
+const char *
+test_backend_name (void)
+{
+  const char *env = g_getenv ("GCURL_BACKEND");
+
+  return env ? env : "default";
+}

@@ -1,0 +1,57 @@
+/* test-util.h: helpers shared by the test programs
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gcurlmulti.h>
+
+#include "test-server.h"
+
+G_BEGIN_DECLS
+
+/* Bound for any one wait: a test that needs longer is broken. */
+#define TEST_TIMEOUT_S 60
+
+/* Iterates the thread-default main context until *flag is TRUE; fails the
+ * test if that takes more than TEST_TIMEOUT_S seconds. */
+void     test_run_until           (gboolean        *flag);
+/* Iterates until the transfer has emitted "finished". */
+void     test_run_until_finished  (GCurlTransfer   *transfer);
+/* Iterates the context for @ms milliseconds. */
+void     test_run_for             (guint            ms);
+/* How many iterations the context makes in @ms milliseconds of running. */
+guint    test_count_iterations    (guint            ms);
+
+/* Open file descriptors of this process, not counting the server side of
+ * @server's connections (libsoup keeps closed connections in CLOSE-WAIT). */
+guint    test_count_open_fds      (TestServer      *server);
+
+/* Runs @transfer on @multi and waits for "finished". */
+void     test_run_transfer        (GCurlMulti      *multi,
+                                   GCurlTransfer   *transfer);
+
+/* Asserts the transfer succeeded with a pattern body of @len bytes. */
+void     test_assert_pattern_body (GCurlTransfer   *transfer,
+                                   guint64          len);
+
+/* Records every signal of a transfer as a string: "headers", "progress",
+ * "finished:STATE". */
+typedef struct
+{
+  GPtrArray *events;
+  guint      n_progress;
+  guint      n_finished;
+  guint      n_got_headers;
+  gboolean   finished;
+} TestRecorder;
+
+void     test_recorder_attach     (TestRecorder    *recorder,
+                                   GCurlTransfer   *transfer);
+void     test_recorder_clear      (TestRecorder    *recorder);
+char    *test_recorder_summary    (TestRecorder    *recorder);
+
+const char *test_backend_name     (void);
+
+G_END_DECLS
