@@ -15,6 +15,8 @@ void     g_curl_multi_cancel_transfer   (GCurlMulti    *self,
                                          GCurlTransfer *transfer,
                                          GError        *error);
 void     g_curl_multi_wake              (GCurlMulti    *self);
+void     g_curl_multi_wait_for_rate     (GCurlMulti    *self,
+                                         GCurlTransfer *transfer);
 GSource *g_curl_multi_get_source        (GCurlMulti    *self);
 
 G_END_DECLS

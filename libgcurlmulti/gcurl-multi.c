@@ -59,6 +59,7 @@ struct _GCurlMulti
   GQueue              dirty;          /* recorded events to emit */
   GQueue              held;           /* progress held back by the interval */
   GQueue              finishing;      /* "finished" to emit */
+  GQueue              rate_waiting;   /* paused by their speed limit */
   GSource            *watchdog;       /* stall checks, while transfers run */
   gboolean            flushing;
 
@@ -94,6 +95,8 @@ static GParamSpec *properties[N_PROPS];
 G_DEFINE_FINAL_TYPE (GCurlMulti, g_curl_multi, G_TYPE_OBJECT)
 
 static void flush_cb (gpointer user_data);
+static void rate_queue_remove (GCurlMulti    *self,
+                               GCurlTransfer *transfer);
 
 /* A transfer with events to report is in exactly one of the dirty, held
  * and finishing queues, through a link embedded in it; the transfer
@@ -163,6 +166,7 @@ on_message (CURLMsg  *message,
 
   /* A completed transfer's remaining events are emitted with "finished". */
   queue_move (transfer, &self->finishing);
+  rate_queue_remove (self, transfer);
 
   return G_SOURCE_CONTINUE;
 }
@@ -173,6 +177,73 @@ g_curl_multi_mark_dirty (GCurlMulti    *self,
 {
   if (*g_curl_transfer_get_queue_slot (transfer) == NULL)
     queue_move (transfer, &self->dirty);
+}
+
+/* Called from the write callback: the transfer held its data back for its
+ * speed limit; the flush resumes it when its time comes. */
+void
+g_curl_multi_wait_for_rate (GCurlMulti    *self,
+                            GCurlTransfer *transfer)
+{
+  gboolean *waiting = g_curl_transfer_get_rate_waiting (transfer);
+
+  if (!*waiting)
+    {
+      *waiting = TRUE;
+      g_queue_push_tail_link (&self->rate_waiting, g_curl_transfer_get_rate_link (transfer));
+    }
+  if (self->source != NULL)
+    g_curl_source_wake (self->source, g_curl_transfer_get_rate_resume_at (transfer));
+}
+
+static void
+rate_queue_remove (GCurlMulti    *self,
+                   GCurlTransfer *transfer)
+{
+  gboolean *waiting = g_curl_transfer_get_rate_waiting (transfer);
+
+  if (*waiting)
+    {
+      g_queue_unlink (&self->rate_waiting, g_curl_transfer_get_rate_link (transfer));
+      *waiting = FALSE;
+    }
+}
+
+/* Resumes the transfers whose speed limit allows more data now. */
+static void
+resume_rate_limited (GCurlMulti *self,
+                     gint64      now)
+{
+  GQueue due = G_QUEUE_INIT;
+  gint64 next = -1;
+  GList *l, *next_link;
+  GCurlTransfer *transfer;
+
+  for (l = self->rate_waiting.head; l != NULL; l = next_link)
+    {
+      gint64 at;
+
+      transfer = l->data;
+      next_link = l->next;
+      at = g_curl_transfer_get_rate_resume_at (transfer);
+      if (at <= now)
+        {
+          rate_queue_remove (self, transfer);
+          g_queue_push_tail (&due, g_object_ref (transfer));
+        }
+      else if (next < 0 || at < next)
+        next = at;
+    }
+
+  /* Resuming runs the write callback, which may queue them again. */
+  while ((transfer = g_queue_pop_head (&due)) != NULL)
+    {
+      g_curl_transfer_rate_resume (transfer);
+      g_object_unref (transfer);
+    }
+
+  if (next >= 0 && self->source != NULL)
+    g_curl_source_wake (self->source, next);
 }
 
 void
@@ -286,6 +357,9 @@ flush_cb (gpointer user_data)
   g_object_ref (self);
   self->flushing = TRUE;
 
+  if (self->rate_waiting.length > 0)
+    resume_rate_limited (self, g_get_monotonic_time ());
+
   /* Held progress may be due now. */
   while ((transfer = queue_pop (&self->held)) != NULL)
     queue_move (transfer, &self->dirty);
@@ -362,6 +436,7 @@ g_curl_multi_dispose (GObject *object)
 
       g_queue_unlink (&self->running, link);
       queue_move (transfer, NULL);
+      rate_queue_remove (self, transfer);
       curl_multi_remove_handle (self->handle, g_curl_transfer_get_handle (transfer));
       /* Each running transfer holds a reference to us, so this is not the
        * last one. */
@@ -739,6 +814,7 @@ g_curl_multi_init (GCurlMulti *self)
   g_queue_init (&self->dirty);
   g_queue_init (&self->held);
   g_queue_init (&self->finishing);
+  g_queue_init (&self->rate_waiting);
 }
 
 /**

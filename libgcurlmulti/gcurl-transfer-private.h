@@ -48,5 +48,9 @@ void                    g_curl_transfer_emit_finished (GCurlTransfer            
 GError                 *g_curl_transfer_check_stalled (GCurlTransfer            *self,
                                                        gint64                    now);
 GCurlMulti             *g_curl_transfer_steal_multi  (GCurlTransfer             *self);
+GList                  *g_curl_transfer_get_rate_link (GCurlTransfer            *self);
+gboolean               *g_curl_transfer_get_rate_waiting (GCurlTransfer         *self);
+gint64                  g_curl_transfer_get_rate_resume_at (GCurlTransfer       *self);
+void                    g_curl_transfer_rate_resume  (GCurlTransfer             *self);
 
 G_END_DECLS

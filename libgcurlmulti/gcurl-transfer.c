@@ -121,6 +121,15 @@ struct _GCurlTransfer
   gint64              download_speed;
   gint64              time_remaining;
 
+  /* Speed limit: a token bucket applied in the write callback. libcurl
+   * 7.88's own limit reads whole socket buffers at once and lets a
+   * loopback or LAN transfer through at full speed. */
+  GList               rate_link;         /* in the multi's rate queue */
+  gint64              rate_start;        /* µs, 0 = not started */
+  gint64              rate_bytes;        /* accepted since rate_start */
+  gint64              rate_resume_at;    /* µs */
+  gboolean            rate_waiting;
+
   /* Stall watchdog. */
   guint64             watchdog_activity;
   gint64              watchdog_time;
@@ -212,6 +221,40 @@ mark_dirty (GCurlTransfer *self)
     g_curl_multi_mark_dirty (self->multi, self);
 }
 
+/* Accepts @len more bytes if the speed limit allows, or schedules the
+ * moment it will and returns %FALSE. A burst of a tenth of a second's worth
+ * smooths the rate; the first chunk always passes, so a limit below the
+ * chunk size still makes progress. */
+static gboolean
+rate_allows (GCurlTransfer *self,
+             gsize          len)
+{
+  gint64 limit = self->max_download_speed;
+  gint64 burst = MAX (limit / 10, 1);
+  gint64 now = g_get_monotonic_time ();
+  gint64 budget;
+
+  if (self->rate_start == 0)
+    {
+      self->rate_start = now;
+      self->rate_bytes = 0;
+    }
+
+  budget = (now - self->rate_start) * limit / G_USEC_PER_SEC + burst;
+  if (self->rate_bytes == 0 || self->rate_bytes + (gint64) len <= budget)
+    {
+      self->rate_bytes += len;
+      return TRUE;
+    }
+
+  self->rate_resume_at = self->rate_start +
+    (self->rate_bytes + (gint64) len - burst) * G_USEC_PER_SEC / limit;
+  if (self->multi != NULL)
+    g_curl_multi_wait_for_rate (self->multi, self);
+
+  return FALSE;
+}
+
 static size_t
 write_cb (char   *data,
           size_t  size,
@@ -229,11 +272,20 @@ write_cb (char   *data,
       return CURL_WRITEFUNC_PAUSE;
     }
 
-  self->activity++;
-
   /* The body of a response that will be followed is of no interest. */
   if (self->redirecting)
-    return len;
+    {
+      self->activity++;
+      return len;
+    }
+
+  if (self->max_download_speed > 0 && !rate_allows (self, len))
+    {
+      self->paused_in_curl = TRUE;
+      return CURL_WRITEFUNC_PAUSE;
+    }
+
+  self->activity++;
 
   g_byte_array_append (self->body, (const guint8 *) data, len);
   self->downloaded += len;
@@ -739,6 +791,7 @@ g_curl_transfer_init (GCurlTransfer *self)
   self->time_remaining = -1;
   self->running_link.data = self;
   self->dirty_link.data = self;
+  self->rate_link.data = self;
 }
 
 /**
@@ -1231,8 +1284,8 @@ g_curl_transfer_set_max_download_speed (GCurlTransfer *self,
     return;
 
   self->max_download_speed = bytes_per_second;
-  curl_easy_setopt (self->handle, CURLOPT_MAX_RECV_SPEED_LARGE,
-                    (curl_off_t) bytes_per_second);
+  /* Measure the new rate from now on. */
+  self->rate_start = 0;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_DOWNLOAD_SPEED]);
 }
 
@@ -1460,6 +1513,7 @@ g_curl_transfer_start (GCurlTransfer             *self,
   self->paused_in_curl = FALSE;
   self->active = FALSE;
   self->completed = FALSE;
+  self->rate_start = 0;
   self->uploaded = 0;
   self->upload_size = self->request_body ? (gint64) g_bytes_get_size (self->request_body) : -1;
   self->progress_reported = FALSE;
@@ -1508,7 +1562,6 @@ g_curl_transfer_start (GCurlTransfer             *self,
   curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt (h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) self->max_download_speed);
   curl_easy_setopt (h, CURLOPT_USERAGENT,
                     config->user_agent ? config->user_agent : GCURL_DEFAULT_USER_AGENT);
   curl_easy_setopt (h, CURLOPT_CAINFO, config->tls_ca_file);
@@ -1553,6 +1606,42 @@ GQueue **
 g_curl_transfer_get_queue_slot (GCurlTransfer *self)
 {
   return &self->queue;
+}
+
+GList *
+g_curl_transfer_get_rate_link (GCurlTransfer *self)
+{
+  return &self->rate_link;
+}
+
+gboolean *
+g_curl_transfer_get_rate_waiting (GCurlTransfer *self)
+{
+  return &self->rate_waiting;
+}
+
+gint64
+g_curl_transfer_get_rate_resume_at (GCurlTransfer *self)
+{
+  return self->rate_resume_at;
+}
+
+/* The speed limit allows more data now: let libcurl deliver what it held.
+ * Called from the multi's flush, never from inside libcurl. */
+void
+g_curl_transfer_rate_resume (GCurlTransfer *self)
+{
+  CURLcode code;
+
+  /* Paused by the application meanwhile: its resume() will do it. */
+  if (!self->paused_in_curl || self->pause_requested || self->completed)
+    return;
+
+  self->paused_in_curl = FALSE;
+  code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
+  if (code != CURLE_OK && self->multi != NULL)
+    g_curl_multi_cancel_transfer (self->multi, self,
+                                  g_curl_error_new_from_code (code, self->error_buffer));
 }
 
 gboolean
@@ -1638,6 +1727,17 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
 
   if (self->redirecting)
     return follow_redirect (self);
+
+  /* libcurl 7.88 takes a response cut off inside its headers for a
+   * complete one with no body: that would be a silently lost response. */
+  if (!self->headers_final)
+    {
+      g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_PARTIAL_FILE,
+                                               _("The connection to %s closed before the "
+                                                 "response headers were complete"),
+                                               self->current_url));
+      return G_CURL_TRANSFER_DONE_FINISHED;
+    }
 
   self->completed = TRUE;
   /* Hand the buffer over rather than copy it: bodies can be large. */

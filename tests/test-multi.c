@@ -36,7 +36,7 @@ fixture_teardown (Fixture       *fixture,
   /* Nothing else may hold the multi once its transfers are done. */
   g_assert_null (fixture->multi);
   /* Cached connections, epoll fds and sockets are gone with it. */
-  g_assert_cmpuint (test_count_open_fds (server), ==, fixture->fds_before);
+  test_assert_fds_back_to (server, fixture->fds_before);
 }
 
 #define ADD_TEST(path, func) \
@@ -355,7 +355,8 @@ test_invalid_urls (Fixture       *fixture,
   } cases[] = {
     { "", G_CURL_ERROR_URL_MALFORMAT },
     { "http://[::1", G_CURL_ERROR_URL_MALFORMAT },
-    { "not a url", G_CURL_ERROR_UNSUPPORTED_PROTOCOL },
+    { "not a url", G_CURL_ERROR_URL_MALFORMAT },
+    { "http://", G_CURL_ERROR_URL_MALFORMAT },
     { "file:///etc/passwd", G_CURL_ERROR_UNSUPPORTED_PROTOCOL },
     { "ftp://127.0.0.1/", G_CURL_ERROR_UNSUPPORTED_PROTOCOL },
     { "dict://127.0.0.1/", G_CURL_ERROR_UNSUPPORTED_PROTOCOL },
@@ -384,7 +385,7 @@ test_faults (Fixture       *fixture,
     int code;
   } cases[] = {
     { "/close-mid-body/100000/5000", G_CURL_ERROR_PARTIAL_FILE },
-    { "/close-mid-headers", G_CURL_ERROR_GOT_NOTHING },
+    { "/close-mid-headers", G_CURL_ERROR_PARTIAL_FILE },
     { "/reset/5000", G_CURL_ERROR_RECV_ERROR },
     { "/garbage", G_CURL_ERROR_UNSUPPORTED_PROTOCOL },
     { "/chunked-bad", G_CURL_ERROR_RECV_ERROR },
@@ -438,7 +439,8 @@ test_stall_not_while_queued (Fixture       *fixture,
   g_object_set (fixture->multi, "stall-timeout", 1, "max-total-connections", 1, NULL);
   g_curl_multi_add_transfer (fixture->multi, first);
   test_run_transfer (fixture->multi, second);
-  test_run_until_finished (first);
+  /* The first has the connection first, so it is done already. */
+  g_assert_cmpint (g_curl_transfer_get_state (first), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
   test_assert_pattern_body (first, 30000);
   test_assert_pattern_body (second, 1000);
 }
@@ -857,7 +859,8 @@ static void
 test_handlers_quit_and_pause (Fixture       *fixture,
                               gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/300000");
+  /* Trickled, so that the body is not all there with the headers. */
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/30000?rate=60000");
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
 
   g_signal_connect (transfer, "got-headers", G_CALLBACK (pause_in_headers_cb), NULL);
@@ -870,7 +873,7 @@ test_handlers_quit_and_pause (Fixture       *fixture,
 
   g_curl_transfer_resume (transfer);
   test_run_until_finished (transfer);
-  test_assert_pattern_body (transfer, 300000);
+  test_assert_pattern_body (transfer, 30000);
 }
 
 static void
@@ -1121,8 +1124,9 @@ test_max_download_speed (Fixture       *fixture,
   g_assert_cmpint (g_curl_transfer_get_max_download_speed (transfer), ==, 100 * 1024);
   test_run_transfer (fixture->multi, transfer);
   test_assert_pattern_body (transfer, 150 * 1024);
-  /* 150 KiB at 100 KiB/s cannot take less than about a second. */
-  g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC * 9 / 10);
+  /* 150 KiB at 100 KiB/s, less a burst of 10 KiB: at least 1.4 s. A lower
+   * bound holds however loaded the machine is. */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC * 13 / 10);
 }
 
 /* send_and_read_async */
@@ -1311,6 +1315,8 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
   server = test_server_new ();
+  /* Made on first use, with fds of its own: not in any test's fd count. */
+  test_server_get_blackhole_port (server);
 
   ADD_TEST ("/multi/get/small", test_get_small);
   ADD_TEST ("/multi/get/empty", test_get_empty);

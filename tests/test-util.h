@@ -27,6 +27,9 @@ guint    test_count_iterations    (guint            ms);
 /* Open file descriptors of this process, not counting the server side of
  * @server's connections (libsoup keeps closed connections in CLOSE-WAIT). */
 guint    test_count_open_fds      (TestServer      *server);
+/* Asserts that the fd count settles back to @expected within a second. */
+void     test_assert_fds_back_to  (TestServer      *server,
+                                   guint            expected);
 
 /* Runs @transfer on @multi and waits for "finished". */
 void     test_run_transfer        (GCurlMulti      *multi,
