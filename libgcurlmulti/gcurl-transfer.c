@@ -1327,14 +1327,13 @@ g_curl_transfer_pause (GCurlTransfer *self)
 void
 g_curl_transfer_resume (GCurlTransfer *self)
 {
-  g_autoptr(GCurlTransfer) keep = NULL;
-
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
 
+  /* A paused transfer is running, so its multi keeps it alive through
+   * the notifications below. */
   if (self->state != G_CURL_TRANSFER_STATE_PAUSED)
     return;
 
-  keep = g_object_ref (self);
   self->pause_requested = FALSE;
   self->watchdog_activity = self->activity;
   self->watchdog_time = g_get_monotonic_time ();
@@ -1836,8 +1835,7 @@ g_curl_transfer_flush (GCurlTransfer *self,
                        gint64         interval,
                        gint64        *next_due)
 {
-  g_autoptr(GCurlTransfer) keep = g_object_ref (self);
-
+  /* The multi holds the transfer until "finished", whatever handlers do. */
   if (self->headers_pending)
     {
       self->headers_pending = FALSE;

@@ -771,6 +771,42 @@ test_unref_transfer_in_finished (Fixture       *fixture,
 }
 
 static void
+unref_in_progress_cb (GCurlTransfer *transfer,
+                      gint64         downloaded,
+                      gint64         download_size,
+                      gint64         uploaded,
+                      gint64         upload_size,
+                      gpointer       user_data)
+{
+  GCurlTransfer **ours = user_data;
+
+  /* The application's last reference: the multi still holds one. */
+  if (*ours != NULL)
+    g_clear_object (ours);
+}
+
+static void
+test_unref_transfer_in_progress (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  GCurlTransfer *transfer = transfer_new_printf ("/slow/20000?rate=40000");
+  GCurlTransfer *ours = transfer;
+  GCurlTransfer *weak = transfer;
+
+  g_object_add_weak_pointer (G_OBJECT (transfer), (gpointer *) &weak);
+  g_signal_connect (transfer, "progress", G_CALLBACK (unref_in_progress_cb), &ours);
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  while (ours != NULL)
+    g_main_context_iteration (NULL, TRUE);
+  /* Still running, owned by the multi, and freed once finished: never
+   * while libcurl is on the stack (ASan would see it). */
+  g_assert_nonnull (weak);
+  while (weak != NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
+}
+
+static void
 unref_multi_in_finished_cb (GCurlTransfer *transfer,
                             gpointer       user_data)
 {
@@ -1156,6 +1192,7 @@ test_send_and_read (Fixture       *fixture,
   g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/12345");
   g_autoptr(GCurlTransfer) missing = transfer_new_printf ("/status/404");
   g_autofree char *sum = NULL;
+  g_autofree char *expected = test_pattern_sha256 (0, 12345);
   AsyncResult ar = { 0, };
 
   g_curl_multi_send_and_read_async (fixture->multi, transfer, NULL, send_and_read_cb, &ar);
@@ -1163,9 +1200,8 @@ test_send_and_read (Fixture       *fixture,
   test_run_until (&ar.done);
   g_assert_no_error (ar.error);
   sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, ar.bytes);
-  g_assert_cmpstr (sum, ==, test_pattern_sha256 (0, 12345));
+  g_assert_cmpstr (sum, ==, expected);
   g_clear_pointer (&ar.bytes, g_bytes_unref);
-  g_free (sum);
 
   /* A 404 is a response, not an error. */
   memset (&ar, 0, sizeof ar);
@@ -1175,7 +1211,6 @@ test_send_and_read (Fixture       *fixture,
   g_assert_cmpuint (g_bytes_get_size (ar.bytes), ==, strlen ("status 404"));
   g_assert_cmpuint (g_curl_transfer_get_status_code (missing), ==, 404);
   g_bytes_unref (ar.bytes);
-  sum = NULL;
 }
 
 static gpointer
@@ -1350,6 +1385,7 @@ main (int   argc,
   ADD_TEST ("/multi/pause/many-times", test_pause_many_times);
   ADD_TEST ("/multi/handler/unref-transfer-in-finished", test_unref_transfer_in_finished);
   ADD_TEST ("/multi/handler/unref-multi-in-finished", test_unref_multi_in_finished);
+  ADD_TEST ("/multi/handler/unref-transfer-in-progress", test_unref_transfer_in_progress);
   ADD_TEST ("/multi/handler/cancel-and-add", test_handlers_cancel_and_add);
   ADD_TEST ("/multi/handler/quit-and-pause", test_handlers_quit_and_pause);
   ADD_TEST ("/multi/handler/readd-in-finished", test_readd_finished);
