@@ -1529,6 +1529,11 @@ test_server_get_raw_uri (TestServer *server)
 static char *
 build_url (const char *base,
            const char *format,
+           va_list     args) G_GNUC_PRINTF (2, 0);
+
+static char *
+build_url (const char *base,
+           const char *format,
            va_list     args)
 {
   g_autofree char *path = g_strdup_vprintf (format, args);
