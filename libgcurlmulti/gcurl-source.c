@@ -387,14 +387,14 @@ socket_cb (CURL          *easy,
            void          *socketp)
 {
   GCurlSourceImpl *self = user_data;
-  GCurlSocket *sock = lookup_socket (self, fd);
+  GCurlSocket *sock;
   int errsv;
 
-  /* socketp is what curl_multi_assign() stored; the array says the same
-   * unless libcurl forgot a socket without telling us, and then the array,
-   * which follows the fd number, is the one to trust. */
-  if (socketp != NULL && socketp == sock)
-    sock = socketp;
+  /* socketp is what curl_multi_assign() stored. Records are only freed on
+   * CURL_POLL_REMOVE, when libcurl forgets them too, so it is never stale;
+   * it is NULL for a socket new to libcurl, whose fd number may still have
+   * a record if libcurl dropped the old socket without telling us. */
+  sock = socketp != NULL ? socketp : lookup_socket (self, fd);
 
   if (what == CURL_POLL_REMOVE)
     {
