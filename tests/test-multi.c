@@ -949,6 +949,170 @@ test_readd_finished (Fixture       *fixture,
   g_assert_cmpuint (hd.n, ==, 3);
 }
 
+
+/* Every action a handler may take, from every signal (DESIGN.md rule 1). */
+
+typedef enum {
+  ACTION_CANCEL,
+  ACTION_PAUSE,
+  ACTION_ADD,
+  ACTION_UNREF_TRANSFER,
+  ACTION_UNREF_MULTI,
+  ACTION_QUIT_LOOP,
+} HandlerAction;
+
+typedef struct
+{
+  HandlerAction   action;
+  const char     *signal;
+  GCurlMulti     *multi;       /* the test's reference, for UNREF_MULTI */
+  GCurlTransfer  *transfer;    /* the test's reference, for UNREF_TRANSFER */
+  GCurlTransfer  *added;
+  GMainLoop      *loop;
+  gboolean        acted;
+  guint           n_finished;
+  GCurlTransferState final_state;
+  gint64          final_bytes;
+} MatrixData;
+
+static void
+matrix_act (MatrixData    *md,
+            GCurlTransfer *transfer)
+{
+  if (md->acted)
+    return;
+  md->acted = TRUE;
+
+  switch (md->action)
+    {
+    case ACTION_CANCEL:
+      g_curl_transfer_cancel (transfer);
+      break;
+    case ACTION_PAUSE:
+      g_curl_transfer_pause (transfer);
+      break;
+    case ACTION_ADD:
+      md->added = transfer_new_printf ("/bytes/%u", 500);
+      g_curl_multi_add_transfer (md->multi, md->added);
+      break;
+    case ACTION_UNREF_TRANSFER:
+      g_clear_object (&md->transfer);
+      break;
+    case ACTION_UNREF_MULTI:
+      g_clear_object (&md->multi);
+      break;
+    case ACTION_QUIT_LOOP:
+      g_main_loop_quit (md->loop);
+      break;
+    }
+}
+
+static void
+matrix_progress_cb (GCurlTransfer *transfer, gint64 d, gint64 ds, gint64 u, gint64 us,
+                    gpointer user_data)
+{
+  MatrixData *md = user_data;
+
+  if (g_str_equal (md->signal, "progress") && d > 0)
+    matrix_act (md, transfer);
+}
+
+static void
+matrix_headers_cb (GCurlTransfer *transfer,
+                   gpointer       user_data)
+{
+  MatrixData *md = user_data;
+
+  if (g_str_equal (md->signal, "got-headers"))
+    matrix_act (md, transfer);
+}
+
+static void
+matrix_finished_cb (GCurlTransfer *transfer,
+                    gpointer       user_data)
+{
+  MatrixData *md = user_data;
+
+  md->n_finished++;
+  md->final_state = g_curl_transfer_get_state (transfer);
+  md->final_bytes = g_curl_transfer_get_downloaded_bytes (transfer);
+  if (g_str_equal (md->signal, "finished"))
+    matrix_act (md, transfer);
+}
+
+static void
+test_handler_matrix (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  const char *signals_[] = { "progress", "got-headers", "finished" };
+  HandlerAction actions[] = { ACTION_CANCEL, ACTION_PAUSE, ACTION_ADD, ACTION_UNREF_TRANSFER,
+                              ACTION_UNREF_MULTI, ACTION_QUIT_LOOP };
+  const char *names[] = { "cancel", "pause", "add", "unref-transfer", "unref-multi", "quit-loop" };
+  guint s, a;
+
+  for (s = 0; s < G_N_ELEMENTS (signals_); s++)
+    for (a = 0; a < G_N_ELEMENTS (actions); a++)
+      {
+        MatrixData md = { 0, };
+        GCurlTransfer *weak;
+        GCurlMulti *weak_multi;
+        gboolean cancelled;
+
+        g_test_message ("%s from %s", names[a], signals_[s]);
+        md.action = actions[a];
+        md.signal = signals_[s];
+        md.multi = g_curl_multi_new ();
+        g_object_set (md.multi, "progress-interval", 0, NULL);
+        md.transfer = transfer_new_printf ("/slow/20000?rate=80000");
+        md.loop = g_main_loop_new (NULL, FALSE);
+        weak = md.transfer;
+        weak_multi = md.multi;
+        g_object_add_weak_pointer (G_OBJECT (weak), (gpointer *) &weak);
+        g_object_add_weak_pointer (G_OBJECT (weak_multi), (gpointer *) &weak_multi);
+        g_signal_connect (md.transfer, "progress", G_CALLBACK (matrix_progress_cb), &md);
+        g_signal_connect (md.transfer, "got-headers", G_CALLBACK (matrix_headers_cb), &md);
+        g_signal_connect (md.transfer, "finished", G_CALLBACK (matrix_finished_cb), &md);
+        g_curl_multi_add_transfer (md.multi, md.transfer);
+
+        if (md.action == ACTION_QUIT_LOOP)
+          g_main_loop_run (md.loop);
+        while (md.n_finished == 0 || (md.action == ACTION_PAUSE && !md.acted))
+          {
+            if (md.action == ACTION_PAUSE && md.acted && weak != NULL &&
+                g_curl_transfer_get_state (weak) == G_CURL_TRANSFER_STATE_PAUSED)
+              {
+                test_run_for (50);
+                g_curl_transfer_resume (weak);
+              }
+            g_main_context_iteration (NULL, TRUE);
+          }
+
+        g_assert_true (md.acted);
+        g_assert_cmpuint (md.n_finished, ==, 1);
+        cancelled = md.action == ACTION_CANCEL && !g_str_equal (md.signal, "finished");
+        g_assert_cmpint (md.final_state, ==, cancelled ? G_CURL_TRANSFER_STATE_CANCELLED
+                                                       : G_CURL_TRANSFER_STATE_SUCCEEDED);
+        if (!cancelled)
+          g_assert_cmpint (md.final_bytes, ==, 20000);
+
+        if (md.added != NULL)
+          {
+            if (g_curl_transfer_get_state (md.added) == G_CURL_TRANSFER_STATE_RUNNING)
+              test_run_until_finished (md.added);
+            test_assert_pattern_body (md.added, 500);
+            g_clear_object (&md.added);
+          }
+
+        /* Nothing leaks, whatever the handler dropped. */
+        g_clear_object (&md.transfer);
+        g_clear_object (&md.multi);
+        test_run_for (10);
+        g_assert_null (weak);
+        g_assert_null (weak_multi);
+        g_main_loop_unref (md.loop);
+      }
+}
+
 /* Lifetime */
 
 static void
@@ -1389,6 +1553,7 @@ main (int   argc,
   ADD_TEST ("/multi/handler/cancel-and-add", test_handlers_cancel_and_add);
   ADD_TEST ("/multi/handler/quit-and-pause", test_handlers_quit_and_pause);
   ADD_TEST ("/multi/handler/readd-in-finished", test_readd_finished);
+  ADD_TEST ("/multi/handler/every-action-from-every-signal", test_handler_matrix);
   ADD_TEST ("/multi/lifetime/unref-while-running", test_multi_unref_while_running);
   ADD_TEST ("/multi/lifetime/add-running-critical", test_add_running_is_critical);
   ADD_TEST ("/multi/progress/throttled", test_progress_throttled);
