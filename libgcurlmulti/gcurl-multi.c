@@ -11,6 +11,7 @@
 #include "gcurl-enum-types.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
+#include "gcurl-input-stream-private.h"
 #include "gcurl-multi.h"
 #include "gcurl-multi-private.h"
 #include "gcurl-source-private.h"
@@ -1102,6 +1103,175 @@ g_curl_multi_send_and_read_finish (GCurlMulti    *self,
   g_return_val_if_fail (G_CURL_IS_MULTI (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_async_result_is_tagged (result, g_curl_multi_send_and_read_async), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* send */
+
+typedef struct
+{
+  GCurlTransfer *transfer;
+  GInputStream  *stream;
+  gulong         headers_id;
+  gulong         finished_id;
+  GSource       *cancel_source;
+} SendData;
+
+static void
+send_data_disconnect (SendData *data)
+{
+  if (data->cancel_source != NULL)
+    {
+      g_source_destroy (data->cancel_source);
+      g_clear_pointer (&data->cancel_source, g_source_unref);
+    }
+  g_clear_signal_handler (&data->headers_id, data->transfer);
+  g_clear_signal_handler (&data->finished_id, data->transfer);
+}
+
+static void
+send_data_free (SendData *data)
+{
+  send_data_disconnect (data);
+  g_clear_object (&data->stream);
+  g_clear_object (&data->transfer);
+  g_free (data);
+}
+
+/* The handlers own a reference to the task until one of them returns it. */
+static void
+send_got_headers_cb (GCurlTransfer *transfer,
+                     gpointer       user_data)
+{
+  GTask *task = user_data;
+  SendData *data = g_task_get_task_data (task);
+
+  send_data_disconnect (data);
+  g_task_return_pointer (task, g_steal_pointer (&data->stream), g_object_unref);
+  g_object_unref (task);
+}
+
+static void
+send_finished_cb (GCurlTransfer *transfer,
+                  gpointer       user_data)
+{
+  GTask *task = user_data;
+  SendData *data = g_task_get_task_data (task);
+  const GError *error = g_curl_transfer_get_error (transfer);
+
+  send_data_disconnect (data);
+  if (error != NULL)
+    g_task_return_error (task, g_error_copy (error));
+  else
+    g_task_return_pointer (task, g_steal_pointer (&data->stream), g_object_unref);
+  g_object_unref (task);
+}
+
+static gboolean
+send_cancelled_cb (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  SendData *data = g_task_get_task_data (user_data);
+
+  g_curl_transfer_cancel (data->transfer);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * g_curl_multi_send_async:
+ * @self: a multi
+ * @transfer: a transfer that is not running
+ * @cancellable: (nullable): a cancellable to stop the transfer until its
+ *   headers have arrived
+ * @callback: (scope async): called once the response headers are there
+ * @user_data: data for @callback
+ *
+ * Runs @transfer and streams its response body, as
+ * `soup_session_send_async()` does. The callback runs from the multi's main
+ * context once the final response's status and headers are known (after
+ * redirects), or the transfer has failed; get the body's stream with
+ * [method@GCurl.Multi.send_finish].
+ *
+ * The stream is a `GPollableInputStream` that delivers the body in order
+ * and applies back-pressure: when the reader is more than a few hundred
+ * KiB behind, the transfer is paused until it catches up, so a slow reader
+ * of any body holds a bounded amount of memory. Closing or dropping the
+ * stream before its end cancels the transfer. A failure after the headers
+ * (such as the connection closing mid-body) is the error of the read that
+ * comes after the last byte that arrived, never a silent short read.
+ *
+ * An HTTP error status is not an error here: the stream has the error
+ * page, and the status is on @transfer. Read the stream from the multi's
+ * main context.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_multi_send_async (GCurlMulti          *self,
+                         GCurlTransfer       *transfer,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SendData *data;
+
+  g_return_if_fail (G_CURL_IS_MULTI (self));
+  g_return_if_fail (G_CURL_IS_TRANSFER (transfer));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, g_curl_multi_send_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  data = g_new0 (SendData, 1);
+  data->transfer = g_object_ref (transfer);
+  data->stream = g_curl_input_stream_new (transfer, self->context);
+  g_task_set_task_data (task, data, (GDestroyNotify) send_data_free);
+
+  data->headers_id = g_signal_connect (transfer, "got-headers",
+                                       G_CALLBACK (send_got_headers_cb), g_object_ref (task));
+  data->finished_id = g_signal_connect_data (transfer, "finished",
+                                             G_CALLBACK (send_finished_cb), task,
+                                             NULL, 0);
+
+  if (cancellable != NULL)
+    {
+      data->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (data->cancel_source, "GCurlMulti send cancel");
+      g_source_set_callback (data->cancel_source, G_SOURCE_FUNC (send_cancelled_cb), task, NULL);
+      g_source_attach (data->cancel_source, self->context);
+    }
+
+  g_curl_multi_add_transfer (self, transfer);
+}
+
+/**
+ * g_curl_multi_send_finish:
+ * @self: a multi
+ * @result: the result given to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@GCurl.Multi.send_async].
+ *
+ * Returns: (transfer full): the stream of the response body, or %NULL with
+ *   @error set: %G_CURL_ERROR for a transfer that failed before its headers
+ *   arrived, %G_IO_ERROR_CANCELLED for a cancelled one
+ *
+ * Since: 1.0
+ */
+GInputStream *
+g_curl_multi_send_finish (GCurlMulti    *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (G_CURL_IS_MULTI (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, g_curl_multi_send_async), NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }

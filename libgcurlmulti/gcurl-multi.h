@@ -64,4 +64,15 @@ GBytes       *g_curl_multi_send_and_read_finish  (GCurlMulti          *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
 
+GCURL_AVAILABLE_IN_ALL
+void          g_curl_multi_send_async            (GCurlMulti          *self,
+                                                  GCurlTransfer       *transfer,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+GCURL_AVAILABLE_IN_ALL
+GInputStream *g_curl_multi_send_finish           (GCurlMulti          *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+
 G_END_DECLS

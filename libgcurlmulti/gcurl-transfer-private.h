@@ -10,6 +10,11 @@
 
 G_BEGIN_DECLS
 
+/* Receives the response body; returns %FALSE to hold @data back. */
+typedef gboolean (*GCurlTransferSink) (const char *data,
+                                       gsize       len,
+                                       gpointer    user_data);
+
 /* The settings a multi gives every transfer it runs. */
 typedef struct
 {
@@ -52,5 +57,10 @@ GList                  *g_curl_transfer_get_rate_link (GCurlTransfer            
 gboolean               *g_curl_transfer_get_rate_waiting (GCurlTransfer         *self);
 gint64                  g_curl_transfer_get_rate_resume_at (GCurlTransfer       *self);
 void                    g_curl_transfer_rate_resume  (GCurlTransfer             *self);
+void                    g_curl_transfer_set_sink     (GCurlTransfer             *self,
+                                                      GCurlTransferSink          sink,
+                                                      gpointer                   sink_data,
+                                                      GDestroyNotify             sink_destroy);
+void                    g_curl_transfer_unpause_sink (GCurlTransfer             *self);
 
 G_END_DECLS

@@ -130,6 +130,12 @@ struct _GCurlTransfer
   gint64              rate_resume_at;    /* µs */
   gboolean            rate_waiting;
 
+  /* Where the body goes instead of self->body (send_async's stream). */
+  GCurlTransferSink   sink;
+  gpointer            sink_data;
+  GDestroyNotify      sink_destroy;
+  gboolean            sink_paused;
+
   /* Stall watchdog. */
   guint64             watchdog_activity;
   gint64              watchdog_time;
@@ -285,9 +291,17 @@ write_cb (char   *data,
       return CURL_WRITEFUNC_PAUSE;
     }
 
-  self->activity++;
+  if (self->sink != NULL && !self->sink (data, len, self->sink_data))
+    {
+      /* The consumer is full: libcurl holds this chunk until it drains. */
+      self->paused_in_curl = TRUE;
+      self->sink_paused = TRUE;
+      return CURL_WRITEFUNC_PAUSE;
+    }
 
-  g_byte_array_append (self->body, (const guint8 *) data, len);
+  self->activity++;
+  if (self->sink == NULL)
+    g_byte_array_append (self->body, (const guint8 *) data, len);
   self->downloaded += len;
   mark_dirty (self);
 
@@ -466,6 +480,7 @@ g_curl_transfer_finalize (GObject *object)
 {
   GCurlTransfer *self = G_CURL_TRANSFER (object);
 
+  g_curl_transfer_set_sink (self, NULL, NULL, NULL);
   g_clear_pointer (&self->handle, curl_easy_cleanup);
   g_clear_pointer (&self->header_list, curl_slist_free_all);
   g_clear_pointer (&self->url, g_free);
@@ -1513,6 +1528,7 @@ g_curl_transfer_start (GCurlTransfer             *self,
   self->active = FALSE;
   self->completed = FALSE;
   self->rate_start = 0;
+  self->sink_paused = FALSE;
   self->uploaded = 0;
   self->upload_size = self->request_body ? (gint64) g_bytes_get_size (self->request_body) : -1;
   self->progress_reported = FALSE;
@@ -1739,9 +1755,13 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
     }
 
   self->completed = TRUE;
-  /* Hand the buffer over rather than copy it: bodies can be large. */
-  self->body_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->body));
-  self->body = g_byte_array_new ();
+  /* Hand the buffer over rather than copy it: bodies can be large. A body
+   * that went to a sink was never collected. */
+  if (self->sink == NULL)
+    {
+      self->body_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->body));
+      self->body = g_byte_array_new ();
+    }
 
   return G_CURL_TRANSFER_DONE_FINISHED;
 }
@@ -1876,8 +1896,10 @@ g_curl_transfer_emit_finished (GCurlTransfer *self)
   g_object_ref (self);
   g_object_freeze_notify (object);
 
-  /* Headers that came with the last data and have not been reported. */
-  if (self->headers_pending && state == G_CURL_TRANSFER_STATE_SUCCEEDED)
+  /* Headers that came with the last data and have not been reported,
+   * whether or not the body that followed arrived whole: send_async's
+   * stream then reports the failure after the bytes that did arrive. */
+  if (self->headers_pending && state != G_CURL_TRANSFER_STATE_CANCELLED)
     {
       self->headers_pending = FALSE;
       g_object_notify_by_pspec (object, properties[PROP_STATUS_CODE]);
@@ -1903,8 +1925,10 @@ GError *
 g_curl_transfer_check_stalled (GCurlTransfer *self,
                                gint64         now)
 {
+  /* Held back by the application (pause, a slow reader of the stream) or
+   * by the speed limit: not the peer's fault. */
   if (self->stall_timeout == 0 || !self->active || self->completed ||
-      self->state != G_CURL_TRANSFER_STATE_RUNNING ||
+      self->state != G_CURL_TRANSFER_STATE_RUNNING || self->paused_in_curl ||
       self->activity != self->watchdog_activity)
     {
       self->watchdog_activity = self->activity;
@@ -1918,6 +1942,43 @@ g_curl_transfer_check_stalled (GCurlTransfer *self,
   return g_error_new (G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
                       _("No data received from %s for %u seconds"),
                       self->current_url, self->stall_timeout);
+}
+
+/* Sends the body of the next run to @sink instead of memory. The sink only
+ * records (it runs inside libcurl's write callback) and returns %FALSE to
+ * hold the chunk back until g_curl_transfer_unpause_sink(). */
+void
+g_curl_transfer_set_sink (GCurlTransfer     *self,
+                          GCurlTransferSink  sink,
+                          gpointer           sink_data,
+                          GDestroyNotify     sink_destroy)
+{
+  if (self->sink_destroy != NULL)
+    self->sink_destroy (self->sink_data);
+  self->sink = sink;
+  self->sink_data = sink_data;
+  self->sink_destroy = sink_destroy;
+  self->sink_paused = FALSE;
+}
+
+/* The sink has room again: let libcurl deliver what it held. Never called
+ * from inside libcurl (the sink's consumer is application code). */
+void
+g_curl_transfer_unpause_sink (GCurlTransfer *self)
+{
+  CURLcode code;
+
+  if (!self->sink_paused || self->pause_requested || self->completed || self->multi == NULL)
+    return;
+
+  self->sink_paused = FALSE;
+  self->paused_in_curl = FALSE;
+  code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
+  if (code != CURLE_OK)
+    g_curl_multi_cancel_transfer (self->multi, self,
+                                  g_curl_error_new_from_code (code, self->error_buffer));
+  else
+    g_curl_multi_wake (self->multi);
 }
 
 GCurlMulti *

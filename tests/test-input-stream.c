@@ -1,0 +1,437 @@
+/* test-input-stream.c: send_async and the response body stream
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include "gcurl-input-stream-private.h"
+#include "test-util.h"
+
+static TestServer *server;
+
+typedef struct
+{
+  GCurlMulti *multi;
+  guint       fds_before;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  fixture->fds_before = test_count_open_fds (server);
+  fixture->multi = g_curl_multi_new ();
+  g_object_add_weak_pointer (G_OBJECT (fixture->multi), (gpointer *) &fixture->multi);
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
+  g_object_unref (fixture->multi);
+  g_assert_null (fixture->multi);
+  test_assert_fds_back_to (server, fixture->fds_before);
+}
+
+#define ADD_TEST(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+typedef struct
+{
+  GInputStream *stream;
+  GError       *error;
+  gboolean      done;
+} SendResult;
+
+static void
+send_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  SendResult *sr = user_data;
+
+  sr->stream = g_curl_multi_send_finish (G_CURL_MULTI (source), result, &sr->error);
+  sr->done = TRUE;
+}
+
+static GInputStream *
+send_and_wait (GCurlMulti    *multi,
+               GCurlTransfer *transfer,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  SendResult sr = { 0, };
+
+  g_curl_multi_send_async (multi, transfer, cancellable, send_cb, &sr);
+  g_assert_false (sr.done);
+  test_run_until (&sr.done);
+  if (sr.error != NULL)
+    g_propagate_error (error, sr.error);
+
+  return sr.stream;
+}
+
+typedef struct
+{
+  GByteArray *data;
+  GError     *error;
+  gboolean    done;
+  guint       delay_ms;   /* between reads: a slow reader */
+  gsize       chunk;
+} ReadAll;
+
+static void read_next (GInputStream *stream, ReadAll *ra);
+
+static void
+read_bytes_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  ReadAll *ra = user_data;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source),
+                                                              result, &ra->error);
+
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      ra->done = TRUE;
+      return;
+    }
+  g_byte_array_append (ra->data, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  if (ra->delay_ms > 0)
+    g_usleep (ra->delay_ms * 1000);
+  read_next (G_INPUT_STREAM (source), ra);
+}
+
+static void
+read_next (GInputStream *stream,
+           ReadAll      *ra)
+{
+  g_input_stream_read_bytes_async (stream, ra->chunk ? ra->chunk : 65536, G_PRIORITY_DEFAULT,
+                                   NULL, read_bytes_cb, ra);
+}
+
+static void
+read_all (GInputStream *stream,
+          ReadAll      *ra)
+{
+  ra->data = g_byte_array_new ();
+  read_next (stream, ra);
+  test_run_until (&ra->done);
+}
+
+static void
+assert_pattern_data (GByteArray *data,
+                     guint64     len)
+{
+  g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data->data, data->len);
+  g_autofree char *expected = test_pattern_sha256 (0, len);
+
+  g_assert_cmpuint (data->len, ==, len);
+  g_assert_cmpstr (sum, ==, expected);
+}
+
+static void
+test_read_all (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autofree char *url = test_server_url (server, "/bytes/%u", 1024 * 1024 + 7);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  ReadAll ra = { 0, };
+
+  g_assert_no_error (error);
+  g_assert_true (G_IS_POLLABLE_INPUT_STREAM (stream));
+  /* The headers are there when the stream is. */
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "Content-Length"), ==, "1048583");
+
+  read_all (stream, &ra);
+  g_assert_no_error (ra.error);
+  assert_pattern_data (ra.data, 1024 * 1024 + 7);
+  g_byte_array_unref (ra.data);
+  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (transfer);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  /* Streamed, not collected. */
+  g_assert_null (g_curl_transfer_get_body (transfer));
+}
+
+static void
+splice_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ReadAll *ra = user_data;
+
+  g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, &ra->error);
+  ra->done = TRUE;
+}
+
+static void
+test_splice (Fixture       *fixture,
+             gconstpointer  data)
+{
+  g_autofree char *url = test_server_url (server, "/bytes/%u?chunked=1", 3 * 1024 * 1024);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *sum = NULL;
+  g_autofree char *expected = test_pattern_sha256 (0, 3 * 1024 * 1024);
+  ReadAll ra = { 0, };
+
+  g_assert_no_error (error);
+  g_output_stream_splice_async (out, stream,
+                                G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE | G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+                                G_PRIORITY_DEFAULT, NULL, splice_cb, &ra);
+  test_run_until (&ra.done);
+  g_assert_no_error (ra.error);
+  bytes = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
+  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+  g_assert_cmpstr (sum, ==, expected);
+  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (transfer);
+}
+
+static void
+read_line_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GPtrArray *lines = user_data;
+  g_autoptr(GError) error = NULL;
+  char *line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source),
+                                                         result, NULL, &error);
+
+  g_assert_no_error (error);
+  g_ptr_array_add (lines, line);
+}
+
+static void
+test_data_input_stream (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autofree char *url = test_server_url (server, "/echo-headers");
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GDataInputStream) lines_stream = NULL;
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+
+  g_curl_transfer_set_request_header (transfer, "X-Line-Test", "42");
+  stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  g_assert_no_error (error);
+  lines_stream = g_data_input_stream_new (stream);
+
+  /* Until the NULL that ends the stream. */
+  do
+    {
+      guint before = lines->len;
+
+      g_data_input_stream_read_line_async (lines_stream, G_PRIORITY_DEFAULT, NULL,
+                                           read_line_cb, lines);
+      while (lines->len == before)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  while (g_ptr_array_index (lines, lines->len - 1) != NULL);
+  g_ptr_array_remove_index (lines, lines->len - 1);
+
+  g_assert_cmpstr (g_ptr_array_index (lines, 0), ==, "method: GET");
+  g_assert_true (g_ptr_array_find_with_equal_func (lines, "x-line-test: 42", g_str_equal, NULL) ||
+                 g_ptr_array_find_with_equal_func (lines, "X-Line-Test: 42", g_str_equal, NULL));
+  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (transfer);
+}
+
+static void
+test_http_error_is_a_stream (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autofree char *url = test_server_url (server, "/status/404");
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  ReadAll ra = { 0, };
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 404);
+  read_all (stream, &ra);
+  g_assert_no_error (ra.error);
+  g_assert_cmpmem (ra.data->data, ra.data->len, "status 404", 10);
+  g_byte_array_unref (ra.data);
+  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (transfer);
+}
+
+static void
+test_refused (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/", test_server_get_refused_port ());
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+
+  g_assert_null (stream);
+  g_assert_error (error, G_CURL_ERROR, G_CURL_ERROR_COULDNT_CONNECT);
+}
+
+static gboolean
+cancel_cb (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_cancel_before_headers (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autofree char *url = test_server_url (server, "/delay/%u", 3000);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+
+  g_timeout_add (100, cancel_cb, cancellable);
+  stream = send_and_wait (fixture->multi, transfer, cancellable, &error);
+  g_assert_null (stream);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_CANCELLED);
+}
+
+/* The reader is slow; the transfer must wait for it rather than buffer
+ * the whole body. */
+static void
+test_slow_reader_back_pressure (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  const guint64 size = 32 * 1024 * 1024;
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%" G_GUINT64_FORMAT, size);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  ReadAll ra = { 0, };
+  gsize max_buffered;
+
+  g_assert_no_error (error);
+  ra.delay_ms = 1;
+  ra.chunk = 32 * 1024;
+  read_all (stream, &ra);
+  g_assert_no_error (ra.error);
+  assert_pattern_data (ra.data, size);
+  g_byte_array_unref (ra.data);
+
+  /* At most the high-water mark plus one chunk of libcurl's. */
+  max_buffered = g_curl_input_stream_get_max_buffered (G_CURL_INPUT_STREAM (stream));
+  g_test_message ("at most %" G_GSIZE_FORMAT " bytes buffered", max_buffered);
+  g_assert_cmpuint (max_buffered, <=, GCURL_STREAM_HIGH_WATER + CURL_MAX_WRITE_SIZE);
+  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (transfer);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+}
+
+static void
+test_early_close (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  guint i;
+
+  /* Closed explicitly, then dropped without closing. */
+  for (i = 0; i < 2; i++)
+    {
+      g_autofree char *url = test_server_raw_url (server, "/bytes/%u", 64 * 1024 * 1024);
+      g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+      g_autoptr(GError) error = NULL;
+      GInputStream *stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+      guint8 buf[1000];
+
+      g_assert_no_error (error);
+      g_assert_cmpint (g_input_stream_read (stream, buf, sizeof buf, NULL, &error), >, 0);
+      g_assert_no_error (error);
+      if (i == 0)
+        g_assert_true (g_input_stream_close (stream, NULL, NULL));
+      g_object_unref (stream);
+
+      g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_CANCELLED);
+      test_run_until_finished (transfer);
+      g_assert_error ((GError *) g_curl_transfer_get_error (transfer), G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    }
+}
+
+static void
+test_mid_body_error (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autofree char *url = test_server_raw_url (server, "/close-mid-body/%u/%u", 100000, 5000);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  ReadAll ra = { 0, };
+  g_autofree char *expected = test_pattern_sha256 (0, 5000);
+  g_autofree char *sum = NULL;
+
+  g_assert_no_error (error);
+  read_all (stream, &ra);
+  /* Every byte that came, then the error: never a silent short read. */
+  g_assert_error (ra.error, G_CURL_ERROR, G_CURL_ERROR_PARTIAL_FILE);
+  sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, ra.data->data, ra.data->len);
+  g_assert_cmpuint (ra.data->len, ==, 5000);
+  g_assert_cmpstr (sum, ==, expected);
+  g_byte_array_unref (ra.data);
+  g_clear_error (&ra.error);
+}
+
+static void
+test_blocking_read (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *url = test_server_url (server, "/slow/%u?rate=%u", 20000, 40000);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *sum = NULL;
+  g_autofree char *expected = test_pattern_sha256 (0, 20000);
+
+  g_assert_no_error (error);
+  /* On the multi's thread, a blocking read runs the context itself. */
+  g_output_stream_splice (out, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, &error);
+  g_assert_no_error (error);
+  bytes = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
+  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+  g_assert_cmpstr (sum, ==, expected);
+  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (transfer);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  server = test_server_new ();
+
+  ADD_TEST ("/send/read-all", test_read_all);
+  ADD_TEST ("/send/splice", test_splice);
+  ADD_TEST ("/send/data-input-stream", test_data_input_stream);
+  ADD_TEST ("/send/http-error-is-a-stream", test_http_error_is_a_stream);
+  ADD_TEST ("/send/refused", test_refused);
+  ADD_TEST ("/send/cancel-before-headers", test_cancel_before_headers);
+  ADD_TEST ("/send/slow-reader-back-pressure", test_slow_reader_back_pressure);
+  ADD_TEST ("/send/early-close", test_early_close);
+  ADD_TEST ("/send/mid-body-error", test_mid_body_error);
+  ADD_TEST ("/send/blocking-read", test_blocking_read);
+
+  ret = g_test_run ();
+  test_server_free (server);
+
+  return ret;
+}
