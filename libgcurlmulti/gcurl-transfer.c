@@ -1304,6 +1304,27 @@ g_curl_transfer_set_max_download_speed (GCurlTransfer *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_DOWNLOAD_SPEED]);
 }
 
+/* Lets libcurl deliver the data it held since the write callback returned
+ * CURL_WRITEFUNC_PAUSE. That happens at once, through write_cb, which only
+ * records it; this is never called from inside a libcurl callback, where
+ * neither application code nor the multi's flush runs. */
+static void
+unpause_in_curl (GCurlTransfer *self)
+{
+  CURLcode code;
+
+  if (self->multi == NULL)
+    return;
+
+  self->paused_in_curl = FALSE;
+  code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
+  if (code != CURLE_OK)
+    g_curl_multi_cancel_transfer (self->multi, self,
+                                  g_curl_error_new_from_code (code, self->error_buffer));
+  else
+    g_curl_multi_wake (self->multi);
+}
+
 /**
  * g_curl_transfer_pause:
  * @self: a transfer
@@ -1354,21 +1375,8 @@ g_curl_transfer_resume (GCurlTransfer *self)
   self->watchdog_time = g_get_monotonic_time ();
   set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
 
-  if (self->paused_in_curl && self->multi != NULL)
-    {
-      CURLcode code;
-
-      self->paused_in_curl = FALSE;
-      /* This delivers the held data through write_cb at once, which only
-       * records it: never called from inside a libcurl callback, as only
-       * application code calls it and no application code runs there. */
-      code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
-      if (code != CURLE_OK)
-        g_curl_multi_cancel_transfer (self->multi, self,
-                                      g_curl_error_new_from_code (code, self->error_buffer));
-      else
-        g_curl_multi_wake (self->multi);
-    }
+  if (self->paused_in_curl)
+    unpause_in_curl (self);
 }
 
 /**
@@ -1646,17 +1654,11 @@ g_curl_transfer_get_rate_resume_at (GCurlTransfer *self)
 void
 g_curl_transfer_rate_resume (GCurlTransfer *self)
 {
-  CURLcode code;
-
   /* Paused by the application meanwhile: its resume() will do it. */
   if (!self->paused_in_curl || self->pause_requested || self->completed)
     return;
 
-  self->paused_in_curl = FALSE;
-  code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
-  if (code != CURLE_OK && self->multi != NULL)
-    g_curl_multi_cancel_transfer (self->multi, self,
-                                  g_curl_error_new_from_code (code, self->error_buffer));
+  unpause_in_curl (self);
 }
 
 gboolean
@@ -1966,19 +1968,11 @@ g_curl_transfer_set_sink (GCurlTransfer     *self,
 void
 g_curl_transfer_unpause_sink (GCurlTransfer *self)
 {
-  CURLcode code;
-
-  if (!self->sink_paused || self->pause_requested || self->completed || self->multi == NULL)
+  if (!self->sink_paused || self->pause_requested || self->completed)
     return;
 
   self->sink_paused = FALSE;
-  self->paused_in_curl = FALSE;
-  code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
-  if (code != CURLE_OK)
-    g_curl_multi_cancel_transfer (self->multi, self,
-                                  g_curl_error_new_from_code (code, self->error_buffer));
-  else
-    g_curl_multi_wake (self->multi);
+  unpause_in_curl (self);
 }
 
 GCurlMulti *
