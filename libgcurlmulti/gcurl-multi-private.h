@@ -18,5 +18,7 @@ void     g_curl_multi_wake              (GCurlMulti    *self);
 void     g_curl_multi_wait_for_rate     (GCurlMulti    *self,
                                          GCurlTransfer *transfer);
 GSource *g_curl_multi_get_source        (GCurlMulti    *self);
+guint    g_curl_multi_get_download_retries (GCurlMulti *self);
+guint    g_curl_multi_get_retry_delay   (GCurlMulti    *self);
 
 G_END_DECLS

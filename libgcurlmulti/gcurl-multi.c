@@ -43,6 +43,8 @@
 #define GCURL_DEFAULT_MAX_REDIRECTS 10
 #define GCURL_DEFAULT_STALL_TIMEOUT_S 60
 #define GCURL_DEFAULT_ALLOWED_PROTOCOLS "http,https"
+#define GCURL_DEFAULT_DOWNLOAD_RETRIES 3
+#define GCURL_DEFAULT_RETRY_DELAY_MS 1000
 
 struct _GCurlMulti
 {
@@ -73,6 +75,8 @@ struct _GCurlMulti
   char               *tls_ca_file;
   char               *user_agent;
   guint               stall_timeout;      /* s */
+  guint               download_retries;
+  guint               retry_delay;        /* ms */
 };
 
 enum {
@@ -88,6 +92,8 @@ enum {
   PROP_TLS_CA_FILE,
   PROP_USER_AGENT,
   PROP_STALL_TIMEOUT,
+  PROP_DOWNLOAD_RETRIES,
+  PROP_RETRY_DELAY,
   N_PROPS
 };
 
@@ -258,6 +264,18 @@ GSource *
 g_curl_multi_get_source (GCurlMulti *self)
 {
   return self->source;
+}
+
+guint
+g_curl_multi_get_download_retries (GCurlMulti *self)
+{
+  return self->download_retries;
+}
+
+guint
+g_curl_multi_get_retry_delay (GCurlMulti *self)
+{
+  return self->retry_delay;
 }
 
 /* Ends a running transfer now (cancel, stall, failure to start); its
@@ -562,6 +580,12 @@ g_curl_multi_get_property (GObject    *object,
     case PROP_STALL_TIMEOUT:
       g_value_set_uint (value, self->stall_timeout);
       break;
+    case PROP_DOWNLOAD_RETRIES:
+      g_value_set_uint (value, self->download_retries);
+      break;
+    case PROP_RETRY_DELAY:
+      g_value_set_uint (value, self->retry_delay);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -634,6 +658,12 @@ g_curl_multi_set_property (GObject      *object,
       break;
     case PROP_STALL_TIMEOUT:
       set_uint (self, &self->stall_timeout, g_value_get_uint (value), prop_id);
+      break;
+    case PROP_DOWNLOAD_RETRIES:
+      set_uint (self, &self->download_retries, g_value_get_uint (value), prop_id);
+      break;
+    case PROP_RETRY_DELAY:
+      set_uint (self, &self->retry_delay, g_value_get_uint (value), prop_id);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -802,6 +832,36 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   properties[PROP_STALL_TIMEOUT] =
     g_param_spec_uint ("stall-timeout", NULL, NULL, 0, G_MAXUINT,
                        GCURL_DEFAULT_STALL_TIMEOUT_S,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:download-retries:
+   *
+   * How many times [method@GCurl.Multi.download_async] tries again after a
+   * transient failure (the connection lost mid-body, a stall, HTTP 408,
+   * 429 or 5xx), each time resuming from the `.part` file.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_DOWNLOAD_RETRIES] =
+    g_param_spec_uint ("download-retries", NULL, NULL, 0, 100,
+                       GCURL_DEFAULT_DOWNLOAD_RETRIES,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:retry-delay:
+   *
+   * Milliseconds before the first retry of a download; each further retry
+   * waits twice as long as the one before. A `Retry-After` from the server
+   * (up to five minutes) is honoured when it asks for longer.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_RETRY_DELAY] =
+    g_param_spec_uint ("retry-delay", NULL, NULL, 1, 3600 * 1000,
+                       GCURL_DEFAULT_RETRY_DELAY_MS,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
                        G_PARAM_STATIC_STRINGS);
 

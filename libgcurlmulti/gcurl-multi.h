@@ -75,4 +75,17 @@ GInputStream *g_curl_multi_send_finish           (GCurlMulti          *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
 
+GCURL_AVAILABLE_IN_ALL
+void          g_curl_multi_download_async        (GCurlMulti          *self,
+                                                  GCurlTransfer       *transfer,
+                                                  GFile               *destination,
+                                                  GCurlDownloadFlags   flags,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+GCURL_AVAILABLE_IN_ALL
+gboolean      g_curl_multi_download_finish       (GCurlMulti          *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+
 G_END_DECLS

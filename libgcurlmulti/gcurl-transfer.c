@@ -72,6 +72,8 @@ struct _GCurlTransfer
   GBytes             *request_body;
   char               *content_type;
   gint64              max_download_speed;
+  GChecksumType       checksum_type;
+  char               *expected_checksum;  /* hex, for download_async */
 
   /* The current run; reset by g_curl_transfer_start(). */
   GCurlMulti         *multi;            /* owned while running */
@@ -490,6 +492,7 @@ g_curl_transfer_finalize (GObject *object)
   g_clear_pointer (&self->request_headers, g_array_unref);
   g_clear_pointer (&self->request_body, g_bytes_unref);
   g_clear_pointer (&self->content_type, g_free);
+  g_clear_pointer (&self->expected_checksum, g_free);
   g_clear_pointer (&self->response_headers, g_hash_table_unref);
   g_clear_pointer (&self->last_header_name, g_free);
   g_clear_pointer (&self->body, g_byte_array_unref);
@@ -1323,6 +1326,42 @@ unpause_in_curl (GCurlTransfer *self)
                                   g_curl_error_new_from_code (code, self->error_buffer));
   else
     g_curl_multi_wake (self->multi);
+}
+
+/**
+ * g_curl_transfer_set_expected_checksum:
+ * @self: a transfer
+ * @type: the checksum's algorithm
+ * @hex_digest: (nullable): the checksum as hexadecimal digits, or %NULL to
+ *   check nothing
+ *
+ * Sets the checksum the downloaded file must have:
+ * [method@GCurl.Multi.download_async] checks it before it gives the file
+ * its name, and fails with %G_IO_ERROR_INVALID_DATA on a mismatch.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_transfer_set_expected_checksum (GCurlTransfer *self,
+                                       GChecksumType  type,
+                                       const char    *hex_digest)
+{
+  g_return_if_fail (G_CURL_IS_TRANSFER (self));
+  g_return_if_fail (hex_digest == NULL || g_checksum_type_get_length (type) > 0);
+  g_return_if_fail (hex_digest == NULL ||
+                    strlen (hex_digest) == (gsize) g_checksum_type_get_length (type) * 2);
+
+  g_free (self->expected_checksum);
+  self->expected_checksum = g_strdup (hex_digest);
+  self->checksum_type = type;
+}
+
+const char *
+g_curl_transfer_get_expected_checksum (GCurlTransfer *self,
+                                       GChecksumType *type)
+{
+  *type = self->checksum_type;
+  return self->expected_checksum;
 }
 
 /**

@@ -97,6 +97,10 @@ GCURL_AVAILABLE_IN_ALL
 void                g_curl_transfer_set_max_download_speed (GCurlTransfer *self,
                                                             gint64         bytes_per_second);
 GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_set_expected_checksum (GCurlTransfer *self,
+                                                           GChecksumType  type,
+                                                           const char    *hex_digest);
+GCURL_AVAILABLE_IN_ALL
 void                g_curl_transfer_pause                (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL
 void                g_curl_transfer_resume               (GCurlTransfer *self);

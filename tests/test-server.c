@@ -1018,20 +1018,87 @@ raw_find_header (char       **lines,
   return NULL;
 }
 
+/* Counts a request carrying the query's "key", for the fail=K options:
+ * returns how many came before it. */
+static guint
+raw_count_key (TestServer *server,
+               const char *key)
+{
+  g_autofree char *counter = g_strconcat ("\x01key:", key, NULL);
+  guint count;
+
+  g_mutex_lock (&server->lock);
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (server->path_counts, counter));
+  g_hash_table_replace (server->path_counts, g_steal_pointer (&counter), GUINT_TO_POINTER (count + 1));
+  g_mutex_unlock (&server->lock);
+
+  return count;
+}
+
+static guint64
+query_number (GHashTable *query,
+              const char *name,
+              guint64     fallback)
+{
+  const char *value = query ? g_hash_table_lookup (query, name) : NULL;
+  guint64 n;
+
+  if (value == NULL || !g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT64, &n, NULL))
+    return fallback;
+  return n;
+}
+
+/* /bytes/N on the raw server, with options for the download tests:
+ *   norange=1            ignore Range (a server without range support)
+ *   etag=X               the resource's ETag is "X"; an If-Range that does
+ *                        not match it gets the whole body (a changed resource)
+ *   badrange=1           a 206 whose Content-Range starts 100 bytes late
+ *   key=S&fail=K         the first K requests with key S fail: with
+ *     &after=B           ...the body cut off (closed) after B bytes, or
+ *     &status=C          ...HTTP status C (and &retry-after=T) */
 static void
 raw_plan_bytes (RawConnection  *conn,
                 const char     *method,
                 char          **lines,
                 guint64         total,
-                gboolean        chunked)
+                GHashTable     *query)
 {
+  const char *range = raw_find_header (lines, "Range");
+  const char *if_range = raw_find_header (lines, "If-Range");
+  const char *etag_param = query ? g_hash_table_lookup (query, "etag") : NULL;
+  const char *key = query ? g_hash_table_lookup (query, "key") : NULL;
+  g_autofree char *etag = etag_param ? g_strdup_printf ("\"%s\"", etag_param)
+                                     : g_strdup_printf ("\"pattern-%" G_GUINT64_FORMAT "\"", total);
+  gboolean failing = FALSE;
+  guint64 shift = 0;
   BytesPlan plan;
 
-  bytes_plan_init (&plan, total, raw_find_header (lines, "Range"));
+  if (key != NULL)
+    failing = raw_count_key (conn->server, key) < query_number (query, "fail", 0);
+
+  if (failing && query_number (query, "status", 0) != 0)
+    {
+      guint status = query_number (query, "status", 0);
+
+      conn->head = raw_head_new (status);
+      if (query_number (query, "retry-after", 0) != 0)
+        g_string_append_printf (conn->head, "Retry-After: %" G_GUINT64_FORMAT "\r\n",
+                                query_number (query, "retry-after", 0));
+      g_string_append (conn->head, "Content-Type: text/plain\r\nContent-Length: 4\r\n");
+      raw_head_end (conn->head);
+      g_string_append (conn->head, "fail");
+      return;
+    }
+
+  if (query_flag (query, "norange") || (if_range != NULL && g_strcmp0 (if_range, etag) != 0))
+    range = NULL;
+  bytes_plan_init (&plan, total, range);
+  if (query_flag (query, "badrange") && plan.status == SOUP_STATUS_PARTIAL_CONTENT &&
+      plan.start + 100 < plan.end)
+    shift = 100;
 
   conn->head = raw_head_new (plan.status);
-  g_string_append_printf (conn->head, "ETag: \"pattern-%" G_GUINT64_FORMAT "\"\r\n"
-                                      "Accept-Ranges: bytes\r\n", total);
+  g_string_append_printf (conn->head, "ETag: %s\r\nAccept-Ranges: bytes\r\n", etag);
 
   if (plan.status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE)
     {
@@ -1046,20 +1113,22 @@ raw_plan_bytes (RawConnection  *conn,
     g_string_append_printf (conn->head,
                             "Content-Range: bytes %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
                             "/%" G_GUINT64_FORMAT "\r\n",
-                            plan.start, plan.end - 1, total);
-  if (chunked)
+                            plan.start + shift, plan.end - 1, total);
+  if (query_flag (query, "chunked"))
     g_string_append (conn->head, "Transfer-Encoding: chunked\r\n");
   else
     g_string_append_printf (conn->head, "Content-Length: %" G_GUINT64_FORMAT "\r\n",
-                            plan.end - plan.start);
+                            plan.end - plan.start - shift);
   raw_head_end (conn->head);
 
   if (g_str_equal (method, "HEAD"))
     return;
 
-  conn->chunked = chunked;
-  conn->next_offset = plan.start;
+  conn->chunked = query_flag (query, "chunked");
+  conn->next_offset = plan.start + shift;
   conn->end_offset = plan.end;
+  if (failing)
+    conn->end_offset = MIN (plan.end, conn->next_offset + query_number (query, "after", 0));
 }
 
 /* Announces @content_length, sends pattern bytes [0, @send), then @then. */
@@ -1143,7 +1212,7 @@ raw_connection_dispatch (RawConnection *conn,
   test_server_count_request (conn->server, path);
 
   if (parse_path_numbers (path, "/bytes/", 1, n))
-    raw_plan_bytes (conn, method, lines, n[0], query_flag (query, "chunked"));
+    raw_plan_bytes (conn, method, lines, n[0], query);
   else if (parse_path_numbers (path, "/close-mid-body/", 2, n))
     raw_plan_truncated (conn, n[0], n[1], RAW_THEN_CLOSE);
   else if (parse_path_numbers (path, "/length-mismatch/", 2, n))

@@ -1,0 +1,485 @@
+/* test-download.c: download_async, where nothing may be lost
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "test-util.h"
+
+static TestServer *server;
+
+typedef struct
+{
+  GCurlMulti *multi;
+  char       *dir;
+  guint       fds_before;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  fixture->fds_before = test_count_open_fds (server);
+  fixture->multi = g_curl_multi_new ();
+  /* Quick retries: the tests are about what happens, not how long. */
+  g_object_set (fixture->multi, "retry-delay", 20, NULL);
+  fixture->dir = g_dir_make_tmp ("gcurl-download-XXXXXX", NULL);
+  g_assert_nonnull (fixture->dir);
+}
+
+static void
+remove_dir (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *file = g_build_filename (path, name, NULL);
+
+      g_unlink (file);
+    }
+  g_rmdir (path);
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
+  g_clear_object (&fixture->multi);
+  remove_dir (fixture->dir);
+  g_free (fixture->dir);
+  test_assert_fds_back_to (server, fixture->fds_before);
+}
+
+#define ADD_TEST(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+typedef struct
+{
+  gboolean  done;
+  gboolean  ok;
+  GError   *error;
+} DownloadResult;
+
+static void
+download_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  DownloadResult *dr = user_data;
+
+  dr->ok = g_curl_multi_download_finish (G_CURL_MULTI (source), result, &dr->error);
+  dr->done = TRUE;
+}
+
+static gboolean
+download (Fixture             *fixture,
+          GCurlTransfer       *transfer,
+          const char          *name,
+          GCurlDownloadFlags   flags,
+          GCancellable        *cancellable,
+          GError             **error)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, name, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  DownloadResult dr = { 0, };
+
+  g_curl_multi_download_async (fixture->multi, transfer, file, flags, cancellable,
+                               download_cb, &dr);
+  g_assert_false (dr.done);
+  test_run_until (&dr.done);
+  if (dr.error != NULL)
+    g_propagate_error (error, dr.error);
+
+  return dr.ok;
+}
+
+static char *
+path_in (Fixture    *fixture,
+         const char *name)
+{
+  return g_build_filename (fixture->dir, name, NULL);
+}
+
+static void
+assert_file_is_pattern (Fixture    *fixture,
+                        const char *name,
+                        guint64     len)
+{
+  g_autofree char *path = path_in (fixture, name);
+  g_autofree char *contents = NULL;
+  g_autofree char *sum = NULL;
+  g_autofree char *expected = test_pattern_sha256 (0, len);
+  gsize size = 0;
+
+  g_assert_true (g_file_get_contents (path, &contents, &size, NULL));
+  g_assert_cmpuint (size, ==, len);
+  sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guint8 *) contents, size);
+  g_assert_cmpstr (sum, ==, expected);
+}
+
+static void
+assert_no_file (Fixture    *fixture,
+                const char *name)
+{
+  g_autofree char *path = path_in (fixture, name);
+
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+}
+
+static goffset
+file_size (Fixture    *fixture,
+           const char *name)
+{
+  g_autofree char *path = path_in (fixture, name);
+  GStatBuf st;
+
+  if (g_stat (path, &st) < 0)
+    return -1;
+  return st.st_size;
+}
+
+/* Writes the first @len pattern bytes, or @len bytes of something else. */
+static void
+write_part (Fixture    *fixture,
+            const char *name,
+            gsize       len,
+            gboolean    pattern,
+            const char *validator)
+{
+  g_autofree char *path = path_in (fixture, name);
+  g_autofree guint8 *buf = g_malloc (len);
+
+  if (pattern)
+    test_pattern_fill (0, buf, len);
+  else
+    memset (buf, 'x', len);
+  g_assert_true (g_file_set_contents (path, (char *) buf, len, NULL));
+
+  if (validator != NULL)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (path);
+
+      g_assert_true (g_file_set_attribute_string (file, "xattr::gcurlmulti.validator", validator,
+                                                  G_FILE_QUERY_INFO_NONE, NULL, NULL));
+    }
+}
+
+static void
+test_simple (Fixture       *fixture,
+             gconstpointer  data)
+{
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u", 3 * 1024 * 1024 + 1);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  assert_file_is_pattern (fixture, "file", 3 * 1024 * 1024 + 1);
+  assert_no_file (fixture, "file.part");
+}
+
+static void
+test_existing_destination (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autofree char *url = test_server_url (server, "/bytes/%u", 5000);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = path_in (fixture, "file");
+  guint before = test_server_get_path_count (server, "/bytes/5000");
+
+  g_assert_true (g_file_set_contents (path, "mine", 4, NULL));
+
+  /* Refused before anything is sent. */
+  g_assert_false (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_assert_cmpuint (test_server_get_path_count (server, "/bytes/5000"), ==, before);
+  g_assert_cmpint (file_size (fixture, "file"), ==, 4);
+  g_clear_error (&error);
+
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_OVERWRITE, NULL, &error));
+  g_assert_no_error (error);
+  assert_file_is_pattern (fixture, "file", 5000);
+}
+
+static void
+test_http_error_saves_nothing (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autofree char *url = test_server_url (server, "/status/404");
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  guint before = test_server_get_path_count (server, "/status/404");
+
+  g_assert_false (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_error (error, G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR);
+  assert_no_file (fixture, "file");
+  assert_no_file (fixture, "file.part");
+  /* A 404 is permanent: not retried. */
+  g_assert_cmpuint (test_server_get_path_count (server, "/status/404"), ==, before + 1);
+}
+
+static gboolean
+cancel_cb (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_cancel_then_resume (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  const guint size = 1024 * 1024;
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u", size);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GCurlTransfer) again = g_curl_transfer_new (url);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  goffset partial;
+
+  /* 1 MiB at 1 MiB/s, cancelled after 300 ms. */
+  g_curl_transfer_set_max_download_speed (transfer, size);
+  g_timeout_add (300, cancel_cb, cancellable);
+  g_assert_false (download (fixture, transfer, "file", G_CURL_DOWNLOAD_RESUME, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  assert_no_file (fixture, "file");
+  partial = file_size (fixture, "file.part");
+  g_test_message (".part has %" G_GOFFSET_FORMAT " bytes after the cancel", partial);
+  g_assert_cmpint (partial, >, 0);
+  g_assert_cmpint (partial, <, size);
+
+  g_assert_true (download (fixture, again, "file", G_CURL_DOWNLOAD_RESUME, NULL, &error));
+  g_assert_no_error (error);
+  assert_file_is_pattern (fixture, "file", size);
+  assert_no_file (fixture, "file.part");
+  /* The second run only fetched the rest. */
+  g_assert_cmpuint (g_curl_transfer_get_status_code (again), ==, 206);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (again), ==, size - partial);
+}
+
+/* Each starts from a .part of 1000 bytes and must end with the right file. */
+static void
+test_resume_cases (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  struct {
+    const char *query;
+    gboolean    part_is_pattern;
+    const char *validator;
+    guint       expected_status;
+  } cases[] = {
+    /* A server without range support answers 200: start over. */
+    { "?norange=1", TRUE, NULL, 200 },
+    /* The resource changed: If-Range does not match, 200, start over. */
+    { "?etag=new", FALSE, "\"old\"", 200 },
+    /* A 206 that does not start where the .part ends: start over. */
+    { "?badrange=1", TRUE, NULL, 200 },
+    /* The normal case: only the rest. */
+    { "", TRUE, NULL, 206 },
+  };
+  const guint size = 200000;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *url = test_server_raw_url (server, "/bytes/%u%s", size, cases[i].query);
+      g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *name = g_strdup_printf ("file%u", i);
+      g_autofree char *part = g_strdup_printf ("file%u.part", i);
+
+      g_test_message ("resume with %s", cases[i].query);
+      write_part (fixture, part, 1000, cases[i].part_is_pattern, cases[i].validator);
+      g_assert_true (download (fixture, transfer, name, G_CURL_DOWNLOAD_RESUME, NULL, &error));
+      g_assert_no_error (error);
+      assert_file_is_pattern (fixture, name, size);
+      assert_no_file (fixture, part);
+      g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, cases[i].expected_status);
+    }
+}
+
+static void
+test_resume_complete_part (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u", 5000);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+
+  /* The whole file is there already: the server says 416. */
+  write_part (fixture, "file.part", 5000, TRUE, NULL);
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_RESUME, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 416);
+  assert_file_is_pattern (fixture, "file", 5000);
+}
+
+static void
+test_no_resume_replaces_part (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u", 5000);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+
+  write_part (fixture, "file.part", 3000, FALSE, NULL);
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  assert_file_is_pattern (fixture, "file", 5000);
+}
+
+static void
+test_retries_resume (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autofree char *key = g_strdup_printf ("retry-%d", g_test_rand_int ());
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u?key=%s&fail=2&after=%u",
+                                              500000, key, 150000);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+
+  /* The connection drops twice, after 150000 bytes each time. */
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  assert_file_is_pattern (fixture, "file", 500000);
+  /* The last attempt resumed: it fetched 500000 - 2 × 150000 bytes. */
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 206);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), ==, 200000);
+}
+
+static void
+test_retries_exhausted (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autofree char *key = g_strdup_printf ("exhaust-%d", g_test_rand_int ());
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u?key=%s&fail=100&after=%u",
+                                              500000, key, 1000);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+
+  g_object_set (fixture->multi, "download-retries", 2, NULL);
+  g_assert_false (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_error (error, G_CURL_ERROR, G_CURL_ERROR_PARTIAL_FILE);
+  assert_no_file (fixture, "file");
+  /* Three attempts of 1000 bytes each, resumed: the .part keeps them. */
+  g_assert_cmpint (file_size (fixture, "file.part"), ==, 3000);
+}
+
+static void
+test_retry_after (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autofree char *key = g_strdup_printf ("busy-%d", g_test_rand_int ());
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u?key=%s&fail=1&status=503&retry-after=1",
+                                              7000, key);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  assert_file_is_pattern (fixture, "file", 7000);
+  /* Retry-After: 1 outweighs the 20 ms retry delay. */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC);
+}
+
+static void
+test_checksum (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u", 100000);
+  g_autoptr(GCurlTransfer) good = g_curl_transfer_new (url);
+  g_autoptr(GCurlTransfer) bad = g_curl_transfer_new (url);
+  g_autofree char *sum = test_pattern_sha256 (0, 100000);
+  g_autofree char *wrong = test_pattern_sha256 (0, 99999);
+  g_autoptr(GError) error = NULL;
+
+  g_curl_transfer_set_expected_checksum (good, G_CHECKSUM_SHA256, sum);
+  g_assert_true (download (fixture, good, "good", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  assert_file_is_pattern (fixture, "good", 100000);
+
+  g_curl_transfer_set_expected_checksum (bad, G_CHECKSUM_SHA256, wrong);
+  g_assert_false (download (fixture, bad, "bad", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  assert_no_file (fixture, "bad");
+  assert_no_file (fixture, "bad.part");
+}
+
+static void
+count_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_curl_multi_download_finish (G_CURL_MULTI (source), result, &error));
+  g_assert_no_error (error);
+  (*(guint *) user_data)++;
+}
+
+static void
+test_many_concurrent (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  const guint n = 100;
+  g_autoptr(GPtrArray) transfers = g_ptr_array_new_with_free_func (g_object_unref);
+  guint done = 0;
+  guint i;
+
+  for (i = 0; i < n; i++)
+    {
+      g_autofree char *url = test_server_raw_url (server, "/bytes/%u", 1000 + i * 5003);
+      g_autofree char *path = g_strdup_printf ("%s/file%u", fixture->dir, i);
+      g_autoptr(GFile) file = g_file_new_for_path (path);
+      GCurlTransfer *transfer = g_curl_transfer_new (url);
+
+      g_ptr_array_add (transfers, transfer);
+      g_curl_multi_download_async (fixture->multi, transfer, file, G_CURL_DOWNLOAD_NONE, NULL,
+                                   count_done_cb, &done);
+    }
+  while (done < n)
+    g_main_context_iteration (NULL, TRUE);
+
+  for (i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("file%u", i);
+
+      assert_file_is_pattern (fixture, name, 1000 + i * 5003);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  server = test_server_new ();
+
+  ADD_TEST ("/download/simple", test_simple);
+  ADD_TEST ("/download/existing-destination", test_existing_destination);
+  ADD_TEST ("/download/http-error-saves-nothing", test_http_error_saves_nothing);
+  ADD_TEST ("/download/cancel-then-resume", test_cancel_then_resume);
+  ADD_TEST ("/download/resume-cases", test_resume_cases);
+  ADD_TEST ("/download/resume-complete-part", test_resume_complete_part);
+  ADD_TEST ("/download/no-resume-replaces-part", test_no_resume_replaces_part);
+  ADD_TEST ("/download/retries-resume", test_retries_resume);
+  ADD_TEST ("/download/retries-exhausted", test_retries_exhausted);
+  ADD_TEST ("/download/retry-after", test_retry_after);
+  ADD_TEST ("/download/checksum", test_checksum);
+  ADD_TEST ("/download/many-concurrent", test_many_concurrent);
+
+  ret = g_test_run ();
+  test_server_free (server);
+
+  return ret;
+}
