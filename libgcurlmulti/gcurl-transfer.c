@@ -52,6 +52,9 @@
  * past it, it grows as data really arrives (a header is only a claim). */
 #define GCURL_MAX_PREALLOCATION (64 * 1024 * 1024)
 
+/* How much of a request body stream is read ahead at a time. */
+#define GCURL_UPLOAD_CHUNK_SIZE (256 * 1024)
+
 typedef struct
 {
   char *name;
@@ -70,6 +73,8 @@ struct _GCurlTransfer
   char               *method;           /* NULL: GET, or POST with a body */
   GArray             *request_headers;  /* GCurlHeader */
   GBytes             *request_body;
+  GInputStream       *request_stream;
+  gint64              request_stream_length;  /* -1: chunked */
   char               *content_type;
   gint64              max_download_speed;
   GChecksumType       checksum_type;
@@ -137,6 +142,18 @@ struct _GCurlTransfer
   gpointer            sink_data;
   GDestroyNotify      sink_destroy;
   gboolean            sink_paused;
+
+  /* A request body read from request_stream: one chunk at a time, read
+   * asynchronously, and the transfer paused while none is ready. */
+  GBytes             *upload_chunk;
+  gsize               upload_offset;
+  GCancellable       *upload_cancellable;
+  GError             *upload_error;
+  gboolean            upload_eof;
+  gboolean            upload_reading;
+  gboolean            upload_wants_data;
+  gboolean            upload_started;     /* the stream has been read from */
+  gint64              upload_sent;        /* body bytes given to libcurl */
 
   /* Stall watchdog. */
   guint64             watchdog_activity;
@@ -426,6 +443,162 @@ header_cb (char   *data,
   return len;
 }
 
+/* Request bodies from a stream. libcurl asks for data in read_cb; it
+ * only copies what an asynchronous read brought. With nothing ready it
+ * pauses the upload and asks the flush (outside libcurl: the stream may be
+ * application code) to start the next read, whose completion unpauses. */
+
+static void unpause_in_curl (GCurlTransfer *self);
+
+static size_t
+read_cb (char   *buffer,
+         size_t  size,
+         size_t  nitems,
+         void   *user_data)
+{
+  GCurlTransfer *self = user_data;
+  size_t max = size * nitems;
+
+  if (self->upload_chunk != NULL)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (self->upload_chunk, &len);
+      gsize n = MIN (max, len - self->upload_offset);
+
+      memcpy (buffer, data + self->upload_offset, n);
+      self->upload_offset += n;
+      self->upload_sent += n;
+      if (self->upload_offset == len)
+        {
+          g_clear_pointer (&self->upload_chunk, g_bytes_unref);
+          self->upload_offset = 0;
+          /* Read the next chunk while libcurl sends this one. */
+          self->upload_wants_data = TRUE;
+          mark_dirty (self);
+        }
+      self->activity++;
+      return n;
+    }
+
+  if (self->upload_error != NULL)
+    return CURL_READFUNC_ABORT;
+  if (self->upload_eof)
+    return 0;
+
+  self->upload_wants_data = TRUE;
+  self->paused_in_curl = TRUE;
+  mark_dirty (self);
+
+  return CURL_READFUNC_PAUSE;
+}
+
+static void
+upload_read_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GCurlTransfer *self = user_data;
+  GError *error = NULL;
+  GBytes *bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+
+  self->upload_reading = FALSE;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* A newer run took over (see upload_rewind()). */
+      g_error_free (error);
+      g_object_unref (self);
+      return;
+    }
+
+  if (bytes == NULL)
+    self->upload_error = error;
+  else if (g_bytes_get_size (bytes) == 0)
+    {
+      self->upload_eof = TRUE;
+      g_bytes_unref (bytes);
+    }
+  else
+    {
+      g_clear_pointer (&self->upload_chunk, g_bytes_unref);
+      self->upload_chunk = bytes;
+      self->upload_offset = 0;
+    }
+
+  if (self->paused_in_curl && !self->pause_requested && !self->completed)
+    unpause_in_curl (self);
+
+  g_object_unref (self);
+}
+
+static void
+start_upload_read (GCurlTransfer *self)
+{
+  if (self->upload_reading || self->upload_chunk != NULL || self->upload_eof ||
+      self->upload_error != NULL || self->request_stream == NULL)
+    return;
+
+  self->upload_wants_data = FALSE;
+  self->upload_reading = TRUE;
+  self->upload_started = TRUE;
+  g_input_stream_read_bytes_async (self->request_stream, GCURL_UPLOAD_CHUNK_SIZE,
+                                   G_PRIORITY_DEFAULT, self->upload_cancellable,
+                                   upload_read_cb, g_object_ref (self));
+}
+
+/* Puts the stream back at its start for a new run or a redirect that
+ * sends the body again, and reads the first chunk ahead. */
+static gboolean
+upload_rewind (GCurlTransfer  *self,
+               GError        **error)
+{
+  if (self->upload_cancellable != NULL)
+    g_cancellable_cancel (self->upload_cancellable);
+  g_clear_object (&self->upload_cancellable);
+  self->upload_cancellable = g_cancellable_new ();
+  g_clear_pointer (&self->upload_chunk, g_bytes_unref);
+  g_clear_error (&self->upload_error);
+  self->upload_offset = 0;
+  self->upload_sent = 0;
+  self->upload_eof = FALSE;
+  self->upload_reading = FALSE;
+  self->upload_wants_data = FALSE;
+
+  if (self->upload_started)
+    {
+      if (!G_IS_SEEKABLE (self->request_stream) ||
+          !g_seekable_can_seek (G_SEEKABLE (self->request_stream)) ||
+          !g_seekable_seek (G_SEEKABLE (self->request_stream), 0, G_SEEK_SET, NULL, NULL))
+        {
+          g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_SEND_FAIL_REWIND,
+                       _("The request body of %s cannot be sent again: its stream "
+                         "cannot seek back"), self->url);
+          return FALSE;
+        }
+    }
+
+  start_upload_read (self);
+  return TRUE;
+}
+
+/* libcurl rewinds the body itself only for its own retries (a reused
+ * connection that turned out dead): allow it when the stream is where it
+ * started. */
+static int
+seek_cb (void       *user_data,
+         curl_off_t  offset,
+         int         origin)
+{
+  GCurlTransfer *self = user_data;
+
+  if (self->request_stream == NULL)
+    return CURL_SEEKFUNC_OK;
+  if (offset == 0 && origin == SEEK_SET && !self->upload_started)
+    return CURL_SEEKFUNC_OK;
+
+  return CURL_SEEKFUNC_CANTSEEK;
+}
+
 /* Called by libcurl once it is connected and about to send the request:
  * from here on, time without a byte counts as a stall. Transfers queued for
  * a connection never get here, so they never time out while waiting. */
@@ -491,6 +664,10 @@ g_curl_transfer_finalize (GObject *object)
   g_clear_pointer (&self->current_method, g_free);
   g_clear_pointer (&self->request_headers, g_array_unref);
   g_clear_pointer (&self->request_body, g_bytes_unref);
+  g_clear_object (&self->request_stream);
+  g_clear_pointer (&self->upload_chunk, g_bytes_unref);
+  g_clear_object (&self->upload_cancellable);
+  g_clear_error (&self->upload_error);
   g_clear_pointer (&self->content_type, g_free);
   g_clear_pointer (&self->expected_checksum, g_free);
   g_clear_pointer (&self->response_headers, g_hash_table_unref);
@@ -893,7 +1070,7 @@ g_curl_transfer_get_method (GCurlTransfer *self)
 
   if (self->method != NULL)
     return self->method;
-  return self->request_body != NULL ? "POST" : "GET";
+  return self->request_body != NULL || self->request_stream != NULL ? "POST" : "GET";
 }
 
 static gboolean
@@ -1016,12 +1193,58 @@ g_curl_transfer_set_request_body (GCurlTransfer *self,
   g_return_if_fail (!state_is_running (self->state));
 
   g_clear_pointer (&self->request_body, g_bytes_unref);
+  g_clear_object (&self->request_stream);
   g_clear_pointer (&self->content_type, g_free);
   if (body != NULL)
     {
       self->request_body = g_bytes_ref (body);
       self->content_type = g_strdup (content_type ? content_type
                                                   : "application/octet-stream");
+    }
+}
+
+/**
+ * g_curl_transfer_set_request_stream:
+ * @self: a transfer that is not running
+ * @stream: (nullable): the stream to send as the request body, or %NULL
+ *   for none
+ * @length: the number of bytes @stream gives, or -1 if not known: the body
+ *   is then sent with chunked encoding
+ *
+ * Sets a body of any size to send, read from @stream as the upload goes,
+ * without holding it in memory: it is read asynchronously, a few hundred
+ * KiB ahead, and the transfer waits while no data is ready. The method
+ * becomes `POST` unless [method@GCurl.Transfer.set_method] chose another.
+ * The media type is `application/octet-stream` unless a `Content-Type`
+ * request header is set.
+ *
+ * @stream is read from the transfer's main context. To run the transfer
+ * again, or to follow a 307 or 308 redirect, @stream must be a `GSeekable`
+ * that can seek back to where it was; otherwise that fails with
+ * %G_CURL_ERROR_SEND_FAIL_REWIND. A read error fails the transfer with
+ * that error.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_transfer_set_request_stream (GCurlTransfer *self,
+                                    GInputStream  *stream,
+                                    gint64         length)
+{
+  g_return_if_fail (G_CURL_IS_TRANSFER (self));
+  g_return_if_fail (stream == NULL || G_IS_INPUT_STREAM (stream));
+  g_return_if_fail (length >= -1);
+  g_return_if_fail (!state_is_running (self->state));
+
+  g_clear_pointer (&self->request_body, g_bytes_unref);
+  g_clear_object (&self->request_stream);
+  g_clear_pointer (&self->content_type, g_free);
+  self->upload_started = FALSE;
+  if (stream != NULL)
+    {
+      self->request_stream = g_object_ref (stream);
+      self->request_stream_length = length;
+      self->content_type = g_strdup ("application/octet-stream");
     }
 }
 
@@ -1518,7 +1741,18 @@ configure_request (GCurlTransfer *self)
   curl_easy_setopt (h, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, NULL);
 
-  if (self->send_body)
+  if (self->send_body && self->request_stream != NULL)
+    {
+      /* No POSTFIELDS: libcurl reads the body through read_cb, and sends
+       * it chunked when the size is not known (-1). */
+      curl_easy_setopt (h, CURLOPT_POST, 1L);
+      curl_easy_setopt (h, CURLOPT_POSTFIELDS, NULL);
+      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE,
+                        (curl_off_t) self->request_stream_length);
+      if (g_strcmp0 (method, "POST") != 0)
+        curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
+    }
+  else if (self->send_body)
     {
       curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE,
                         (curl_off_t) g_bytes_get_size (self->request_body));
@@ -1577,14 +1811,19 @@ g_curl_transfer_start (GCurlTransfer             *self,
   self->rate_start = 0;
   self->sink_paused = FALSE;
   self->uploaded = 0;
-  self->upload_size = self->request_body ? (gint64) g_bytes_get_size (self->request_body) : -1;
+  if (self->request_body != NULL)
+    self->upload_size = (gint64) g_bytes_get_size (self->request_body);
+  else if (self->request_stream != NULL)
+    self->upload_size = self->request_stream_length;
+  else
+    self->upload_size = -1;
   self->progress_reported = FALSE;
   self->reported_time = 0;
   g_free (self->current_url);
   self->current_url = g_strdup (self->url);
   g_free (self->current_method);
   self->current_method = g_strdup (g_curl_transfer_get_method (self));
-  self->send_body = self->request_body != NULL;
+  self->send_body = self->request_body != NULL || self->request_stream != NULL;
   self->send_headers = TRUE;
 
   g_object_freeze_notify (G_OBJECT (self));
@@ -1615,6 +1854,10 @@ g_curl_transfer_start (GCurlTransfer             *self,
   curl_easy_setopt (h, CURLOPT_WRITEDATA, self);
   curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt (h, CURLOPT_HEADERDATA, self);
+  curl_easy_setopt (h, CURLOPT_READFUNCTION, read_cb);
+  curl_easy_setopt (h, CURLOPT_READDATA, self);
+  curl_easy_setopt (h, CURLOPT_SEEKFUNCTION, seek_cb);
+  curl_easy_setopt (h, CURLOPT_SEEKDATA, self);
   curl_easy_setopt (h, CURLOPT_PREREQFUNCTION, prereq_cb);
   curl_easy_setopt (h, CURLOPT_PREREQDATA, self);
   curl_easy_setopt (h, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
@@ -1640,6 +1883,9 @@ g_curl_transfer_start (GCurlTransfer             *self,
                    config->allowed_protocols, curl_easy_strerror (code));
       return FALSE;
     }
+
+  if (self->request_stream != NULL && !upload_rewind (self, error))
+    return FALSE;
 
   configure_request (self);
 
@@ -1761,6 +2007,18 @@ follow_redirect (GCurlTransfer *self)
       self->send_body = FALSE;
     }
 
+  /* 307 and 308 send the body again. */
+  if (self->send_body && self->request_stream != NULL)
+    {
+      GError *error = NULL;
+
+      if (!upload_rewind (self, &error))
+        {
+          g_curl_transfer_fail (self, error);
+          return G_CURL_TRANSFER_DONE_FINISHED;
+        }
+    }
+
   g_free (self->current_url);
   self->current_url = g_strdup (location);
   self->n_redirects++;
@@ -1775,6 +2033,13 @@ GCurlTransferDoneAction
 g_curl_transfer_handle_done (GCurlTransfer *self,
                              CURLcode       result)
 {
+  if (result != CURLE_OK && self->upload_error != NULL)
+    {
+      /* The body's stream failed, not the network. */
+      g_curl_transfer_fail (self, g_error_copy (self->upload_error));
+      return G_CURL_TRANSFER_DONE_FINISHED;
+    }
+
   if (result != CURLE_OK)
     {
       g_curl_transfer_fail (self, g_curl_error_new_from_code (result, self->error_buffer));
@@ -1807,15 +2072,27 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
   return G_CURL_TRANSFER_DONE_FINISHED;
 }
 
+/* Body bytes sent: libcurl's count includes the chunked encoding's
+ * framing, so a stream's body is counted as it is read. */
+static gint64
+uploaded_bytes (GCurlTransfer *self)
+{
+  curl_off_t uploaded = 0;
+
+  if (self->request_stream != NULL)
+    return self->upload_sent;
+
+  curl_easy_getinfo (self->handle, CURLINFO_SIZE_UPLOAD_T, &uploaded);
+  return uploaded;
+}
+
 static void
 update_figures (GCurlTransfer *self,
                 gint64         now)
 {
-  curl_off_t uploaded = 0;
   gint64 elapsed = now - self->reported_time;
 
-  curl_easy_getinfo (self->handle, CURLINFO_SIZE_UPLOAD_T, &uploaded);
-  self->uploaded = uploaded;
+  self->uploaded = uploaded_bytes (self);
 
   if (self->progress_reported && elapsed > 0)
     {
@@ -1879,13 +2156,9 @@ report_progress (GCurlTransfer *self,
 static gboolean
 progress_changed (GCurlTransfer *self)
 {
-  curl_off_t uploaded = 0;
-
-  curl_easy_getinfo (self->handle, CURLINFO_SIZE_UPLOAD_T, &uploaded);
-
   return self->downloaded != self->reported_downloaded ||
          self->download_size != self->reported_download_size ||
-         uploaded != self->reported_uploaded;
+         uploaded_bytes (self) != self->reported_uploaded;
 }
 
 /* Emits what libcurl's callbacks recorded. Returns %FALSE when a progress
@@ -1896,6 +2169,9 @@ g_curl_transfer_flush (GCurlTransfer *self,
                        gint64         interval,
                        gint64        *next_due)
 {
+  if (self->upload_wants_data && !self->completed)
+    start_upload_read (self);
+
   /* The multi holds the transfer until "finished", whatever handlers do. */
   if (self->headers_pending)
     {

@@ -9,7 +9,7 @@
 #error "Only <gcurlmulti.h> can be included directly."
 #endif
 
-#include <glib-object.h>
+#include <gio/gio.h>
 #include <curl/curl.h>
 
 #include "gcurl-version.h"
@@ -66,6 +66,10 @@ GCURL_AVAILABLE_IN_ALL
 void                g_curl_transfer_set_request_body     (GCurlTransfer *self,
                                                           GBytes        *body,
                                                           const char    *content_type);
+GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_set_request_stream   (GCurlTransfer *self,
+                                                          GInputStream  *stream,
+                                                          gint64         length);
 GCURL_AVAILABLE_IN_ALL
 GCurlTransferState  g_curl_transfer_get_state            (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL

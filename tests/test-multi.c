@@ -445,6 +445,104 @@ test_stall_not_while_queued (Fixture       *fixture,
   test_assert_pattern_body (second, 1000);
 }
 
+
+/* Request bodies from streams */
+
+static char *
+echo_of (GCurlTransfer *transfer)
+{
+  g_autoptr(GBytes) body = g_curl_transfer_get_body (transfer);
+
+  g_assert_nonnull (body);
+  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+}
+
+static void
+upload_and_check (GCurlMulti *multi,
+                  guint64     len,
+                  gboolean    chunked)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo");
+  g_autoptr(GInputStream) stream = test_pattern_stream_new (len, -1);
+  g_autofree char *sum = test_pattern_sha256 (0, len);
+  g_autofree char *expected = g_strdup_printf ("POST %" G_GUINT64_FORMAT " %s", len, sum);
+  g_autofree char *echo = NULL;
+  TestRecorder recorder;
+
+  g_curl_transfer_set_request_stream (transfer, stream, chunked ? -1 : (gint64) len);
+  test_recorder_attach (&recorder, transfer);
+  test_run_transfer (multi, transfer);
+  g_assert_no_error ((GError *) g_curl_transfer_get_error (transfer));
+  echo = echo_of (transfer);
+  g_assert_cmpstr (echo, ==, expected);
+  g_assert_cmpint (g_curl_transfer_get_uploaded_bytes (transfer), ==, len);
+  g_assert_cmpint (g_curl_transfer_get_upload_size (transfer), ==, chunked ? -1 : (gint64) len);
+  g_assert_cmpuint (recorder.n_progress, >=, 1);
+  test_recorder_clear (&recorder);
+}
+
+static void
+test_upload_stream (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  /* The whole body never exists in memory: the server checks its digest. */
+  upload_and_check (fixture->multi, 512 * 1024 * 1024, FALSE);
+}
+
+static void
+test_upload_chunked (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  upload_and_check (fixture->multi, 3 * 1024 * 1024 + 11, TRUE);
+  upload_and_check (fixture->multi, 0, TRUE);
+}
+
+static void
+test_upload_read_error (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo");
+  g_autoptr(GInputStream) stream = test_pattern_stream_new (1000000, 300000);
+
+  g_curl_transfer_set_request_stream (transfer, stream, 1000000);
+  test_run_transfer (fixture->multi, transfer);
+  /* The stream's own error, not a network one. */
+  assert_error (transfer, G_IO_ERROR, G_IO_ERROR_FAILED, G_CURL_TRANSFER_STATE_FAILED);
+  g_assert_cmpstr (g_curl_transfer_get_error (transfer)->message, ==, "test stream failure");
+}
+
+static void
+test_upload_rerun (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) seekable = transfer_new_printf ("/echo");
+  g_autoptr(GCurlTransfer) once = transfer_new_printf ("/echo");
+  g_autoptr(GInputStream) memory = g_memory_input_stream_new_from_data ("hello", 5, NULL);
+  g_autoptr(GInputStream) pattern = test_pattern_stream_new (100, -1);
+  g_autoptr(GBytes) hello = g_bytes_new_static ("hello", 5);
+  g_autofree char *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, hello);
+  g_autofree char *expected = g_strdup_printf ("PUT 5 %s", sum);
+  guint i;
+
+  g_curl_transfer_set_request_stream (seekable, memory, 5);
+  g_curl_transfer_set_method (seekable, "PUT");
+  for (i = 0; i < 2; i++)
+    {
+      g_autofree char *echo = NULL;
+
+      test_run_transfer (fixture->multi, seekable);
+      echo = echo_of (seekable);
+      g_assert_cmpstr (echo, ==, expected);
+    }
+
+  /* A stream that cannot seek back is sent once. */
+  g_curl_transfer_set_request_stream (once, pattern, 100);
+  test_run_transfer (fixture->multi, once);
+  g_assert_cmpint (g_curl_transfer_get_state (once), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  test_run_transfer (fixture->multi, once);
+  assert_error (once, G_CURL_ERROR, G_CURL_ERROR_SEND_FAIL_REWIND, G_CURL_TRANSFER_STATE_FAILED);
+}
+
 /* Redirects */
 
 static void
@@ -1528,6 +1626,10 @@ main (int   argc,
   ADD_TEST ("/multi/request/headers", test_request_headers);
   ADD_TEST ("/multi/request/user-agent", test_user_agent);
   ADD_TEST ("/multi/request/bad-headers-critical", test_bad_headers_are_critical);
+  ADD_TEST ("/multi/upload/stream-512mib", test_upload_stream);
+  ADD_TEST ("/multi/upload/chunked", test_upload_chunked);
+  ADD_TEST ("/multi/upload/read-error", test_upload_read_error);
+  ADD_TEST ("/multi/upload/rerun", test_upload_rerun);
   ADD_TEST ("/multi/error/refused", test_refused);
   ADD_TEST ("/multi/error/invalid-urls", test_invalid_urls);
   ADD_TEST ("/multi/error/faults", test_faults);

@@ -345,3 +345,63 @@ test_backend_name (void)
 
   return env ? env : "default";
 }
+
+/* The pattern as a stream. */
+
+typedef struct
+{
+  GInputStream parent_instance;
+  guint64      len;
+  guint64      offset;
+  gint64       fail_at;
+} TestPatternStream;
+
+typedef GInputStreamClass TestPatternStreamClass;
+
+GType test_pattern_stream_get_type (void);
+G_DEFINE_TYPE (TestPatternStream, test_pattern_stream, G_TYPE_INPUT_STREAM)
+
+static gssize
+test_pattern_stream_read (GInputStream  *stream,
+                          void          *buffer,
+                          gsize          count,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  TestPatternStream *self = (TestPatternStream *) stream;
+  gsize n = MIN (count, self->len - self->offset);
+
+  if (self->fail_at >= 0 && self->offset >= (guint64) self->fail_at)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "test stream failure");
+      return -1;
+    }
+  if (self->fail_at >= 0)
+    n = MIN (n, (guint64) self->fail_at - self->offset);
+
+  test_pattern_fill (self->offset, buffer, n);
+  self->offset += n;
+  return n;
+}
+
+static void
+test_pattern_stream_class_init (TestPatternStreamClass *klass)
+{
+  klass->read_fn = test_pattern_stream_read;
+}
+
+static void
+test_pattern_stream_init (TestPatternStream *self)
+{
+}
+
+GInputStream *
+test_pattern_stream_new (guint64 len,
+                         gint64  fail_at)
+{
+  TestPatternStream *self = g_object_new (test_pattern_stream_get_type (), NULL);
+
+  self->len = len;
+  self->fail_at = fail_at;
+  return G_INPUT_STREAM (self);
+}

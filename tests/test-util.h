@@ -57,4 +57,10 @@ char    *test_recorder_summary    (TestRecorder    *recorder);
 
 const char *test_backend_name     (void);
 
+/* A stream of @len pattern bytes made as it is read (nothing held in
+ * memory), not seekable; it fails with G_IO_ERROR_FAILED once @fail_at
+ * bytes were read, if @fail_at is not -1. */
+GInputStream *test_pattern_stream_new (guint64 len,
+                                       gint64  fail_at);
+
 G_END_DECLS
