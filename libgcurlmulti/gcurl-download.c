@@ -263,40 +263,6 @@ write_validator (Download *d)
                                G_FILE_QUERY_INFO_NONE, NULL, NULL);
 }
 
-/* Parses "bytes A-B/T" or "bytes * /T" (without the space); -1 for what is
- * absent. */
-static gboolean
-parse_content_range (const char *value,
-                     gint64     *start,
-                     gint64     *total)
-{
-  const char *p;
-  char *end;
-
-  *start = *total = -1;
-  if (value == NULL || g_ascii_strncasecmp (value, "bytes ", 6) != 0)
-    return FALSE;
-
-  p = value + 6;
-  if (*p == '*')
-    p++;
-  else
-    {
-      *start = g_ascii_strtoll (p, &end, 10);
-      if (end == p || *end != '-')
-        return FALSE;
-      p = strchr (end, '/');
-      if (p == NULL)
-        return FALSE;
-    }
-  if (*p != '/')
-    return FALSE;
-  if (p[1] != '*')
-    *total = g_ascii_strtoll (p + 1, NULL, 10);
-
-  return TRUE;
-}
-
 /* Finishing: sync, checksum, rename, in a worker thread (file I/O that may
  * take a while must not block the main loop). */
 
@@ -449,7 +415,7 @@ send_cb (GObject      *source,
     }
 
   status = g_curl_transfer_get_status_code (d->transfer);
-  parse_content_range (g_curl_transfer_get_response_header (d->transfer, "Content-Range"),
+  g_curl_parse_content_range (g_curl_transfer_get_response_header (d->transfer, "Content-Range"),
                        &start, &total);
 
   if (status == 416 && d->offset > 0)

@@ -65,4 +65,8 @@ void                    g_curl_transfer_unpause_sink (GCurlTransfer             
 const char             *g_curl_transfer_get_expected_checksum (GCurlTransfer    *self,
                                                                GChecksumType    *type);
 
+gboolean                g_curl_parse_content_range   (const char                *value,
+                                                      gint64                    *start,
+                                                      gint64                    *total);
+
 G_END_DECLS

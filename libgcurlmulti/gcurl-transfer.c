@@ -334,6 +334,40 @@ is_followed_redirect (guint status)
          status == 307 || status == 308;
 }
 
+/* Parses "bytes A-B/T" or "bytes * /T" (without the space); -1 for what
+ * is absent. */
+gboolean
+g_curl_parse_content_range (const char *value,
+                            gint64     *start,
+                            gint64     *total)
+{
+  const char *p;
+  char *end;
+
+  *start = *total = -1;
+  if (value == NULL || g_ascii_strncasecmp (value, "bytes ", 6) != 0)
+    return FALSE;
+
+  p = value + 6;
+  if (*p == '*')
+    p++;
+  else
+    {
+      *start = g_ascii_strtoll (p, &end, 10);
+      if (end == p || *end != '-')
+        return FALSE;
+      p = strchr (end, '/');
+      if (p == NULL)
+        return FALSE;
+    }
+  if (*p != '/')
+    return FALSE;
+  if (p[1] != '*')
+    *total = g_ascii_strtoll (p + 1, NULL, 10);
+
+  return TRUE;
+}
+
 static void
 headers_complete (GCurlTransfer *self)
 {
@@ -359,6 +393,23 @@ headers_complete (GCurlTransfer *self)
   self->headers_pending = TRUE;
   self->status_code = (guint) code;
   self->download_size = length >= 0 ? length : -1;
+
+  /* A continuation (206) counts within the whole resource, so that the
+   * fraction of a resumed download is that of the file, not of the rest. */
+  if (code == 206)
+    {
+      gint64 start, total;
+
+      if (g_curl_parse_content_range (g_hash_table_lookup (self->response_headers, "Content-Range"),
+                               &start, &total) && start >= 0)
+        {
+          self->downloaded = start;
+          if (total >= 0)
+            self->download_size = total;
+          else if (length >= 0)
+            self->download_size = start + length;
+        }
+    }
 
   /* Avoid growing the body buffer step by step when its size is known. */
   if (length > 0 && self->body->len == 0 && length <= GCURL_MAX_PREALLOCATION)
@@ -818,7 +869,9 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * GCurlTransfer:downloaded-bytes:
    *
    * Bytes of the response body received so far, as of the last
-   * [signal@GCurl.Transfer::progress].
+   * [signal@GCurl.Transfer::progress]. For a partial response (206, a
+   * resumed download) the count starts where the range starts, so that it
+   * and [property@GCurl.Transfer:fraction] describe the whole resource.
    *
    * Since: 1.0
    */
@@ -830,7 +883,8 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
   /**
    * GCurlTransfer:download-size:
    *
-   * The size of the response body, or -1 while it is not known.
+   * The size of the response body, or -1 while it is not known. For a
+   * partial response (206), the size of the whole resource.
    *
    * Since: 1.0
    */
