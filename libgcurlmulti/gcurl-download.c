@@ -604,7 +604,12 @@ cancelled_cb (GCancellable *cancellable,
  * `.part` is deleted and @destination is not created.
  *
  * On failure or cancellation the `.part` stays, for a later
- * %G_CURL_DOWNLOAD_RESUME, and @destination is untouched.
+ * %G_CURL_DOWNLOAD_RESUME, and @destination is untouched. Once the whole
+ * body has arrived, cancelling no longer stops the download: the file is
+ * completed (synced, checked and renamed).
+ *
+ * @transfer emits [signal@GCurl.Transfer::finished] once per attempt; the
+ * download's own outcome is the one given to @callback.
  *
  * Since: 1.0
  */

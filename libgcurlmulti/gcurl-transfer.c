@@ -975,8 +975,10 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
   /**
    * GCurlTransfer::progress:
    * @self: the transfer
-   * @downloaded: bytes of the response body received
-   * @download_size: size of the response body, -1 if not known
+   * @downloaded: bytes of the response body received (for a 206, counted
+   *   from the start of the resource)
+   * @download_size: size of the response body (for a 206, of the whole
+   *   resource), -1 if not known
    * @uploaded: bytes of the request body sent
    * @upload_size: size of the request body, -1 if not known or none
    *
@@ -2164,6 +2166,7 @@ report_progress (GCurlTransfer *self,
                  gint64         now)
 {
   GObject *object = G_OBJECT (self);
+  gint64 speed_before = self->download_speed;
   double fraction;
   gint64 time_remaining = -1;
 
@@ -2194,8 +2197,8 @@ report_progress (GCurlTransfer *self,
   UPDATE (fraction, fraction, PROP_FRACTION);
   UPDATE (time_remaining, time_remaining, PROP_TIME_REMAINING);
 #undef UPDATE
-  /* The speed is smoothed in update_figures(): notify it with the rest. */
-  g_object_notify_by_pspec (object, properties[PROP_DOWNLOAD_SPEED]);
+  if (self->download_speed != speed_before)
+    g_object_notify_by_pspec (object, properties[PROP_DOWNLOAD_SPEED]);
 
   self->reported_time = now;
   self->progress_reported = TRUE;
