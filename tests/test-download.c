@@ -12,17 +12,17 @@ static TestServer *server;
 
 typedef struct
 {
-  GCurlMulti *multi;
+  TestFixture base;
+  GCurlMulti *multi;     /* base.multi */
   char       *dir;
-  guint       fds_before;
 } Fixture;
 
 static void
 fixture_setup (Fixture       *fixture,
                gconstpointer  data)
 {
-  fixture->fds_before = test_count_open_fds (server);
-  fixture->multi = g_curl_multi_new ();
+  test_fixture_setup (&fixture->base, data);
+  fixture->multi = fixture->base.multi;
   /* Quick retries: the tests are about what happens, not how long. */
   g_object_set (fixture->multi, "retry-delay", 20, NULL);
   fixture->dir = g_dir_make_tmp ("gcurl-download-XXXXXX", NULL);
@@ -48,11 +48,9 @@ static void
 fixture_teardown (Fixture       *fixture,
                   gconstpointer  data)
 {
-  g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
-  g_clear_object (&fixture->multi);
   remove_dir (fixture->dir);
   g_free (fixture->dir);
-  test_assert_fds_back_to (server, fixture->fds_before);
+  test_fixture_teardown (&fixture->base, data);
 }
 
 #define ADD_TEST(path, func) \
@@ -471,6 +469,7 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
   server = test_server_new ();
+  test_util_set_server (server);
 
   ADD_TEST ("/download/simple", test_simple);
   ADD_TEST ("/download/existing-destination", test_existing_destination);

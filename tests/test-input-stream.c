@@ -10,33 +10,10 @@
 
 static TestServer *server;
 
-typedef struct
-{
-  GCurlMulti *multi;
-  guint       fds_before;
-} Fixture;
-
-static void
-fixture_setup (Fixture       *fixture,
-               gconstpointer  data)
-{
-  fixture->fds_before = test_count_open_fds (server);
-  fixture->multi = g_curl_multi_new ();
-  g_object_add_weak_pointer (G_OBJECT (fixture->multi), (gpointer *) &fixture->multi);
-}
-
-static void
-fixture_teardown (Fixture       *fixture,
-                  gconstpointer  data)
-{
-  g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
-  g_object_unref (fixture->multi);
-  g_assert_null (fixture->multi);
-  test_assert_fds_back_to (server, fixture->fds_before);
-}
+typedef TestFixture Fixture;
 
 #define ADD_TEST(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  g_test_add (path, Fixture, NULL, test_fixture_setup, func, test_fixture_teardown)
 
 typedef struct
 {
@@ -508,6 +485,7 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
   server = test_server_new ();
+  test_util_set_server (server);
 
   ADD_TEST ("/send/read-all", test_read_all);
   ADD_TEST ("/send/splice", test_splice);

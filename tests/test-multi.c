@@ -9,38 +9,10 @@
 
 static TestServer *server;
 
-typedef struct
-{
-  GCurlMulti *multi;
-  guint       fds_before;
-} Fixture;
-
-static void
-fixture_setup (Fixture       *fixture,
-               gconstpointer  data)
-{
-  fixture->fds_before = test_count_open_fds (server);
-  fixture->multi = g_curl_multi_new ();
-  g_object_add_weak_pointer (G_OBJECT (fixture->multi), (gpointer *) &fixture->multi);
-}
-
-static void
-fixture_teardown (Fixture       *fixture,
-                  gconstpointer  data)
-{
-  if (fixture->multi != NULL)
-    {
-      g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
-      g_object_unref (fixture->multi);
-    }
-  /* Nothing else may hold the multi once its transfers are done. */
-  g_assert_null (fixture->multi);
-  /* Cached connections, epoll fds and sockets are gone with it. */
-  test_assert_fds_back_to (server, fixture->fds_before);
-}
+typedef TestFixture Fixture;
 
 #define ADD_TEST(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  g_test_add (path, Fixture, NULL, test_fixture_setup, func, test_fixture_teardown)
 
 static GCurlTransfer *
 transfer_new_printf (const char *format,
@@ -1612,6 +1584,7 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
   server = test_server_new ();
+  test_util_set_server (server);
   /* Made on first use, with fds of its own: not in any test's fd count. */
   test_server_get_blackhole_port (server);
 

@@ -9,6 +9,38 @@
 
 #include "test-util.h"
 
+static TestServer *fixture_server;
+
+void
+test_util_set_server (TestServer *server)
+{
+  fixture_server = server;
+}
+
+void
+test_fixture_setup (TestFixture   *fixture,
+                    gconstpointer  data)
+{
+  fixture->fds_before = test_count_open_fds (fixture_server);
+  fixture->multi = g_curl_multi_new ();
+  g_object_add_weak_pointer (G_OBJECT (fixture->multi), (gpointer *) &fixture->multi);
+}
+
+void
+test_fixture_teardown (TestFixture   *fixture,
+                       gconstpointer  data)
+{
+  if (fixture->multi != NULL)
+    {
+      g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
+      g_object_unref (fixture->multi);
+    }
+  /* Nothing else may hold the multi once its transfers are done. */
+  g_assert_null (fixture->multi);
+  /* Cached connections, epoll fds and sockets are gone with it. */
+  test_assert_fds_back_to (fixture_server, fixture->fds_before);
+}
+
 static gboolean
 timeout_cb (gpointer user_data)
 {

@@ -11,6 +11,21 @@
 
 G_BEGIN_DECLS
 
+/* The fixture of most tests: a multi on the thread-default context, and
+ * on teardown the checks that it was freed and that no fd leaked. */
+typedef struct
+{
+  GCurlMulti *multi;
+  guint       fds_before;
+} TestFixture;
+
+/* The server whose sockets the fd checks leave out; set by main(). */
+void     test_util_set_server     (TestServer      *server);
+void     test_fixture_setup       (TestFixture     *fixture,
+                                   gconstpointer    data);
+void     test_fixture_teardown    (TestFixture     *fixture,
+                                   gconstpointer    data);
+
 /* Bound for any one wait: a test that needs longer is broken. */
 #define TEST_TIMEOUT_S 60
 
