@@ -796,8 +796,9 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   /**
    * GCurlMulti:tls-ca-file:
    *
-   * A PEM file of the certificate authorities to trust, or %NULL for the
-   * system's. Peer and host verification are always on.
+   * A PEM file of the certificate authorities to trust instead of the
+   * system's, or %NULL for the system's. Peer and host verification are
+   * always on. It applies to transfers started after it is set.
    *
    * Since: 1.0
    */

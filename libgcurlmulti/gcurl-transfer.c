@@ -1925,7 +1925,13 @@ g_curl_transfer_start (GCurlTransfer             *self,
   curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt (h, CURLOPT_USERAGENT,
                     config->user_agent ? config->user_agent : GCURL_DEFAULT_USER_AGENT);
-  curl_easy_setopt (h, CURLOPT_CAINFO, config->tls_ca_file);
+  /* A CA file replaces the system's trust store; without one, libcurl's
+   * built-in bundle and path stay (setting NULL would disable them). */
+  if (config->tls_ca_file != NULL)
+    {
+      curl_easy_setopt (h, CURLOPT_CAINFO, config->tls_ca_file);
+      curl_easy_setopt (h, CURLOPT_CAPATH, NULL);
+    }
 
   /* An invalid list would leave every protocol libcurl has enabled (file,
    * dict, gopher…): never run the transfer then. */

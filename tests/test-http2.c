@@ -1,0 +1,924 @@
+/* test-http2.c: HTTP/2 and TLS against real nghttpd servers
+ *
+ * The program makes a temporary directory with a document root of pattern
+ * files named by their size ("/pattern-1000" has 1000 bytes, see
+ * test-server.h), a throwaway CA and a server certificate for 127.0.0.1 and
+ * localhost signed by it (made with openssl), then starts three nghttpd
+ * processes (Debian package nghttp2-server) on 127.0.0.1 ephemeral ports,
+ * all serving that document root:
+ *
+ *   h2c             cleartext HTTP/2, prior knowledge
+ *   h2c_one_stream  the same, but one concurrent stream per connection
+ *   h2              HTTP/2 over TLS (ALPN h2) with the test certificate
+ *
+ * Without nghttpd (or, for the TLS tests, openssl) the tests are skipped.
+ * Everything is killed and removed when the program ends; if it dies
+ * instead, the kernel kills the servers (PR_SET_PDEATHSIG) and the
+ * directory, with the servers' logs, is left for a post-mortem.
+ *
+ * TEST_CURL_VERBOSE=1 turns on libcurl's verbose output for the transfers.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include <glib/gstdio.h>
+
+#include "test-util.h"
+
+/* /http2/multiplex: more streams than a browser opens for one page, well
+ * under the default limit of 100 concurrent streams of curl and nghttpd. */
+#define N_MULTIPLEXED 50
+
+/* A megabyte that is not a multiple of any TLS record or HTTP/2 frame. */
+#define TLS_GET_SIZE (1024 * 1024 + 7)
+
+/* /http2/stall-not-while-queued: transfers that take about QUEUED_SIZE /
+ * QUEUED_RATE = 1.5 s each on a connection with one stream at a time, so
+ * the last one waits over 4 s for its stream, far longer than the stall
+ * timeout. */
+#define N_QUEUED        4
+#define QUEUED_SIZE     (150 * 1024)
+#define QUEUED_RATE     (100 * 1024)
+#define STALL_TIMEOUT_S 1
+
+#define SERVER_START_TIMEOUT_S  10
+#define SERVER_START_ATTEMPTS   5
+#define SERVER_POLL_INTERVAL_MS 10
+
+/* A name the certificate does not have (.test is reserved, RFC 6761). */
+#define WRONG_HOST_NAME "wrong-host.test"
+
+/* curl 8.0.0 fixed prior-knowledge HTTP/2 on a reused connection. */
+#define CURL_VERSION_PRIOR_KNOWLEDGE_REUSE 0x080000
+
+/* libcurl 7.88 copies a stream's DATA into the receive buffer of its
+ * transfer; when that is full it pauses nghttp2 and keeps the rest, and
+ * nothing wakes the transfer up again if no more bytes come on the socket:
+ * with the multi_socket API the last stream of a burst then stalls for good
+ * (with the default 16 KiB, about one run in 150 of /http2/multiplex on
+ * cleartext; with 1 KiB, nearly every run). A buffer larger than any body
+ * these tests multiplex keeps clear of that libcurl bug: they are about
+ * multiplexing. */
+#define H2_RECEIVE_BUFFER_SIZE (512 * 1024)
+
+/* Sizes from 0 to about 500 KB: most streams end with a partial DATA
+ * frame, and small and large ones interleave on the connection. */
+#define MULTIPLEXED_SIZE(i) ((guint64) (i) * (i) * 211 + (i))
+
+G_STATIC_ASSERT (MULTIPLEXED_SIZE (N_MULTIPLEXED - 1) < H2_RECEIVE_BUFFER_SIZE);
+G_STATIC_ASSERT (QUEUED_SIZE < H2_RECEIVE_BUFFER_SIZE);
+
+typedef struct
+{
+  const char  *name;
+  gboolean     tls;
+  GSubprocess *process;
+  guint16      port;
+  char        *base_url;   /* scheme://127.0.0.1:port, no trailing slash */
+} H2Server;
+
+static char *nghttpd;          /* its path */
+static char *tmp_dir;          /* everything the program writes */
+static char *doc_root;
+static char *ca_file;          /* the throwaway CA's certificate (PEM) */
+static char *key_file;         /* the server's key and certificate */
+static char *cert_file;
+static char *skip_reason;      /* nghttpd is not installed */
+static char *tls_skip_reason;  /* openssl is not installed */
+static char *setup_error;      /* installed, but something did not start */
+
+static H2Server h2c = { "h2c", FALSE };
+static H2Server h2c_one_stream = { "h2c-one-stream", FALSE };
+static H2Server h2 = { "h2", TRUE };
+
+/* Test data */
+
+static gboolean
+write_pattern_file (guint64   size,
+                    GError  **error)
+{
+  g_autofree guint8 *data = g_malloc (MAX (size, 1));
+  g_autofree char *name = g_strdup_printf ("pattern-%" G_GUINT64_FORMAT, size);
+  g_autofree char *path = g_build_filename (doc_root, name, NULL);
+
+  test_pattern_fill (0, data, size);
+
+  return g_file_set_contents (path, (const char *) data, size, error);
+}
+
+static gboolean
+write_doc_root (GError **error)
+{
+  guint i;
+
+  doc_root = g_build_filename (tmp_dir, "htdocs", NULL);
+  if (g_mkdir (doc_root, 0700) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   "Cannot make %s: %s", doc_root, g_strerror (errno));
+      return FALSE;
+    }
+
+  for (i = 0; i < N_MULTIPLEXED; i++)
+    if (!write_pattern_file (MULTIPLEXED_SIZE (i), error))
+      return FALSE;
+
+  return write_pattern_file (TLS_GET_SIZE, error) &&
+         write_pattern_file (QUEUED_SIZE, error);
+}
+
+/* Runs openssl in tmp_dir; its output goes into the error if it fails. */
+static gboolean
+run_openssl (const char * const  *args,
+             GError             **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *output = NULL;
+  int wait_status;
+
+  g_strv_builder_add (builder, "openssl");
+  g_strv_builder_addv (builder, (const char **) args);
+  argv = g_strv_builder_end (builder);
+
+  if (!g_spawn_sync (tmp_dir, argv, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                     NULL, NULL, NULL, &output, &wait_status, error))
+    return FALSE;
+  if (!g_spawn_check_wait_status (wait_status, error))
+    {
+      g_prefix_error (error, "openssl %s: %s: ", args[0], output);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* A CA, and a certificate for IP:127.0.0.1 and DNS:localhost signed by it:
+ * the chain a real server has, so that verification is what it is in real
+ * life rather than a self-signed special case. `req -x509 -CA` needs
+ * OpenSSL 3.0 (Debian 12 has 3.0). */
+static gboolean
+make_certificates (GError **error)
+{
+  const char *ca_args[] = {
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+    "-nodes", "-days", "2", "-keyout", "ca.key", "-out", "ca.pem",
+    "-subj", "/CN=libgcurlmulti test CA",
+    "-addext", "basicConstraints=critical,CA:TRUE",
+    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    NULL
+  };
+  const char *server_args[] = {
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+    "-nodes", "-days", "2", "-keyout", "server.key", "-out", "server.pem",
+    "-subj", "/CN=localhost", "-CA", "ca.pem", "-CAkey", "ca.key",
+    "-addext", "basicConstraints=critical,CA:FALSE",
+    "-addext", "extendedKeyUsage=serverAuth",
+    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    NULL
+  };
+
+  ca_file = g_build_filename (tmp_dir, "ca.pem", NULL);
+  key_file = g_build_filename (tmp_dir, "server.key", NULL);
+  cert_file = g_build_filename (tmp_dir, "server.pem", NULL);
+
+  return run_openssl (ca_args, error) && run_openssl (server_args, error);
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          remove_tree (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    {
+      g_unlink (path);
+    }
+}
+
+/* nghttpd */
+
+/* A port that was free a moment ago. Someone may take it before nghttpd
+ * binds it: h2_server_start() then tries another. */
+static guint16
+pick_free_port (void)
+{
+  g_autoptr(GSocket) probe = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  GError *error = NULL;
+
+  probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                        G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (probe, any_port, FALSE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (probe, &error);
+  g_assert_no_error (error);
+  g_socket_close (probe, NULL);
+
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static gboolean
+port_accepts_connections (guint16 port)
+{
+  g_autoptr(GSocket) probe = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port);
+  gboolean connected;
+
+  probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                        G_SOCKET_PROTOCOL_TCP, NULL);
+  g_assert_nonnull (probe);
+  connected = g_socket_connect (probe, address, NULL, NULL);
+  g_socket_close (probe, NULL);
+
+  return connected;
+}
+
+/* Whether process @pid holds the socket listening on 127.0.0.1:@port: a
+ * connection that succeeds proves that something listens there, not that
+ * it is the nghttpd just started rather than a process that took the port
+ * first (nghttpd then exits, but perhaps not yet). */
+static gboolean
+process_listens_on (const char *pid,
+                    guint16     port)
+{
+  g_autofree char *table = NULL;
+  g_autofree char *local = g_strdup_printf ("0100007F:%04X", port);
+  g_autofree char *fd_dir = g_build_filename ("/proc", pid, "fd", NULL);
+  g_autofree char *socket_link = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_auto(GStrv) lines = NULL;
+  const char *name;
+  guint i;
+
+  if (!g_file_get_contents ("/proc/self/net/tcp", &table, NULL, NULL))
+    return FALSE;
+  lines = g_strsplit (table, "\n", -1);
+  /* "sl local_address rem_address st … uid timeout inode": state 0A is
+   * LISTEN. */
+  for (i = 1; lines[i] != NULL && socket_link == NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
+      g_autoptr(GPtrArray) columns = g_ptr_array_new ();
+      guint j;
+
+      for (j = 0; fields[j] != NULL; j++)
+        if (fields[j][0] != '\0')
+          g_ptr_array_add (columns, fields[j]);
+      if (columns->len > 9 &&
+          g_str_equal (g_ptr_array_index (columns, 1), local) &&
+          g_str_equal (g_ptr_array_index (columns, 3), "0A"))
+        socket_link = g_strdup_printf ("socket:[%s]", (char *) g_ptr_array_index (columns, 9));
+    }
+  if (socket_link == NULL)
+    return FALSE;
+
+  dir = g_dir_open (fd_dir, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (fd_dir, name, NULL);
+      g_autofree char *target = g_file_read_link (path, NULL);
+
+      if (g_strcmp0 (target, socket_link) == 0)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* Waits until @process listens on @port. FALSE if it exits first (the port
+ * was taken: nghttpd says "Address already in use") or takes too long. */
+static gboolean
+wait_until_listening (GSubprocess *process,
+                      guint16      port)
+{
+  gint64 deadline = g_get_monotonic_time () + SERVER_START_TIMEOUT_S * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      /* GLib's worker thread reaps the child; the identifier is NULL from
+       * then on. */
+      g_autofree char *pid = g_strdup (g_subprocess_get_identifier (process));
+
+      if (pid == NULL)
+        return FALSE;
+      if (port_accepts_connections (port))
+        return process_listens_on (pid, port);
+      g_usleep (SERVER_POLL_INTERVAL_MS * 1000);
+    }
+
+  return FALSE;
+}
+
+static void
+kill_and_reap (GSubprocess *process)
+{
+  g_subprocess_force_exit (process);
+  g_subprocess_wait (process, NULL, NULL);
+}
+
+static void
+set_parent_death_signal (gpointer user_data)
+{
+#ifdef __linux__
+  /* A failed assertion aborts the test program without running any
+   * cleanup: the kernel then kills nghttpd instead of leaving it behind. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+#endif
+}
+
+/* Starts nghttpd on a free 127.0.0.1 port: cleartext HTTP/2 (prior
+ * knowledge), or TLS with the test certificate if @server is a TLS one. */
+static gboolean
+h2_server_start (H2Server    *server,
+                 const char  *extra_option,
+                 GError     **error)
+{
+  g_autofree char *log_path = g_strdup_printf ("%s/nghttpd-%s.log", tmp_dir, server->name);
+  g_autofree char *log = NULL;
+  guint attempt;
+
+  for (attempt = 0; attempt < SERVER_START_ATTEMPTS; attempt++)
+    {
+      g_autoptr(GSubprocessLauncher) launcher = NULL;
+      g_autoptr(GSubprocess) process = NULL;
+      g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+      g_auto(GStrv) argv = NULL;
+      g_autofree char *htdocs = g_strdup_printf ("--htdocs=%s", doc_root);
+      g_autofree char *port_arg = NULL;
+      guint16 port = pick_free_port ();
+
+      port_arg = g_strdup_printf ("%u", port);
+      g_strv_builder_add_many (builder, nghttpd, "--address=127.0.0.1", htdocs, NULL);
+      if (extra_option != NULL)
+        g_strv_builder_add (builder, extra_option);
+      if (!server->tls)
+        g_strv_builder_add (builder, "--no-tls");
+      g_strv_builder_add (builder, port_arg);
+      if (server->tls)
+        g_strv_builder_add_many (builder, key_file, cert_file, NULL);
+      argv = g_strv_builder_end (builder);
+
+      /* A file, not a pipe: nothing to drain, and no fd of ours. */
+      g_unlink (log_path);
+      launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
+      g_subprocess_launcher_set_stdout_file_path (launcher, log_path);
+      g_subprocess_launcher_set_child_setup (launcher, set_parent_death_signal, NULL, NULL);
+      process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, error);
+      if (process == NULL)
+        return FALSE;
+
+      if (wait_until_listening (process, port))
+        {
+          server->process = g_steal_pointer (&process);
+          server->port = port;
+          server->base_url = g_strdup_printf ("%s://127.0.0.1:%u",
+                                              server->tls ? "https" : "http", port);
+          return TRUE;
+        }
+      kill_and_reap (process);
+    }
+
+  g_file_get_contents (log_path, &log, NULL, NULL);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+               "nghttpd (%s) did not listen on 127.0.0.1 after %u attempts; it said: %s",
+               server->name, SERVER_START_ATTEMPTS, log ? log : "nothing");
+
+  return FALSE;
+}
+
+static void
+h2_server_stop (H2Server *server)
+{
+  if (server->process != NULL)
+    kill_and_reap (server->process);
+  g_clear_object (&server->process);
+  g_clear_pointer (&server->base_url, g_free);
+}
+
+/* Debian installs nghttpd in /usr/sbin, which is not in a user's PATH. */
+static char *
+find_nghttpd (void)
+{
+  const char *sbin_paths[] = { "/usr/local/sbin/nghttpd", "/usr/sbin/nghttpd" };
+  char *path = g_find_program_in_path ("nghttpd");
+  guint i;
+
+  for (i = 0; path == NULL && i < G_N_ELEMENTS (sbin_paths); i++)
+    if (g_file_test (sbin_paths[i], G_FILE_TEST_IS_EXECUTABLE))
+      path = g_strdup (sbin_paths[i]);
+
+  return path;
+}
+
+/* Makes the files and starts the servers. Returns FALSE with @error only
+ * for failures of things that are installed: what is missing sets the skip
+ * reasons instead. */
+static gboolean
+setup_servers (GError **error)
+{
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+
+  nghttpd = find_nghttpd ();
+  if (nghttpd == NULL)
+    {
+      skip_reason = g_strdup ("nghttpd is not installed (Debian package nghttp2-server)");
+      return TRUE;
+    }
+  if (openssl == NULL)
+    tls_skip_reason = g_strdup ("openssl is not installed (Debian package openssl)");
+
+  tmp_dir = g_dir_make_tmp ("gcurl-test-http2-XXXXXX", error);
+  if (tmp_dir == NULL || !write_doc_root (error))
+    return FALSE;
+  if (!h2_server_start (&h2c, NULL, error) ||
+      !h2_server_start (&h2c_one_stream, "--max-concurrent-streams=1", error))
+    return FALSE;
+  if (tls_skip_reason == NULL &&
+      (!make_certificates (error) || !h2_server_start (&h2, NULL, error)))
+    return FALSE;
+
+  return TRUE;
+}
+
+static void
+teardown_servers (void)
+{
+  h2_server_stop (&h2c);
+  h2_server_stop (&h2c_one_stream);
+  h2_server_stop (&h2);
+  if (tmp_dir != NULL)
+    remove_tree (tmp_dir);
+  g_clear_pointer (&nghttpd, g_free);
+  g_clear_pointer (&tmp_dir, g_free);
+  g_clear_pointer (&doc_root, g_free);
+  g_clear_pointer (&ca_file, g_free);
+  g_clear_pointer (&key_file, g_free);
+  g_clear_pointer (&cert_file, g_free);
+  g_clear_pointer (&skip_reason, g_free);
+  g_clear_pointer (&tls_skip_reason, g_free);
+  g_clear_pointer (&setup_error, g_free);
+}
+
+/* Skips the test if a server it needs cannot run here, fails it if one
+ * should have started and did not; returns whether the test may go on. */
+static gboolean
+servers_available (gboolean need_tls)
+{
+  if (skip_reason != NULL)
+    g_test_skip (skip_reason);
+  else if (need_tls && tls_skip_reason != NULL)
+    g_test_skip (tls_skip_reason);
+  else if (setup_error != NULL)
+    g_test_fail_printf ("%s", setup_error);
+  else
+    return TRUE;
+
+  return FALSE;
+}
+
+/* Fixture and helpers */
+
+/* No TestServer: the fd checks count every fd (nghttpd's are its own). */
+typedef TestFixture Fixture;
+
+#define ADD_TEST(path, func) \
+  g_test_add (path, Fixture, NULL, test_fixture_setup, func, test_fixture_teardown)
+
+static char *
+pattern_url (H2Server *server,
+             guint64   size)
+{
+  return g_strdup_printf ("%s/pattern-%" G_GUINT64_FORMAT, server->base_url, size);
+}
+
+/* The HTTP version the @index-th of the transfers added together asks
+ * @server for. On cleartext, HTTP/2 with prior knowledge; but libcurl 7.88
+ * fails a transfer that asks for it on a reused connection with "Error in
+ * the HTTP2 framing layer" (curl issue 10634, fixed in 8.0.0). There, only
+ * the first transfer, which opens the connection, asks for prior knowledge;
+ * the others, added after it, wait for that connection (PIPEWAIT) and ask
+ * for HTTP/2, which it already speaks. Such a transfer must never need a
+ * connection of its own: it would ask for an HTTP/1.1 upgrade to h2c, which
+ * nghttpd does not speak. */
+static long
+http_version_for (H2Server *server,
+                  guint     index)
+{
+  if (server->tls)
+    return CURL_HTTP_VERSION_2TLS;
+  if (index == 0 ||
+      curl_version_info (CURLVERSION_NOW)->version_num >= CURL_VERSION_PRIOR_KNOWLEDGE_REUSE)
+    return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+
+  return CURL_HTTP_VERSION_2_0;
+}
+
+/* A GET of a pattern file, the @index-th of the transfers added together,
+ * that waits for the connection in progress to tell whether it multiplexes
+ * (PIPEWAIT) rather than open a connection of its own. */
+static GCurlTransfer *
+pattern_transfer_new (H2Server *server,
+                      guint64   size,
+                      guint     index)
+{
+  g_autofree char *url = pattern_url (server, size);
+  GCurlTransfer *transfer = g_curl_transfer_new (url);
+  CURL *handle = g_curl_transfer_get_handle (transfer);
+
+  g_assert_cmpint (curl_easy_setopt (handle, CURLOPT_HTTP_VERSION,
+                                     http_version_for (server, index)), ==, CURLE_OK);
+  g_assert_cmpint (curl_easy_setopt (handle, CURLOPT_PIPEWAIT, 1L), ==, CURLE_OK);
+  g_assert_cmpint (curl_easy_setopt (handle, CURLOPT_BUFFERSIZE, (long) H2_RECEIVE_BUFFER_SIZE),
+                   ==, CURLE_OK);
+  if (g_getenv ("TEST_CURL_VERBOSE") != NULL)
+    curl_easy_setopt (handle, CURLOPT_VERBOSE, 1L);
+
+  return transfer;
+}
+
+/* Waits for the "finished" of every one of a set of transfers. */
+typedef struct
+{
+  GPtrArray *transfers;
+  guint      n_running;
+  gboolean   done;
+} Countdown;
+
+static void
+countdown_finished_cb (GCurlTransfer *transfer,
+                       gpointer       user_data)
+{
+  Countdown *countdown = user_data;
+
+  if (--countdown->n_running == 0)
+    countdown->done = TRUE;
+}
+
+static void
+countdown_start (Countdown *countdown,
+                 GPtrArray *transfers)
+{
+  guint i;
+
+  countdown->transfers = transfers;
+  countdown->n_running = transfers->len;
+  countdown->done = transfers->len == 0;
+  for (i = 0; i < transfers->len; i++)
+    g_signal_connect (transfers->pdata[i], "finished",
+                      G_CALLBACK (countdown_finished_cb), countdown);
+}
+
+static void
+countdown_wait (Countdown *countdown)
+{
+  guint i;
+
+  test_run_until (&countdown->done);
+  for (i = 0; i < countdown->transfers->len; i++)
+    g_signal_handlers_disconnect_by_func (countdown->transfers->pdata[i],
+                                          countdown_finished_cb, countdown);
+}
+
+/* Adds all @transfers at once and waits until every one has finished. */
+static void
+run_transfers (GCurlMulti *multi,
+               GPtrArray  *transfers)
+{
+  Countdown countdown;
+  guint i;
+
+  countdown_start (&countdown, transfers);
+  for (i = 0; i < transfers->len; i++)
+    g_curl_multi_add_transfer (multi, transfers->pdata[i]);
+  countdown_wait (&countdown);
+}
+
+static void
+set_flag_cb (GCurlTransfer *transfer,
+             gpointer       user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+static long
+get_info_long (GCurlTransfer *transfer,
+               CURLINFO       info)
+{
+  long value = -1;
+
+  g_assert_cmpint (curl_easy_getinfo (g_curl_transfer_get_handle (transfer), info, &value), ==,
+                   CURLE_OK);
+
+  return value;
+}
+
+/* Asserts that all @transfers used HTTP/2 over one connection: the same
+ * local port, and only one of them had to connect. */
+static void
+assert_one_h2_connection (GPtrArray *transfers)
+{
+  long port = get_info_long (transfers->pdata[0], CURLINFO_LOCAL_PORT);
+  long n_connects = 0;
+  guint i;
+
+  g_assert_cmpint (port, >, 0);
+  for (i = 0; i < transfers->len; i++)
+    {
+      GCurlTransfer *transfer = transfers->pdata[i];
+
+      g_assert_cmpint (get_info_long (transfer, CURLINFO_HTTP_VERSION), ==,
+                       CURL_HTTP_VERSION_2_0);
+      g_assert_cmpint (get_info_long (transfer, CURLINFO_LOCAL_PORT), ==, port);
+      n_connects += get_info_long (transfer, CURLINFO_NUM_CONNECTS);
+    }
+  g_assert_cmpint (n_connects, ==, 1);
+  g_test_message ("%u transfers, HTTP/2, all from local port %ld, %ld connect in all",
+                  transfers->len, port, n_connects);
+}
+
+static void
+assert_failed (GCurlTransfer *transfer,
+               GQuark         domain,
+               int            code)
+{
+  const GError *error = g_curl_transfer_get_error (transfer);
+
+  g_assert_error ((GError *) error, domain, code);
+  g_assert_cmpstr (error->message, !=, "");
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_FAILED);
+  g_assert_null (g_curl_transfer_get_body (transfer));
+  g_test_message ("%s: error %d: %s", g_curl_transfer_get_url (transfer), code, error->message);
+}
+
+/* HTTP/2 multiplexing */
+
+static void
+run_multiplexed (GCurlMulti *multi,
+                 H2Server   *server)
+{
+  g_autoptr(GPtrArray) transfers = g_ptr_array_new_with_free_func (g_object_unref);
+  gint64 start;
+  guint i;
+
+  for (i = 0; i < N_MULTIPLEXED; i++)
+    g_ptr_array_add (transfers, pattern_transfer_new (server, MULTIPLEXED_SIZE (i), i));
+
+  start = g_get_monotonic_time ();
+  run_transfers (multi, transfers);
+  g_test_message ("%u transfers in %" G_GINT64_FORMAT " ms", N_MULTIPLEXED,
+                  (g_get_monotonic_time () - start) / 1000);
+
+  for (i = 0; i < N_MULTIPLEXED; i++)
+    test_assert_pattern_body (transfers->pdata[i], MULTIPLEXED_SIZE (i));
+  assert_one_h2_connection (transfers);
+}
+
+static void
+test_multiplex (Fixture       *fixture,
+                gconstpointer  data)
+{
+  if (!servers_available (FALSE))
+    return;
+
+  run_multiplexed (fixture->multi, &h2c);
+}
+
+static void
+test_tls_multiplex (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  if (!servers_available (TRUE))
+    return;
+
+  g_object_set (fixture->multi, "tls-ca-file", ca_file, NULL);
+  run_multiplexed (fixture->multi, &h2);
+}
+
+/* Transfers that wait for a stream are not stalled: with one stream per
+ * connection, each waits for those before it to finish. */
+static void
+headers_time_cb (GCurlTransfer *transfer,
+                 gpointer       user_data)
+{
+  *(gint64 *) user_data = g_get_monotonic_time ();
+}
+
+static void
+test_stall_not_while_queued (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autoptr(GPtrArray) transfers = g_ptr_array_new_with_free_func (g_object_unref);
+  gint64 headers_at[N_QUEUED] = { 0, };
+  gint64 start, queued_at, longest_wait = 0;
+  gboolean first_started = FALSE;
+  Countdown countdown;
+  guint i;
+
+  if (!servers_available (FALSE))
+    return;
+
+  /* One connection, so that the transfers queue for its one stream rather
+   * than for connections of their own. */
+  g_object_set (fixture->multi,
+                "stall-timeout", STALL_TIMEOUT_S,
+                "max-host-connections", 1,
+                NULL);
+  for (i = 0; i < N_QUEUED; i++)
+    {
+      GCurlTransfer *transfer = pattern_transfer_new (&h2c_one_stream, QUEUED_SIZE, i);
+
+      g_curl_transfer_set_max_download_speed (transfer, QUEUED_RATE);
+      g_signal_connect (transfer, "got-headers", G_CALLBACK (headers_time_cb), &headers_at[i]);
+      g_ptr_array_add (transfers, transfer);
+    }
+
+  /* (or failed: the assertions below then say how) */
+  g_signal_connect (transfers->pdata[0], "got-headers", G_CALLBACK (set_flag_cb), &first_started);
+  g_signal_connect (transfers->pdata[0], "finished", G_CALLBACK (set_flag_cb), &first_started);
+  countdown_start (&countdown, transfers);
+
+  /* The first alone until its response begins, which comes after the
+   * server's SETTINGS: the others are then never sent before libcurl knows
+   * the limit of one stream. Sent before, nghttpd would refuse them and
+   * libcurl retry them on a new connection. */
+  start = g_get_monotonic_time ();
+  g_curl_multi_add_transfer (fixture->multi, transfers->pdata[0]);
+  test_run_until (&first_started);
+  queued_at = g_get_monotonic_time ();
+  for (i = 1; i < N_QUEUED; i++)
+    g_curl_multi_add_transfer (fixture->multi, transfers->pdata[i]);
+  countdown_wait (&countdown);
+  g_test_message ("%u transfers in %" G_GINT64_FORMAT " ms", N_QUEUED,
+                  (g_get_monotonic_time () - start) / 1000);
+
+  for (i = 0; i < N_QUEUED; i++)
+    test_assert_pattern_body (transfers->pdata[i], QUEUED_SIZE);
+  for (i = 1; i < N_QUEUED; i++)
+    {
+      g_assert_cmpint (headers_at[i], >, queued_at);
+      longest_wait = MAX (longest_wait, headers_at[i] - queued_at);
+      g_test_message ("transfer %u waited %" G_GINT64_FORMAT " ms for its stream", i,
+                      (headers_at[i] - queued_at) / 1000);
+    }
+  assert_one_h2_connection (transfers);
+  /* The test is only worth something if a transfer did wait for its stream
+   * longer than the stall timeout. */
+  g_assert_cmpint (longest_wait, >, 2 * STALL_TIMEOUT_S * G_USEC_PER_SEC);
+}
+
+/* TLS */
+
+static void
+test_tls_verified (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) by_address = NULL;
+  g_autoptr(GCurlTransfer) by_name = NULL;
+  g_autofree char *name_url = NULL;
+  g_autofree char *resolve = NULL;
+  struct curl_slist *resolve_list;
+  CURL *handle;
+
+  if (!servers_available (TRUE))
+    return;
+
+  g_object_set (fixture->multi, "tls-ca-file", ca_file, NULL);
+
+  /* The certificate's IP:127.0.0.1. */
+  by_address = pattern_transfer_new (&h2, TLS_GET_SIZE, 0);
+  test_run_transfer (fixture->multi, by_address);
+  test_assert_pattern_body (by_address, TLS_GET_SIZE);
+  g_assert_cmpint (get_info_long (by_address, CURLINFO_HTTP_VERSION), ==, CURL_HTTP_VERSION_2_0);
+
+  /* Its DNS:localhost; pinned to 127.0.0.1, where nghttpd listens, since
+   * localhost may resolve to ::1 first. */
+  name_url = g_strdup_printf ("https://localhost:%u/pattern-%d", h2.port, TLS_GET_SIZE);
+  resolve = g_strdup_printf ("localhost:%u:127.0.0.1", h2.port);
+  resolve_list = curl_slist_append (NULL, resolve);
+  by_name = g_curl_transfer_new (name_url);
+  handle = g_curl_transfer_get_handle (by_name);
+  curl_easy_setopt (handle, CURLOPT_RESOLVE, resolve_list);
+  test_run_transfer (fixture->multi, by_name);
+  /* curl keeps the list's address, not a copy. */
+  curl_easy_setopt (handle, CURLOPT_RESOLVE, NULL);
+  curl_slist_free_all (resolve_list);
+  test_assert_pattern_body (by_name, TLS_GET_SIZE);
+}
+
+static void
+test_tls_unverified (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = NULL;
+
+  if (!servers_available (TRUE))
+    return;
+
+  /* No tls-ca-file: the system's CAs do not know the test CA. */
+  transfer = pattern_transfer_new (&h2, TLS_GET_SIZE, 0);
+  test_run_transfer (fixture->multi, transfer);
+  assert_failed (transfer, G_CURL_ERROR, G_CURL_ERROR_PEER_FAILED_VERIFICATION);
+}
+
+/* Runs a GET of https://@host:port/ over a connection to the TLS server,
+ * and asserts that it failed because the certificate is not for @host. */
+static void
+assert_wrong_host (GCurlMulti *multi,
+                   const char *host,
+                   CURLoption  route_option,
+                   const char *route)
+{
+  g_autofree char *url = g_strdup_printf ("https://%s:%u/pattern-%d", host, h2.port,
+                                          TLS_GET_SIZE);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  CURL *handle = g_curl_transfer_get_handle (transfer);
+  struct curl_slist *list = curl_slist_append (NULL, route);
+  const GError *error;
+
+  curl_easy_setopt (handle, route_option, list);
+  test_run_transfer (multi, transfer);
+  curl_easy_setopt (handle, route_option, NULL);
+  curl_slist_free_all (list);
+
+  assert_failed (transfer, G_CURL_ERROR, G_CURL_ERROR_PEER_FAILED_VERIFICATION);
+  /* The message is curl's, and it names the host that did not match. */
+  error = g_curl_transfer_get_error (transfer);
+  g_assert_nonnull (strstr (error->message, host));
+}
+
+static void
+test_tls_wrong_host (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autofree char *resolve = NULL;
+  g_autofree char *connect_to = NULL;
+
+  if (!servers_available (TRUE))
+    return;
+
+  /* A trusted certificate, for another host: only the host check fails. */
+  g_object_set (fixture->multi, "tls-ca-file", ca_file, NULL);
+
+  /* A name the certificate does not have, resolved to the server. */
+  resolve = g_strdup_printf ("%s:%u:127.0.0.1", WRONG_HOST_NAME, h2.port);
+  assert_wrong_host (fixture->multi, WRONG_HOST_NAME, CURLOPT_RESOLVE, resolve);
+
+  /* An address the certificate does not have; nghttpd only listens on
+   * 127.0.0.1, so the connection goes there. */
+  connect_to = g_strdup_printf ("127.0.0.2:%u:127.0.0.1:%u", h2.port, h2.port);
+  assert_wrong_host (fixture->multi, "127.0.0.2", CURLOPT_CONNECT_TO, connect_to);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+
+  /* Before the first test, so that what lives as long as the program is in
+   * no test's fd count: the wakeup fds of the default main context and of
+   * GLib's worker thread (started with the servers, it reaps them), and a
+   * pidfd per server. */
+  g_main_context_default ();
+  if (!setup_servers (&error))
+    setup_error = g_strdup (error->message);
+
+  ADD_TEST ("/http2/multiplex", test_multiplex);
+  ADD_TEST ("/http2/tls-multiplex", test_tls_multiplex);
+  ADD_TEST ("/http2/stall-not-while-queued", test_stall_not_while_queued);
+  ADD_TEST ("/tls/verified", test_tls_verified);
+  ADD_TEST ("/tls/unverified", test_tls_unverified);
+  ADD_TEST ("/tls/wrong-host", test_tls_wrong_host);
+
+  ret = g_test_run ();
+  teardown_servers ();
+
+  return ret;
+}
