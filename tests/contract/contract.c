@@ -8,6 +8,7 @@
  */
 
 #include <gcurlmulti.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 static int failures;
@@ -37,6 +38,33 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
   *out = g_curl_multi_send_and_read_finish (G_CURL_MULTI (source), result, &error);
   if (*out == NULL)
     *out = g_bytes_new (error->message, strlen (error->message));
+  g_clear_error (&error);
+}
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GInputStream **out = user_data;
+  GError *error = NULL;
+
+  *out = g_curl_multi_send_finish (G_CURL_MULTI (source), result, &error);
+  if (*out == NULL)
+    {
+      g_printerr ("send_async failed: %s\n", error->message);
+      *out = g_memory_input_stream_new ();
+    }
+  g_clear_error (&error);
+}
+
+static void
+on_downloaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  int *state = user_data;
+  GError *error = NULL;
+
+  *state = g_curl_multi_download_finish (G_CURL_MULTI (source), result, &error) ? 1 : 2;
+  if (error != NULL)
+    g_printerr ("download_async failed: %s\n", error->message);
   g_clear_error (&error);
 }
 
@@ -120,6 +148,64 @@ main (int argc, char *argv[])
   g_curl_transfer_cancel (post);
   g_bytes_unref (read);
   g_bytes_unref (body);
+
+  /* The GIO layer: a stream, an upload from a stream, a download. */
+  {
+    GInputStream *stream = NULL, *upload;
+    GCurlTransfer *t;
+    GBytes *bytes;
+    char *dir, *path, *contents = NULL;
+    GFile *file;
+    gsize size = 0;
+    int state = 0;
+
+    g_free (url);
+    url = g_strconcat (argv[1], "/bytes/5000", NULL);
+    t = g_curl_transfer_new (url);
+    g_curl_multi_send_async (multi, t, NULL, on_sent, &stream);
+    while (stream == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    bytes = g_input_stream_read_bytes (stream, 10000, NULL, NULL);
+    CHECK (bytes != NULL && g_bytes_get_size (bytes) > 0);
+    g_clear_pointer (&bytes, g_bytes_unref);
+    g_object_unref (stream);
+    g_object_unref (t);
+
+    g_free (url);
+    url = g_strconcat (argv[1], "/echo", NULL);
+    t = g_curl_transfer_new (url);
+    upload = g_memory_input_stream_new_from_data ("abc", 3, NULL);
+    g_curl_transfer_set_request_stream (t, upload, -1);
+    read = NULL;
+    g_curl_multi_send_and_read_async (multi, t, NULL, on_read, &read);
+    while (read == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    CHECK (g_bytes_get_size (read) > 7 && memcmp (g_bytes_get_data (read, NULL), "POST 3 ", 7) == 0);
+    CHECK (g_curl_transfer_get_uploaded_bytes (t) == 3);
+    g_clear_pointer (&read, g_bytes_unref);
+    g_object_unref (upload);
+    g_object_unref (t);
+
+    g_free (url);
+    url = g_strconcat (argv[1], "/bytes/70000", NULL);
+    t = g_curl_transfer_new (url);
+    dir = g_dir_make_tmp ("contract-XXXXXX", NULL);
+    path = g_build_filename (dir, "file", NULL);
+    file = g_file_new_for_path (path);
+    g_curl_multi_download_async (multi, t, file, G_CURL_DOWNLOAD_RESUME | G_CURL_DOWNLOAD_OVERWRITE,
+                                 NULL, on_downloaded, &state);
+    while (state == 0)
+      g_main_context_iteration (NULL, TRUE);
+    CHECK (state == 1);
+    CHECK (g_file_get_contents (path, &contents, &size, NULL) && size == 70000);
+    g_free (contents);
+    g_unlink (path);
+    g_rmdir (dir);
+    g_object_unref (file);
+    g_free (path);
+    g_free (dir);
+    g_object_unref (t);
+  }
 
   /* The low level: a CURLM of our own. */
   raw = curl_multi_init ();
