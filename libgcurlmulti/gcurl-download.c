@@ -56,16 +56,8 @@ static void start_attempt (GTask *task);
 static void
 download_free (Download *d)
 {
-  if (d->retry_source != NULL)
-    {
-      g_source_destroy (d->retry_source);
-      g_source_unref (d->retry_source);
-    }
-  if (d->cancel_source != NULL)
-    {
-      g_source_destroy (d->cancel_source);
-      g_source_unref (d->cancel_source);
-    }
+  g_curl_clear_source (&d->retry_source);
+  g_curl_clear_source (&d->cancel_source);
   g_clear_object (&d->body);
   g_clear_object (&d->out);
   g_clear_object (&d->part);
@@ -104,11 +96,7 @@ download_return (GTask  *task,
 {
   Download *d = g_task_get_task_data (task);
 
-  if (d->cancel_source != NULL)
-    {
-      g_source_destroy (d->cancel_source);
-      g_clear_pointer (&d->cancel_source, g_source_unref);
-    }
+  g_curl_clear_source (&d->cancel_source);
   g_clear_object (&d->body);
   if (d->out != NULL && !g_output_stream_is_closed (d->out))
     g_output_stream_close (d->out, NULL, NULL);
@@ -553,8 +541,7 @@ cancelled_cb (GCancellable *cancellable,
    * attempt_failed(). */
   if (d->retry_source != NULL)
     {
-      g_source_destroy (d->retry_source);
-      g_clear_pointer (&d->retry_source, g_source_unref);
+      g_curl_clear_source (&d->retry_source);
       download_return_if_cancelled (task);
     }
   else
@@ -667,13 +654,7 @@ g_curl_multi_download_async (GCurlMulti          *self,
   d->retry_delay = MAX (g_curl_multi_get_retry_delay (self), 1);
   g_task_set_task_data (task, d, (GDestroyNotify) download_free);
 
-  if (cancellable != NULL)
-    {
-      d->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_static_name (d->cancel_source, "GCurl download cancel");
-      g_source_set_callback (d->cancel_source, G_SOURCE_FUNC (cancelled_cb), task, NULL);
-      g_source_attach (d->cancel_source, g_curl_multi_get_context (self));
-    }
+  d->cancel_source = g_curl_multi_watch_cancellable (self, cancellable, cancelled_cb, task);
 
   /* The task holds itself until it returns. */
   start_attempt (task);

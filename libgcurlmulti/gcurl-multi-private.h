@@ -19,6 +19,11 @@ void     g_curl_multi_wait_for_rate     (GCurlMulti    *self,
                                          GCurlTransfer *transfer);
 GSource *g_curl_multi_get_source        (GCurlMulti    *self);
 guint    g_curl_multi_get_download_retries (GCurlMulti *self);
+GSource *g_curl_multi_watch_cancellable (GCurlMulti            *self,
+                                         GCancellable          *cancellable,
+                                         GCancellableSourceFunc func,
+                                         gpointer               user_data);
+void     g_curl_clear_source            (GSource      **source);
 guint    g_curl_multi_get_retry_delay   (GCurlMulti    *self);
 
 G_END_DECLS

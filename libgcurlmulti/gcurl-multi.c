@@ -266,6 +266,40 @@ g_curl_multi_get_source (GCurlMulti *self)
   return self->source;
 }
 
+/* Calls @func from the multi's context when @cancellable is cancelled.
+ * A source, not g_cancellable_connect(): the cancellable may be cancelled
+ * from another thread, and transfers may only be touched from the multi's
+ * context. Returns %NULL for a %NULL cancellable; destroy the source with
+ * g_curl_clear_source(). */
+GSource *
+g_curl_multi_watch_cancellable (GCurlMulti            *self,
+                                GCancellable          *cancellable,
+                                GCancellableSourceFunc func,
+                                gpointer               user_data)
+{
+  GSource *source;
+
+  if (cancellable == NULL)
+    return NULL;
+
+  source = g_cancellable_source_new (cancellable);
+  g_source_set_static_name (source, "GCurlMulti cancellable");
+  g_source_set_callback (source, G_SOURCE_FUNC (func), user_data, NULL);
+  g_source_attach (source, self->context);
+
+  return source;
+}
+
+void
+g_curl_clear_source (GSource **source)
+{
+  if (*source == NULL)
+    return;
+
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
 guint
 g_curl_multi_get_download_retries (GCurlMulti *self)
 {
@@ -337,10 +371,9 @@ update_watchdog (GCurlMulti *self)
       g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
       g_source_attach (self->watchdog, self->context);
     }
-  else if (self->running.length == 0 && self->watchdog != NULL)
+  else if (self->running.length == 0)
     {
-      g_source_destroy (self->watchdog);
-      g_clear_pointer (&self->watchdog, g_source_unref);
+      g_curl_clear_source (&self->watchdog);
     }
 }
 
@@ -463,11 +496,7 @@ g_curl_multi_dispose (GObject *object)
       g_object_unref (transfer);
     }
 
-  if (self->watchdog != NULL)
-    {
-      g_source_destroy (self->watchdog);
-      g_clear_pointer (&self->watchdog, g_source_unref);
-    }
+  g_curl_clear_source (&self->watchdog);
 
   /* libcurl closes its cached connections here, through the close-socket
    * callback and the socket callback: the source must still be alive. */
@@ -1041,11 +1070,7 @@ typedef struct
 static void
 send_and_read_data_free (SendAndReadData *data)
 {
-  if (data->cancel_source != NULL)
-    {
-      g_source_destroy (data->cancel_source);
-      g_source_unref (data->cancel_source);
-    }
+  g_curl_clear_source (&data->cancel_source);
   g_clear_signal_handler (&data->finished_id, data->transfer);
   g_clear_object (&data->transfer);
   g_free (data);
@@ -1127,17 +1152,8 @@ g_curl_multi_send_and_read_async (GCurlMulti          *self,
                                         G_CALLBACK (send_and_read_finished_cb),
                                         g_object_ref (task));
 
-  if (cancellable != NULL)
-    {
-      /* A source, not g_cancellable_connect(): the cancellable may be
-       * cancelled from another thread, and the transfer may only be
-       * touched from the multi's context. */
-      data->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_static_name (data->cancel_source, "GCurlMulti send_and_read cancel");
-      g_source_set_callback (data->cancel_source,
-                             G_SOURCE_FUNC (send_and_read_cancelled_cb), task, NULL);
-      g_source_attach (data->cancel_source, self->context);
-    }
+  data->cancel_source = g_curl_multi_watch_cancellable (self, cancellable,
+                                                        send_and_read_cancelled_cb, task);
 
   g_curl_multi_add_transfer (self, transfer);
 }
@@ -1182,11 +1198,7 @@ typedef struct
 static void
 send_data_disconnect (SendData *data)
 {
-  if (data->cancel_source != NULL)
-    {
-      g_source_destroy (data->cancel_source);
-      g_clear_pointer (&data->cancel_source, g_source_unref);
-    }
+  g_curl_clear_source (&data->cancel_source);
   g_clear_signal_handler (&data->headers_id, data->transfer);
   g_clear_signal_handler (&data->finished_id, data->transfer);
 }
@@ -1300,13 +1312,8 @@ g_curl_multi_send_async (GCurlMulti          *self,
                                              G_CALLBACK (send_finished_cb), task,
                                              NULL, 0);
 
-  if (cancellable != NULL)
-    {
-      data->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_static_name (data->cancel_source, "GCurlMulti send cancel");
-      g_source_set_callback (data->cancel_source, G_SOURCE_FUNC (send_cancelled_cb), task, NULL);
-      g_source_attach (data->cancel_source, self->context);
-    }
+  data->cancel_source = g_curl_multi_watch_cancellable (self, cancellable,
+                                                        send_cancelled_cb, task);
 
   g_curl_multi_add_transfer (self, transfer);
 }
