@@ -58,6 +58,11 @@
 #define DEFAULT_TIMEOUT_S 300
 #define DEFAULT_IDLE_DURATION_S 5.0
 
+/* Every client sends the User-Agent that a GCurlMulti sends by default, so
+ * that they all send the same requests (curl formats each header line it
+ * adds: a header more is work more). */
+#define BENCH_USER_AGENT "libgcurlmulti/" GCURL_VERSION_STRING
+
 typedef enum {
   CLIENT_GCURL_EPOLL,
   CLIENT_GCURL_FDS,
@@ -525,6 +530,7 @@ curl_start_one (Bench      *bench,
   curl_easy_setopt (transfer->easy, CURLOPT_WRITEFUNCTION, curl_write_cb);
   curl_easy_setopt (transfer->easy, CURLOPT_WRITEDATA, transfer);
   curl_easy_setopt (transfer->easy, CURLOPT_PRIVATE, transfer);
+  curl_easy_setopt (transfer->easy, CURLOPT_USERAGENT, BENCH_USER_AGENT);
   if (bench->buffer_size > 0)
     curl_easy_setopt (transfer->easy, CURLOPT_BUFFERSIZE, bench->buffer_size);
 
@@ -763,6 +769,7 @@ run_soup (Bench *bench)
 
   session = soup_session_new_with_options ("max-conns", (int) bench->concurrency,
                                            "max-conns-per-host", (int) bench->concurrency,
+                                           "user-agent", BENCH_USER_AGENT,
                                            NULL);
   if (bench->workload == WORKLOAD_IDLE)
     {
