@@ -77,6 +77,7 @@ struct _GCurlMulti
   guint               stall_timeout;      /* s */
   guint               download_retries;
   guint               retry_delay;        /* ms */
+  guint               config_serial;      /* see GCurlTransferConfig */
 };
 
 enum {
@@ -552,6 +553,8 @@ set_uint (GCurlMulti *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
+/* The string settings are all applied to transfers' handles: a change
+ * gives them a new serial, so that each transfer applies them again. */
 static void
 set_string (GCurlMulti  *self,
             char       **field,
@@ -563,6 +566,7 @@ set_string (GCurlMulti  *self,
 
   g_free (*field);
   *field = g_strdup (value);
+  self->config_serial = g_curl_transfer_config_next_serial ();
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
@@ -906,6 +910,7 @@ g_curl_multi_init (GCurlMulti *self)
   g_queue_init (&self->held);
   g_queue_init (&self->finishing);
   g_queue_init (&self->rate_waiting);
+  self->config_serial = g_curl_transfer_config_next_serial ();
 }
 
 /**
@@ -1035,6 +1040,7 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
   config.max_redirects = self->max_redirects;
   config.stall_timeout = self->stall_timeout;
   config.source = self->source;
+  config.serial = self->config_serial;
 
   g_object_ref (transfer);
   g_queue_push_tail_link (&self->running, g_curl_transfer_get_running_link (transfer));

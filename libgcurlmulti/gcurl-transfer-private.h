@@ -24,7 +24,10 @@ typedef struct
   guint       max_redirects;
   guint       stall_timeout;       /* s, 0 = off */
   GSource    *source;              /* for the socket open/close callbacks */
+  guint       serial;              /* changes whenever a setting above does */
 } GCurlTransferConfig;
+
+guint                   g_curl_transfer_config_next_serial (void);
 
 /* What the multi does with a transfer libcurl has finished with. */
 typedef enum {

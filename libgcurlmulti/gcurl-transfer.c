@@ -86,18 +86,19 @@ struct _GCurlTransfer
   GList               dirty_link;       /* in one of the multi's event queues */
   GQueue             *queue;            /* which one, or NULL */
   struct curl_slist  *header_list;
-  char               *current_url;      /* after redirects */
-  char               *current_method;
+  char               *redirect_url;     /* where redirects led, or NULL */
+  const char         *current_method;   /* static, or self->method */
   gboolean            send_body;
   gboolean            send_headers;
+  guint               applied_config;   /* serial of the multi settings set */
+  gboolean            custom_ca;        /* CURLOPT_CAINFO is a CA file of ours */
   guint               n_redirects;
   guint               max_redirects;
   guint               stall_timeout;
 
   GCurlTransferState  state;
   guint               status_code;
-  GHashTable         *response_headers;  /* case-insensitive name → value */
-  char               *last_header_name;  /* for obsolete folded lines */
+  GHashTable         *response_headers;  /* name → value, as looked up */
   GByteArray         *body;
   GBytes             *body_bytes;        /* once succeeded */
   GError             *error;
@@ -229,6 +230,30 @@ set_state (GCurlTransfer      *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
+/* Notifies the properties in @mask (bits 1 << PROP_*) once their values
+ * are all in place: what g_object_freeze_notify() would do, without its
+ * allocation on every transfer. */
+static void
+notify_props (GCurlTransfer *self,
+              guint          mask)
+{
+  guint prop;
+
+  for (prop = 1; mask != 0 && prop < N_PROPS; prop++)
+    if (mask & (1u << prop))
+      {
+        mask &= ~(1u << prop);
+        g_object_notify_by_pspec ((GObject *) self, properties[prop]);
+      }
+}
+
+/* The URL of the request being made: the original one until a redirect. */
+static const char *
+current_url (GCurlTransfer *self)
+{
+  return self->redirect_url != NULL ? self->redirect_url : self->url;
+}
+
 static gboolean
 state_is_running (GCurlTransferState state)
 {
@@ -320,7 +345,11 @@ write_cb (char   *data,
 
   self->activity++;
   if (self->sink == NULL)
-    g_byte_array_append (self->body, (const guint8 *) data, len);
+    {
+      if (self->body == NULL)
+        self->body = g_byte_array_new ();
+      g_byte_array_append (self->body, (const guint8 *) data, len);
+    }
   self->downloaded += len;
   mark_dirty (self);
 
@@ -369,6 +398,58 @@ g_curl_parse_content_range (const char *value,
 }
 
 static void
+clear_response_headers (GCurlTransfer *self)
+{
+  g_clear_pointer (&self->response_headers, g_hash_table_unref);
+}
+
+/* Looks up a header of the final response, or of the one being received.
+ * libcurl keeps every header line anyway (and unfolds obsolete folded
+ * ones), so nothing is copied while headers arrive: a value is only made,
+ * and kept for the next lookup, when someone asks for that name. Repeated
+ * headers become one comma-separated list (RFC 9110 5.3). */
+static const char *
+lookup_response_header (GCurlTransfer *self,
+                        const char    *name)
+{
+  struct curl_header *header = NULL;
+  gpointer cached;
+  char *value = NULL;
+
+  if (self->response_headers != NULL &&
+      g_hash_table_lookup_extended (self->response_headers, name, NULL, &cached))
+    return cached;
+
+  if (curl_easy_header (self->handle, name, 0, CURLH_HEADER, -1, &header) == CURLHE_OK)
+    {
+      size_t amount = header->amount;
+      size_t i;
+
+      if (amount <= 1)
+        value = g_strdup (header->value);
+      else
+        {
+          GString *joined = g_string_new (header->value);
+
+          for (i = 1; i < amount; i++)
+            if (curl_easy_header (self->handle, name, i, CURLH_HEADER, -1, &header) == CURLHE_OK)
+              {
+                g_string_append (joined, ", ");
+                g_string_append (joined, header->value);
+              }
+          value = g_string_free (joined, FALSE);
+        }
+    }
+
+  if (self->response_headers == NULL)
+    self->response_headers = g_hash_table_new_full (ascii_case_hash, ascii_case_equal,
+                                                    g_free, g_free);
+  g_hash_table_insert (self->response_headers, g_strdup (name), value);
+
+  return value;
+}
+
+static void
 headers_complete (GCurlTransfer *self)
 {
   long code = 0;
@@ -381,7 +462,7 @@ headers_complete (GCurlTransfer *self)
     return;
 
   if (is_followed_redirect (code) && self->max_redirects > 0 &&
-      g_hash_table_contains (self->response_headers, "Location"))
+      lookup_response_header (self, "Location") != NULL)
     {
       self->redirecting = TRUE;
       return;
@@ -400,7 +481,7 @@ headers_complete (GCurlTransfer *self)
     {
       gint64 start, total;
 
-      if (g_curl_parse_content_range (g_hash_table_lookup (self->response_headers, "Content-Range"),
+      if (g_curl_parse_content_range (lookup_response_header (self, "Content-Range"),
                                &start, &total) && start >= 0)
         {
           self->downloaded = start;
@@ -412,12 +493,18 @@ headers_complete (GCurlTransfer *self)
     }
 
   /* Avoid growing the body buffer step by step when its size is known. */
-  if (length > 0 && self->body->len == 0 && length <= GCURL_MAX_PREALLOCATION)
-    g_byte_array_set_size (g_byte_array_set_size (self->body, (guint) length), 0);
+  if (length > 0 && self->sink == NULL && length <= GCURL_MAX_PREALLOCATION &&
+      (self->body == NULL || self->body->len == 0))
+    {
+      g_clear_pointer (&self->body, g_byte_array_unref);
+      self->body = g_byte_array_sized_new ((guint) length);
+    }
 
   mark_dirty (self);
 }
 
+/* Only watches for the start and the end of each response's headers:
+ * libcurl stores the header lines itself (see lookup_response_header()). */
 static size_t
 header_cb (char   *data,
            size_t  size,
@@ -426,8 +513,6 @@ header_cb (char   *data,
 {
   GCurlTransfer *self = user_data;
   size_t len = size * nmemb;
-  const char *colon;
-  g_autofree char *line = NULL;
 
   self->activity++;
 
@@ -435,61 +520,14 @@ header_cb (char   *data,
   if (self->headers_final)
     return len;
 
-  line = g_strndup (data, len);
-  g_strchomp (line);
-
-  if (g_str_has_prefix (line, "HTTP/"))
+  if (len >= 5 && memcmp (data, "HTTP/", 5) == 0)
     {
       /* A new response (after a 1xx): only the final one's headers count. */
-      g_hash_table_remove_all (self->response_headers);
-      g_clear_pointer (&self->last_header_name, g_free);
+      clear_response_headers (self);
       self->redirecting = FALSE;
-      return len;
     }
-
-  if (line[0] == '\0')
-    {
-      headers_complete (self);
-      return len;
-    }
-
-  if ((line[0] == ' ' || line[0] == '\t') && self->last_header_name != NULL)
-    {
-      const char *old = g_hash_table_lookup (self->response_headers,
-                                             self->last_header_name);
-
-      g_hash_table_replace (self->response_headers,
-                            g_strdup (self->last_header_name),
-                            g_strconcat (old ? old : "", " ",
-                                         g_strstrip (line), NULL));
-      return len;
-    }
-
-  colon = strchr (line, ':');
-  if (colon != NULL && colon != line)
-    {
-      g_autofree char *name = g_strndup (line, colon - line);
-      g_autofree char *value = g_strdup (colon + 1);
-      const char *old;
-
-      g_strstrip (name);
-      g_strstrip (value);
-
-      /* Repeated headers are one comma-separated list (RFC 9110 5.3). */
-      old = g_hash_table_lookup (self->response_headers, name);
-      if (old != NULL)
-        {
-          char *joined = g_strconcat (old, ", ", value, NULL);
-
-          g_free (value);
-          value = joined;
-        }
-
-      g_free (self->last_header_name);
-      self->last_header_name = g_strdup (name);
-      g_hash_table_replace (self->response_headers,
-                            g_steal_pointer (&name), g_steal_pointer (&value));
-    }
+  else if (len > 0 && (data[0] == '\r' || data[0] == '\n'))
+    headers_complete (self);
 
   return len;
 }
@@ -710,9 +748,8 @@ g_curl_transfer_finalize (GObject *object)
   g_clear_pointer (&self->handle, curl_easy_cleanup);
   g_clear_pointer (&self->header_list, curl_slist_free_all);
   g_clear_pointer (&self->url, g_free);
-  g_clear_pointer (&self->current_url, g_free);
+  g_clear_pointer (&self->redirect_url, g_free);
   g_clear_pointer (&self->method, g_free);
-  g_clear_pointer (&self->current_method, g_free);
   g_clear_pointer (&self->request_headers, g_array_unref);
   g_clear_pointer (&self->request_body, g_bytes_unref);
   g_clear_object (&self->request_stream);
@@ -722,7 +759,6 @@ g_curl_transfer_finalize (GObject *object)
   g_clear_pointer (&self->content_type, g_free);
   g_clear_pointer (&self->expected_checksum, g_free);
   g_clear_pointer (&self->response_headers, g_hash_table_unref);
-  g_clear_pointer (&self->last_header_name, g_free);
   g_clear_pointer (&self->body, g_byte_array_unref);
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
   g_clear_error (&self->error);
@@ -1026,14 +1062,42 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
+/* The options every run shares, set once per handle (see
+ * g_curl_transfer_get_handle() for why applications leave them alone). */
+static void
+set_constant_options (GCurlTransfer *self)
+{
+  CURL *h = self->handle;
+
+  if (h == NULL)
+    return;
+
+  curl_easy_setopt (h, CURLOPT_PRIVATE, self);
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, self->error_buffer);
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, self);
+  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt (h, CURLOPT_HEADERDATA, self);
+  curl_easy_setopt (h, CURLOPT_READFUNCTION, read_cb);
+  curl_easy_setopt (h, CURLOPT_READDATA, self);
+  curl_easy_setopt (h, CURLOPT_SEEKFUNCTION, seek_cb);
+  curl_easy_setopt (h, CURLOPT_SEEKDATA, self);
+  curl_easy_setopt (h, CURLOPT_PREREQFUNCTION, prereq_cb);
+  curl_easy_setopt (h, CURLOPT_PREREQDATA, self);
+  curl_easy_setopt (h, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+  curl_easy_setopt (h, CURLOPT_OPENSOCKETDATA, NULL);
+  curl_easy_setopt (h, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
+  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, 2L);
+}
+
 static void
 g_curl_transfer_init (GCurlTransfer *self)
 {
   self->handle = curl_easy_init ();
-  self->request_headers = g_array_new (FALSE, TRUE, sizeof (GCurlHeader));
-  g_array_set_clear_func (self->request_headers, clear_header);
-  self->response_headers = g_hash_table_new_full (ascii_case_hash, ascii_case_equal,
-                                                  g_free, g_free);
+  set_constant_options (self);
   self->body = g_byte_array_new ();
   self->download_size = -1;
   self->reported_download_size = -1;
@@ -1208,6 +1272,14 @@ g_curl_transfer_set_request_header (GCurlTransfer *self,
   g_return_if_fail (value == NULL || is_header_value (value));
   g_return_if_fail (!state_is_running (self->state));
 
+  if (self->request_headers == NULL)
+    {
+      if (value == NULL)
+        return;
+      self->request_headers = g_array_new (FALSE, TRUE, sizeof (GCurlHeader));
+      g_array_set_clear_func (self->request_headers, clear_header);
+    }
+
   for (i = 0; i < self->request_headers->len; i++)
     {
       GCurlHeader *old = &g_array_index (self->request_headers, GCurlHeader, i);
@@ -1365,7 +1437,7 @@ g_curl_transfer_get_response_header (GCurlTransfer *self,
   if (!self->headers_final || self->headers_pending)
     return NULL;
 
-  return g_hash_table_lookup (self->response_headers, name);
+  return lookup_response_header (self, name);
 }
 
 /**
@@ -1750,7 +1822,7 @@ build_header_list (GCurlTransfer *self)
 
   g_clear_pointer (&self->header_list, curl_slist_free_all);
 
-  if (self->send_headers)
+  if (self->send_headers && self->request_headers != NULL)
     {
       for (i = 0; i < self->request_headers->len; i++)
         {
@@ -1790,7 +1862,7 @@ configure_request (GCurlTransfer *self)
   CURL *h = self->handle;
   const char *method = self->current_method;
 
-  curl_easy_setopt (h, CURLOPT_URL, self->current_url);
+  curl_easy_setopt (h, CURLOPT_URL, current_url (self));
 
   /* Reset what a previous request may have set. */
   curl_easy_setopt (h, CURLOPT_NOBODY, 0L);
@@ -1829,9 +1901,9 @@ configure_request (GCurlTransfer *self)
 static void
 reset_response (GCurlTransfer *self)
 {
-  g_hash_table_remove_all (self->response_headers);
-  g_clear_pointer (&self->last_header_name, g_free);
-  g_byte_array_set_size (self->body, 0);
+  clear_response_headers (self);
+  if (self->body != NULL)
+    g_byte_array_set_size (self->body, 0);
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
   self->status_code = 0;
   self->downloaded = 0;
@@ -1842,14 +1914,103 @@ reset_response (GCurlTransfer *self)
   self->error_buffer[0] = '\0';
 }
 
+/* A serial for a set of multi settings: unique in the process, so that a
+ * transfer moved to another multi never mistakes its settings for those it
+ * has. 0 is never returned. */
+guint
+g_curl_transfer_config_next_serial (void)
+{
+  static guint last;
+  guint serial;
+
+  do
+    serial = (guint) g_atomic_int_add (&last, 1) + 1;
+  while (serial == 0);
+
+  return serial;
+}
+
+/* libcurl's own trust store, to go back to once a CA file was set:
+ * setting CURLOPT_CAINFO to NULL would disable it instead. */
+static void
+get_default_ca (const char **cainfo,
+                const char **capath)
+{
+  static char *default_cainfo, *default_capath;
+  static gsize initialized;
+
+  if (g_once_init_enter (&initialized))
+    {
+      CURL *h = curl_easy_init ();
+      char *value = NULL;
+
+      if (h != NULL && curl_easy_getinfo (h, CURLINFO_CAINFO, &value) == CURLE_OK)
+        default_cainfo = g_strdup (value);
+      value = NULL;
+      if (h != NULL && curl_easy_getinfo (h, CURLINFO_CAPATH, &value) == CURLE_OK)
+        default_capath = g_strdup (value);
+      g_clear_pointer (&h, curl_easy_cleanup);
+      g_once_init_leave (&initialized, 1);
+    }
+
+  *cainfo = default_cainfo;
+  *capath = default_capath;
+}
+
+/* Applies the settings of the multi the transfer runs in; only when they
+ * differ from those of its last run, since every option costs. */
+static gboolean
+apply_config (GCurlTransfer              *self,
+              const GCurlTransferConfig  *config,
+              GError                    **error)
+{
+  CURL *h = self->handle;
+  CURLcode code;
+
+  curl_easy_setopt (h, CURLOPT_CLOSESOCKETDATA, config->source);
+  curl_easy_setopt (h, CURLOPT_USERAGENT,
+                    config->user_agent ? config->user_agent : GCURL_DEFAULT_USER_AGENT);
+
+  /* A CA file replaces the system's trust store. */
+  if (config->tls_ca_file != NULL)
+    {
+      curl_easy_setopt (h, CURLOPT_CAINFO, config->tls_ca_file);
+      curl_easy_setopt (h, CURLOPT_CAPATH, NULL);
+      self->custom_ca = TRUE;
+    }
+  else if (self->custom_ca)
+    {
+      const char *cainfo, *capath;
+
+      get_default_ca (&cainfo, &capath);
+      curl_easy_setopt (h, CURLOPT_CAINFO, cainfo);
+      curl_easy_setopt (h, CURLOPT_CAPATH, capath);
+      self->custom_ca = FALSE;
+    }
+
+  /* An invalid list would leave every protocol libcurl has enabled (file,
+   * dict, gopher…): never run the transfer then. */
+  code = curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, config->allowed_protocols);
+  if (code == CURLE_OK)
+    code = curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, config->allowed_protocols);
+  if (code != CURLE_OK)
+    {
+      g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                   _("Invalid list of allowed protocols “%s”: %s"),
+                   config->allowed_protocols, curl_easy_strerror (code));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 gboolean
 g_curl_transfer_start (GCurlTransfer             *self,
                        GCurlMulti                *multi,
                        const GCurlTransferConfig *config,
                        GError                   **error)
 {
-  CURL *h = self->handle;
-  CURLcode code;
+  guint changed;
 
   g_clear_error (&self->error);
   reset_response (self);
@@ -1875,15 +2036,17 @@ g_curl_transfer_start (GCurlTransfer             *self,
     self->upload_size = -1;
   self->progress_reported = FALSE;
   self->reported_time = 0;
-  g_free (self->current_url);
-  self->current_url = g_strdup (self->url);
-  g_free (self->current_method);
-  self->current_method = g_strdup (g_curl_transfer_get_method (self));
+  g_clear_pointer (&self->redirect_url, g_free);
+  self->current_method = g_curl_transfer_get_method (self);
   self->send_body = self->request_body != NULL || self->request_stream != NULL;
   self->send_headers = TRUE;
 
-  g_object_freeze_notify (G_OBJECT (self));
-  set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
+  changed = 1u << PROP_STATUS_CODE;
+  if (self->state != G_CURL_TRANSFER_STATE_RUNNING)
+    {
+      self->state = G_CURL_TRANSFER_STATE_RUNNING;
+      changed |= 1u << PROP_STATE;
+    }
   if (self->reported_downloaded != 0 || self->reported_download_size != -1 ||
       self->reported_uploaded != 0 || self->fraction != 0.0)
     {
@@ -1893,57 +2056,17 @@ g_curl_transfer_start (GCurlTransfer             *self,
       self->fraction = 0.0;
       self->download_speed = 0;
       self->time_remaining = -1;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOWNLOADED_BYTES]);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOWNLOAD_SIZE]);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPLOADED_BYTES]);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRACTION]);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOWNLOAD_SPEED]);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIME_REMAINING]);
+      changed |= 1u << PROP_DOWNLOADED_BYTES | 1u << PROP_DOWNLOAD_SIZE |
+                 1u << PROP_UPLOADED_BYTES | 1u << PROP_FRACTION |
+                 1u << PROP_DOWNLOAD_SPEED | 1u << PROP_TIME_REMAINING;
     }
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_CODE]);
-  g_object_thaw_notify (G_OBJECT (self));
+  notify_props (self, changed);
 
-  curl_easy_setopt (h, CURLOPT_PRIVATE, self);
-  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, self->error_buffer);
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt (h, CURLOPT_WRITEDATA, self);
-  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, header_cb);
-  curl_easy_setopt (h, CURLOPT_HEADERDATA, self);
-  curl_easy_setopt (h, CURLOPT_READFUNCTION, read_cb);
-  curl_easy_setopt (h, CURLOPT_READDATA, self);
-  curl_easy_setopt (h, CURLOPT_SEEKFUNCTION, seek_cb);
-  curl_easy_setopt (h, CURLOPT_SEEKDATA, self);
-  curl_easy_setopt (h, CURLOPT_PREREQFUNCTION, prereq_cb);
-  curl_easy_setopt (h, CURLOPT_PREREQDATA, self);
-  curl_easy_setopt (h, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
-  curl_easy_setopt (h, CURLOPT_OPENSOCKETDATA, NULL);
-  curl_easy_setopt (h, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
-  curl_easy_setopt (h, CURLOPT_CLOSESOCKETDATA, config->source);
-  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt (h, CURLOPT_USERAGENT,
-                    config->user_agent ? config->user_agent : GCURL_DEFAULT_USER_AGENT);
-  /* A CA file replaces the system's trust store; without one, libcurl's
-   * built-in bundle and path stay (setting NULL would disable them). */
-  if (config->tls_ca_file != NULL)
+  if (self->applied_config != config->serial)
     {
-      curl_easy_setopt (h, CURLOPT_CAINFO, config->tls_ca_file);
-      curl_easy_setopt (h, CURLOPT_CAPATH, NULL);
-    }
-
-  /* An invalid list would leave every protocol libcurl has enabled (file,
-   * dict, gopher…): never run the transfer then. */
-  code = curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, config->allowed_protocols);
-  if (code == CURLE_OK)
-    code = curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, config->allowed_protocols);
-  if (code != CURLE_OK)
-    {
-      g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
-                   _("Invalid list of allowed protocols “%s”: %s"),
-                   config->allowed_protocols, curl_easy_strerror (code));
-      return FALSE;
+      if (!apply_config (self, config, error))
+        return FALSE;
+      self->applied_config = config->serial;
     }
 
   if (self->request_stream != NULL && !upload_rewind (self, error))
@@ -2046,11 +2169,11 @@ follow_redirect (GCurlTransfer *self)
     {
       g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_WEIRD_SERVER_REPLY,
                                                _("Redirect from %s to an unusable location"),
-                                               self->current_url));
+                                               current_url (self)));
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
-  if (!same_origin (self->current_url, location))
+  if (!same_origin (current_url (self), location))
     self->send_headers = FALSE;
 
   /* As browsers do: 303 always, and 301/302 after a POST, become GET. */
@@ -2064,8 +2187,7 @@ follow_redirect (GCurlTransfer *self)
   if ((status == 303 && g_strcmp0 (self->current_method, "HEAD") != 0) ||
       ((status == 301 || status == 302) && g_strcmp0 (self->current_method, "POST") == 0))
     {
-      g_free (self->current_method);
-      self->current_method = g_strdup ("GET");
+      self->current_method = "GET";
       self->send_body = FALSE;
     }
 
@@ -2081,8 +2203,8 @@ follow_redirect (GCurlTransfer *self)
         }
     }
 
-  g_free (self->current_url);
-  self->current_url = g_strdup (location);
+  g_free (self->redirect_url);
+  self->redirect_url = g_strdup (location);
   self->n_redirects++;
 
   reset_response (self);
@@ -2118,7 +2240,7 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
       g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_PARTIAL_FILE,
                                                _("The connection to %s closed before the "
                                                  "response headers were complete"),
-                                               self->current_url));
+                                               current_url (self)));
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
@@ -2127,8 +2249,10 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
    * that went to a sink was never collected. */
   if (self->sink == NULL)
     {
-      self->body_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->body));
-      self->body = g_byte_array_new ();
+      if (self->body != NULL)
+        self->body_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->body));
+      else
+        self->body_bytes = g_bytes_new (NULL, 0);
     }
 
   return G_CURL_TRANSFER_DONE_FINISHED;
@@ -2167,11 +2291,13 @@ update_figures (GCurlTransfer *self,
     }
 }
 
-static void
+/* Emits "progress" with the current figures; returns the properties that
+ * changed, for the caller to notify. */
+static guint
 report_progress (GCurlTransfer *self,
                  gint64         now)
 {
-  GObject *object = G_OBJECT (self);
+  guint changed = 0;
   gint64 speed_before = self->download_speed;
   double fraction;
   gint64 time_remaining = -1;
@@ -2188,13 +2314,11 @@ report_progress (GCurlTransfer *self,
   if (self->download_size >= 0 && self->download_speed > 0 && !self->completed)
     time_remaining = MAX (0, self->download_size - self->downloaded) / self->download_speed;
 
-  g_object_freeze_notify (object);
-
 #define UPDATE(field, value, prop) \
   if (self->field != (value)) \
     { \
       self->field = (value); \
-      g_object_notify_by_pspec (object, properties[prop]); \
+      changed |= 1u << prop; \
     }
   UPDATE (reported_downloaded, self->downloaded, PROP_DOWNLOADED_BYTES);
   UPDATE (reported_download_size, self->download_size, PROP_DOWNLOAD_SIZE);
@@ -2204,7 +2328,7 @@ report_progress (GCurlTransfer *self,
   UPDATE (time_remaining, time_remaining, PROP_TIME_REMAINING);
 #undef UPDATE
   if (self->download_speed != speed_before)
-    g_object_notify_by_pspec (object, properties[PROP_DOWNLOAD_SPEED]);
+    changed |= 1u << PROP_DOWNLOAD_SPEED;
 
   self->reported_time = now;
   self->progress_reported = TRUE;
@@ -2213,7 +2337,7 @@ report_progress (GCurlTransfer *self,
                  self->reported_downloaded, self->reported_download_size,
                  self->reported_uploaded, self->reported_upload_size);
 
-  g_object_thaw_notify (object);
+  return changed;
 }
 
 static gboolean
@@ -2256,7 +2380,7 @@ g_curl_transfer_flush (GCurlTransfer *self,
       return FALSE;
     }
 
-  report_progress (self, now);
+  notify_props (self, report_progress (self, now));
   return TRUE;
 }
 
@@ -2264,7 +2388,7 @@ void
 g_curl_transfer_emit_finished (GCurlTransfer *self)
 {
   GCurlTransferState state;
-  GObject *object = G_OBJECT (self);
+  guint changed = 0;
 
   if (self->error == NULL)
     state = G_CURL_TRANSFER_STATE_SUCCEEDED;
@@ -2274,7 +2398,6 @@ g_curl_transfer_emit_finished (GCurlTransfer *self)
     state = G_CURL_TRANSFER_STATE_FAILED;
 
   g_object_ref (self);
-  g_object_freeze_notify (object);
 
   /* Headers that came with the last data and have not been reported,
    * whether or not the body that followed arrived whole: send_async's
@@ -2282,17 +2405,21 @@ g_curl_transfer_emit_finished (GCurlTransfer *self)
   if (self->headers_pending && state != G_CURL_TRANSFER_STATE_CANCELLED)
     {
       self->headers_pending = FALSE;
-      g_object_notify_by_pspec (object, properties[PROP_STATUS_CODE]);
+      changed |= 1u << PROP_STATUS_CODE;
       g_signal_emit (self, signals[SIGNAL_GOT_HEADERS], 0);
     }
   self->headers_pending = FALSE;
 
-  report_progress (self, g_get_monotonic_time ());
-  set_state (self, state);
+  changed |= report_progress (self, g_get_monotonic_time ());
+  if (self->state != state)
+    {
+      self->state = state;
+      changed |= 1u << PROP_STATE;
+    }
   self->pause_requested = FALSE;
   self->paused_in_curl = FALSE;
 
-  g_object_thaw_notify (object);
+  notify_props (self, changed);
 
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
   g_object_unref (self);
@@ -2321,7 +2448,7 @@ g_curl_transfer_check_stalled (GCurlTransfer *self,
 
   return g_error_new (G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
                       _("No data received from %s for %u seconds"),
-                      self->current_url, self->stall_timeout);
+                      current_url (self), self->stall_timeout);
 }
 
 /* Sends the body of the next run to @sink instead of memory. The sink only

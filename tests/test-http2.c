@@ -844,6 +844,32 @@ test_tls_unverified (Fixture       *fixture,
   assert_failed (transfer, G_CURL_ERROR, G_CURL_ERROR_PEER_FAILED_VERIFICATION);
 }
 
+/* A transfer run with a CA file and then without one goes back to the
+ * system's trust store, which does not know the test CA; and a setting
+ * changed between runs reaches the handle again. */
+static void
+test_tls_ca_file_not_kept (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = NULL;
+
+  if (!servers_available (TRUE))
+    return;
+
+  transfer = pattern_transfer_new (&h2, TLS_GET_SIZE, 0);
+  g_object_set (fixture->multi, "tls-ca-file", ca_file, NULL);
+  test_run_transfer (fixture->multi, transfer);
+  test_assert_pattern_body (transfer, TLS_GET_SIZE);
+
+  g_object_set (fixture->multi, "tls-ca-file", NULL, NULL);
+  test_run_transfer (fixture->multi, transfer);
+  assert_failed (transfer, G_CURL_ERROR, G_CURL_ERROR_PEER_FAILED_VERIFICATION);
+
+  g_object_set (fixture->multi, "tls-ca-file", ca_file, NULL);
+  test_run_transfer (fixture->multi, transfer);
+  test_assert_pattern_body (transfer, TLS_GET_SIZE);
+}
+
 /* Runs a GET of https://@host:port/ over a connection to the TLS server,
  * and asserts that it failed because the certificate is not for @host. */
 static void
@@ -915,6 +941,7 @@ main (int   argc,
   ADD_TEST ("/http2/stall-not-while-queued", test_stall_not_while_queued);
   ADD_TEST ("/tls/verified", test_tls_verified);
   ADD_TEST ("/tls/unverified", test_tls_unverified);
+  ADD_TEST ("/tls/ca-file-not-kept", test_tls_ca_file_not_kept);
   ADD_TEST ("/tls/wrong-host", test_tls_wrong_host);
 
   ret = g_test_run ();

@@ -102,6 +102,33 @@ test_get_repeated_headers (Fixture       *fixture,
   g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "X-MIXED-CASE"), ==, "Value");
 }
 
+/* What a header is when the response spells it in the less common ways:
+ * only the final response's headers count (not a 1xx's, not trailers),
+ * folded lines are one value, repeated ones a list. */
+static void
+test_get_header_forms (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autofree char *url = test_server_raw_url (server, "/header-forms");
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GBytes) body = NULL;
+
+  test_run_transfer (fixture->multi, transfer);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+  body = g_curl_transfer_get_body (transfer);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "hello", 5);
+
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "X-Folded"), ==, "first second");
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "X-MULTI"), ==, "a, b");
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "x-spaces"), ==, "padded");
+  g_assert_null (g_curl_transfer_get_response_header (transfer, "X-Interim"));
+  g_assert_null (g_curl_transfer_get_response_header (transfer, "X-Trailer"));
+  /* Asked again: the same answer, from what the first lookup kept. */
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "x-folded"), ==, "first second");
+  g_assert_null (g_curl_transfer_get_response_header (transfer, "X-Interim"));
+}
+
 static void
 test_http_error_status (Fixture       *fixture,
                         gconstpointer  data)
@@ -535,6 +562,9 @@ test_redirect_chain (Fixture       *fixture,
   summary = test_recorder_summary (&recorder);
   g_assert_cmpstr (summary, ==, "headers:200 progress* finished:succeeded");
   g_assert_cmpuint (test_server_get_path_count (server, "/redirect/0"), >=, 1);
+  /* The redirects' own headers are gone with them. */
+  g_assert_null (g_curl_transfer_get_response_header (transfer, "Location"));
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "Content-Length"), ==, "4");
   test_recorder_clear (&recorder);
 }
 
@@ -1591,6 +1621,7 @@ main (int   argc,
   ADD_TEST ("/multi/get/small", test_get_small);
   ADD_TEST ("/multi/get/empty", test_get_empty);
   ADD_TEST ("/multi/get/repeated-headers", test_get_repeated_headers);
+  ADD_TEST ("/multi/get/header-forms", test_get_header_forms);
   ADD_TEST ("/multi/get/http-error-status", test_http_error_status);
   ADD_TEST ("/multi/get/concurrent-500", test_concurrent);
   ADD_TEST ("/multi/get/large-256mib", test_large_body);

@@ -1225,6 +1225,14 @@ raw_connection_dispatch (RawConnection *conn,
     conn->then = RAW_THEN_STALL;
   else if (g_str_equal (path, "/close-mid-headers"))
     conn->head = g_string_new ("HTTP/1.1 200 OK\r\nContent-Le");
+  else if (g_str_equal (path, "/header-forms"))
+    conn->head = g_string_new ("HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
+                               "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                               "X-Folded: first\r\n  second\r\n"
+                               "X-Multi: a\r\nx-multi: b\r\n"
+                               "X-Spaces:   padded   \r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n"
+                               "5\r\nhello\r\n0\r\nX-Trailer: late\r\n\r\n");
   else if (g_str_equal (path, "/chunked-bad"))
     conn->head = g_string_new ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nhello\r\n");
   else if (g_str_equal (path, "/garbage"))

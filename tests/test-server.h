@@ -46,6 +46,11 @@
  *   /stall-headers        reads the request, never answers.
  *   /garbage              4096 bytes "\x00\x01\x02...", clean close.
  *   /chunked-bad          a chunked response whose chunk size is "ZZZ".
+ *   /header-forms         a 100 Continue with "X-Interim: yes", then a 200
+ *                         with an obsolete folded header ("X-Folded: first"
+ *                         continued by "  second"), "X-Multi" twice,
+ *                         "X-Spaces:   padded   ", and the chunked body
+ *                         "hello" followed by the trailer "X-Trailer: late".
  *   /echo-headers         like the SoupServer's, but with names, order and
  *                         values exactly as received.
  *   anything else         404.
