@@ -36,7 +36,20 @@ struct _GCurlInputStream
   GError        *error;         /* the transfer failed */
 
   GPtrArray     *sources;       /* child sources of pollable sources */
+
+  /* A g_input_stream_read_async() waiting for data: the sink copies
+   * libcurl's chunks straight into its buffer, and the flush after
+   * libcurl returns completes it, so a fast stream is copied once. */
+  GTask         *pending;
+  guint8        *pending_buffer;
+  gsize          pending_count;
+  gsize          pending_done;
+  GSource       *pending_cancel_source;
 };
+
+static gssize read_buffered (GCurlInputStream *self,
+                             void             *buffer,
+                             gsize             count);
 
 static void g_curl_input_stream_pollable_iface_init (GPollableInputStreamInterface *iface);
 
@@ -76,7 +89,20 @@ stream_sink (const char *data,
 {
   GCurlInputStream *self = user_data;
 
-  if (self->buffered >= GCURL_STREAM_HIGH_WATER)
+  if (self->pending != NULL && self->pending_done < self->pending_count)
+    {
+      gsize n = MIN (len, self->pending_count - self->pending_done);
+
+      memcpy (self->pending_buffer + self->pending_done, data, n);
+      self->pending_done += n;
+      data += n;
+      len -= n;
+      /* A chunk taken in part must be taken whole: libcurl would give all
+       * of it again after a pause. */
+      if (len == 0)
+        return TRUE;
+    }
+  else if (self->buffered >= GCURL_STREAM_HIGH_WATER)
     return FALSE;
 
   g_queue_push_tail (&self->chunks, g_bytes_new (data, len));
@@ -85,6 +111,68 @@ stream_sink (const char *data,
   wake_sources (self);
 
   return TRUE;
+}
+
+/* Completes the waiting read if there is anything to say: the bytes the
+ * sink copied, or the end or failure of the transfer. */
+static GTask *
+take_pending (GCurlInputStream *self)
+{
+  self->pending_buffer = NULL;
+  g_curl_clear_source (&self->pending_cancel_source);
+  return g_steal_pointer (&self->pending);
+}
+
+static void
+complete_pending (GCurlInputStream *self)
+{
+  GTask *task;
+  GError *error = NULL;
+  gssize n;
+
+  if (self->pending == NULL)
+    return;
+
+  if (self->pending_done > 0)
+    {
+      n = (gssize) self->pending_done;
+      task = take_pending (self);
+    }
+  else if (self->buffered > 0)
+    {
+      guint8 *buffer = self->pending_buffer;
+
+      /* Taken first: reading may unpause libcurl, whose next chunks must
+       * then go to the queue, not over what is read here. */
+      task = take_pending (self);
+      n = read_buffered (self, buffer, self->pending_count);
+    }
+  else if (self->error != NULL)
+    {
+      error = g_error_copy (self->error);
+      n = -1;
+      task = take_pending (self);
+    }
+  else if (self->eof)
+    {
+      n = 0;
+      task = take_pending (self);
+    }
+  else
+    return;
+
+  /* The callback may run from here and read again, or drop the stream. */
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_int (task, n);
+  g_object_unref (task);
+}
+
+static void
+stream_flush (gpointer user_data)
+{
+  complete_pending (user_data);
 }
 
 static void
@@ -104,6 +192,7 @@ transfer_finished_cb (GCurlTransfer *transfer,
       self->eof = TRUE;
     }
   wake_sources (self);
+  complete_pending (self);
 }
 
 static void
@@ -113,7 +202,7 @@ detach_transfer (GCurlInputStream *self)
     return;
 
   g_clear_signal_handler (&self->finished_id, self->transfer);
-  g_curl_transfer_set_sink (self->transfer, NULL, NULL, NULL);
+  g_curl_transfer_set_sink (self->transfer, NULL, NULL, NULL, NULL);
   /* Closing early ends the transfer: nobody would read the rest. */
   g_curl_transfer_cancel (self->transfer);
   g_clear_object (&self->transfer);
@@ -266,6 +355,83 @@ g_curl_input_stream_read (GInputStream  *stream,
 }
 
 static gboolean
+pending_cancelled_cb (GCancellable *cancellable,
+                      gpointer      user_data)
+{
+  GCurlInputStream *self = user_data;
+  GTask *task;
+
+  /* What the sink copied already is the read's result, not lost. */
+  if (self->pending == NULL || self->pending_done > 0)
+    return G_SOURCE_REMOVE;
+
+  task = take_pending (self);
+  g_task_return_error_if_cancelled (task);
+  g_object_unref (task);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Reads what is buffered at once; otherwise waits for libcurl's next
+ * chunk, which the sink then copies straight into @buffer. */
+static void
+g_curl_input_stream_read_async (GInputStream        *stream,
+                                void                *buffer,
+                                gsize                count,
+                                int                  io_priority,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  GCurlInputStream *self = G_CURL_INPUT_STREAM (stream);
+  g_autoptr(GTask) task = g_task_new (stream, cancellable, callback, user_data);
+  GError *error = NULL;
+  gssize n;
+
+  g_task_set_source_tag (task, g_curl_input_stream_read_async);
+  g_task_set_priority (task, io_priority);
+  /* Bytes the sink copied before a cancellation are the read's result:
+   * GTask must not turn them into G_IO_ERROR_CANCELLED. */
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (is_readable (self) || count == 0)
+    {
+      n = g_curl_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (stream),
+                                                buffer, count, &error);
+      if (n < 0)
+        g_task_return_error (task, error);
+      else
+        g_task_return_int (task, n);
+      return;
+    }
+
+  self->pending = g_steal_pointer (&task);
+  self->pending_buffer = buffer;
+  self->pending_count = count;
+  self->pending_done = 0;
+  /* Cancelled from any thread, handled in the transfer's context. */
+  if (cancellable != NULL)
+    {
+      self->pending_cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (self->pending_cancel_source, "GCurlInputStream read");
+      g_source_set_callback (self->pending_cancel_source, G_SOURCE_FUNC (pending_cancelled_cb),
+                             self, NULL);
+      g_source_attach (self->pending_cancel_source, self->context);
+    }
+}
+
+static gssize
+g_curl_input_stream_read_finish (GInputStream  *stream,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  return g_task_propagate_int (G_TASK (result), error);
+}
+
+static gboolean
 g_curl_input_stream_close (GInputStream  *stream,
                            GCancellable  *cancellable,
                            GError       **error)
@@ -330,6 +496,8 @@ g_curl_input_stream_class_init (GCurlInputStreamClass *klass)
   object_class->dispose = g_curl_input_stream_dispose;
   object_class->finalize = g_curl_input_stream_finalize;
   stream_class->read_fn = g_curl_input_stream_read;
+  stream_class->read_async = g_curl_input_stream_read_async;
+  stream_class->read_finish = g_curl_input_stream_read_finish;
   stream_class->close_fn = g_curl_input_stream_close;
   stream_class->close_async = g_curl_input_stream_close_async;
   stream_class->close_finish = g_curl_input_stream_close_finish;
@@ -352,7 +520,7 @@ g_curl_input_stream_new (GCurlTransfer *transfer,
 
   self->transfer = g_object_ref (transfer);
   self->context = g_main_context_ref (context);
-  g_curl_transfer_set_sink (transfer, stream_sink, self, NULL);
+  g_curl_transfer_set_sink (transfer, stream_sink, stream_flush, self, NULL);
   self->finished_id = g_signal_connect (transfer, "finished",
                                         G_CALLBACK (transfer_finished_cb), self);
 

@@ -92,6 +92,7 @@ struct _GCurlTransfer
   gboolean            send_headers;
   guint               applied_config;   /* serial of the multi settings set */
   gboolean            custom_ca;        /* CURLOPT_CAINFO is a CA file of ours */
+  gboolean            sink_buffer;      /* CURLOPT_BUFFERSIZE is GCURL_SINK_BUFFER_SIZE */
   guint               n_redirects;
   guint               max_redirects;
   guint               stall_timeout;
@@ -140,6 +141,7 @@ struct _GCurlTransfer
 
   /* Where the body goes instead of self->body (send_async's stream). */
   GCurlTransferSink   sink;
+  GCurlTransferSinkFlush sink_flush;
   gpointer            sink_data;
   GDestroyNotify      sink_destroy;
   gboolean            sink_paused;
@@ -744,7 +746,7 @@ g_curl_transfer_finalize (GObject *object)
 {
   GCurlTransfer *self = G_CURL_TRANSFER (object);
 
-  g_curl_transfer_set_sink (self, NULL, NULL, NULL);
+  g_curl_transfer_set_sink (self, NULL, NULL, NULL, NULL);
   g_clear_pointer (&self->handle, curl_easy_cleanup);
   g_clear_pointer (&self->header_list, curl_slist_free_all);
   g_clear_pointer (&self->url, g_free);
@@ -1158,7 +1160,10 @@ g_curl_transfer_get_url (GCurlTransfer *self)
  *
  * Do not set the options the library relies on: `CURLOPT_PRIVATE`, the
  * write, header, pre-request, open-socket and close-socket callbacks and
- * their data, `CURLOPT_ERRORBUFFER` and `CURLOPT_FOLLOWLOCATION`.
+ * their data, `CURLOPT_ERRORBUFFER` and `CURLOPT_FOLLOWLOCATION`. A
+ * transfer whose body is streamed ([method@GCurl.Multi.send_async],
+ * [method@GCurl.Multi.download_async]) gets a 256 KiB
+ * `CURLOPT_BUFFERSIZE`, which replaces one set here.
  *
  * Returns: (transfer none): the easy handle, owned by @self
  *
@@ -2062,6 +2067,14 @@ g_curl_transfer_start (GCurlTransfer             *self,
     }
   notify_props (self, changed);
 
+  /* Set only when it changes: the buffer is reallocated every time. */
+  if ((self->sink != NULL) != self->sink_buffer)
+    {
+      self->sink_buffer = self->sink != NULL;
+      curl_easy_setopt (self->handle, CURLOPT_BUFFERSIZE,
+                        (long) (self->sink_buffer ? GCURL_SINK_BUFFER_SIZE : CURL_MAX_WRITE_SIZE));
+    }
+
   if (self->applied_config != config->serial)
     {
       if (!apply_config (self, config, error))
@@ -2367,6 +2380,10 @@ g_curl_transfer_flush (GCurlTransfer *self,
       g_signal_emit (self, signals[SIGNAL_GOT_HEADERS], 0);
     }
 
+  /* The stream's reader may be waiting for what the sink took. */
+  if (self->sink_flush != NULL)
+    self->sink_flush (self->sink_data);
+
   /* A handler may have cancelled it: then "finished" says the rest. */
   if (self->completed || !state_is_running (self->state))
     return TRUE;
@@ -2453,16 +2470,19 @@ g_curl_transfer_check_stalled (GCurlTransfer *self,
 
 /* Sends the body of the next run to @sink instead of memory. The sink only
  * records (it runs inside libcurl's write callback) and returns %FALSE to
- * hold the chunk back until g_curl_transfer_unpause_sink(). */
+ * hold the chunk back until g_curl_transfer_unpause_sink(); @flush, if
+ * not %NULL, runs once libcurl has returned after the sink took data. */
 void
-g_curl_transfer_set_sink (GCurlTransfer     *self,
-                          GCurlTransferSink  sink,
-                          gpointer           sink_data,
-                          GDestroyNotify     sink_destroy)
+g_curl_transfer_set_sink (GCurlTransfer          *self,
+                          GCurlTransferSink       sink,
+                          GCurlTransferSinkFlush  flush,
+                          gpointer                sink_data,
+                          GDestroyNotify          sink_destroy)
 {
   if (self->sink_destroy != NULL)
     self->sink_destroy (self->sink_data);
   self->sink = sink;
+  self->sink_flush = flush;
   self->sink_data = sink_data;
   self->sink_destroy = sink_destroy;
   self->sink_paused = FALSE;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gcurl-input-stream-private.h"
+#include "gcurl-transfer-private.h"
 #include "test-util.h"
 
 static TestServer *server;
@@ -107,6 +108,123 @@ assert_pattern_data (GByteArray *data,
 
   g_assert_cmpuint (data->len, ==, len);
   g_assert_cmpstr (sum, ==, expected);
+}
+
+typedef struct
+{
+  gssize    n;
+  GError   *error;
+  gboolean  done;
+} ReadResult;
+
+static void
+read_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  ReadResult *rr = user_data;
+
+  rr->n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &rr->error);
+  rr->done = TRUE;
+}
+
+/* One g_input_stream_read_async() into @buffer, run to its end. */
+static gssize
+read_once (GInputStream  *stream,
+           guint8        *buffer,
+           gsize          count,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  ReadResult rr = { 0, };
+
+  g_input_stream_read_async (stream, buffer, count, G_PRIORITY_DEFAULT, cancellable,
+                             read_cb, &rr);
+  test_run_until (&rr.done);
+  if (rr.error != NULL)
+    g_propagate_error (error, rr.error);
+
+  return rr.n;
+}
+
+/* Reads waiting for data are filled by libcurl's chunks directly, many
+ * KiB at a time; the bytes are the body's, in order. */
+static void
+test_large_reads (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const gsize size = 8 * 1024 * 1024 + 13;
+  const gsize read_size = 1024 * 1024;
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%" G_GSIZE_FORMAT, size);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  g_autoptr(GByteArray) body = g_byte_array_new ();
+  g_autofree guint8 *buffer = g_malloc (read_size);
+  gssize n, largest = 0;
+
+  g_assert_no_error (error);
+  while ((n = read_once (stream, buffer, read_size, NULL, &error)) > 0)
+    {
+      g_byte_array_append (body, buffer, n);
+      largest = MAX (largest, n);
+    }
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 0);
+  assert_pattern_data (body, size);
+  /* Larger than libcurl's default buffer: the stream's own is in use. */
+  g_test_message ("largest read: %" G_GSSIZE_FORMAT " bytes", largest);
+  g_assert_cmpint (largest, >, CURL_MAX_WRITE_SIZE);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+}
+
+/* A read waiting for data can be cancelled; the stream stays usable and
+ * loses nothing: the next read gets the bytes that come. */
+static void
+test_cancel_waiting_read (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autofree char *url = test_server_url (server, "/slow/%u?rate=%u", 2048, 4096);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GByteArray) body = g_byte_array_new ();
+  ReadResult rr = { 0, };
+  guint8 buffer[4096];
+  gssize n;
+
+  g_assert_no_error (error);
+
+  /* Drain what came with the headers, so that the next read waits. */
+  while (g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (stream)))
+    {
+      n = read_once (stream, buffer, sizeof buffer, NULL, &error);
+      g_assert_no_error (error);
+      g_byte_array_append (body, buffer, n);
+    }
+
+  g_input_stream_read_async (stream, buffer, sizeof buffer, G_PRIORITY_DEFAULT, cancellable,
+                             read_cb, &rr);
+  g_cancellable_cancel (cancellable);
+  test_run_until (&rr.done);
+  if (rr.error != NULL)
+    {
+      g_assert_error (rr.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_clear_error (&rr.error);
+    }
+  else
+    {
+      /* A chunk that the sink had already copied is returned, not lost. */
+      g_assert_cmpint (rr.n, >, 0);
+      g_byte_array_append (body, buffer, rr.n);
+    }
+
+  while ((n = read_once (stream, buffer, sizeof buffer, NULL, &error)) > 0)
+    g_byte_array_append (body, buffer, n);
+  g_assert_no_error (error);
+  assert_pattern_data (body, 2048);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
 }
 
 static void
@@ -303,10 +421,11 @@ test_slow_reader_back_pressure (Fixture       *fixture,
   assert_pattern_data (ra.data, size);
   g_byte_array_unref (ra.data);
 
-  /* At most the high-water mark plus one chunk of libcurl's. */
+  /* At most the high-water mark plus one chunk of libcurl's, which reads
+   * into a larger buffer for streams. */
   max_buffered = g_curl_input_stream_get_max_buffered (G_CURL_INPUT_STREAM (stream));
   g_test_message ("at most %" G_GSIZE_FORMAT " bytes buffered", max_buffered);
-  g_assert_cmpuint (max_buffered, <=, GCURL_STREAM_HIGH_WATER + CURL_MAX_WRITE_SIZE);
+  g_assert_cmpuint (max_buffered, <=, GCURL_STREAM_HIGH_WATER + GCURL_SINK_BUFFER_SIZE);
   if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
     test_run_until_finished (transfer);
   g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
@@ -488,6 +607,8 @@ main (int   argc,
   test_util_set_server (server);
 
   ADD_TEST ("/send/read-all", test_read_all);
+  ADD_TEST ("/send/large-reads", test_large_reads);
+  ADD_TEST ("/send/cancel-waiting-read", test_cancel_waiting_read);
   ADD_TEST ("/send/splice", test_splice);
   ADD_TEST ("/send/data-input-stream", test_data_input_stream);
   ADD_TEST ("/send/http-error-is-a-stream", test_http_error_is_a_stream);
