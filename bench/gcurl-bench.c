@@ -99,6 +99,8 @@ typedef struct
   guint       timeout;         /* seconds before the run is failed */
   long        buffer_size;     /* CURLOPT_BUFFERSIZE, 0 = libcurl's default */
 
+  GCurlMulti *gcurl_multi;     /* the gcurl clients' multi, not owned */
+
   /* Progress */
   guint       started;
   guint       completed;
@@ -312,7 +314,7 @@ on_gcurl_finished (GCurlTransfer *transfer,
                    gpointer       user_data)
 {
   Bench *bench = user_data;
-  GCurlMulti *multi = g_object_get_data (G_OBJECT (transfer), "bench-multi");
+  GCurlMulti *multi = bench->gcurl_multi;
 
   if (g_curl_transfer_get_state (transfer) != G_CURL_TRANSFER_STATE_SUCCEEDED)
     {
@@ -342,7 +344,6 @@ gcurl_start_one (Bench      *bench,
 {
   GCurlTransfer *transfer = g_curl_transfer_new (bench->url);
 
-  g_object_set_data (G_OBJECT (transfer), "bench-multi", multi);
   if (bench->buffer_size > 0)
     curl_easy_setopt (g_curl_transfer_get_handle (transfer), CURLOPT_BUFFERSIZE,
                       bench->buffer_size);
@@ -416,6 +417,7 @@ run_gcurl (Bench *bench)
                         "max-total-connections", bench->concurrency,
                         "max-host-connections", bench->concurrency,
                         NULL);
+  bench->gcurl_multi = multi;
   if (g_curl_multi_get_backend (multi) != backend)
     {
       bench_fail (bench, "the multi did not take the %s backend",

@@ -88,11 +88,11 @@ struct _GCurlTransfer
   struct curl_slist  *header_list;
   char               *redirect_url;     /* where redirects led, or NULL */
   const char         *current_method;   /* static, or self->method */
-  gboolean            send_body;
-  gboolean            send_headers;
+  guint               send_body : 1;
+  guint               send_headers : 1;
   guint               applied_config;   /* serial of the multi settings set */
-  gboolean            custom_ca;        /* CURLOPT_CAINFO is a CA file of ours */
-  gboolean            sink_buffer;      /* CURLOPT_BUFFERSIZE is GCURL_SINK_BUFFER_SIZE */
+  guint               custom_ca : 1;        /* CURLOPT_CAINFO is a CA file of ours */
+  guint               sink_buffer : 1;      /* CURLOPT_BUFFERSIZE is GCURL_SINK_BUFFER_SIZE */
   guint               n_redirects;
   guint               max_redirects;
   guint               stall_timeout;
@@ -122,7 +122,7 @@ struct _GCurlTransfer
   gint64              reported_uploaded;
   gint64              reported_upload_size;
   gint64              reported_time;
-  gboolean            progress_reported;
+  guint               progress_reported : 1;
 
   gint64              uploaded;
   gint64              upload_size;
@@ -144,7 +144,7 @@ struct _GCurlTransfer
   GCurlTransferSinkFlush sink_flush;
   gpointer            sink_data;
   GDestroyNotify      sink_destroy;
-  gboolean            sink_paused;
+  guint               sink_paused : 1;
 
   /* A request body read from request_stream: one chunk at a time, read
    * asynchronously, and the transfer paused while none is ready. */
@@ -152,10 +152,10 @@ struct _GCurlTransfer
   gsize               upload_offset;
   GCancellable       *upload_cancellable;
   GError             *upload_error;
-  gboolean            upload_eof;
-  gboolean            upload_reading;
-  gboolean            upload_wants_data;
-  gboolean            upload_started;     /* the stream has been read from */
+  guint               upload_eof : 1;
+  guint               upload_reading : 1;
+  guint               upload_wants_data : 1;
+  guint               upload_started : 1;     /* the stream has been read from */
   gint64              upload_sent;        /* body bytes given to libcurl */
 
   /* Stall watchdog. */
