@@ -27,13 +27,23 @@
  *
  * @generation changes whenever the record's watch is added or dropped, so an
  * event collected before a change (in the same dispatch) is recognised as
- * stale and never routed to whatever socket now has that number. */
+ * stale and never routed to whatever socket now has that number.
+ *
+ * Parking (epoll backend): libcurl removes the socket of a keep-alive
+ * connection when its transfer ends and adds it again for the next one,
+ * often in the same dispatch. Taking it out of the epoll set and putting
+ * it back costs the kernel an allocation and an RCU free each time, so a
+ * socket removed during curl_multi_socket_action() stays in the set,
+ * parked: libcurl does not know it, no event of it reaches libcurl (the
+ * first one drops the watch), and closing it or the end of the last
+ * transfer drops the watch for good. */
 typedef struct
 {
   curl_socket_t fd;
   guint32       generation;
   int           interest;     /* CURL_POLL_IN/OUT/INOUT, 0 when not watched */
   gboolean      watched;
+  gboolean      parked;       /* removed by libcurl, still in the epoll set */
   gpointer      tag;          /* fds backend: g_source_add_unix_fd() tag */
   guint         watch_index;  /* fds backend: index in watched_sockets */
 } GCurlSocket;
@@ -65,7 +75,10 @@ typedef struct
   /* Sockets, indexed by fd number. */
   GCurlSocket       **sockets;
   guint               sockets_len;
-  guint               n_sockets;
+  guint               n_sockets;       /* not counting parked ones */
+  guint               n_parked;
+  gboolean            may_park;        /* in dispatch, before the flush */
+  int                 running;         /* transfers, as libcurl last said */
   GPtrArray          *watched_sockets; /* fds backend, for dispatch */
 
   int                 epoll_fd;        /* epoll backend */
@@ -345,8 +358,41 @@ free_socket (GCurlSourceImpl *self,
 {
   drop_watch (self, sock);
   self->sockets[sock->fd] = NULL;
-  self->n_sockets--;
+  if (sock->parked)
+    self->n_parked--;
+  else
+    self->n_sockets--;
   g_free (sock);
+}
+
+static void
+park_socket (GCurlSourceImpl *self,
+             GCurlSocket     *sock)
+{
+  sock->parked = TRUE;
+  self->n_parked++;
+  self->n_sockets--;
+}
+
+static void
+unpark_socket (GCurlSourceImpl *self,
+               GCurlSocket     *sock)
+{
+  sock->parked = FALSE;
+  self->n_parked--;
+  self->n_sockets++;
+}
+
+/* With no transfer left, nothing may stay in the epoll set: a parked
+ * socket whose peer closes would wake an idle main loop. */
+static void
+free_parked_sockets (GCurlSourceImpl *self)
+{
+  guint i;
+
+  for (i = 0; i < self->sockets_len && self->n_parked > 0; i++)
+    if (self->sockets[i] != NULL && self->sockets[i]->parked)
+      free_socket (self, self->sockets[i]);
 }
 
 static void
@@ -398,16 +444,24 @@ socket_cb (CURL          *easy,
 
   if (what == CURL_POLL_REMOVE)
     {
-      if (sock != NULL)
+      if (sock == NULL)
+        return 0;
+      if (self->may_park && sock->watched && !sock->parked &&
+          self->backend == G_CURL_SOURCE_BACKEND_EPOLL)
+        park_socket (self, sock);
+      else
         free_socket (self, sock);
       return 0;
     }
 
-  if (sock == NULL)
+  if (socketp == NULL)
     {
       CURLMcode mcode;
 
-      sock = ensure_socket (self, fd);
+      if (sock == NULL)
+        sock = ensure_socket (self, fd);
+      else if (sock->parked)
+        unpark_socket (self, sock);
       mcode = curl_multi_assign (self->multi, fd, sock);
       if (mcode != CURLM_OK)
         g_warning ("curl_multi_assign() failed for socket %d: %s",
@@ -509,6 +563,7 @@ socket_action (GCurlSourceImpl *self,
   CURLMcode mcode;
 
   mcode = curl_multi_socket_action (self->multi, fd, events, &running);
+  self->running = running;
   if (mcode != CURLM_OK)
     g_warning ("curl_multi_socket_action() failed on %s %d: %s",
                fd == CURL_SOCKET_TIMEOUT ? "timer" : "socket",
@@ -530,6 +585,14 @@ act_on_ready_sockets (GCurlSourceImpl *self)
        * given its number to a new one. */
       if (sock == NULL || !sock->watched || sock->generation != ev->generation)
         continue;
+
+      /* Data or a close on an idle connection: libcurl will find out when
+       * it uses it again; until then, no more wakeups for it. */
+      if (sock->parked)
+        {
+          free_socket (self, sock);
+          continue;
+        }
 
       socket_action (self, ev->fd, ev->events);
 
@@ -610,6 +673,10 @@ g_curl_source_dispatch (GSource     *source,
   if (self->multi == NULL)
     return G_SOURCE_REMOVE;
 
+  /* Sockets removed from here to the end of the completions (libcurl
+   * removes a keep-alive socket when its transfer is removed) may park. */
+  self->may_park = TRUE;
+
   if (self->backend == G_CURL_SOURCE_BACKEND_FDS)
     collect_ready_fds (self);
 #ifdef HAVE_EPOLL
@@ -634,10 +701,20 @@ g_curl_source_dispatch (GSource     *source,
   keep = report_failed_watches (self, callback, user_data) &&
          drain_messages (self, callback, user_data);
 
+  self->may_park = FALSE;
+
   if (keep && self->flush_func != NULL)
     self->flush_func (self->flush_data);
 
-  return keep && !g_source_is_destroyed (source);
+  if (g_source_is_destroyed (source))
+    return G_SOURCE_REMOVE;
+
+  /* No transfer runs, and none was added by the flush (libcurl would have
+   * asked for its timer): the parked sockets will not be used soon. */
+  if (self->n_parked > 0 && self->running == 0 && self->curl_expiry < 0)
+    free_parked_sockets (self);
+
+  return keep;
 }
 
 static void
@@ -835,7 +912,10 @@ g_curl_source_forget_socket (GSource       *source,
   GCurlSourceImpl *self = (GCurlSourceImpl *) source;
   GCurlSocket *sock = lookup_socket (self, fd);
 
-  if (sock != NULL)
+  /* libcurl said CURL_POLL_REMOVE for a parked socket already. */
+  if (sock != NULL && sock->parked)
+    free_socket (self, sock);
+  else if (sock != NULL)
     drop_watch (self, sock);
 }
 
@@ -861,7 +941,7 @@ g_curl_source_get_n_watches (GSource *source)
   guint i, n = 0;
 
   for (i = 0; i < self->sockets_len; i++)
-    if (self->sockets[i] != NULL && self->sockets[i]->watched)
+    if (self->sockets[i] != NULL && self->sockets[i]->watched && !self->sockets[i]->parked)
       n++;
 
   return n;

@@ -269,6 +269,186 @@ test_raw_socket_closed_behind_back (void)
   g_string_free (sink, TRUE);
 }
 
+/* A keep-alive HTTP/1.1 server for one connection, on its own thread:
+ * answers @n_requests requests with "hello", then keeps the connection
+ * open until keepalive_server_close(), and closes it then. */
+typedef struct
+{
+  GSocket  *listener;
+  GThread  *thread;
+  guint     n_requests;
+  GMutex    lock;
+  GCond     cond;
+  gboolean  close_now;
+  char     *url;
+} KeepaliveServer;
+
+static gpointer
+keepalive_server_thread (gpointer data)
+{
+  KeepaliveServer *ks = data;
+  g_autoptr(GSocket) conn = g_socket_accept (ks->listener, NULL, NULL);
+  static const char response[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+  guint answered = 0;
+  GString *request = g_string_new (NULL);
+
+  g_assert_nonnull (conn);
+  while (answered < ks->n_requests)
+    {
+      char buf[1024];
+      gssize n = g_socket_receive (conn, buf, sizeof buf, NULL, NULL);
+      const char *end;
+
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (request, buf, n);
+      while ((end = strstr (request->str, "\r\n\r\n")) != NULL)
+        {
+          g_string_erase (request, 0, end + 4 - request->str);
+          g_assert_cmpint (g_socket_send (conn, response, strlen (response), NULL, NULL),
+                           ==, (gssize) strlen (response));
+          answered++;
+        }
+    }
+  g_string_free (request, TRUE);
+
+  g_mutex_lock (&ks->lock);
+  while (!ks->close_now)
+    g_cond_wait (&ks->cond, &ks->lock);
+  g_mutex_unlock (&ks->lock);
+  g_socket_close (conn, NULL);
+
+  return NULL;
+}
+
+static void
+keepalive_server_start (KeepaliveServer *ks,
+                        guint            n_requests)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  memset (ks, 0, sizeof *ks);
+  ks->n_requests = n_requests;
+  g_mutex_init (&ks->lock);
+  g_cond_init (&ks->cond);
+  ks->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                               G_SOCKET_PROTOCOL_TCP, NULL);
+  g_assert_true (g_socket_bind (ks->listener, any, TRUE, NULL));
+  g_assert_true (g_socket_listen (ks->listener, NULL));
+  bound = g_socket_get_local_address (ks->listener, NULL);
+  ks->url = g_strdup_printf ("http://127.0.0.1:%u/",
+                             g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  ks->thread = g_thread_new ("keepalive-server", keepalive_server_thread, ks);
+}
+
+static void
+keepalive_server_close (KeepaliveServer *ks)
+{
+  g_mutex_lock (&ks->lock);
+  ks->close_now = TRUE;
+  g_cond_signal (&ks->cond);
+  g_mutex_unlock (&ks->lock);
+}
+
+static void
+keepalive_server_stop (KeepaliveServer *ks)
+{
+  keepalive_server_close (ks);
+  g_thread_join (ks->thread);
+  g_socket_close (ks->listener, NULL);
+  g_object_unref (ks->listener);
+  g_mutex_clear (&ks->lock);
+  g_cond_clear (&ks->cond);
+  g_free (ks->url);
+}
+
+static gboolean
+set_flag_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Main-loop iterations in @ms, counting whatever is pending too (unlike
+ * test_count_iterations(), whose draining would spin with a busy loop). */
+static guint
+count_iterations_undrained (guint ms)
+{
+  gboolean done = FALSE;
+  guint n = 0;
+
+  g_timeout_add (ms, set_flag_cb, &done);
+  while (!done)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      n++;
+    }
+
+  return n;
+}
+
+/* While another transfer runs, the socket of a finished keep-alive
+ * transfer is idle: it is not counted as watched, its next transfer reuses
+ * the connection, and when the peer closes it the loop wakes once, not
+ * over and over (the close is level-triggered). */
+static void
+test_keepalive_idle_socket (void)
+{
+  g_autofree char *slow_url = test_server_url (server, "/slow/%u?rate=%u", 8000, 4000);
+  GString *slow_sink = g_string_new (NULL);
+  GString *sinks[2] = { g_string_new (NULL), g_string_new (NULL) };
+  CURL *easies[2];
+  CURL *slow;
+  KeepaliveServer ks;
+  long connects = -1;
+  guint i, iterations;
+  Raw raw;
+
+  keepalive_server_start (&ks, 2);
+  raw_init (&raw);
+  slow = easy_new (slow_url, slow_sink);
+  g_assert_cmpint (curl_multi_add_handle (raw.multi, slow), ==, CURLM_OK);
+
+  for (i = 0; i < 2; i++)
+    {
+      easies[i] = easy_new (ks.url, sinks[i]);
+      g_assert_cmpint (curl_multi_add_handle (raw.multi, easies[i]), ==, CURLM_OK);
+      raw_wait_for (&raw, i + 1);
+      g_assert_cmpint (g_array_index (raw.results, CURLcode, i), ==, CURLE_OK);
+      g_assert_cmpstr (sinks[i]->str, ==, "hello");
+      /* Only the slow transfer's socket is watched for libcurl. */
+      g_assert_cmpuint (g_curl_source_get_n_watches (raw.source), ==, 1);
+      g_assert_cmpuint (g_curl_source_get_n_sockets (raw.source), ==, 1);
+    }
+  curl_easy_getinfo (easies[1], CURLINFO_NUM_CONNECTS, &connects);
+  g_assert_cmpint (connects, ==, 0);
+
+  keepalive_server_close (&ks);
+  iterations = count_iterations_undrained (300);
+  g_test_message ("%u iterations in 300 ms after the peer closed an idle socket", iterations);
+  g_assert_cmpuint (iterations, <, 30);
+  g_assert_cmpuint (raw.done->len, ==, 2);
+
+  raw_wait_for (&raw, 3);
+  g_assert_cmpint (g_array_index (raw.results, CURLcode, 2), ==, CURLE_OK);
+  assert_pattern (slow_sink, 8000);
+
+  /* Nothing runs: nothing is watched, nothing wakes the loop. */
+  g_assert_cmpuint (g_curl_source_get_n_watches (raw.source), ==, 0);
+  g_assert_cmpint (test_count_iterations (300), ==, 0);
+
+  for (i = 0; i < 2; i++)
+    {
+      curl_easy_cleanup (easies[i]);
+      g_string_free (sinks[i], TRUE);
+    }
+  curl_easy_cleanup (slow);
+  g_string_free (slow_sink, TRUE);
+  raw_clear (&raw);
+  keepalive_server_stop (&ks);
+}
+
 static void
 test_backend_choice (void)
 {
@@ -348,6 +528,7 @@ main (int   argc,
   g_test_add_func ("/source/raw/remove-from-callback", test_raw_remove_source_from_callback);
   g_test_add_func ("/source/raw/completion-from-timer", test_raw_completion_from_timer);
   g_test_add_func ("/source/raw/socket-closed-behind-back", test_raw_socket_closed_behind_back);
+  g_test_add_func ("/source/raw/keepalive-idle-socket", test_keepalive_idle_socket);
   g_test_add_func ("/source/backend-choice", test_backend_choice);
   g_test_add_func ("/source/failed-watch", test_failed_watch);
   g_test_add_func ("/source/fd-reuse", test_fd_reuse);
