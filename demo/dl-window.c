@@ -279,6 +279,8 @@ manager_error_cb (DlDownloadManager *manager,
   dl_window_show_message (self, message);
 }
 
+/* The row says it too; a toast reaches the person who looks elsewhere.
+ * Only failures: a toast for every finished download would queue up. */
 static void
 download_finished_cb (DlDownloadManager *manager,
                       DlDownload        *download,
@@ -286,13 +288,11 @@ download_finished_cb (DlDownloadManager *manager,
 {
   g_autofree char *message = NULL;
 
-  /* The row says it too; a toast reaches the person who looks elsewhere. */
-  if (dl_download_get_state (download) == DL_DOWNLOAD_STATE_FAILED)
-    message = g_strdup_printf (_("“%s” failed: %s"), dl_download_get_display_name (download),
-                               dl_download_get_error_message (download));
-  else
-    message = g_strdup_printf (_("“%s” is complete"), dl_download_get_display_name (download));
+  if (dl_download_get_state (download) != DL_DOWNLOAD_STATE_FAILED)
+    return;
 
+  message = g_strdup_printf (_("“%s” failed: %s"), dl_download_get_display_name (download),
+                             dl_download_get_error_message (download));
   dl_window_show_message (self, message);
 }
 
