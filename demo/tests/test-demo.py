@@ -179,6 +179,9 @@ class App:
             "GSETTINGS_BACKEND": "memory",
             "GSETTINGS_SCHEMA_DIR": schema_dir,
             "GCURL_DEMO_AUTOTEST": "1",
+            # A critical is a bug of ours; warnings may come from the
+            # machine (fonts, icon themes).
+            "G_DEBUG": "fatal-criticals",
             # No session bus: the app is not unique, and GTK's
             # accessibility bridge has nothing to talk to.
             "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent",
