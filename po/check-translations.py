@@ -12,7 +12,8 @@ Fails (exit 1) and says why if:
     (bad format strings, plural forms, header);
   - a translation is not complete: untranslated or fuzzy entries, in the
     .po as it is OR once merged with a template freshly extracted from the
-    sources (so a new or changed string without its translations fails).
+    sources (so a new or changed string without its translations fails);
+  - a .po still translates a string that the sources no longer have.
 
 The template is made with xgettext and the same options as meson's i18n
 module with preset 'glib' (mesonbuild/modules/i18n.py), so it has the
@@ -151,6 +152,16 @@ def check_language(root, language, template, workdir, problems):
         problems.append(f"{language}: po/{language}.po is out of date with the sources "
                         f"({summary}); new or changed: "
                         + shorten(incomplete_entries(merged)))
+
+    # Translations of strings the sources no longer have: stale entries
+    # that msgmerge keeps as obsolete.
+    result = run(["msgattrib", "--only-obsolete", "--no-wrap", merged])
+    stale = [line[len("#~ msgid "):] for line in result.stdout.splitlines()
+             if line.startswith('#~ msgid "')]
+    if stale:
+        problems.append(f"{language}: po/{language}.po translates strings the sources no "
+                        "longer have (meson compile gcurlmulti-1-update-po, then drop the "
+                        "#~ entries): " + shorten(stale))
 
 
 def main():
