@@ -393,7 +393,6 @@ dl_application_init (DlApplication *self)
   };
 
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
-  g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[URL…]"));
   g_application_set_option_context_summary (G_APPLICATION (self),
                                             _("Download files from the web."));
 }
