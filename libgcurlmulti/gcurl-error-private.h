@@ -14,4 +14,6 @@ G_BEGIN_DECLS
 GError *g_curl_error_new_from_code (CURLcode    code,
                                     const char *error_buffer);
 
+void    g_curl_init_i18n           (void);
+
 G_END_DECLS

@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
 
@@ -30,4 +32,21 @@ g_curl_error_new_from_code (CURLcode    code,
     return g_error_new_literal (G_CURL_ERROR, code, error_buffer);
 
   return g_error_new_literal (G_CURL_ERROR, code, curl_easy_strerror (code));
+}
+
+/* The library's messages are translated in its own gettext domain, bound
+ * to where its catalogues are installed. A library never calls textdomain():
+ * that is the application's to choose. Called from the class_init of the
+ * types whose code makes the errors, before any of them can exist. */
+void
+g_curl_init_i18n (void)
+{
+  static gsize initialized = 0;
+
+  if (g_once_init_enter (&initialized))
+    {
+      bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+      bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+      g_once_init_leave (&initialized, 1);
+    }
 }

@@ -708,6 +708,8 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  g_curl_init_i18n ();
+
   object_class->constructed = g_curl_multi_constructed;
   object_class->dispose = g_curl_multi_dispose;
   object_class->finalize = g_curl_multi_finalize;

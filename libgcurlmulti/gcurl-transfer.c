@@ -848,6 +848,8 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  g_curl_init_i18n ();
+
   object_class->dispose = g_curl_transfer_dispose;
   object_class->finalize = g_curl_transfer_finalize;
   object_class->get_property = g_curl_transfer_get_property;
