@@ -46,6 +46,11 @@
 #define GCURL_DEFAULT_DOWNLOAD_RETRIES 3
 #define GCURL_DEFAULT_RETRY_DELAY_MS 1000
 
+/* How long the proxy resolver's answer for an origin is kept: proxies are
+ * chosen per host in practice (libsoup asks once per connection), and a
+ * network change forgets them all at once. */
+#define GCURL_PROXY_CACHE_TTL_US (60 * G_USEC_PER_SEC)
+
 struct _GCurlMulti
 {
   GObject             parent_instance;
@@ -78,7 +83,20 @@ struct _GCurlMulti
   guint               download_retries;
   guint               retry_delay;        /* ms */
   guint               config_serial;      /* see GCurlTransferConfig */
+  char               *proxy;              /* NULL: ask proxy_resolver */
+  GProxyResolver     *proxy_resolver;     /* NULL: libcurl's own choice */
+  GHashTable         *proxy_cache;        /* origin → ProxyCacheEntry */
+  GNetworkMonitor    *network_monitor;
+  gulong              network_changed_id;
+  guint               proxy_resolver_set : 1;   /* at construction */
+  guint               network_monitor_set : 1;
 };
+
+typedef struct
+{
+  char   *proxy;                          /* for CURLOPT_PROXY; "" = none */
+  gint64  expires;                        /* monotonic µs */
+} ProxyCacheEntry;
 
 enum {
   PROP_0,
@@ -95,6 +113,9 @@ enum {
   PROP_STALL_TIMEOUT,
   PROP_DOWNLOAD_RETRIES,
   PROP_RETRY_DELAY,
+  PROP_PROXY,
+  PROP_PROXY_RESOLVER,
+  PROP_NETWORK_MONITOR,
   N_PROPS
 };
 
@@ -103,6 +124,8 @@ static GParamSpec *properties[N_PROPS];
 G_DEFINE_FINAL_TYPE (GCurlMulti, g_curl_multi, G_TYPE_OBJECT)
 
 static void flush_cb (gpointer user_data);
+static void set_network_monitor (GCurlMulti      *self,
+                                 GNetworkMonitor *monitor);
 static void rate_queue_remove (GCurlMulti    *self,
                                GCurlTransfer *transfer);
 
@@ -473,6 +496,11 @@ g_curl_multi_constructed (GObject *object)
                      (long) self->max_total_connections);
   curl_multi_setopt (self->handle, CURLMOPT_MAX_HOST_CONNECTIONS,
                      (long) self->max_host_connections);
+
+  if (!self->proxy_resolver_set)
+    self->proxy_resolver = g_object_ref (g_proxy_resolver_get_default ());
+  if (!self->network_monitor_set)
+    set_network_monitor (self, g_network_monitor_get_default ());
 }
 
 static void
@@ -498,6 +526,10 @@ g_curl_multi_dispose (GObject *object)
     }
 
   g_curl_clear_source (&self->watchdog);
+  g_clear_object (&self->proxy_resolver);
+  if (self->network_monitor != NULL)
+    g_clear_signal_handler (&self->network_changed_id, self->network_monitor);
+  g_clear_object (&self->network_monitor);
 
   /* libcurl closes its cached connections here, through the close-socket
    * callback and the socket callback: the source must still be alive. */
@@ -522,6 +554,8 @@ g_curl_multi_finalize (GObject *object)
   g_clear_pointer (&self->allowed_protocols, g_free);
   g_clear_pointer (&self->tls_ca_file, g_free);
   g_clear_pointer (&self->user_agent, g_free);
+  g_clear_pointer (&self->proxy, g_free);
+  g_clear_pointer (&self->proxy_cache, g_hash_table_unref);
 
   G_OBJECT_CLASS (g_curl_multi_parent_class)->finalize (object);
 }
@@ -568,6 +602,71 @@ set_string (GCurlMulti  *self,
   *field = g_strdup (value);
   self->config_serial = g_curl_transfer_config_next_serial ();
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
+static void
+forget_proxies (GCurlMulti *self)
+{
+  if (self->proxy_cache != NULL)
+    g_hash_table_remove_all (self->proxy_cache);
+}
+
+static gboolean
+forget_proxies_cb (gpointer user_data)
+{
+  g_autoptr(GCurlMulti) self = g_weak_ref_get (user_data);
+
+  if (self != NULL)
+    forget_proxies (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+/* The monitor signals from the context it was made in, which may be
+ * another thread's: the cache is only touched from the multi's. */
+static void
+network_changed_cb (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    gpointer         user_data)
+{
+  GCurlMulti *self = user_data;
+  GWeakRef *ref;
+
+  if (g_main_context_is_owner (self->context))
+    {
+      /* Another network may have other proxies. */
+      forget_proxies (self);
+      return;
+    }
+
+  ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, forget_proxies_cb,
+                              ref, weak_ref_free);
+}
+
+static void
+set_network_monitor (GCurlMulti      *self,
+                     GNetworkMonitor *monitor)
+{
+  if (self->network_monitor == monitor)
+    return;
+
+  if (self->network_monitor != NULL)
+    g_clear_signal_handler (&self->network_changed_id, self->network_monitor);
+  g_set_object (&self->network_monitor, monitor);
+  if (monitor != NULL)
+    self->network_changed_id = g_signal_connect_object (monitor, "network-changed",
+                                                        G_CALLBACK (network_changed_cb),
+                                                        self, 0);
+  forget_proxies (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NETWORK_MONITOR]);
 }
 
 static void
@@ -618,6 +717,15 @@ g_curl_multi_get_property (GObject    *object,
       break;
     case PROP_RETRY_DELAY:
       g_value_set_uint (value, self->retry_delay);
+      break;
+    case PROP_PROXY:
+      g_value_set_string (value, self->proxy);
+      break;
+    case PROP_PROXY_RESOLVER:
+      g_value_set_object (value, self->proxy_resolver);
+      break;
+    case PROP_NETWORK_MONITOR:
+      g_value_set_object (value, self->network_monitor);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -697,6 +805,30 @@ g_curl_multi_set_property (GObject      *object,
       break;
     case PROP_RETRY_DELAY:
       set_uint (self, &self->retry_delay, g_value_get_uint (value), prop_id);
+      break;
+    case PROP_PROXY:
+      {
+        const char *proxy = g_value_get_string (value);
+
+        if (proxy != NULL && strpbrk (proxy, "\r\n") != NULL)
+          {
+            g_critical ("GCurlMulti:proxy must not contain CR or LF");
+            break;
+          }
+        set_string (self, &self->proxy, proxy, prop_id);
+      }
+      break;
+    case PROP_PROXY_RESOLVER:
+      self->proxy_resolver_set = TRUE;
+      if (g_set_object (&self->proxy_resolver, g_value_get_object (value)))
+        {
+          forget_proxies (self);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    case PROP_NETWORK_MONITOR:
+      self->network_monitor_set = TRUE;
+      set_network_monitor (self, g_value_get_object (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -901,6 +1033,57 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
                        G_PARAM_STATIC_STRINGS);
 
+  /**
+   * GCurlMulti:proxy:
+   *
+   * The proxy every transfer goes through, as libcurl takes it
+   * (`http://host:port`, `socks5h://host:port`…), or the empty string for
+   * none. %NULL, the default, asks [property@GCurl.Multi:proxy-resolver]
+   * for each origin (the desktop's proxy settings). A transfer's own
+   * [property@GCurl.Transfer:proxy] takes precedence.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PROXY] =
+    g_param_spec_string ("proxy", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:proxy-resolver:
+   *
+   * What chooses the proxy of each transfer when neither it nor the multi
+   * names one: by default g_proxy_resolver_get_default(), which follows
+   * the desktop's settings (with glib-networking). Its answer for an
+   * origin (scheme, host and port) is kept for a minute, and forgotten when
+   * [property@GCurl.Multi:network-monitor] says the network changed. %NULL
+   * leaves the choice to libcurl (its `http_proxy`, `https_proxy` and
+   * `no_proxy` environment variables), as does GLib's resolver when no
+   * module provides one.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PROXY_RESOLVER] =
+    g_param_spec_object ("proxy-resolver", NULL, NULL, G_TYPE_PROXY_RESOLVER,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:network-monitor:
+   *
+   * What tells the multi that the network changed, by default
+   * g_network_monitor_get_default(). A change forgets the proxies chosen so
+   * far, and a download waiting to retry after a failure
+   * ([method@GCurl.Multi.download_async]) retries at once when the network
+   * is available again. %NULL for none.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_NETWORK_MONITOR] =
+    g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -1003,6 +1186,173 @@ g_curl_multi_get_n_transfers (GCurlMulti *self)
   return self->running.length;
 }
 
+static void
+add_handle (GCurlMulti    *self,
+            GCurlTransfer *transfer)
+{
+  CURLMcode mcode = curl_multi_add_handle (self->handle, g_curl_transfer_get_handle (transfer));
+
+  if (mcode != CURLM_OK)
+    g_curl_multi_cancel_transfer (self, transfer,
+                                  g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,
+                                               _("Could not start the transfer of %s: %s"),
+                                               g_curl_transfer_get_url (transfer),
+                                               curl_multi_strerror (mcode)));
+}
+
+/* "scheme://authority" of @url: the key of the proxy cache. */
+static char *
+url_origin (const char *url)
+{
+  const char *authority = strstr (url, "://");
+  gsize len;
+
+  if (authority == NULL)
+    return g_strdup (url);
+  authority += 3;
+  len = (authority - url) + strcspn (authority, "/?#");
+  return g_strndup (url, len);
+}
+
+/* The first proxy of @proxies that libcurl can use, as CURLOPT_PROXY
+ * takes it ("" for a direct connection). */
+static char *
+proxy_from_list (char **proxies)
+{
+  guint i;
+
+  for (i = 0; proxies != NULL && proxies[i] != NULL; i++)
+    {
+      const char *p = proxies[i];
+
+      if (g_str_has_prefix (p, "direct://"))
+        return g_strdup ("");
+      /* GLib's "socks" is SOCKS version 5, or lower. */
+      if (g_str_has_prefix (p, "socks://"))
+        return g_strconcat ("socks5h://", p + strlen ("socks://"), NULL);
+      if (g_str_has_prefix (p, "http://") || g_str_has_prefix (p, "https://") ||
+          g_str_has_prefix (p, "socks4://") || g_str_has_prefix (p, "socks4a://") ||
+          g_str_has_prefix (p, "socks5://") || g_str_has_prefix (p, "socks5h://"))
+        return g_strdup (p);
+    }
+
+  return g_strdup ("");
+}
+
+static void
+proxy_cache_entry_free (gpointer data)
+{
+  ProxyCacheEntry *entry = data;
+
+  g_free (entry->proxy);
+  g_free (entry);
+}
+
+typedef struct
+{
+  GCurlTransfer *transfer;
+  guint          run;
+  char          *origin;
+} ProxyLookup;
+
+static void
+proxy_lookup_free (ProxyLookup *lookup)
+{
+  g_object_unref (lookup->transfer);
+  g_free (lookup->origin);
+  g_free (lookup);
+}
+
+static void
+proxy_lookup_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  ProxyLookup *lookup = user_data;
+  GCurlTransfer *transfer = lookup->transfer;
+  GCurlMulti *self = g_curl_transfer_get_multi (transfer);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) proxies = g_proxy_resolver_lookup_finish (G_PROXY_RESOLVER (source),
+                                                          result, &error);
+  ProxyCacheEntry *entry;
+
+  /* Cancelled meanwhile, or already running again (another lookup). */
+  if (self == NULL || g_curl_transfer_is_completed (transfer) ||
+      g_curl_transfer_get_run (transfer) != lookup->run)
+    {
+      proxy_lookup_free (lookup);
+      return;
+    }
+
+  if (proxies == NULL)
+    {
+      g_curl_multi_cancel_transfer (self, transfer,
+                                    g_error_new (G_CURL_ERROR, G_CURL_ERROR_COULDNT_RESOLVE_PROXY,
+                                                 _("Could not find the proxy for %s: %s"),
+                                                 g_curl_transfer_get_url (transfer),
+                                                 error->message));
+      proxy_lookup_free (lookup);
+      return;
+    }
+
+  entry = g_new0 (ProxyCacheEntry, 1);
+  entry->proxy = proxy_from_list (proxies);
+  entry->expires = g_get_monotonic_time () + GCURL_PROXY_CACHE_TTL_US;
+  if (self->proxy_cache == NULL)
+    self->proxy_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                               proxy_cache_entry_free);
+  g_hash_table_replace (self->proxy_cache, g_steal_pointer (&lookup->origin), entry);
+
+  g_curl_transfer_set_proxy (transfer, entry->proxy);
+  add_handle (self, transfer);
+  proxy_lookup_free (lookup);
+}
+
+/* Sets the proxy the resolver chose for @transfer's origin; returns %TRUE
+ * if it has to be asked first, in which case the transfer is added to
+ * libcurl once it has answered. */
+static gboolean
+choose_proxy (GCurlMulti    *self,
+              GCurlTransfer *transfer)
+{
+  static GType dummy_type;
+  g_autofree char *origin = NULL;
+  ProxyCacheEntry *entry;
+  ProxyLookup *lookup;
+
+  if (self->proxy != NULL || self->proxy_resolver == NULL ||
+      g_curl_transfer_has_proxy (transfer))
+    return FALSE;
+
+  /* GLib's fallback when no module provides a resolver always answers
+   * "direct://": leave the choice to libcurl, which reads the proxy
+   * environment variables. */
+  if (dummy_type == 0)
+    dummy_type = g_type_from_name ("GDummyProxyResolver");
+  if (dummy_type != 0 && G_OBJECT_TYPE (self->proxy_resolver) == dummy_type)
+    return FALSE;
+
+  origin = url_origin (g_curl_transfer_get_url (transfer));
+  entry = self->proxy_cache ? g_hash_table_lookup (self->proxy_cache, origin) : NULL;
+  if (entry != NULL && entry->expires > g_get_monotonic_time ())
+    {
+      g_curl_transfer_set_proxy (transfer, entry->proxy);
+      return FALSE;
+    }
+
+  /* libcurl says best what is wrong with a URL that is not one. */
+  if (!g_uri_is_valid (g_curl_transfer_get_url (transfer), G_URI_FLAGS_NONE, NULL))
+    return FALSE;
+
+  lookup = g_new0 (ProxyLookup, 1);
+  lookup->transfer = g_object_ref (transfer);
+  lookup->run = g_curl_transfer_get_run (transfer);
+  lookup->origin = g_steal_pointer (&origin);
+  g_proxy_resolver_lookup_async (self->proxy_resolver, g_curl_transfer_get_url (transfer),
+                                 NULL, proxy_lookup_cb, lookup);
+  return TRUE;
+}
+
 /**
  * g_curl_multi_add_transfer:
  * @self: a multi
@@ -1026,7 +1376,6 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
   GCurlTransferConfig config = { 0, };
   g_autoptr(GError) error = NULL;
   GCurlTransferState state;
-  CURLMcode mcode;
 
   g_return_if_fail (G_CURL_IS_MULTI (self));
   g_return_if_fail (G_CURL_IS_TRANSFER (transfer));
@@ -1043,25 +1392,16 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
   config.stall_timeout = self->stall_timeout;
   config.source = self->source;
   config.serial = self->config_serial;
+  config.proxy = self->proxy;
 
   g_object_ref (transfer);
   g_queue_push_tail_link (&self->running, g_curl_transfer_get_running_link (transfer));
   update_watchdog (self);
 
   if (!g_curl_transfer_start (transfer, self, &config, &error))
-    {
-      g_curl_multi_cancel_transfer (self, transfer, g_steal_pointer (&error));
-    }
-  else
-    {
-      mcode = curl_multi_add_handle (self->handle, g_curl_transfer_get_handle (transfer));
-      if (mcode != CURLM_OK)
-        g_curl_multi_cancel_transfer (self, transfer,
-                                      g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,
-                                                   _("Could not start the transfer of %s: %s"),
-                                                   g_curl_transfer_get_url (transfer),
-                                                   curl_multi_strerror (mcode)));
-    }
+    g_curl_multi_cancel_transfer (self, transfer, g_steal_pointer (&error));
+  else if (!choose_proxy (self, transfer))
+    add_handle (self, transfer);
 
   notify_n_transfers (self);
 }

@@ -33,6 +33,7 @@ typedef struct
   const char *user_agent;
   guint       max_redirects;
   guint       stall_timeout;       /* s, 0 = off */
+  const char *proxy;               /* NULL: libcurl's default */
   GSource    *source;              /* for the socket open/close callbacks */
   guint       serial;              /* changes whenever a setting above does */
 } GCurlTransferConfig;
@@ -78,6 +79,11 @@ void                    g_curl_transfer_set_sink     (GCurlTransfer             
 void                    g_curl_transfer_unpause_sink (GCurlTransfer             *self);
 const char             *g_curl_transfer_get_expected_checksum (GCurlTransfer    *self,
                                                                GChecksumType    *type);
+
+gboolean                g_curl_transfer_has_proxy    (GCurlTransfer             *self);
+guint                   g_curl_transfer_get_run      (GCurlTransfer             *self);
+void                    g_curl_transfer_set_proxy    (GCurlTransfer             *self,
+                                                      const char                *proxy);
 
 gboolean                g_curl_parse_content_range   (const char                *value,
                                                       gint64                    *start,

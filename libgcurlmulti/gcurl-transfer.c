@@ -61,6 +61,30 @@ typedef struct
   char *value;
 } GCurlHeader;
 
+/* Settings of this transfer that replace its multi's; allocated when the
+ * first is set, since most transfers use their multi's. */
+typedef struct
+{
+  char  *user_agent;         /* NULL: the multi's */
+  char  *proxy;              /* NULL: the multi's, or its proxy resolver's */
+  char  *tls_ca_file;        /* NULL: the multi's */
+  char  *allowed_protocols;  /* NULL: the multi's */
+  int    max_redirects;      /* -1: the multi's */
+  int    stall_timeout;      /* -1: the multi's */
+  int    connect_timeout;    /* s, 0: libcurl's (300 s) */
+  int    timeout;            /* s, 0: none */
+} GCurlTransferOptions;
+
+static void
+options_free (GCurlTransferOptions *options)
+{
+  g_free (options->user_agent);
+  g_free (options->proxy);
+  g_free (options->tls_ca_file);
+  g_free (options->allowed_protocols);
+  g_free (options);
+}
+
 struct _GCurlTransfer
 {
   GObject             parent_instance;
@@ -79,6 +103,11 @@ struct _GCurlTransfer
   gint64              max_download_speed;
   GChecksumType       checksum_type;
   char               *expected_checksum;  /* hex, for download_async */
+  GCurlTransferOptions *options;          /* NULL: all the multi's */
+  guint               options_changed : 1;
+  guint               proxy_set : 1;      /* CURLOPT_PROXY is not libcurl's default */
+  gint64              redirect_time;      /* µs spent on followed redirects */
+  guint               run;                /* counts runs, for late callbacks */
 
   /* The current run; reset by g_curl_transfer_start(). */
   GCurlMulti         *multi;            /* owned while running */
@@ -177,6 +206,14 @@ enum {
   PROP_DOWNLOAD_SPEED,
   PROP_TIME_REMAINING,
   PROP_MAX_DOWNLOAD_SPEED,
+  PROP_USER_AGENT,
+  PROP_PROXY,
+  PROP_TLS_CA_FILE,
+  PROP_ALLOWED_PROTOCOLS,
+  PROP_MAX_REDIRECTS,
+  PROP_STALL_TIMEOUT,
+  PROP_CONNECT_TIMEOUT,
+  PROP_TIMEOUT,
   N_PROPS
 };
 
@@ -760,12 +797,131 @@ g_curl_transfer_finalize (GObject *object)
   g_clear_error (&self->upload_error);
   g_clear_pointer (&self->content_type, g_free);
   g_clear_pointer (&self->expected_checksum, g_free);
+  g_clear_pointer (&self->options, options_free);
   g_clear_pointer (&self->response_headers, g_hash_table_unref);
   g_clear_pointer (&self->body, g_byte_array_unref);
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
   g_clear_error (&self->error);
 
   G_OBJECT_CLASS (g_curl_transfer_parent_class)->finalize (object);
+}
+
+static GCurlTransferOptions *
+ensure_options (GCurlTransfer *self)
+{
+  if (self->options == NULL)
+    {
+      self->options = g_new0 (GCurlTransferOptions, 1);
+      self->options->max_redirects = -1;
+      self->options->stall_timeout = -1;
+    }
+  return self->options;
+}
+
+static gboolean
+protocols_valid (const char *protocols)
+{
+  CURL *probe = curl_easy_init ();
+  gboolean valid = probe != NULL &&
+                   curl_easy_setopt (probe, CURLOPT_PROTOCOLS_STR, protocols) == CURLE_OK;
+
+  g_clear_pointer (&probe, curl_easy_cleanup);
+  return valid;
+}
+
+/* The string options; programmer errors are refused with a critical and
+ * change nothing. */
+static void
+set_option_string (GCurlTransfer *self,
+                   guint          prop_id,
+                   const char    *value)
+{
+  char **field;
+
+  if (state_is_running (self->state))
+    {
+      g_critical ("GCurlTransfer:%s cannot change while the transfer runs",
+                  properties[prop_id]->name);
+      return;
+    }
+  if (value != NULL && prop_id != PROP_TLS_CA_FILE && strpbrk (value, "\r\n") != NULL)
+    {
+      g_critical ("GCurlTransfer:%s must not contain CR or LF", properties[prop_id]->name);
+      return;
+    }
+  if (value != NULL && prop_id == PROP_ALLOWED_PROTOCOLS && !protocols_valid (value))
+    {
+      g_critical ("“%s” is not a list of protocols libcurl supports", value);
+      return;
+    }
+
+  if (value == NULL && self->options == NULL)
+    return;
+
+  switch (prop_id)
+    {
+    case PROP_USER_AGENT:
+      field = &ensure_options (self)->user_agent;
+      break;
+    case PROP_PROXY:
+      field = &ensure_options (self)->proxy;
+      break;
+    case PROP_TLS_CA_FILE:
+      field = &ensure_options (self)->tls_ca_file;
+      break;
+    default:
+      field = &ensure_options (self)->allowed_protocols;
+      break;
+    }
+
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+
+  g_free (*field);
+  *field = g_strdup (value);
+  self->options_changed = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
+static void
+set_option_int (GCurlTransfer *self,
+                guint          prop_id,
+                int            value)
+{
+  GCurlTransferOptions *options;
+  int *field;
+
+  if (state_is_running (self->state) &&
+      prop_id != PROP_STALL_TIMEOUT && prop_id != PROP_MAX_REDIRECTS)
+    {
+      g_critical ("GCurlTransfer:%s cannot change while the transfer runs",
+                  properties[prop_id]->name);
+      return;
+    }
+
+  options = ensure_options (self);
+  switch (prop_id)
+    {
+    case PROP_MAX_REDIRECTS:
+      field = &options->max_redirects;
+      break;
+    case PROP_STALL_TIMEOUT:
+      field = &options->stall_timeout;
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      field = &options->connect_timeout;
+      break;
+    default:
+      field = &options->timeout;
+      break;
+    }
+
+  if (*field == value)
+    return;
+
+  *field = value;
+  self->options_changed = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
 static void
@@ -814,6 +970,30 @@ g_curl_transfer_get_property (GObject    *object,
     case PROP_MAX_DOWNLOAD_SPEED:
       g_value_set_int64 (value, self->max_download_speed);
       break;
+    case PROP_USER_AGENT:
+      g_value_set_string (value, self->options ? self->options->user_agent : NULL);
+      break;
+    case PROP_PROXY:
+      g_value_set_string (value, self->options ? self->options->proxy : NULL);
+      break;
+    case PROP_TLS_CA_FILE:
+      g_value_set_string (value, self->options ? self->options->tls_ca_file : NULL);
+      break;
+    case PROP_ALLOWED_PROTOCOLS:
+      g_value_set_string (value, self->options ? self->options->allowed_protocols : NULL);
+      break;
+    case PROP_MAX_REDIRECTS:
+      g_value_set_int (value, self->options ? self->options->max_redirects : -1);
+      break;
+    case PROP_STALL_TIMEOUT:
+      g_value_set_int (value, self->options ? self->options->stall_timeout : -1);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint (value, self->options ? (guint) self->options->connect_timeout : 0);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, self->options ? (guint) self->options->timeout : 0);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -837,6 +1017,20 @@ g_curl_transfer_set_property (GObject      *object,
       break;
     case PROP_MAX_DOWNLOAD_SPEED:
       g_curl_transfer_set_max_download_speed (self, g_value_get_int64 (value));
+      break;
+    case PROP_USER_AGENT:
+    case PROP_PROXY:
+    case PROP_TLS_CA_FILE:
+    case PROP_ALLOWED_PROTOCOLS:
+      set_option_string (self, prop_id, g_value_get_string (value));
+      break;
+    case PROP_MAX_REDIRECTS:
+    case PROP_STALL_TIMEOUT:
+      set_option_int (self, prop_id, g_value_get_int (value));
+      break;
+    case PROP_CONNECT_TIMEOUT:
+    case PROP_TIMEOUT:
+      set_option_int (self, prop_id, (int) MIN (g_value_get_uint (value), G_MAXINT));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1009,6 +1203,121 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
     g_param_spec_int64 ("max-download-speed", NULL, NULL, 0, G_MAXINT64, 0,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:user-agent:
+   *
+   * The `User-Agent` header of this transfer, or %NULL for its multi's
+   * [property@GCurl.Multi:user-agent]. It cannot contain CR or LF.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_USER_AGENT] =
+    g_param_spec_string ("user-agent", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:proxy:
+   *
+   * The proxy this transfer goes through, as libcurl takes it
+   * (`http://host:port`, `socks5h://host:port`…), or the empty string for
+   * none; %NULL for its multi's [property@GCurl.Multi:proxy], whose own
+   * default is to ask [property@GCurl.Multi:proxy-resolver] for each URL.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PROXY] =
+    g_param_spec_string ("proxy", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:tls-ca-file:
+   *
+   * A PEM file of the certificate authorities to trust for this transfer,
+   * in place of the system's; %NULL for its multi's
+   * [property@GCurl.Multi:tls-ca-file].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TLS_CA_FILE] =
+    g_param_spec_string ("tls-ca-file", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:allowed-protocols:
+   *
+   * The protocols this transfer and its redirects may use, as libcurl's
+   * comma-separated list (`http,https`); %NULL for its multi's
+   * [property@GCurl.Multi:allowed-protocols]. A list libcurl does not
+   * accept is refused with a critical.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ALLOWED_PROTOCOLS] =
+    g_param_spec_string ("allowed-protocols", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:max-redirects:
+   *
+   * How many redirects this transfer follows (0: none, the 3xx response is
+   * the result), or -1 for its multi's [property@GCurl.Multi:max-redirects].
+   * A change applies from the next run.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_REDIRECTS] =
+    g_param_spec_int ("max-redirects", NULL, NULL, -1, G_MAXINT, -1,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                      G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:stall-timeout:
+   *
+   * Seconds without a byte received, once the request is sent, after which
+   * this transfer fails with %G_CURL_ERROR_OPERATION_TIMEDOUT; 0 for never,
+   * -1 for its multi's [property@GCurl.Multi:stall-timeout]. A change
+   * applies from the next run.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_STALL_TIMEOUT] =
+    g_param_spec_int ("stall-timeout", NULL, NULL, -1, G_MAXINT, -1,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                      G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:connect-timeout:
+   *
+   * Seconds the connection (name lookup, TCP and TLS handshakes included)
+   * may take before the transfer fails with
+   * %G_CURL_ERROR_OPERATION_TIMEDOUT; 0 for libcurl's default, 300.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CONNECT_TIMEOUT] =
+    g_param_spec_uint ("connect-timeout", NULL, NULL, 0, G_MAXINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlTransfer:timeout:
+   *
+   * Seconds each request of this transfer (each redirect is one) may take
+   * in all before it fails with %G_CURL_ERROR_OPERATION_TIMEDOUT; 0 for no
+   * limit. For downloads of any size,
+   * [property@GCurl.Transfer:stall-timeout] is usually what you want.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -2021,10 +2330,16 @@ g_curl_transfer_start (GCurlTransfer             *self,
 
   g_clear_error (&self->error);
   reset_response (self);
+  self->run++;
   self->multi = g_object_ref (multi);
   self->n_redirects = 0;
   self->max_redirects = config->max_redirects;
   self->stall_timeout = config->stall_timeout;
+  if (self->options != NULL && self->options->max_redirects >= 0)
+    self->max_redirects = (guint) self->options->max_redirects;
+  if (self->options != NULL && self->options->stall_timeout >= 0)
+    self->stall_timeout = (guint) self->options->stall_timeout;
+  self->redirect_time = 0;
   self->activity = 0;
   self->watchdog_activity = 0;
   self->watchdog_time = g_get_monotonic_time ();
@@ -2077,12 +2392,35 @@ g_curl_transfer_start (GCurlTransfer             *self,
                         (long) (self->sink_buffer ? GCURL_SINK_BUFFER_SIZE : CURL_MAX_WRITE_SIZE));
     }
 
-  if (self->applied_config != config->serial)
+  if (self->applied_config != config->serial || self->options_changed)
     {
-      if (!apply_config (self, config, error))
+      GCurlTransferConfig effective = *config;
+
+      if (self->options != NULL)
+        {
+          if (self->options->user_agent != NULL)
+            effective.user_agent = self->options->user_agent;
+          if (self->options->tls_ca_file != NULL)
+            effective.tls_ca_file = self->options->tls_ca_file;
+          if (self->options->allowed_protocols != NULL)
+            effective.allowed_protocols = self->options->allowed_protocols;
+          curl_easy_setopt (self->handle, CURLOPT_CONNECTTIMEOUT,
+                            (long) self->options->connect_timeout);
+          curl_easy_setopt (self->handle, CURLOPT_TIMEOUT, (long) self->options->timeout);
+        }
+      if (!apply_config (self, &effective, error))
         return FALSE;
       self->applied_config = config->serial;
+      self->options_changed = FALSE;
     }
+
+  /* An explicit proxy, the transfer's or the multi's, or libcurl's own
+   * choice (its environment variables) until the multi's proxy resolver
+   * has answered for this URL. */
+  if (self->options != NULL && self->options->proxy != NULL)
+    g_curl_transfer_set_proxy (self, self->options->proxy);
+  else
+    g_curl_transfer_set_proxy (self, config->proxy);
 
   if (self->request_stream != NULL && !upload_rewind (self, error))
     return FALSE;
@@ -2090,6 +2428,35 @@ g_curl_transfer_start (GCurlTransfer             *self,
   configure_request (self);
 
   return TRUE;
+}
+
+/* Sets CURLOPT_PROXY; %NULL leaves the choice to libcurl. Nothing to do
+ * for the common case, a handle that never had one. */
+void
+g_curl_transfer_set_proxy (GCurlTransfer *self,
+                           const char    *proxy)
+{
+  if (proxy == NULL && !self->proxy_set)
+    return;
+
+  curl_easy_setopt (self->handle, CURLOPT_PROXY, proxy);
+  /* The choice is made: libcurl's no_proxy variable must not undo it. */
+  curl_easy_setopt (self->handle, CURLOPT_NOPROXY, proxy != NULL ? "" : NULL);
+  self->proxy_set = proxy != NULL;
+}
+
+guint
+g_curl_transfer_get_run (GCurlTransfer *self)
+{
+  return self->run;
+}
+
+/* Whether the transfer names its own proxy (or none): then the multi's
+ * proxy resolver is not asked. */
+gboolean
+g_curl_transfer_has_proxy (GCurlTransfer *self)
+{
+  return self->options != NULL && self->options->proxy != NULL;
 }
 
 GCurlMulti *
@@ -2163,6 +2530,15 @@ g_curl_transfer_fail (GCurlTransfer *self,
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     set_state (self, G_CURL_TRANSFER_STATE_CANCELLED);
+}
+
+static gboolean
+is_http (GCurlTransfer *self)
+{
+  const char *scheme = NULL;
+
+  curl_easy_getinfo (self->handle, CURLINFO_SCHEME, &scheme);
+  return scheme == NULL || g_ascii_strncasecmp (scheme, "http", 4) == 0;
 }
 
 static GCurlTransferDoneAction
@@ -2249,8 +2625,14 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
     return follow_redirect (self);
 
   /* libcurl 7.88 takes a response cut off inside its headers for a
-   * complete one with no body: that would be a silently lost response. */
-  if (!self->headers_final)
+   * complete one with no body: that would be a silently lost response.
+   * Other protocols (file, ftp…, when allowed) have no headers at all. */
+  if (!self->headers_final && !is_http (self))
+    {
+      self->headers_final = TRUE;
+      self->status_code = 0;
+    }
+  else if (!self->headers_final)
     {
       g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_PARTIAL_FILE,
                                                _("The connection to %s closed before the "

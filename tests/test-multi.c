@@ -544,6 +544,185 @@ test_upload_rerun (Fixture       *fixture,
 
 /* Redirects */
 
+/* Proxies */
+
+#define PROXIED_URL "http://gcurl-test.invalid/hello"
+
+static void
+assert_body_text (GCurlTransfer *transfer,
+                  const char    *text)
+{
+  g_autoptr(GBytes) body = g_curl_transfer_get_body (transfer);
+
+  g_assert_no_error ((GError *) g_curl_transfer_get_error (transfer));
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  g_assert_nonnull (body);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), text, strlen (text));
+}
+
+/* The proxy resolver says where each URL goes: a host that does not even
+ * resolve is reached through the proxy it names. */
+static void
+test_proxy_from_resolver (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(GProxyResolver) resolver =
+    g_simple_proxy_resolver_new (test_server_get_raw_uri (server), NULL);
+  guint before = test_server_get_path_count (server, "proxied");
+  guint i;
+
+  g_object_set (fixture->multi, "proxy-resolver", resolver, NULL);
+  /* Twice: the second answer comes from the multi's cache. */
+  for (i = 0; i < 2; i++)
+    {
+      g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (PROXIED_URL);
+
+      test_run_transfer (fixture->multi, transfer);
+      assert_body_text (transfer, "proxied " PROXIED_URL);
+    }
+  g_assert_cmpuint (test_server_get_path_count (server, "proxied"), ==, before + 2);
+}
+
+/* An explicit proxy beats the resolver: the transfer's, then the multi's;
+ * the empty string means a direct connection. */
+static void
+test_proxy_explicit (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GProxyResolver) resolver =
+    g_simple_proxy_resolver_new (test_server_get_raw_uri (server), NULL);
+  g_autoptr(GCurlTransfer) direct = transfer_new_printf ("/bytes/%u", 1000);
+  g_autoptr(GCurlTransfer) via_multi = g_curl_transfer_new (PROXIED_URL);
+  guint before = test_server_get_path_count (server, "proxied");
+
+  g_object_set (fixture->multi, "proxy-resolver", resolver, NULL);
+  g_object_set (direct, "proxy", "", NULL);
+  test_run_transfer (fixture->multi, direct);
+  test_assert_pattern_body (direct, 1000);
+  g_assert_cmpuint (test_server_get_path_count (server, "proxied"), ==, before);
+
+  /* No resolver, the multi's proxy. */
+  g_object_set (fixture->multi, "proxy-resolver", NULL,
+                "proxy", test_server_get_raw_uri (server), NULL);
+  test_run_transfer (fixture->multi, via_multi);
+  assert_body_text (via_multi, "proxied " PROXIED_URL);
+  g_assert_cmpuint (test_server_get_path_count (server, "proxied"), ==, before + 1);
+
+  /* The transfer's empty proxy beats the multi's: the name does not
+   * resolve, directly. */
+  g_object_set (via_multi, "proxy", "", NULL);
+  test_run_transfer (fixture->multi, via_multi);
+  assert_error (via_multi, G_CURL_ERROR, G_CURL_ERROR_COULDNT_RESOLVE_HOST,
+                G_CURL_TRANSFER_STATE_FAILED);
+}
+
+/* The resolver's answers are kept until the network changes. */
+static void
+test_proxy_network_change (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GProxyResolver) resolver =
+    g_simple_proxy_resolver_new (test_server_get_raw_uri (server), NULL);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (PROXIED_URL);
+  GNetworkMonitor *monitor = NULL;
+
+  g_object_set (fixture->multi, "proxy-resolver", resolver, NULL);
+  g_object_get (fixture->multi, "network-monitor", &monitor, NULL);
+  g_assert_true (monitor == g_network_monitor_get_default ());
+
+  test_run_transfer (fixture->multi, transfer);
+  assert_body_text (transfer, "proxied " PROXIED_URL);
+
+  /* The desktop's settings change: still the kept answer. */
+  g_simple_proxy_resolver_set_default_proxy (G_SIMPLE_PROXY_RESOLVER (resolver), "direct://");
+  test_run_transfer (fixture->multi, transfer);
+  assert_body_text (transfer, "proxied " PROXIED_URL);
+
+  /* Then the network changes: asked again, direct, and the name does not
+   * resolve. */
+  g_signal_emit_by_name (monitor, "network-changed", TRUE);
+  test_run_transfer (fixture->multi, transfer);
+  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_COULDNT_RESOLVE_HOST,
+                G_CURL_TRANSFER_STATE_FAILED);
+  g_object_unref (monitor);
+}
+
+/* Per-transfer settings beat the multi's. */
+static void
+test_transfer_settings (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo-headers");
+  g_autoptr(GCurlTransfer) no_redirects = transfer_new_printf ("/redirect/1");
+  g_autoptr(GCurlTransfer) file = g_curl_transfer_new ("file:///etc/hostname");
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *text = NULL;
+  int max_redirects = 0;
+
+  g_object_set (fixture->multi, "user-agent", "MultiAgent/1", NULL);
+  g_object_set (transfer, "user-agent", "TransferAgent/2", NULL);
+  test_run_transfer (fixture->multi, transfer);
+  body = g_curl_transfer_get_body (transfer);
+  text = g_ascii_strdown (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  g_assert_nonnull (strstr (text, "user-agent: transferagent/2\n"));
+
+  /* Back to the multi's once unset. */
+  g_object_set (transfer, "user-agent", NULL, NULL);
+  test_run_transfer (fixture->multi, transfer);
+  g_clear_pointer (&body, g_bytes_unref);
+  g_clear_pointer (&text, g_free);
+  body = g_curl_transfer_get_body (transfer);
+  text = g_ascii_strdown (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  g_assert_nonnull (strstr (text, "user-agent: multiagent/1\n"));
+
+  g_object_get (no_redirects, "max-redirects", &max_redirects, NULL);
+  g_assert_cmpint (max_redirects, ==, -1);
+  g_object_set (no_redirects, "max-redirects", 0, NULL);
+  test_run_transfer (fixture->multi, no_redirects);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (no_redirects), ==, 302);
+
+  /* file:// is not allowed by the multi; the transfer allows it. */
+  test_run_transfer (fixture->multi, file);
+  assert_error (file, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                G_CURL_TRANSFER_STATE_FAILED);
+  g_object_set (file, "allowed-protocols", "file", NULL);
+  test_run_transfer (fixture->multi, file);
+  g_assert_no_error ((GError *) g_curl_transfer_get_error (file));
+  g_assert_cmpint (g_curl_transfer_get_state (file), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+
+  /* Refused with a critical, nothing changed. */
+  if (g_test_undefined ())
+    {
+      g_test_expect_message ("GCurl", G_LOG_LEVEL_CRITICAL, "*not a list of protocols*");
+      g_object_set (file, "allowed-protocols", "nonsense", NULL);
+      g_test_assert_expected_messages ();
+      g_test_expect_message ("GCurl", G_LOG_LEVEL_CRITICAL, "*CR or LF*");
+      g_object_set (transfer, "user-agent", "a\r\nX-Injected: 1", NULL);
+      g_test_assert_expected_messages ();
+    }
+  g_clear_pointer (&text, g_free);
+  g_object_get (file, "allowed-protocols", &text, NULL);
+  g_assert_cmpstr (text, ==, "file");
+}
+
+/* A connect timeout ends a connection that never completes. */
+static void
+test_connect_timeout (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/",
+                                          test_server_get_blackhole_port (server));
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  gint64 start = g_get_monotonic_time ();
+
+  g_object_set (transfer, "connect-timeout", 1, NULL);
+  test_run_transfer (fixture->multi, transfer);
+  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                G_CURL_TRANSFER_STATE_FAILED);
+  /* Not the default 300 s (a bound only, not a timing assertion). */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 60 * G_USEC_PER_SEC);
+}
+
 static void
 test_redirect_chain (Fixture       *fixture,
                      gconstpointer  data)
@@ -1641,6 +1820,11 @@ main (int   argc,
   ADD_TEST ("/multi/error/no-stall-while-queued", test_stall_not_while_queued);
   ADD_TEST ("/multi/error/invalid-protocols-refused", test_invalid_protocols_refused);
   ADD_TEST ("/multi/redirect/chain", test_redirect_chain);
+  ADD_TEST ("/multi/proxy/from-resolver", test_proxy_from_resolver);
+  ADD_TEST ("/multi/proxy/explicit", test_proxy_explicit);
+  ADD_TEST ("/multi/proxy/network-change", test_proxy_network_change);
+  ADD_TEST ("/multi/transfer-settings", test_transfer_settings);
+  ADD_TEST ("/multi/connect-timeout", test_connect_timeout);
   ADD_TEST ("/multi/redirect/loop", test_redirect_loop);
   ADD_TEST ("/multi/redirect/not-followed", test_redirect_not_followed);
   ADD_TEST ("/multi/redirect/to-file", test_redirect_to_file);

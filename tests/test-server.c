@@ -10,6 +10,7 @@
  */
 
 #include "test-server.h"
+#include "test-util.h"
 
 #include <errno.h>
 #include <string.h>
@@ -1191,6 +1192,17 @@ raw_connection_dispatch (RawConnection *conn,
 
   conn->then = RAW_THEN_CLOSE;
 
+  /* An absolute-form target: we are asked to be a forward proxy. */
+  if (g_strv_length (request_line) == 3 && g_str_has_prefix (request_line[1], "http://"))
+    {
+      g_autofree char *text = g_strdup_printf ("proxied %s", request_line[1]);
+
+      test_server_count_request (conn->server, "proxied");
+      conn->head = raw_text_response (SOUP_STATUS_OK, text);
+      raw_connection_write_next (conn);
+      return;
+    }
+
   if (g_strv_length (request_line) != 3 || request_line[1][0] != '/')
     {
       conn->head = raw_text_response (SOUP_STATUS_BAD_REQUEST, "bad request");
@@ -1501,6 +1513,8 @@ test_server_new (void)
 {
   TestServer *server = g_new0 (TestServer, 1);
   GError *error;
+
+  test_init_gio_singletons ();
 
   g_mutex_init (&server->lock);
   g_cond_init (&server->started_cond);

@@ -46,6 +46,9 @@
  *   /stall-headers        reads the request, never answers.
  *   /garbage              4096 bytes "\x00\x01\x02...", clean close.
  *   /chunked-bad          a chunked response whose chunk size is "ZZZ".
+ *   http://…              a request with an absolute-form target, as sent
+ *                         to a forward proxy: 200 "proxied " and the
+ *                         target; counted under the path "proxied".
  *   /header-forms         a 100 Continue with "X-Interim: yes", then a 200
  *                         with an obsolete folded header ("X-Folded: first"
  *                         continued by "  second"), "X-Multi" twice,

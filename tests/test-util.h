@@ -47,6 +47,7 @@ void     test_assert_fds_back_to  (TestServer      *server,
                                    guint            expected);
 
 /* Runs @transfer on @multi and waits for "finished". */
+void     test_init_gio_singletons (void);
 void     test_run_transfer        (GCurlMulti      *multi,
                                    GCurlTransfer   *transfer);
 
