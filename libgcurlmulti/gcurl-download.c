@@ -560,7 +560,7 @@ cancelled_cb (GCancellable *cancellable,
  * @flags: how to treat an existing `.part` and destination
  * @cancellable: (nullable): a cancellable to stop the download
  * @callback: (scope async): called when the download has ended
- * @user_data: data for @callback
+ * @user_data: (closure): data for @callback
  *
  * Downloads what @transfer requests to @destination, the way a downloader
  * must: nothing is lost, and nothing wrong is saved.

@@ -13,7 +13,8 @@
 /**
  * g_curl_error_quark:
  *
- * The quark of the %G_CURL_ERROR domain.
+ * Gets the quark of the %G_CURL_ERROR domain, to tell libcurl failures
+ * from other errors (g_error_matches()); %G_CURL_ERROR calls this.
  *
  * Returns: the error domain of libcurl failures
  *

@@ -1458,7 +1458,7 @@ send_and_read_cancelled_cb (GCancellable *cancellable,
  * @transfer: a transfer that is not running
  * @cancellable: (nullable): a cancellable to stop the transfer
  * @callback: (scope async): called when the transfer has finished
- * @user_data: data for @callback
+ * @user_data: (closure): data for @callback
  *
  * Runs @transfer and collects its response body in memory. The callback
  * runs from the multi's main context once the transfer has finished; get
@@ -1606,7 +1606,7 @@ send_cancelled_cb (GCancellable *cancellable,
  * @cancellable: (nullable): a cancellable to stop the transfer until its
  *   headers have arrived
  * @callback: (scope async): called once the response headers are there
- * @user_data: data for @callback
+ * @user_data: (closure): data for @callback
  *
  * Runs @transfer and streams its response body, as
  * `soup_session_send_async()` does. The callback runs from the multi's main

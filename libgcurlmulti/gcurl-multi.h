@@ -35,6 +35,13 @@ typedef enum /*< flags >*/ {
   G_CURL_DOWNLOAD_OVERWRITE = 1 << 1,
 } GCurlDownloadFlags;
 
+/**
+ * G_CURL_TYPE_MULTI:
+ *
+ * The `GType` of [class@GCurl.Multi], for g_object_new() and type checks.
+ *
+ * Since: 1.0
+ */
 #define G_CURL_TYPE_MULTI (g_curl_multi_get_type ())
 
 GCURL_AVAILABLE_IN_ALL

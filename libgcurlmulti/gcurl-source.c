@@ -757,7 +757,7 @@ static GSourceFuncs g_curl_source_funcs = {
 };
 
 /**
- * g_curl_source_new_with_backend:
+ * g_curl_source_new_with_backend: (skip)
  * @multi: (not nullable): a libcurl multi handle
  * @backend: how to watch the sockets
  *
@@ -822,7 +822,7 @@ g_curl_source_new_with_backend (CURLM              *multi,
 }
 
 /**
- * g_curl_source_new:
+ * g_curl_source_new: (skip)
  * @multi: (not nullable): a libcurl multi handle
  *
  * Creates a source that runs the transfers of @multi on the main context it
@@ -857,10 +857,14 @@ g_curl_source_new (CURLM *multi)
 }
 
 /**
- * g_curl_source_get_backend:
+ * g_curl_source_get_backend: (skip)
  * @source: a source made by [func@GCurl.source_new]
  *
  * Tells how @source watches libcurl's sockets.
+ *
+ * Language bindings cannot make such a source (it needs a `CURLM`), so this
+ * is for C only; [method@GCurl.Multi.get_backend] tells the same of a
+ * multi.
  *
  * Returns: %G_CURL_SOURCE_BACKEND_FDS or %G_CURL_SOURCE_BACKEND_EPOLL
  *

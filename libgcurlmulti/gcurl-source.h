@@ -17,7 +17,7 @@
 G_BEGIN_DECLS
 
 /**
- * GCurlSourceFunc:
+ * GCurlSourceFunc: (skip)
  * @message: a `CURLMSG_DONE` message read with `curl_multi_info_read()`,
  *   valid only during the call
  * @user_data: data passed to g_source_set_callback()

@@ -42,6 +42,13 @@ typedef enum {
   G_CURL_TRANSFER_STATE_CANCELLED,
 } GCurlTransferState;
 
+/**
+ * G_CURL_TYPE_TRANSFER:
+ *
+ * The `GType` of [class@GCurl.Transfer], for g_object_new() and type checks.
+ *
+ * Since: 1.0
+ */
 #define G_CURL_TYPE_TRANSFER (g_curl_transfer_get_type ())
 
 GCURL_AVAILABLE_IN_ALL
