@@ -42,7 +42,8 @@ on_downloaded (GObject *multi, GAsyncResult *result, gpointer user_data)
     {
       g_autofree char *sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, contents);
 
-      g_print ("%s: %" G_GSIZE_FORMAT " bytes, SHA-256 %s\n", name, g_bytes_get_size (contents), sha256);
+      g_print ("%s: %" G_GSIZE_FORMAT " bytes, SHA-256 %s\n",
+               name, g_bytes_get_size (contents), sha256);
     }
   else
     {

@@ -64,7 +64,8 @@ main (int   argc,
 
   server = test_server_new ();
 
-  g_string_append_printf (line, "{\"uri\": \"%s\", \"uri2\": \"%s\", \"raw_uri\": \"%s\", \"sha256\": {",
+  g_string_append_printf (line,
+                          "{\"uri\": \"%s\", \"uri2\": \"%s\", \"raw_uri\": \"%s\", \"sha256\": {",
                           test_server_get_uri (server),
                           test_server_get_uri2 (server),
                           test_server_get_raw_uri (server));
