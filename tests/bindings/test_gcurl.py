@@ -1,0 +1,383 @@
+#!/usr/bin/python3
+# test_gcurl.py: the GCurl API from Python (PyGObject), against the test
+# server program (tests/test-server-main.c) on 127.0.0.1.
+#
+# Run by meson (suite "bindings") with GI_TYPELIB_PATH and LD_LIBRARY_PATH
+# pointing at the build's libgcurlmulti/ and GCURL_TEST_SERVER naming the
+# server program; prints TAP. Every case is bounded by CASE_TIMEOUT_S, and
+# an exception raised in any callback or signal handler fails the case.
+#
+# PyGObject 3.42 (Debian 12) has no awaitable async calls (they came with
+# gi.events in 3.50): the *_async calls take a callback, and the cases run
+# the default main context until what they wait for has happened.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import traceback
+
+import gi
+
+gi.require_version("GCurl", "1.0")
+gi.require_version("Gio", "2.0")
+from gi.repository import GCurl, Gio, GLib, GObject  # noqa: E402
+
+CASE_TIMEOUT_S = 30
+
+# Not multiples of any buffer size, so a lost or repeated chunk shows.
+SIZES = [1000, 65_543, 1_048_583, 4_194_311]
+STREAM_SIZE = 4_194_311      # well above the stream's ~256 KiB of buffering
+SLOW_SIZE = 65_536           # served at SLOW_RATE: about one second
+SLOW_RATE = 65_536
+READ_SIZE = 65_536
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, what):
+    if not condition:
+        raise Failure(what)
+
+
+def check_equal(actual, expected, what):
+    if actual != expected:
+        raise Failure(f"{what}: got {actual!r}, expected {expected!r}")
+
+
+# Exceptions raised in callbacks and signal handlers: PyGObject prints them
+# through sys.excepthook and carries on, so they are collected here and
+# re-raised by wait_until().
+callback_errors = []
+sys.excepthook = lambda kind, value, tb: callback_errors.append((kind, value, tb))
+
+
+def wait_until(done, what):
+    """Runs the default main context until done() is true."""
+    expired = []
+
+    def on_timeout():
+        expired.append(True)
+        return GLib.SOURCE_REMOVE
+
+    timeout = GLib.timeout_add_seconds(CASE_TIMEOUT_S, on_timeout)
+    context = GLib.MainContext.default()
+    try:
+        while not done():
+            context.iteration(True)
+            if callback_errors:
+                kind, value, tb = callback_errors.pop(0)
+                raise Failure("in a callback: " + "".join(
+                    traceback.format_exception(kind, value, tb)).rstrip())
+            if expired:
+                raise Failure(f"timed out after {CASE_TIMEOUT_S} s waiting for {what}")
+    finally:
+        if not expired:
+            GLib.source_remove(timeout)
+
+
+class TestServer:
+    """tests/test-server-main.c in a subprocess; it exits when its stdin closes."""
+
+    def __init__(self, sizes):
+        self.process = subprocess.Popen(
+            [os.environ["GCURL_TEST_SERVER"]] + [str(s) for s in sizes],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        info = json.loads(self.process.stdout.readline())
+        self.uri = info["uri"]
+        self.raw_uri = info["raw_uri"]
+        self.sha256 = {int(size): digest for size, digest in info["sha256"].items()}
+
+    def url(self, path):
+        return self.uri.rstrip("/") + "/" + path.lstrip("/")
+
+    def close(self):
+        self.process.stdin.close()
+        check_equal(self.process.wait(timeout=CASE_TIMEOUT_S), 0, "test server exit status")
+
+
+class Gauge(GObject.Object):
+    """Stands for a widget: one double property that something binds to."""
+    value = GObject.Property(type=float, default=0.0)
+
+
+def sha256_of_bytes(data):
+    return hashlib.sha256(data.get_data() if data is not None else b"").hexdigest()
+
+
+def record_signals(transfer, events):
+    """Appends ("progress", downloaded, size) and ("finished", state) to events."""
+    transfer.connect("progress", lambda t, downloaded, size, uploaded, upload_size:
+                     events.append(("progress", downloaded, size)))
+    transfer.connect("finished", lambda t: events.append(("finished", t.get_state())))
+
+
+def check_signal_order(events, size, what):
+    kinds = [event[0] for event in events]
+    check_equal(kinds.count("finished"), 1, f"{what}: number of 'finished' emissions")
+    check_equal(kinds[-1], "finished", f"{what}: the last signal")
+    check(kinds.count("progress") >= 1, f"{what}: 'progress' was emitted before 'finished'")
+    last_progress = events[-2]
+    check_equal(last_progress[1:], (size, size),
+                f"{what}: the last 'progress' (downloaded, download_size)")
+    downloaded = [event[1] for event in events if event[0] == "progress"]
+    check_equal(downloaded, sorted(downloaded), f"{what}: 'progress' figures never go back")
+
+
+def refused_url():
+    """A URL on 127.0.0.1 whose connections are refused: the port is bound
+    (so no other program can take it meanwhile) but not listening."""
+    bound = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    bound.bind(("127.0.0.1", 0))
+    return bound, "http://127.0.0.1:%d/" % bound.getsockname()[1]
+
+
+# The cases. Each takes the server.
+
+def test_concurrent_transfers(server):
+    """Several transfers at once on one multi: bodies, signals, states."""
+    multi = GCurl.Multi.new()
+    transfers = {}
+    events = {}
+
+    for size in SIZES:
+        transfer = GCurl.Transfer.new(server.url(f"/bytes/{size}"))
+        events[size] = []
+        record_signals(transfer, events[size])
+        transfers[size] = transfer
+        multi.add_transfer(transfer)
+
+    check_equal(multi.props.n_transfers, len(SIZES), "n-transfers once all are added")
+    wait_until(lambda: all(e and e[-1][0] == "finished" for e in events.values()),
+               "every transfer to finish")
+    GLib.MainContext.default().iteration(False)   # anything emitted late shows up
+
+    for size, transfer in transfers.items():
+        what = f"/bytes/{size}"
+        check_signal_order(events[size], size, what)
+        check_equal(transfer.get_state(), GCurl.TransferState.SUCCEEDED, f"{what}: state")
+        check(transfer.get_error() is None, f"{what}: no error")
+        check_equal(transfer.get_status_code(), 200, f"{what}: status")
+        check_equal(transfer.props.downloaded_bytes, size, f"{what}: downloaded-bytes")
+        check_equal(transfer.props.fraction, 1.0, f"{what}: fraction")
+        check_equal(sha256_of_bytes(transfer.get_body()), server.sha256[size], f"{what}: SHA-256")
+    check_equal(multi.props.n_transfers, 0, "n-transfers once all have finished")
+
+
+def test_bind_fraction(server):
+    """A transfer's fraction, bound to another object's property, ends at 1.0."""
+    multi = GCurl.Multi.new()
+    transfer = GCurl.Transfer.new(server.url(f"/slow/{SLOW_SIZE}?rate={SLOW_RATE}"))
+    gauge = Gauge()
+    values = []
+    events = []
+
+    transfer.bind_property("fraction", gauge, "value", GObject.BindingFlags.SYNC_CREATE)
+    gauge.connect("notify::value", lambda g, pspec: values.append(g.value))
+    record_signals(transfer, events)
+    multi.add_transfer(transfer)
+    wait_until(lambda: events and events[-1][0] == "finished", "the transfer to finish")
+
+    check_equal(transfer.get_state(), GCurl.TransferState.SUCCEEDED, "state")
+    check_equal(gauge.value, 1.0, "the bound value at the end")
+    check(values == sorted(values), f"the bound value never goes back ({values})")
+    check(any(0.0 < v < 1.0 for v in values),
+          f"the bound value went through values between 0 and 1 ({values})")
+    check_equal(sha256_of_bytes(transfer.get_body()), server.sha256[SLOW_SIZE], "SHA-256")
+
+
+def test_send_and_read_cancel(server):
+    """send_and_read_async: one result, one cancelled with its Gio.Cancellable."""
+    multi = GCurl.Multi.new()
+    results = {}
+
+    def on_done(multi, result, name):
+        try:
+            results[name] = multi.send_and_read_finish(result)
+        except GLib.Error as error:
+            results[name] = error
+
+    slow = GCurl.Transfer.new(server.url(f"/slow/{1024 * 1024}?rate={SLOW_RATE}"))
+    slow_events = []
+    record_signals(slow, slow_events)
+    cancellable = Gio.Cancellable()
+
+    def cancel_once_data_flows(transfer, downloaded, *sizes):
+        if downloaded > 0 and not cancellable.is_cancelled():
+            cancellable.cancel()
+
+    slow.connect("progress", cancel_once_data_flows)
+    multi.send_and_read_async(slow, cancellable, on_done, "slow")
+
+    size = SIZES[2]
+    fast = GCurl.Transfer.new(server.url(f"/bytes/{size}"))
+    multi.send_and_read_async(fast, Gio.Cancellable(), on_done, "fast")
+
+    early = Gio.Cancellable()
+    early.cancel()
+    never_sent = GCurl.Transfer.new(server.url("/bytes/1000"))
+    multi.send_and_read_async(never_sent, early, on_done, "early")
+
+    wait_until(lambda: len(results) == 3, "the three results")
+
+    error = results["slow"]
+    check(isinstance(error, GLib.Error), f"the cancelled call raised GLib.Error ({error!r})")
+    check(error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED),
+          f"the error is Gio.IOErrorEnum.CANCELLED ({error.domain} {error.code}: {error.message})")
+    check_equal(slow.get_state(), GCurl.TransferState.CANCELLED, "state of the cancelled transfer")
+    check_equal([e[0] for e in slow_events].count("finished"), 1,
+                "'finished' emissions of the cancelled transfer")
+
+    error = results["early"]
+    check(isinstance(error, GLib.Error)
+          and error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED),
+          f"an already cancelled Gio.Cancellable gives CANCELLED ({error!r})")
+
+    body = results["fast"]
+    check(isinstance(body, GLib.Bytes), f"the other call returned GLib.Bytes ({body!r})")
+    check_equal(sha256_of_bytes(body), server.sha256[size], "SHA-256 of the other body")
+
+
+def test_refused_connection(server):
+    """A refused connection is GCurl.Error.COULDNT_CONNECT, from the call and the transfer."""
+    multi = GCurl.Multi.new()
+    bound, url = refused_url()
+    outcome = []
+
+    def on_done(multi, result):
+        try:
+            outcome.append(multi.send_and_read_finish(result))
+        except GLib.Error as error:
+            outcome.append(error)
+
+    with bound:
+        transfer = GCurl.Transfer.new(url)
+        multi.send_and_read_async(transfer, None, on_done)
+        wait_until(lambda: outcome, "the result")
+
+    error = outcome[0]
+    check(isinstance(error, GLib.Error), f"send_and_read_finish raised GLib.Error ({error!r})")
+    check(error.matches(GCurl.error_quark(), GCurl.Error.COULDNT_CONNECT),
+          f"the error is GCurl.Error.COULDNT_CONNECT ({error.domain} {error.code}: {error.message})")
+    check_equal(error.domain, GLib.quark_to_string(GCurl.error_quark()), "error domain")
+    check_equal(GCurl.Error(error.code), GCurl.Error.COULDNT_CONNECT, "error code as a GCurl.Error")
+    check_equal(transfer.get_state(), GCurl.TransferState.FAILED, "state")
+    check(transfer.get_error().matches(GCurl.error_quark(), GCurl.Error.COULDNT_CONNECT),
+          "GCurl.Transfer.get_error() is COULDNT_CONNECT too")
+
+
+def test_send_stream(server):
+    """send_async: the Gio.InputStream, read to the end with read_bytes_async."""
+    multi = GCurl.Multi.new()
+    transfer = GCurl.Transfer.new(server.url(f"/bytes/{STREAM_SIZE}"))
+    digest = hashlib.sha256()
+    state = {"length": 0, "eof": False}
+
+    def on_read(stream, result):
+        data = stream.read_bytes_finish(result)
+        if data.get_size() == 0:
+            stream.close(None)
+            state["eof"] = True
+            return
+        digest.update(data.get_data())
+        state["length"] += data.get_size()
+        stream.read_bytes_async(READ_SIZE, GLib.PRIORITY_DEFAULT, None, on_read)
+
+    def on_sent(multi, result):
+        stream = multi.send_finish(result)
+        check(isinstance(stream, Gio.InputStream), f"send_finish returned a Gio.InputStream ({stream!r})")
+        state["status_at_stream"] = transfer.get_status_code()
+        stream.read_bytes_async(READ_SIZE, GLib.PRIORITY_DEFAULT, None, on_read)
+
+    multi.send_async(transfer, None, on_sent)
+    wait_until(lambda: state["eof"], "the end of the stream")
+
+    check_equal(state["status_at_stream"], 200, "status code once the stream is returned")
+    check_equal(state["length"], STREAM_SIZE, "bytes read from the stream")
+    check_equal(digest.hexdigest(), server.sha256[STREAM_SIZE], "SHA-256 of the stream")
+    wait_until(lambda: transfer.get_state() == GCurl.TransferState.SUCCEEDED, "the transfer to succeed")
+
+
+def test_download(server):
+    """download_async to a temporary directory; a 404 saves nothing."""
+    multi = GCurl.Multi.new()
+    size = SIZES[2]
+    outcome = {}
+
+    def on_done(multi, result, name):
+        try:
+            outcome[name] = multi.download_finish(result)
+        except GLib.Error as error:
+            outcome[name] = error
+
+    with tempfile.TemporaryDirectory(prefix="gcurl-python-") as directory:
+        path = os.path.join(directory, "pattern")
+        missing_path = os.path.join(directory, "missing")
+        transfer = GCurl.Transfer.new(server.url(f"/bytes/{size}"))
+        multi.download_async(transfer, Gio.File.new_for_path(path), GCurl.DownloadFlags.NONE,
+                             None, on_done, "pattern")
+        missing = GCurl.Transfer.new(server.url("/status/404"))
+        multi.download_async(missing, Gio.File.new_for_path(missing_path),
+                             GCurl.DownloadFlags.NONE, None, on_done, "missing")
+        wait_until(lambda: len(outcome) == 2, "both downloads to end")
+
+        check_equal(outcome["pattern"], True, "download_finish")
+        with open(path, "rb") as f:
+            check_equal(hashlib.sha256(f.read()).hexdigest(), server.sha256[size],
+                        "SHA-256 of the downloaded file")
+        error = outcome["missing"]
+        check(isinstance(error, GLib.Error)
+              and error.matches(GCurl.error_quark(), GCurl.Error.HTTP_RETURNED_ERROR),
+              f"a 404 is GCurl.Error.HTTP_RETURNED_ERROR ({error!r})")
+        check_equal(sorted(os.listdir(directory)), ["pattern"],
+                    "the directory holds the file and nothing else (no .part, no error page)")
+
+
+CASES = [
+    test_concurrent_transfers,
+    test_bind_fraction,
+    test_send_and_read_cancel,
+    test_refused_connection,
+    test_send_stream,
+    test_download,
+]
+
+
+def main():
+    server = TestServer(sorted(set(SIZES + [STREAM_SIZE, SLOW_SIZE])))
+    failed = 0
+
+    print(f"1..{len(CASES) + 1}")
+    for number, case in enumerate(CASES, start=1):
+        name = case.__name__[len("test_"):]
+        try:
+            case(server)
+            print(f"ok {number} - {name}")
+        except Exception as error:  # noqa: BLE001: every failure is reported the same way
+            failed += 1
+            print(f"not ok {number} - {name}")
+            message = str(error) if isinstance(error, Failure) else traceback.format_exc()
+            for line in message.splitlines():
+                print(f"# {line}")
+        callback_errors.clear()
+        sys.stdout.flush()
+
+    try:
+        server.close()
+        print(f"ok {len(CASES) + 1} - test server exits cleanly")
+    except Exception as error:  # noqa: BLE001
+        failed += 1
+        print(f"not ok {len(CASES) + 1} - test server exits cleanly\n# {error}")
+
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
