@@ -84,6 +84,7 @@ clear_range_headers (GCurlTransfer *transfer,
                      gpointer       user_data)
 {
   g_signal_handlers_disconnect_by_func (transfer, clear_range_headers, user_data);
+  g_curl_transfer_set_fail_on_http_error (transfer, FALSE);
   g_curl_transfer_set_request_header (transfer, "Range", NULL);
   g_curl_transfer_set_request_header (transfer, "If-Range", NULL);
 }
@@ -419,10 +420,15 @@ send_cb (GObject      *source,
     }
   else if (status >= 400)
     {
+      error = g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
+                           _("The server answered HTTP %u for %s"),
+                           status, g_curl_transfer_get_url (d->transfer));
+      /* The transfer fails too, rather than fetch the error page and look
+       * like a success to whatever is bound to its state or fraction. */
+      if (g_curl_transfer_get_multi (d->transfer) != NULL)
+        g_curl_multi_fail_transfer (d->multi, d->transfer, g_error_copy (error));
       g_clear_object (&d->body);
-      attempt_failed (task, g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
-                                         _("The server answered HTTP %u for %s"),
-                                         status, g_curl_transfer_get_url (d->transfer)));
+      attempt_failed (task, error);
       return;
     }
   else if (status == 206)
@@ -526,6 +532,7 @@ start_attempt (GTask *task)
       g_curl_transfer_set_request_header (d->transfer, "If-Range", NULL);
     }
 
+  g_curl_transfer_set_fail_on_http_error (d->transfer, TRUE);
   g_curl_multi_send_async (d->multi, d->transfer, NULL, send_cb, task);
 }
 

@@ -19,6 +19,9 @@ void     g_curl_multi_wait_for_rate     (GCurlMulti    *self,
                                          GCurlTransfer *transfer);
 GSource *g_curl_multi_get_source        (GCurlMulti    *self);
 guint    g_curl_multi_get_download_retries (GCurlMulti *self);
+void      g_curl_multi_fail_transfer     (GCurlMulti            *self,
+                                         GCurlTransfer         *transfer,
+                                         GError                *error);
 GSource *g_curl_multi_watch_cancellable (GCurlMulti            *self,
                                          GCancellable          *cancellable,
                                          GCancellableSourceFunc func,

@@ -356,6 +356,19 @@ g_curl_multi_cancel_transfer (GCurlMulti    *self,
   g_curl_multi_wake (self);
 }
 
+/* Ends a transfer with @error, whether libcurl still runs it or has just
+ * completed it and its "finished" is yet to come. */
+void
+g_curl_multi_fail_transfer (GCurlMulti    *self,
+                            GCurlTransfer *transfer,
+                            GError        *error)
+{
+  if (g_curl_transfer_is_completed (transfer))
+    g_curl_transfer_fail (transfer, error);
+  else
+    g_curl_multi_cancel_transfer (self, transfer, error);
+}
+
 static void
 notify_n_transfers (GCurlMulti *self)
 {

@@ -82,6 +82,8 @@ const char             *g_curl_transfer_get_expected_checksum (GCurlTransfer    
 
 gboolean                g_curl_transfer_has_proxy    (GCurlTransfer             *self);
 guint                   g_curl_transfer_get_run      (GCurlTransfer             *self);
+void                    g_curl_transfer_set_fail_on_http_error (GCurlTransfer   *self,
+                                                                gboolean         fail);
 void                    g_curl_transfer_set_proxy    (GCurlTransfer             *self,
                                                       const char                *proxy);
 

@@ -106,6 +106,7 @@ struct _GCurlTransfer
   GCurlTransferOptions *options;          /* NULL: all the multi's */
   guint               options_changed : 1;
   guint               proxy_set : 1;      /* CURLOPT_PROXY is not libcurl's default */
+  guint               fail_on_http_error : 1; /* download_async: >= 400 fails */
   gint64              redirect_time;      /* µs spent on followed redirects */
   guint               run;                /* counts runs, for late callbacks */
 
@@ -2445,6 +2446,13 @@ g_curl_transfer_set_proxy (GCurlTransfer *self,
   self->proxy_set = proxy != NULL;
 }
 
+void
+g_curl_transfer_set_fail_on_http_error (GCurlTransfer *self,
+                                        gboolean       fail)
+{
+  self->fail_on_http_error = fail;
+}
+
 guint
 g_curl_transfer_get_run (GCurlTransfer *self)
 {
@@ -2641,6 +2649,16 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
+  /* For download_async, an error status is a failure of the transfer too
+   * (416 is how a complete .part is recognised). */
+  if (self->fail_on_http_error && self->status_code >= 400 && self->status_code != 416)
+    {
+      g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
+                                               _("The server answered HTTP %u for %s"),
+                                               self->status_code, current_url (self)));
+      return G_CURL_TRANSFER_DONE_FINISHED;
+    }
+
   self->completed = TRUE;
   /* Hand the buffer over rather than copy it: bodies can be large. A body
    * that went to a sink was never collected. */
@@ -2808,6 +2826,11 @@ g_curl_transfer_emit_finished (GCurlTransfer *self)
       self->headers_pending = FALSE;
       changed |= 1u << PROP_STATUS_CODE;
       g_signal_emit (self, signals[SIGNAL_GOT_HEADERS], 0);
+
+      /* Its handler may have failed the transfer (download_async does,
+       * for an HTTP error status). */
+      if (self->error != NULL && state == G_CURL_TRANSFER_STATE_SUCCEEDED)
+        state = G_CURL_TRANSFER_STATE_FAILED;
     }
   self->headers_pending = FALSE;
 

@@ -220,6 +220,13 @@ test_http_error_saves_nothing (Fixture       *fixture,
   assert_no_file (fixture, "file.part");
   /* A 404 is permanent: not retried. */
   g_assert_cmpuint (test_server_get_path_count (server, "/status/404"), ==, before + 1);
+
+  /* The transfer says so too, not "succeeded" for the error page. */
+  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (transfer);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_FAILED);
+  g_assert_error ((GError *) g_curl_transfer_get_error (transfer),
+                  G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR);
 }
 
 static gboolean
