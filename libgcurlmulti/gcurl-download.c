@@ -43,6 +43,8 @@ typedef struct
   guint               retries_left;
   guint               retry_delay;        /* ms, doubled after each retry */
   GSource            *retry_source;
+  GNetworkMonitor    *monitor;            /* while waiting to retry */
+  gulong              network_changed_id;
   GSource            *cancel_source;
   gboolean            restarted;          /* from zero, after a bad 206 or 416 */
 
@@ -54,8 +56,17 @@ typedef struct
 static void start_attempt (GTask *task);
 
 static void
+stop_watching_network (Download *d)
+{
+  if (d->monitor != NULL)
+    g_clear_signal_handler (&d->network_changed_id, d->monitor);
+  g_clear_object (&d->monitor);
+}
+
+static void
 download_free (Download *d)
 {
+  stop_watching_network (d);
   g_curl_clear_source (&d->retry_source);
   g_curl_clear_source (&d->cancel_source);
   g_clear_object (&d->body);
@@ -168,6 +179,17 @@ retry_after_ms (GCurlTransfer *transfer)
   return (guint) seconds * 1000;
 }
 
+static void
+network_changed_cb (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    gpointer         user_data)
+{
+  GSource *retry_source = user_data;
+
+  if (available && !g_source_is_destroyed (retry_source))
+    g_source_set_ready_time (retry_source, 0);
+}
+
 static gboolean
 retry_cb (gpointer user_data)
 {
@@ -175,6 +197,7 @@ retry_cb (gpointer user_data)
   Download *d = g_task_get_task_data (task);
 
   g_clear_pointer (&d->retry_source, g_source_unref);
+  stop_watching_network (d);
   start_attempt (task);
 
   return G_SOURCE_REMOVE;
@@ -221,6 +244,16 @@ attempt_failed (GTask  *task,
   g_source_set_static_name (d->retry_source, "GCurl download retry");
   g_source_set_callback (d->retry_source, retry_cb, task, NULL);
   g_source_attach (d->retry_source, g_curl_multi_get_context (d->multi));
+
+  /* The network coming back is the moment to retry, not the end of the
+   * delay. The monitor may signal from another thread: the handler only
+   * makes the retry due, through its own reference to the source. */
+  g_object_get (d->multi, "network-monitor", &d->monitor, NULL);
+  if (d->monitor != NULL)
+    d->network_changed_id =
+      g_signal_connect_data (d->monitor, "network-changed", G_CALLBACK (network_changed_cb),
+                             g_source_ref (d->retry_source),
+                             (GClosureNotify) (void (*) (void)) g_source_unref, 0);
 }
 
 static char *
@@ -549,6 +582,7 @@ cancelled_cb (GCancellable *cancellable,
   if (d->retry_source != NULL)
     {
       g_curl_clear_source (&d->retry_source);
+      stop_watching_network (d);
       download_return_if_cancelled (task);
     }
   else

@@ -231,6 +231,40 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (GCurlTransfer, g_curl_transfer, G_TYPE_OBJECT)
 
+/**
+ * g_curl_timings_copy:
+ * @timings: timings
+ *
+ * Copies @timings.
+ *
+ * Returns: (transfer full): a copy, to free with g_curl_timings_free()
+ *
+ * Since: 1.0
+ */
+GCurlTimings *
+g_curl_timings_copy (const GCurlTimings *timings)
+{
+  g_return_val_if_fail (timings != NULL, NULL);
+
+  return g_memdup2 (timings, sizeof *timings);
+}
+
+/**
+ * g_curl_timings_free:
+ * @timings: (transfer full): timings from [method@GCurl.Transfer.get_timings]
+ *
+ * Frees @timings.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_timings_free (GCurlTimings *timings)
+{
+  g_free (timings);
+}
+
+G_DEFINE_BOXED_TYPE (GCurlTimings, g_curl_timings, g_curl_timings_copy, g_curl_timings_free)
+
 static guint
 ascii_case_hash (gconstpointer key)
 {
@@ -2032,6 +2066,53 @@ g_curl_transfer_get_expected_checksum (GCurlTransfer *self,
   return self->expected_checksum;
 }
 
+static gint64
+time_info (CURL     *handle,
+           CURLINFO  info)
+{
+  curl_off_t value = 0;
+
+  if (curl_easy_getinfo (handle, info, &value) != CURLE_OK || value < 0)
+    return 0;
+  return value;
+}
+
+/**
+ * g_curl_transfer_get_timings:
+ * @self: a transfer
+ *
+ * Gets how long the steps of the transfer's last request took: name
+ * lookup, connection, TLS handshake, first byte and total, and the time
+ * spent in redirects before it. Read it once
+ * [signal@GCurl.Transfer::finished] was emitted; during a run it describes
+ * the request so far.
+ *
+ * Returns: (transfer full) (nullable): the timings, or %NULL if the
+ *   transfer never ran
+ *
+ * Since: 1.0
+ */
+GCurlTimings *
+g_curl_transfer_get_timings (GCurlTransfer *self)
+{
+  GCurlTimings *timings;
+
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
+
+  if (self->state == G_CURL_TRANSFER_STATE_NEW)
+    return NULL;
+
+  timings = g_new0 (GCurlTimings, 1);
+  timings->name_lookup = time_info (self->handle, CURLINFO_NAMELOOKUP_TIME_T);
+  timings->connect = time_info (self->handle, CURLINFO_CONNECT_TIME_T);
+  timings->tls_handshake = time_info (self->handle, CURLINFO_APPCONNECT_TIME_T);
+  timings->first_byte = time_info (self->handle, CURLINFO_STARTTRANSFER_TIME_T);
+  timings->total = time_info (self->handle, CURLINFO_TOTAL_TIME_T);
+  timings->redirects = self->redirect_time;
+
+  return timings;
+}
+
 /**
  * g_curl_transfer_pause:
  * @self: a transfer
@@ -2602,6 +2683,7 @@ follow_redirect (GCurlTransfer *self)
         }
     }
 
+  self->redirect_time += time_info (self->handle, CURLINFO_TOTAL_TIME_T);
   g_free (self->redirect_url);
   self->redirect_url = g_strdup (location);
   self->n_redirects++;

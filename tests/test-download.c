@@ -366,6 +366,44 @@ test_retries_resume (Fixture       *fixture,
   g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), ==, 500000);
 }
 
+/* A download waiting to retry (here for a minute) retries as soon as the
+ * network monitor says the network is there again. */
+static void
+test_retry_on_network_change (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autofree char *key = g_strdup_printf ("netchange-%d", g_test_rand_int ());
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u?key=%s&fail=1&after=%u",
+                                              200000, key, 50000);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autofree char *path = g_build_filename (fixture->dir, "file", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GNetworkMonitor) monitor = NULL;
+  DownloadResult dr = { 0, };
+
+  g_object_set (fixture->multi, "retry-delay", 60 * 1000, NULL);
+  g_object_get (fixture->multi, "network-monitor", &monitor, NULL);
+  g_assert_nonnull (monitor);
+
+  g_curl_multi_download_async (fixture->multi, transfer, file, G_CURL_DOWNLOAD_NONE, NULL,
+                               download_cb, &dr);
+  /* The first attempt fails after 50000 bytes; the retry waits. */
+  while (g_curl_transfer_get_state (transfer) != G_CURL_TRANSFER_STATE_FAILED)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (dr.done);
+
+  /* Not while the network is still gone. */
+  g_signal_emit_by_name (monitor, "network-changed", FALSE);
+  test_count_iterations (100);
+  g_assert_false (dr.done);
+
+  g_signal_emit_by_name (monitor, "network-changed", TRUE);
+  test_run_until (&dr.done);
+  g_assert_no_error (dr.error);
+  g_assert_true (dr.ok);
+  assert_file_is_pattern (fixture, "file", 200000);
+}
+
 static void
 test_retries_exhausted (Fixture       *fixture,
                         gconstpointer  data)
@@ -487,6 +525,7 @@ main (int   argc,
   ADD_TEST ("/download/no-resume-replaces-part", test_no_resume_replaces_part);
   ADD_TEST ("/download/retries-resume", test_retries_resume);
   ADD_TEST ("/download/retries-exhausted", test_retries_exhausted);
+  ADD_TEST ("/download/retry-on-network-change", test_retry_on_network_change);
   ADD_TEST ("/download/retry-after", test_retry_after);
   ADD_TEST ("/download/checksum", test_checksum);
   ADD_TEST ("/download/many-concurrent", test_many_concurrent);

@@ -798,6 +798,7 @@ test_tls_verified (Fixture       *fixture,
 {
   g_autoptr(GCurlTransfer) by_address = NULL;
   g_autoptr(GCurlTransfer) by_name = NULL;
+  g_autoptr(GCurlTimings) timings = NULL;
   g_autofree char *name_url = NULL;
   g_autofree char *resolve = NULL;
   struct curl_slist *resolve_list;
@@ -812,6 +813,11 @@ test_tls_verified (Fixture       *fixture,
   by_address = pattern_transfer_new (&h2, TLS_GET_SIZE, 0);
   test_run_transfer (fixture->multi, by_address);
   test_assert_pattern_body (by_address, TLS_GET_SIZE);
+  timings = g_curl_transfer_get_timings (by_address);
+  /* A new connection: the handshake comes after the TCP connect. */
+  g_assert_cmpint (timings->tls_handshake, >, 0);
+  g_assert_cmpint (timings->tls_handshake, >=, timings->connect);
+  g_assert_cmpint (timings->first_byte, >=, timings->tls_handshake);
   g_assert_cmpint (get_info_long (by_address, CURLINFO_HTTP_VERSION), ==, CURL_HTTP_VERSION_2_0);
 
   /* Its DNS:localhost; pinned to 127.0.0.1, where nghttpd listens, since

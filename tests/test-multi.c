@@ -705,6 +705,38 @@ test_transfer_settings (Fixture       *fixture,
   g_assert_cmpstr (text, ==, "file");
 }
 
+/* The steps of the last request, in order; the server's delay is in the
+ * first byte's time (a lower bound, so no timing flakiness). */
+static void
+test_timings (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/delay/%u", 200);
+  g_autoptr(GCurlTransfer) redirected = transfer_new_printf ("/redirect/2");
+  g_autoptr(GCurlTimings) timings = NULL;
+  g_autoptr(GCurlTimings) copy = NULL;
+
+  g_assert_null (g_curl_transfer_get_timings (transfer));
+  test_run_transfer (fixture->multi, transfer);
+  timings = g_curl_transfer_get_timings (transfer);
+  g_assert_nonnull (timings);
+  g_assert_cmpint (timings->name_lookup, >=, 0);
+  g_assert_cmpint (timings->connect, >=, timings->name_lookup);
+  g_assert_cmpint (timings->tls_handshake, ==, 0);
+  g_assert_cmpint (timings->first_byte, >=, 200 * 1000);
+  g_assert_cmpint (timings->total, >=, timings->first_byte);
+  g_assert_cmpint (timings->redirects, ==, 0);
+
+  copy = g_curl_timings_copy (timings);
+  g_assert_cmpmem (copy, sizeof *copy, timings, sizeof *timings);
+
+  g_clear_pointer (&timings, g_curl_timings_free);
+  test_run_transfer (fixture->multi, redirected);
+  timings = g_curl_transfer_get_timings (redirected);
+  g_assert_cmpint (timings->redirects, >, 0);
+  g_assert_cmpint (timings->total, >, 0);
+}
+
 /* A connect timeout ends a connection that never completes. */
 static void
 test_connect_timeout (Fixture       *fixture,
@@ -1825,6 +1857,7 @@ main (int   argc,
   ADD_TEST ("/multi/proxy/network-change", test_proxy_network_change);
   ADD_TEST ("/multi/transfer-settings", test_transfer_settings);
   ADD_TEST ("/multi/connect-timeout", test_connect_timeout);
+  ADD_TEST ("/multi/timings", test_timings);
   ADD_TEST ("/multi/redirect/loop", test_redirect_loop);
   ADD_TEST ("/multi/redirect/not-followed", test_redirect_not_followed);
   ADD_TEST ("/multi/redirect/to-file", test_redirect_to_file);
