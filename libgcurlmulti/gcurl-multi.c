@@ -86,6 +86,7 @@ struct _GCurlMulti
   char               *proxy;              /* NULL: ask proxy_resolver */
   GProxyResolver     *proxy_resolver;     /* NULL: libcurl's own choice */
   GHashTable         *proxy_cache;        /* origin → ProxyCacheEntry */
+  GHashTable         *proxy_pending;      /* origin → GPtrArray of ProxyWaiter */
   GNetworkMonitor    *network_monitor;
   gulong              network_changed_id;
   guint               proxy_resolver_set : 1;   /* at construction */
@@ -122,6 +123,15 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (GCurlMulti, g_curl_multi, G_TYPE_OBJECT)
+
+static void
+proxy_cache_entry_free (gpointer data)
+{
+  ProxyCacheEntry *entry = data;
+
+  g_free (entry->proxy);
+  g_free (entry);
+}
 
 static void flush_cb (gpointer user_data);
 static void set_network_monitor (GCurlMulti      *self,
@@ -569,6 +579,7 @@ g_curl_multi_finalize (GObject *object)
   g_clear_pointer (&self->user_agent, g_free);
   g_clear_pointer (&self->proxy, g_free);
   g_clear_pointer (&self->proxy_cache, g_hash_table_unref);
+  g_clear_pointer (&self->proxy_pending, g_hash_table_unref);
 
   G_OBJECT_CLASS (g_curl_multi_parent_class)->finalize (object);
 }
@@ -620,8 +631,7 @@ set_string (GCurlMulti  *self,
 static void
 forget_proxies (GCurlMulti *self)
 {
-  if (self->proxy_cache != NULL)
-    g_hash_table_remove_all (self->proxy_cache);
+  g_hash_table_remove_all (self->proxy_cache);
 }
 
 static gboolean
@@ -1109,6 +1119,10 @@ g_curl_multi_init (GCurlMulti *self)
   g_queue_init (&self->finishing);
   g_queue_init (&self->rate_waiting);
   self->config_serial = g_curl_transfer_config_next_serial ();
+  self->proxy_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             proxy_cache_entry_free);
+  self->proxy_pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                               (GDestroyNotify) g_ptr_array_unref);
 }
 
 /**
@@ -1252,28 +1266,27 @@ proxy_from_list (char **proxies)
   return g_strdup ("");
 }
 
-static void
-proxy_cache_entry_free (gpointer data)
-{
-  ProxyCacheEntry *entry = data;
-
-  g_free (entry->proxy);
-  g_free (entry);
-}
-
+/* A transfer waiting for the proxy of its origin. Transfers to one origin
+ * wait behind one lookup, and start in the order they were added. */
 typedef struct
 {
   GCurlTransfer *transfer;
   guint          run;
-  char          *origin;
+} ProxyWaiter;
+
+typedef struct
+{
+  GCurlMulti *multi;
+  char       *origin;
 } ProxyLookup;
 
 static void
-proxy_lookup_free (ProxyLookup *lookup)
+proxy_waiter_free (gpointer data)
 {
-  g_object_unref (lookup->transfer);
-  g_free (lookup->origin);
-  g_free (lookup);
+  ProxyWaiter *waiter = data;
+
+  g_object_unref (waiter->transfer);
+  g_free (waiter);
 }
 
 static void
@@ -1282,43 +1295,54 @@ proxy_lookup_cb (GObject      *source,
                  gpointer      user_data)
 {
   ProxyLookup *lookup = user_data;
-  GCurlTransfer *transfer = lookup->transfer;
-  GCurlMulti *self = g_curl_transfer_get_multi (transfer);
+  GCurlMulti *self = lookup->multi;
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) proxies = g_proxy_resolver_lookup_finish (G_PROXY_RESOLVER (source),
                                                           result, &error);
-  ProxyCacheEntry *entry;
+  g_autoptr(GPtrArray) waiters = NULL;
+  ProxyCacheEntry *entry = NULL;
+  guint i;
 
-  /* Cancelled meanwhile, or already running again (another lookup). */
-  if (self == NULL || g_curl_transfer_is_completed (transfer) ||
-      g_curl_transfer_get_run (transfer) != lookup->run)
+  g_hash_table_steal_extended (self->proxy_pending, lookup->origin, NULL,
+                               (gpointer *) &waiters);
+
+  if (proxies != NULL)
     {
-      proxy_lookup_free (lookup);
-      return;
+      entry = g_new0 (ProxyCacheEntry, 1);
+      entry->proxy = proxy_from_list (proxies);
+      entry->expires = g_get_monotonic_time () + GCURL_PROXY_CACHE_TTL_US;
+      g_hash_table_replace (self->proxy_cache, g_strdup (lookup->origin), entry);
     }
 
-  if (proxies == NULL)
+  for (i = 0; waiters != NULL && i < waiters->len; i++)
     {
-      g_curl_multi_cancel_transfer (self, transfer,
-                                    g_error_new (G_CURL_ERROR, G_CURL_ERROR_COULDNT_RESOLVE_PROXY,
-                                                 _("Could not find the proxy for %s: %s"),
-                                                 g_curl_transfer_get_url (transfer),
-                                                 error->message));
-      proxy_lookup_free (lookup);
-      return;
+      ProxyWaiter *waiter = g_ptr_array_index (waiters, i);
+      GCurlTransfer *transfer = waiter->transfer;
+
+      /* Cancelled meanwhile, or already running again. */
+      if (g_curl_transfer_get_multi (transfer) != self ||
+          g_curl_transfer_is_completed (transfer) ||
+          g_curl_transfer_get_run (transfer) != waiter->run)
+        continue;
+
+      if (entry == NULL)
+        {
+          g_curl_multi_cancel_transfer (self, transfer,
+                                        g_error_new (G_CURL_ERROR,
+                                                     G_CURL_ERROR_COULDNT_RESOLVE_PROXY,
+                                                     _("Could not find the proxy for %s: %s"),
+                                                     g_curl_transfer_get_url (transfer),
+                                                     error->message));
+          continue;
+        }
+
+      g_curl_transfer_set_proxy (transfer, entry->proxy);
+      add_handle (self, transfer);
     }
 
-  entry = g_new0 (ProxyCacheEntry, 1);
-  entry->proxy = proxy_from_list (proxies);
-  entry->expires = g_get_monotonic_time () + GCURL_PROXY_CACHE_TTL_US;
-  if (self->proxy_cache == NULL)
-    self->proxy_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                               proxy_cache_entry_free);
-  g_hash_table_replace (self->proxy_cache, g_steal_pointer (&lookup->origin), entry);
-
-  g_curl_transfer_set_proxy (transfer, entry->proxy);
-  add_handle (self, transfer);
-  proxy_lookup_free (lookup);
+  g_object_unref (lookup->multi);
+  g_free (lookup->origin);
+  g_free (lookup);
 }
 
 /* Sets the proxy the resolver chose for @transfer's origin; returns %TRUE
@@ -1331,6 +1355,8 @@ choose_proxy (GCurlMulti    *self,
   static GType dummy_type;
   g_autofree char *origin = NULL;
   ProxyCacheEntry *entry;
+  ProxyWaiter *waiter;
+  GPtrArray *waiters;
   ProxyLookup *lookup;
 
   if (self->proxy != NULL || self->proxy_resolver == NULL ||
@@ -1346,7 +1372,7 @@ choose_proxy (GCurlMulti    *self,
     return FALSE;
 
   origin = url_origin (g_curl_transfer_get_url (transfer));
-  entry = self->proxy_cache ? g_hash_table_lookup (self->proxy_cache, origin) : NULL;
+  entry = g_hash_table_lookup (self->proxy_cache, origin);
   if (entry != NULL && entry->expires > g_get_monotonic_time ())
     {
       g_curl_transfer_set_proxy (transfer, entry->proxy);
@@ -1357,9 +1383,23 @@ choose_proxy (GCurlMulti    *self,
   if (!g_uri_is_valid (g_curl_transfer_get_url (transfer), G_URI_FLAGS_NONE, NULL))
     return FALSE;
 
+  waiter = g_new0 (ProxyWaiter, 1);
+  waiter->transfer = g_object_ref (transfer);
+  waiter->run = g_curl_transfer_get_run (transfer);
+
+  waiters = g_hash_table_lookup (self->proxy_pending, origin);
+  if (waiters != NULL)
+    {
+      g_ptr_array_add (waiters, waiter);
+      return TRUE;
+    }
+
+  waiters = g_ptr_array_new_with_free_func (proxy_waiter_free);
+  g_ptr_array_add (waiters, waiter);
+  g_hash_table_insert (self->proxy_pending, g_strdup (origin), waiters);
+
   lookup = g_new0 (ProxyLookup, 1);
-  lookup->transfer = g_object_ref (transfer);
-  lookup->run = g_curl_transfer_get_run (transfer);
+  lookup->multi = g_object_ref (self);
   lookup->origin = g_steal_pointer (&origin);
   g_proxy_resolver_lookup_async (self->proxy_resolver, g_curl_transfer_get_url (transfer),
                                  NULL, proxy_lookup_cb, lookup);
