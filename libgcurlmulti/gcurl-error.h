@@ -236,7 +236,8 @@ G_BEGIN_DECLS
  * %G_CURL_ERROR_OPERATION_TIMEDOUT, a redirect loop
  * %G_CURL_ERROR_TOO_MANY_REDIRECTS, a response cut off inside its headers
  * %G_CURL_ERROR_PARTIAL_FILE, an HTTP error status in a download
- * %G_CURL_ERROR_HTTP_RETURNED_ERROR.
+ * %G_CURL_ERROR_HTTP_RETURNED_ERROR. See [Errors](errors.html) for the
+ * other errors the library reports.
  *
  * Since: 1.0
  */
