@@ -1573,7 +1573,8 @@ is_header_value (const char *s)
  *   `DELETE` or `HEAD`, or %NULL for the default
  *
  * Sets the HTTP method. By default a transfer sends `GET`, or `POST` when
- * it has a request body. `HEAD` asks for the headers only.
+ * it has a request body. `HEAD` asks for the headers only. A method that
+ * is not an HTTP token is a programmer error, refused with a critical.
  *
  * Since: 1.0
  */
@@ -1699,8 +1700,8 @@ g_curl_transfer_set_request_body (GCurlTransfer *self,
  *
  * @stream is read from the transfer's main context. To run the transfer
  * again, or to follow a 307 or 308 redirect, @stream must be a `GSeekable`
- * that can seek back to where it was; otherwise that fails with
- * %G_CURL_ERROR_SEND_FAIL_REWIND. A read error fails the transfer with
+ * that can seek back to offset 0, where the body is sent from again;
+ * otherwise that fails with %G_CURL_ERROR_SEND_FAIL_REWIND. A read error fails the transfer with
  * that error.
  *
  * Since: 1.0
