@@ -1504,12 +1504,23 @@ g_curl_transfer_get_url (GCurlTransfer *self)
  * Gets the libcurl easy handle of the transfer, to set options the
  * library has no API for, before the transfer is added to a multi.
  *
- * Do not set the options the library relies on: `CURLOPT_PRIVATE`, the
- * write, header, pre-request, open-socket and close-socket callbacks and
- * their data, `CURLOPT_ERRORBUFFER` and `CURLOPT_FOLLOWLOCATION`. A
- * transfer whose body is streamed ([method@GCurl.Multi.send_async],
+ * Do not set the options the library relies on, which it sets once when
+ * the transfer is made: `CURLOPT_PRIVATE`, `CURLOPT_ERRORBUFFER`,
+ * `CURLOPT_NOSIGNAL`, `CURLOPT_FOLLOWLOCATION`, `CURLOPT_SSL_VERIFYPEER`,
+ * `CURLOPT_SSL_VERIFYHOST`, and the write, header, read, seek,
+ * pre-request, open-socket and close-socket callbacks and their data.
+ *
+ * These are set from the transfer's and its multi's settings when it
+ * starts, and replace a value set here: `CURLOPT_URL`, the method and body
+ * options (`CURLOPT_HTTPGET`, `CURLOPT_NOBODY`, `CURLOPT_CUSTOMREQUEST`,
+ * `CURLOPT_POST*`), `CURLOPT_HTTPHEADER`, and when they change,
+ * `CURLOPT_USERAGENT`, `CURLOPT_PROTOCOLS_STR`,
+ * `CURLOPT_REDIR_PROTOCOLS_STR`, `CURLOPT_CAINFO`, `CURLOPT_CAPATH`,
+ * `CURLOPT_CONNECTTIMEOUT` and `CURLOPT_TIMEOUT`; `CURLOPT_PROXY` and
+ * `CURLOPT_NOPROXY` once a proxy was chosen. A transfer whose body is
+ * streamed ([method@GCurl.Multi.send_async],
  * [method@GCurl.Multi.download_async]) gets a 256 KiB
- * `CURLOPT_BUFFERSIZE`, which replaces one set here.
+ * `CURLOPT_BUFFERSIZE`.
  *
  * Returns: (transfer none): the easy handle, owned by @self
  *
