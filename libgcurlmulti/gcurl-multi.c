@@ -95,7 +95,9 @@ struct _GCurlMulti
 
 typedef struct
 {
-  char   *proxy;                          /* for CURLOPT_PROXY; "" = none */
+  char   *proxy;                          /* for CURLOPT_PROXY; "" = none,
+                                           * NULL = none, and libcurl's
+                                           * default says so too */
   gint64  expires;                        /* monotonic µs */
 } ProxyCacheEntry;
 
@@ -1241,6 +1243,21 @@ url_origin (const char *url)
   return g_strndup (url, len);
 }
 
+static gboolean
+proxy_in_environment (void)
+{
+  static const char * const names[] = {
+    "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_getenv (names[i]) != NULL)
+      return TRUE;
+
+  return FALSE;
+}
+
 /* The first proxy of @proxies that libcurl can use, as CURLOPT_PROXY
  * takes it ("" for a direct connection). */
 static char *
@@ -1310,6 +1327,11 @@ proxy_lookup_cb (GObject      *source,
     {
       entry = g_new0 (ProxyCacheEntry, 1);
       entry->proxy = proxy_from_list (proxies);
+      /* Without proxy variables in the environment, libcurl's default is
+       * a direct connection too: then nothing is set on the handles (each
+       * CURLOPT_PROXY and CURLOPT_NOPROXY is a copy per transfer). */
+      if (entry->proxy[0] == '\0' && !proxy_in_environment ())
+        g_clear_pointer (&entry->proxy, g_free);
       entry->expires = g_get_monotonic_time () + GCURL_PROXY_CACHE_TTL_US;
       g_hash_table_replace (self->proxy_cache, g_strdup (lookup->origin), entry);
     }
