@@ -1317,11 +1317,12 @@ proxy_lookup_cb (GObject      *source,
   g_auto(GStrv) proxies = g_proxy_resolver_lookup_finish (G_PROXY_RESOLVER (source),
                                                           result, &error);
   g_autoptr(GPtrArray) waiters = NULL;
+  g_autofree char *pending_key = NULL;
   ProxyCacheEntry *entry = NULL;
   guint i;
 
-  g_hash_table_steal_extended (self->proxy_pending, lookup->origin, NULL,
-                               (gpointer *) &waiters);
+  g_hash_table_steal_extended (self->proxy_pending, lookup->origin,
+                               (gpointer *) &pending_key, (gpointer *) &waiters);
 
   if (proxies != NULL)
     {
