@@ -45,6 +45,7 @@
 #define GCURL_DEFAULT_ALLOWED_PROTOCOLS "http,https"
 #define GCURL_DEFAULT_DOWNLOAD_RETRIES 3
 #define GCURL_DEFAULT_RETRY_DELAY_MS 1000
+#define GCURL_DEFAULT_MAX_BODY_SIZE (G_GUINT64_CONSTANT (256) * 1024 * 1024)
 
 /* How long the proxy resolver's answer for an origin is kept: proxies are
  * chosen per host in practice (libsoup asks once per connection), and a
@@ -83,6 +84,7 @@ struct _GCurlMulti
   guint               download_retries;
   guint               retry_delay;        /* ms */
   guint               config_serial;      /* see GCurlTransferConfig */
+  guint64             max_body_size;      /* bytes, 0 = no limit */
   char               *proxy;              /* NULL: ask proxy_resolver */
   GProxyResolver     *proxy_resolver;     /* NULL: libcurl's own choice */
   GHashTable         *proxy_cache;        /* origin → ProxyCacheEntry */
@@ -119,6 +121,7 @@ enum {
   PROP_PROXY,
   PROP_PROXY_RESOLVER,
   PROP_NETWORK_MONITOR,
+  PROP_MAX_BODY_SIZE,
   N_PROPS
 };
 
@@ -752,6 +755,9 @@ g_curl_multi_get_property (GObject    *object,
     case PROP_NETWORK_MONITOR:
       g_value_set_object (value, self->network_monitor);
       break;
+    case PROP_MAX_BODY_SIZE:
+      g_value_set_uint64 (value, self->max_body_size);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -854,6 +860,13 @@ g_curl_multi_set_property (GObject      *object,
     case PROP_NETWORK_MONITOR:
       self->network_monitor_set = TRUE;
       set_network_monitor (self, g_value_get_object (value));
+      break;
+    case PROP_MAX_BODY_SIZE:
+      if (self->max_body_size != g_value_get_uint64 (value))
+        {
+          self->max_body_size = g_value_get_uint64 (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1107,6 +1120,27 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   properties[PROP_NETWORK_MONITOR] =
     g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:max-body-size:
+   *
+   * The largest response body, in bytes, that a transfer collects in
+   * memory ([method@GCurl.Multi.add_transfer],
+   * [method@GCurl.Multi.send_and_read_async]): a larger one, announced by
+   * `Content-Length` or counted as it arrives (after any decoding, so a
+   * compressed body cannot inflate past it), stops the transfer with
+   * %G_CURL_ERROR_FILESIZE_EXCEEDED. Streamed bodies
+   * ([method@GCurl.Multi.send_async], [method@GCurl.Multi.download_async])
+   * are not held in memory and have no such limit. 0 for none; 256 MiB by
+   * default. A change applies to the transfers added after it.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_BODY_SIZE] =
+    g_param_spec_uint64 ("max-body-size", NULL, NULL, 0, G_MAXUINT64,
+                         GCURL_DEFAULT_MAX_BODY_SIZE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -1469,6 +1503,7 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
   config.source = self->source;
   config.serial = self->config_serial;
   config.proxy = self->proxy;
+  config.max_body_size = self->max_body_size;
 
   g_object_ref (transfer);
   g_queue_push_tail_link (&self->running, g_curl_transfer_get_running_link (transfer));

@@ -33,6 +33,7 @@ typedef struct
   const char *user_agent;
   guint       max_redirects;
   guint       stall_timeout;       /* s, 0 = off */
+  guint64     max_body_size;       /* bytes kept in memory, 0 = no limit */
   const char *proxy;               /* NULL: libcurl's default */
   GSource    *source;              /* for the socket open/close callbacks */
   guint       serial;              /* changes whenever a setting above does */

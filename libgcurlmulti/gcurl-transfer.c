@@ -107,6 +107,7 @@ struct _GCurlTransfer
   guint               options_changed : 1;
   guint               proxy_set : 1;      /* CURLOPT_PROXY is not libcurl's default */
   guint               fail_on_http_error : 1; /* download_async: >= 400 fails */
+  guint               body_too_large : 1; /* stopped at max_body_size */
   gint64              redirect_time;      /* µs spent on followed redirects */
   guint               run;                /* counts runs, for late callbacks */
 
@@ -126,6 +127,7 @@ struct _GCurlTransfer
   guint               n_redirects;
   guint               max_redirects;
   guint               stall_timeout;
+  guint64             max_body_size;     /* 0: no limit */
 
   GCurlTransferState  state;
   guint               status_code;
@@ -379,6 +381,21 @@ rate_allows (GCurlTransfer *self,
   return FALSE;
 }
 
+/* Whether @more bytes would take the body held in memory past the limit;
+ * if so the transfer is stopped (libcurl then reports a write error). */
+static gboolean
+body_exceeds_limit (GCurlTransfer *self,
+                    guint64        more)
+{
+  guint64 have = self->body != NULL ? self->body->len : 0;
+
+  if (self->max_body_size == 0 || have + more <= self->max_body_size)
+    return FALSE;
+
+  self->body_too_large = TRUE;
+  return TRUE;
+}
+
 static size_t
 write_cb (char   *data,
           size_t  size,
@@ -420,6 +437,10 @@ write_cb (char   *data,
   self->activity++;
   if (self->sink == NULL)
     {
+      /* Counted in the bytes libcurl delivers, after any decoding: a
+       * compressed body cannot inflate past the limit. */
+      if (body_exceeds_limit (self, len))
+        return 0;
       if (self->body == NULL)
         self->body = g_byte_array_new ();
       g_byte_array_append (self->body, (const guint8 *) data, len);
@@ -601,7 +622,14 @@ header_cb (char   *data,
       self->redirecting = FALSE;
     }
   else if (len > 0 && (data[0] == '\r' || data[0] == '\n'))
-    headers_complete (self);
+    {
+      headers_complete (self);
+      /* A body announced larger than the limit is refused before it
+       * comes. */
+      if (self->headers_final && self->sink == NULL && self->download_size > 0 &&
+          body_exceeds_limit (self, (guint64) self->download_size))
+        return 0;
+    }
 
   return len;
 }
@@ -2429,6 +2457,8 @@ g_curl_transfer_start (GCurlTransfer             *self,
   self->n_redirects = 0;
   self->max_redirects = config->max_redirects;
   self->stall_timeout = config->stall_timeout;
+  self->max_body_size = config->max_body_size;
+  self->body_too_large = FALSE;
   if (self->options != NULL && self->options->max_redirects >= 0)
     self->max_redirects = (guint) self->options->max_redirects;
   if (self->options != NULL && self->options->stall_timeout >= 0)
@@ -2714,6 +2744,17 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
     {
       /* The body's stream failed, not the network. */
       g_curl_transfer_fail (self, g_error_copy (self->upload_error));
+      return G_CURL_TRANSFER_DONE_FINISHED;
+    }
+
+  if (result != CURLE_OK && self->body_too_large)
+    {
+      g_autofree char *limit = g_format_size_full (self->max_body_size, G_FORMAT_SIZE_IEC_UNITS);
+
+      g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
+                                               _("The response from %s is larger than the "
+                                                 "%s a body in memory may take"),
+                                               current_url (self), limit));
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 

@@ -737,6 +737,43 @@ test_timings (Fixture       *fixture,
   g_assert_cmpint (timings->total, >, 0);
 }
 
+/* A body in memory is bounded: announced too large, refused before it
+ * comes; too large without a Content-Length, stopped at the limit. A
+ * stream is not held in memory and is not bounded. */
+static void
+test_max_body_size (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) at_limit = transfer_new_printf ("/bytes/%u", 100000);
+  g_autoptr(GCurlTransfer) announced = transfer_new_printf ("/bytes/%u", 100001);
+  g_autoptr(GCurlTransfer) chunked = transfer_new_printf ("/bytes/%u?chunked=1", 5000000);
+  guint64 limit = 0;
+
+  g_object_get (fixture->multi, "max-body-size", &limit, NULL);
+  g_assert_cmpuint (limit, ==, 256 * 1024 * 1024);
+  g_object_set (fixture->multi, "max-body-size", (guint64) 100000, NULL);
+
+  test_run_transfer (fixture->multi, at_limit);
+  test_assert_pattern_body (at_limit, 100000);
+
+  test_run_transfer (fixture->multi, announced);
+  assert_error (announced, G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
+                G_CURL_TRANSFER_STATE_FAILED);
+  g_assert_nonnull (strstr (g_curl_transfer_get_error (announced)->message, "/bytes/100001"));
+  /* Refused at the headers: no body byte was taken. */
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (announced), ==, 0);
+
+  test_run_transfer (fixture->multi, chunked);
+  assert_error (chunked, G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
+                G_CURL_TRANSFER_STATE_FAILED);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (chunked), <=, 100000);
+
+  /* 0: no limit. */
+  g_object_set (fixture->multi, "max-body-size", (guint64) 0, NULL);
+  test_run_transfer (fixture->multi, chunked);
+  test_assert_pattern_body (chunked, 5000000);
+}
+
 /* A connect timeout ends a connection that never completes. */
 static void
 test_connect_timeout (Fixture       *fixture,
@@ -1858,6 +1895,7 @@ main (int   argc,
   ADD_TEST ("/multi/transfer-settings", test_transfer_settings);
   ADD_TEST ("/multi/connect-timeout", test_connect_timeout);
   ADD_TEST ("/multi/timings", test_timings);
+  ADD_TEST ("/multi/max-body-size", test_max_body_size);
   ADD_TEST ("/multi/redirect/loop", test_redirect_loop);
   ADD_TEST ("/multi/redirect/not-followed", test_redirect_not_followed);
   ADD_TEST ("/multi/redirect/to-file", test_redirect_to_file);
