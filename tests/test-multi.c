@@ -406,7 +406,9 @@ static void
 test_stall (Fixture       *fixture,
             gconstpointer  data)
 {
-  const char *paths[] = { "/stall/100000/5000", "/stall-headers" };
+  /* A peer gone silent mid-body, before any header, or after an
+   * unrequested 101 (libcurl 7.88 waits for ever): the watchdog ends it. */
+  const char *paths[] = { "/stall/100000/5000", "/stall-headers", "/switching-protocols" };
   guint i;
 
   g_object_set (fixture->multi, "stall-timeout", 1, NULL);

@@ -1237,6 +1237,13 @@ raw_connection_dispatch (RawConnection *conn,
     conn->then = RAW_THEN_STALL;
   else if (g_str_equal (path, "/close-mid-headers"))
     conn->head = g_string_new ("HTTP/1.1 200 OK\r\nContent-Le");
+  else if (g_str_equal (path, "/switching-protocols"))
+    {
+      /* Unrequested: libcurl 7.88 then waits for a final response forever. */
+      conn->head = g_string_new ("HTTP/1.1 101 Switching Protocols\r\n"
+                                 "Connection: Upgrade\r\nUpgrade: gcurl-test\r\n\r\n");
+      conn->then = RAW_THEN_STALL;
+    }
   else if (g_str_equal (path, "/header-forms"))
     conn->head = g_string_new ("HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
                                "HTTP/1.1 200 OK\r\nConnection: close\r\n"

@@ -49,6 +49,8 @@
  *   http://…              a request with an absolute-form target, as sent
  *                         to a forward proxy: 200 "proxied " and the
  *                         target; counted under the path "proxied".
+ *   /switching-protocols  an unrequested "101 Switching Protocols", then
+ *                         silence until the client closes.
  *   /header-forms         a 100 Continue with "X-Interim: yes", then a 200
  *                         with an obsolete folded header ("X-Folded: first"
  *                         continued by "  second"), "X-Multi" twice,
