@@ -591,18 +591,6 @@ g_curl_multi_finalize (GObject *object)
 
 /* Refuses a list libcurl does not accept, which would otherwise leave
  * every protocol it has enabled. */
-static gboolean
-protocols_valid (const char *protocols)
-{
-  CURL *probe = curl_easy_init ();
-  CURLcode code;
-
-  code = curl_easy_setopt (probe, CURLOPT_PROTOCOLS_STR, protocols);
-  curl_easy_cleanup (probe);
-
-  return code == CURLE_OK;
-}
-
 static void
 set_uint (GCurlMulti *self,
           guint      *field,
@@ -800,7 +788,7 @@ g_curl_multi_set_property (GObject      *object,
 
         if (protocols == NULL)
           protocols = GCURL_DEFAULT_ALLOWED_PROTOCOLS;
-        if (!protocols_valid (protocols))
+        if (!g_curl_protocols_valid (protocols))
           {
             g_critical ("“%s” is not a list of protocols libcurl supports; "
                         "GCurlMulti:allowed-protocols stays “%s”",

@@ -88,6 +88,8 @@ void                    g_curl_transfer_set_fail_on_http_error (GCurlTransfer   
 void                    g_curl_transfer_set_proxy    (GCurlTransfer             *self,
                                                       const char                *proxy);
 
+gboolean                g_curl_protocols_valid       (const char                *protocols);
+
 gboolean                g_curl_parse_content_range   (const char                *value,
                                                       gint64                    *start,
                                                       gint64                    *total);

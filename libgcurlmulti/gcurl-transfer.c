@@ -881,8 +881,10 @@ ensure_options (GCurlTransfer *self)
   return self->options;
 }
 
-static gboolean
-protocols_valid (const char *protocols)
+/* Whether libcurl accepts @protocols as a CURLOPT_PROTOCOLS_STR list
+ * (the multi's and the transfer's allowed-protocols). */
+gboolean
+g_curl_protocols_valid (const char *protocols)
 {
   CURL *probe = curl_easy_init ();
   gboolean valid = probe != NULL &&
@@ -912,7 +914,7 @@ set_option_string (GCurlTransfer *self,
       g_critical ("GCurlTransfer:%s must not contain CR or LF", properties[prop_id]->name);
       return;
     }
-  if (value != NULL && prop_id == PROP_ALLOWED_PROTOCOLS && !protocols_valid (value))
+  if (value != NULL && prop_id == PROP_ALLOWED_PROTOCOLS && !g_curl_protocols_valid (value))
     {
       g_critical ("“%s” is not a list of protocols libcurl supports", value);
       return;
