@@ -1493,23 +1493,127 @@ test_multi_unref_while_running (Fixture       *fixture,
     test_assert_pattern_body (g_ptr_array_index (transfers, i), 1000 * (i + 1));
 }
 
+/* The last unref of the multi with a thousand transfers running: they all
+ * finish, with their whole bodies, and then the multi is freed. */
 static void
-test_add_running_is_critical (Fixture       *fixture,
-                              gconstpointer  data)
+test_multi_unref_with_1000_running (Fixture       *fixture,
+                                    gconstpointer  data)
 {
-  if (g_test_subprocess ())
+  const guint n = 1000;
+  g_autoptr(GPtrArray) transfers = g_ptr_array_new_with_free_func (g_object_unref);
+  GCurlMulti *weak_multi = fixture->multi;
+  guint finished = 0;
+  guint i;
+
+  g_object_add_weak_pointer (G_OBJECT (weak_multi), (gpointer *) &weak_multi);
+  for (i = 0; i < n; i++)
     {
-      g_autoptr(GCurlMulti) other = g_curl_multi_new ();
-      g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/10");
+      GCurlTransfer *transfer = transfer_new_printf ("/bytes/%u", 100 + i * 37);
 
+      g_signal_connect (transfer, "finished", G_CALLBACK (count_finished_cb), &finished);
       g_curl_multi_add_transfer (fixture->multi, transfer);
-      g_curl_multi_add_transfer (other, transfer);
-      return;
+      g_ptr_array_add (transfers, transfer);
     }
+  /* Some are already on the wire when the last reference goes. */
+  test_run_for (20);
+  g_assert_cmpuint (finished, <, n);
+  g_clear_object (&fixture->multi);
+  g_assert_nonnull (weak_multi);
 
-  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
-  g_test_trap_assert_failed ();
-  g_test_trap_assert_stderr ("*CRITICAL*g_curl_multi_add_transfer*");
+  while (finished < n)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (finished, ==, n);
+  g_assert_null (weak_multi);
+  for (i = 0; i < n; i++)
+    test_assert_pattern_body (g_ptr_array_index (transfers, i), 100 + i * 37);
+}
+
+static void
+quit_on_progress_cb (GCurlTransfer *transfer,
+                     GParamSpec    *pspec,
+                     gpointer       user_data)
+{
+  GMainLoop *loop = user_data;
+
+  if (g_curl_transfer_get_downloaded_bytes (transfer) > 0)
+    g_main_loop_quit (loop);
+}
+
+/* The application's loop is quit and destroyed while transfers run, nothing
+ * iterates the context for a while (the server keeps sending into the socket
+ * buffers, and one transfer's server stalls), then a new loop runs the same
+ * context: every transfer carries on where it was and ends right. */
+static void
+test_loop_destroyed_and_resumed (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) slow = transfer_new_printf ("/slow/20000?rate=40000");
+  g_autoptr(GCurlTransfer) large = transfer_new_printf ("/bytes/%u", 8 * 1024 * 1024);
+  g_autoptr(GCurlTransfer) delayed = transfer_new_printf ("/delay/300");
+  g_autofree char *stall_url = test_server_raw_url (server, "/stall/1000/10");
+  g_autoptr(GCurlTransfer) stalled = g_curl_transfer_new (stall_url);
+  GMainLoop *loop = g_main_loop_new (NULL, FALSE);
+  gulong handler;
+  guint finished = 0;
+
+  g_object_set (stalled, "stall-timeout", 1, NULL);
+  handler = g_signal_connect (slow, "notify::downloaded-bytes", G_CALLBACK (quit_on_progress_cb), loop);
+  g_signal_connect (slow, "finished", G_CALLBACK (count_finished_cb), &finished);
+  g_signal_connect (large, "finished", G_CALLBACK (count_finished_cb), &finished);
+  g_signal_connect (delayed, "finished", G_CALLBACK (count_finished_cb), &finished);
+  g_signal_connect (stalled, "finished", G_CALLBACK (count_finished_cb), &finished);
+  g_curl_multi_add_transfer (fixture->multi, slow);
+  g_curl_multi_add_transfer (fixture->multi, large);
+  g_curl_multi_add_transfer (fixture->multi, delayed);
+  g_curl_multi_add_transfer (fixture->multi, stalled);
+
+  g_main_loop_run (loop);
+  g_signal_handler_disconnect (slow, handler);
+  g_main_loop_unref (loop);
+  g_assert_cmpuint (finished, <, 4);
+
+  /* No loop at all for 1.5 s: longer than the stalled transfer's timeout
+   * and than the delayed response's delay. */
+  g_usleep (1500 * G_TIME_SPAN_MILLISECOND);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  while (finished < 4)
+    g_main_context_iteration (NULL, TRUE);
+  g_main_loop_unref (loop);
+
+  test_assert_pattern_body (slow, 20000);
+  test_assert_pattern_body (large, 8 * 1024 * 1024);
+  g_assert_cmpint (g_curl_transfer_get_state (delayed), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  assert_error (stalled, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                G_CURL_TRANSFER_STATE_FAILED);
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
+}
+
+/* Adding a running transfer to a second multi is a programmer error: a
+ * critical, and nothing else happens: the transfer ends normally in its
+ * first multi, and the second one never sees it. */
+static void
+test_add_to_second_multi (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(GCurlMulti) other = g_curl_multi_new ();
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/5000");
+  TestRecorder recorder = { 0 };
+
+  test_recorder_attach (&recorder, transfer);
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+
+  g_test_expect_message ("GCurl", G_LOG_LEVEL_CRITICAL, "*g_curl_multi_add_transfer*");
+  g_curl_multi_add_transfer (other, transfer);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (other), ==, 0);
+
+  test_run_until_finished (transfer);
+  test_assert_pattern_body (transfer, 5000);
+  g_assert_cmpuint (recorder.n_finished, ==, 1);
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (other), ==, 0);
+  test_recorder_clear (&recorder);
 }
 
 static void
@@ -1918,7 +2022,9 @@ main (int   argc,
   ADD_TEST ("/multi/handler/readd-in-finished", test_readd_finished);
   ADD_TEST ("/multi/handler/every-action-from-every-signal", test_handler_matrix);
   ADD_TEST ("/multi/lifetime/unref-while-running", test_multi_unref_while_running);
-  ADD_TEST ("/multi/lifetime/add-running-critical", test_add_running_is_critical);
+  ADD_TEST ("/multi/lifetime/unref-with-1000-running", test_multi_unref_with_1000_running);
+  ADD_TEST ("/multi/lifetime/loop-destroyed-and-resumed", test_loop_destroyed_and_resumed);
+  ADD_TEST ("/multi/lifetime/add-running-critical", test_add_to_second_multi);
   ADD_TEST ("/multi/progress/throttled", test_progress_throttled);
   ADD_TEST ("/multi/progress/bind-fraction", test_bind_fraction);
   ADD_TEST ("/multi/progress/max-download-speed", test_max_download_speed);
