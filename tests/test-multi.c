@@ -776,6 +776,41 @@ test_max_body_size (Fixture       *fixture,
   test_assert_pattern_body (chunked, 5000000);
 }
 
+/* A decompression bomb: a few KiB of gzip that decode to 64 MiB. The limit
+ * counts decoded bytes (libcurl's CURLOPT_MAXFILESIZE counts the wire's), so
+ * it stops the transfer at max-body-size, not 64 MiB later. */
+static void
+test_max_body_size_decoded (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  const guint64 limit = 1024 * 1024;
+  g_autoptr(GCurlTransfer) small = transfer_new_printf ("/gzip-zeros/%u", 100000);
+  g_autoptr(GCurlTransfer) bomb = transfer_new_printf ("/gzip-zeros/%u", 64 * 1024 * 1024);
+  g_autoptr(GBytes) body = NULL;
+  const guint8 *bytes;
+  gsize size, i;
+
+  g_object_set (fixture->multi, "max-body-size", limit, NULL);
+  /* Decoding is the application's choice, through the easy handle. */
+  curl_easy_setopt (g_curl_transfer_get_handle (small), CURLOPT_ACCEPT_ENCODING, "gzip");
+  curl_easy_setopt (g_curl_transfer_get_handle (bomb), CURLOPT_ACCEPT_ENCODING, "gzip");
+
+  /* Under the limit: decoded in full. */
+  test_run_transfer (fixture->multi, small);
+  g_assert_cmpint (g_curl_transfer_get_state (small), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  body = g_curl_transfer_get_body (small);
+  bytes = g_bytes_get_data (body, &size);
+  g_assert_cmpuint (size, ==, 100000);
+  for (i = 0; i < size && bytes[i] == 0; i++)
+    ;
+  g_assert_cmpuint (i, ==, size);
+
+  test_run_transfer (fixture->multi, bomb);
+  assert_error (bomb, G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
+                G_CURL_TRANSFER_STATE_FAILED);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (bomb), <=, limit);
+}
+
 /* A connect timeout ends a connection that never completes. */
 static void
 test_connect_timeout (Fixture       *fixture,
@@ -2002,6 +2037,7 @@ main (int   argc,
   ADD_TEST ("/multi/connect-timeout", test_connect_timeout);
   ADD_TEST ("/multi/timings", test_timings);
   ADD_TEST ("/multi/max-body-size", test_max_body_size);
+  ADD_TEST ("/multi/max-body-size/decoded", test_max_body_size_decoded);
   ADD_TEST ("/multi/redirect/loop", test_redirect_loop);
   ADD_TEST ("/multi/redirect/not-followed", test_redirect_not_followed);
   ADD_TEST ("/multi/redirect/to-file", test_redirect_to_file);

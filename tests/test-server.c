@@ -645,6 +645,41 @@ soup_serve_headers (SoupServerMessage *msg)
   soup_message_headers_append (headers, "X-Mixed-Case", "Value");
 }
 
+/* N zero bytes, gzip-compressed (about a thousandth of N on the wire):
+ * a decompression bomb for a client that accepts gzip. */
+static void
+soup_serve_gzip_zeros (SoupServerMessage *msg,
+                       guint64            n)
+{
+  g_autoptr(GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+  g_autoptr(GByteArray) compressed = g_byte_array_new ();
+  g_autofree guint8 *zeros = g_malloc0 (64 * 1024);
+  guint8 out[64 * 1024];
+  guint64 left = n;
+  GConverterResult result;
+
+  do
+    {
+      gsize in_size = MIN (left, 64 * 1024);
+      gsize read = 0, written = 0;
+      g_autoptr(GError) error = NULL;
+
+      result = g_converter_convert (G_CONVERTER (compressor), zeros, in_size, out, sizeof out,
+                                    in_size == left ? G_CONVERTER_INPUT_AT_END : G_CONVERTER_NO_FLAGS,
+                                    &read, &written, &error);
+      g_assert_no_error (error);
+      left -= read;
+      g_byte_array_append (compressed, out, written);
+    }
+  while (result != G_CONVERTER_FINISHED);
+
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Content-Encoding", "gzip");
+  soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_COPY,
+                                    (const char *) compressed->data, compressed->len);
+}
+
 static void
 soup_server_callback (SoupServer        *soup_server G_GNUC_UNUSED,
                       SoupServerMessage *msg,
@@ -692,6 +727,8 @@ soup_server_callback (SoupServer        *soup_server G_GNUC_UNUSED,
     soup_serve_slow (server, msg, n[0], query);
   else if (g_str_equal (path, "/headers"))
     soup_serve_headers (msg);
+  else if (parse_path_numbers (path, "/gzip-zeros/", 1, n))
+    soup_serve_gzip_zeros (msg, n[0]);
   else
     soup_reply_text (msg, SOUP_STATUS_NOT_FOUND, "not found");
 }

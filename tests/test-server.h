@@ -30,6 +30,9 @@
  *                         one chunk every ~50 ms.
  *   /headers              200 "ok" with "X-Multi: a", "X-Multi: b" and
  *                         "X-Mixed-Case: Value".
+ *   /gzip-zeros/N         200, N zero bytes gzip-compressed, with
+ *                         "Content-Encoding: gzip" whatever was accepted
+ *                         (a decompression bomb: 64 MiB is 64 KiB on the wire).
  *   anything else         404 "not found".
  *
  * Raw fault server, on test_server_get_raw_uri(); one request per
