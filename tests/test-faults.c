@@ -141,6 +141,9 @@ static const FaultCase protocol_cases[] = {
   { "garbage", TARGET_RAW, "/garbage", FAIL (UNSUPPORTED_PROTOCOL) },
   { "malformed-chunk", TARGET_RAW, "/chunked-bad", FAIL (RECV_ERROR),
     .status = 200, .got_headers = TRUE },
+  /* libcurl takes one header line of at most 100 KiB; 7.88 says "Out of
+   * memory" when there is more, later versions CURLE_TOO_LARGE. */
+  { "header-over-limit", TARGET_RAW, "/huge-header/102400", FAIL (TOO_LARGE) },
   { "header-under-limit", TARGET_RAW, "/huge-header/100000", .status = 200, .got_headers = TRUE,
     .text = "ok", .check = check_large_header },
   { "many-headers", TARGET_RAW, "/many-headers/5000", .status = 200, .got_headers = TRUE,
@@ -457,6 +460,19 @@ test_bad_urls (Fixture       *fixture,
       g_test_message ("URL “%s”", escaped);
       assert_refused_url (fixture->multi, cases[i].url, cases[i].code);
     }
+}
+
+/* A 1 MiB URL: far more than any server takes. */
+static void
+test_overlong_url (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GString) url = g_string_new (test_server_get_uri (server));
+
+  g_string_append (url, "/bytes/");
+  while (url->len < 1024 * 1024)
+    g_string_append_c (url, 'a');
+  assert_refused_url (fixture->multi, url->str, G_CURL_ERROR_TOO_LARGE);
 }
 
 /* A header with a CR or LF, or a name that is not a token, is refused with
@@ -833,6 +849,7 @@ main (int   argc,
   add_fault_tests ("network", network_cases, G_N_ELEMENTS (network_cases));
   add_fault_tests ("protocol", protocol_cases, G_N_ELEMENTS (protocol_cases));
   ADD_TEST ("/faults/input/bad-urls", test_bad_urls);
+  ADD_TEST ("/faults/input/overlong-url", test_overlong_url);
   ADD_TEST ("/faults/input/bad-headers", test_bad_headers);
   ADD_TEST ("/faults/input/bad-method-and-type", test_bad_method_and_type);
   ADD_TEST ("/faults/input/null-arguments", test_null_arguments);
