@@ -45,6 +45,7 @@ typedef enum
   TARGET_REFUSED,       /* a port where nothing listens */
   TARGET_BLACKHOLE,     /* a port whose connects never complete */
   TARGET_UNRESOLVABLE,  /* a name that does not resolve */
+  TARGET_REDIRECT_RAW,  /* a redirect from origin A to @path on the raw server */
 } Target;
 
 typedef enum
@@ -64,6 +65,7 @@ typedef struct
   /* Settings; 0 leaves the default. */
   guint       stall_timeout;
   guint       connect_timeout;
+  guint       timeout;
   int         max_redirects;
   /* The outcome: @code 0 is success, anything else a G_CURL_ERROR. */
   int         code;
@@ -135,6 +137,13 @@ static const FaultCase network_cases[] = {
     FAIL (OPERATION_TIMEDOUT) },
   { "stall-mid-body", TARGET_RAW, "/stall/100000/5000", .stall_timeout = 1,
     FAIL (OPERATION_TIMEDOUT), .status = 200, .got_headers = TRUE, .delivered = 5000 },
+  { "request-timeout", TARGET_SOUP, "/delay/5000", .timeout = 1, FAIL (OPERATION_TIMEDOUT) },
+  /* A failure after a redirect is the final request's: no headers of the
+   * redirect, the bytes of the final response. */
+  { "redirect-then-close-mid-body", TARGET_REDIRECT_RAW, "/close-mid-body/100000/5000",
+    FAIL (PARTIAL_FILE), .status = 200, .got_headers = TRUE, .delivered = 5000 },
+  { "redirect-then-close-mid-headers", TARGET_REDIRECT_RAW, "/close-mid-headers",
+    FAIL (PARTIAL_FILE) },
 };
 
 static const FaultCase protocol_cases[] = {
@@ -148,6 +157,10 @@ static const FaultCase protocol_cases[] = {
     .text = "ok", .check = check_large_header },
   { "many-headers", TARGET_RAW, "/many-headers/5000", .status = 200, .got_headers = TRUE,
     .text = "ok", .check = check_many_headers },
+  /* More than 300 KiB of headers in all: refused since libcurl 8.3, and by
+   * Debian's 7.88.1 since the fix of CVE-2023-38039 (headers eating all
+   * memory); an older libcurl takes them without end. */
+  { "headers-over-total-limit", TARGET_RAW, "/many-headers/20000", FAIL (RECV_ERROR) },
   { "interim-100", TARGET_RAW, "/informational/100", .status = 200, .got_headers = TRUE,
     .delivered = 1000, .check = check_final_headers_only },
   { "interim-102", TARGET_RAW, "/informational/102", .status = 200, .got_headers = TRUE,
@@ -184,6 +197,8 @@ typedef struct
   Api              api;
 } FaultRun;
 
+static GPtrArray *fault_runs;
+
 static char *
 fault_url (const FaultCase *fault)
 {
@@ -199,6 +214,13 @@ fault_url (const FaultCase *fault)
       return g_strdup_printf ("http://127.0.0.1:%u/", test_server_get_blackhole_port (server));
     case TARGET_UNRESOLVABLE:
       return g_strdup (UNRESOLVABLE_URL);
+    case TARGET_REDIRECT_RAW:
+      {
+        g_autofree char *target = test_server_raw_url (server, "%s", fault->path);
+        g_autofree char *escaped = g_uri_escape_string (target, NULL, FALSE);
+
+        return test_server_url (server, "/redirect-to?url=%s", escaped);
+      }
     default:
       g_assert_not_reached ();
     }
@@ -216,6 +238,8 @@ fault_transfer_new (const FaultCase *fault)
     g_object_set (transfer, "stall-timeout", (int) fault->stall_timeout, NULL);
   if (fault->connect_timeout != 0)
     g_object_set (transfer, "connect-timeout", fault->connect_timeout, NULL);
+  if (fault->timeout != 0)
+    g_object_set (transfer, "timeout", fault->timeout, NULL);
   if (fault->max_redirects != 0)
     g_object_set (transfer, "max-redirects", fault->max_redirects, NULL);
 
@@ -396,7 +420,8 @@ add_fault_tests (const char      *group,
           g_autofree char *path = g_strdup_printf ("/faults/%s/%s/%s", group, cases[i].name,
                                                    api_names[api]);
 
-          /* Freed with the process: GTest keeps the data until then. */
+          /* GTest does not free test data: main() does, after the run. */
+          g_ptr_array_add (fault_runs, run);
           run->fault = &cases[i];
           run->api = api;
           g_test_add (path, Fixture, run, test_fixture_setup, test_fault, test_fixture_teardown);
@@ -854,6 +879,7 @@ main (int   argc,
   /* Made on first use, with fds of its own: not in any test's fd count. */
   test_server_get_blackhole_port (server);
 
+  fault_runs = g_ptr_array_new_with_free_func (g_free);
   add_fault_tests ("network", network_cases, G_N_ELEMENTS (network_cases));
   add_fault_tests ("protocol", protocol_cases, G_N_ELEMENTS (protocol_cases));
   ADD_TEST ("/faults/input/bad-urls", test_bad_urls);
@@ -869,6 +895,7 @@ main (int   argc,
 
   ret = g_test_run ();
   test_server_free (server);
+  g_ptr_array_unref (fault_runs);
 
   return ret;
 }
