@@ -2674,6 +2674,43 @@ is_http (GCurlTransfer *self)
   return scheme == NULL || g_ascii_strncasecmp (scheme, "http", 4) == 0;
 }
 
+/* libcurl before 8.6 reports its own size limits as CURLE_OUT_OF_MEMORY,
+ * with nothing in the error buffer: a request head (with its URL) over
+ * 1 MiB, found once connected, or a response header line over
+ * CURL_MAX_HTTP_HEADER (100 KiB), found after the first lines of the head.
+ * "Out of memory" would send the application looking for a leak where
+ * there is an overlong URL or a misbehaving server; libcurl 8.6 and later
+ * say CURLE_TOO_LARGE, and so does this, with what was too large. Anything
+ * else stays as it is: a socket the source could not watch, which it
+ * reports as CURLE_OUT_OF_MEMORY too, fails before the connection is made
+ * or before the response. Returns NULL when @result is not a size limit. */
+static GError *
+size_limit_error (GCurlTransfer *self,
+                  CURLcode       result)
+{
+  long request_size = 0;
+  long header_size = 0;
+  curl_off_t connect_time = 0;
+
+  if (result != CURLE_OUT_OF_MEMORY || self->error_buffer[0] != '\0' || !is_http (self) ||
+      curl_version_info (CURLVERSION_NOW)->version_num >= 0x080600)
+    return NULL;
+
+  curl_easy_getinfo (self->handle, CURLINFO_REQUEST_SIZE, &request_size);
+  curl_easy_getinfo (self->handle, CURLINFO_HEADER_SIZE, &header_size);
+  curl_easy_getinfo (self->handle, CURLINFO_CONNECT_TIME_T, &connect_time);
+
+  if (request_size == 0 && connect_time > 0)
+    return g_error_new_literal (G_CURL_ERROR, G_CURL_ERROR_TOO_LARGE,
+                                _("The request is larger than libcurl can send"));
+  if (request_size > 0 && header_size > 0 && !self->headers_final)
+    return g_error_new (G_CURL_ERROR, G_CURL_ERROR_TOO_LARGE,
+                        _("A response header from %s is larger than the %u KiB libcurl takes"),
+                        current_url (self), (guint) (CURL_MAX_HTTP_HEADER / 1024));
+
+  return NULL;
+}
+
 static GCurlTransferDoneAction
 follow_redirect (GCurlTransfer *self)
 {
@@ -2762,7 +2799,11 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
 
   if (result != CURLE_OK)
     {
-      g_curl_transfer_fail (self, g_curl_error_new_from_code (result, self->error_buffer));
+      GError *error = size_limit_error (self, result);
+
+      if (error == NULL)
+        error = g_curl_error_new_from_code (result, self->error_buffer);
+      g_curl_transfer_fail (self, error);
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 

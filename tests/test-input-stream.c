@@ -16,89 +16,6 @@ typedef TestFixture Fixture;
 #define ADD_TEST(path, func) \
   g_test_add (path, Fixture, NULL, test_fixture_setup, func, test_fixture_teardown)
 
-typedef struct
-{
-  GInputStream *stream;
-  GError       *error;
-  gboolean      done;
-} SendResult;
-
-static void
-send_cb (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  SendResult *sr = user_data;
-
-  sr->stream = g_curl_multi_send_finish (G_CURL_MULTI (source), result, &sr->error);
-  sr->done = TRUE;
-}
-
-static GInputStream *
-send_and_wait (GCurlMulti    *multi,
-               GCurlTransfer *transfer,
-               GCancellable  *cancellable,
-               GError       **error)
-{
-  SendResult sr = { 0, };
-
-  g_curl_multi_send_async (multi, transfer, cancellable, send_cb, &sr);
-  g_assert_false (sr.done);
-  test_run_until (&sr.done);
-  if (sr.error != NULL)
-    g_propagate_error (error, sr.error);
-
-  return sr.stream;
-}
-
-typedef struct
-{
-  GByteArray *data;
-  GError     *error;
-  gboolean    done;
-  guint       delay_ms;   /* between reads: a slow reader */
-  gsize       chunk;
-} ReadAll;
-
-static void read_next (GInputStream *stream, ReadAll *ra);
-
-static void
-read_bytes_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  ReadAll *ra = user_data;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source),
-                                                              result, &ra->error);
-
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    {
-      ra->done = TRUE;
-      return;
-    }
-  g_byte_array_append (ra->data, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  if (ra->delay_ms > 0)
-    g_usleep (ra->delay_ms * 1000);
-  read_next (G_INPUT_STREAM (source), ra);
-}
-
-static void
-read_next (GInputStream *stream,
-           ReadAll      *ra)
-{
-  g_input_stream_read_bytes_async (stream, ra->chunk ? ra->chunk : 65536, G_PRIORITY_DEFAULT,
-                                   NULL, read_bytes_cb, ra);
-}
-
-static void
-read_all (GInputStream *stream,
-          ReadAll      *ra)
-{
-  ra->data = g_byte_array_new ();
-  read_next (stream, ra);
-  test_run_until (&ra->done);
-}
-
 static void
 assert_pattern_data (GByteArray *data,
                      guint64     len)
@@ -165,7 +82,7 @@ test_large_reads (Fixture       *fixture,
 
   /* A stream is not a body held in memory: max-body-size does not apply. */
   g_object_set (fixture->multi, "max-body-size", (guint64) 1024, NULL);
-  stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
 
   g_assert_no_error (error);
   while ((n = read_once (stream, buffer, read_size, NULL, &error)) > 0)
@@ -191,7 +108,7 @@ test_cancel_waiting_read (Fixture       *fixture,
   g_autofree char *url = test_server_url (server, "/slow/%u?rate=%u", 2048, 4096);
   g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  g_autoptr(GInputStream) stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GByteArray) body = g_byte_array_new ();
   ReadResult rr = { 0, };
@@ -238,8 +155,8 @@ test_read_all (Fixture       *fixture,
   g_autofree char *url = test_server_url (server, "/bytes/%u", 1024 * 1024 + 7);
   g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
-  ReadAll ra = { 0, };
+  g_autoptr(GInputStream) stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
+  TestReadAll ra = { 0, };
 
   g_assert_no_error (error);
   g_assert_true (G_IS_POLLABLE_INPUT_STREAM (stream));
@@ -247,7 +164,7 @@ test_read_all (Fixture       *fixture,
   g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
   g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "Content-Length"), ==, "1048583");
 
-  read_all (stream, &ra);
+  test_read_to_end (stream, &ra);
   g_assert_no_error (ra.error);
   assert_pattern_data (ra.data, 1024 * 1024 + 7);
   g_byte_array_unref (ra.data);
@@ -263,7 +180,7 @@ splice_cb (GObject      *source,
            GAsyncResult *result,
            gpointer      user_data)
 {
-  ReadAll *ra = user_data;
+  TestReadAll *ra = user_data;
 
   g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, &ra->error);
   ra->done = TRUE;
@@ -276,12 +193,12 @@ test_splice (Fixture       *fixture,
   g_autofree char *url = test_server_url (server, "/bytes/%u?chunked=1", 3 * 1024 * 1024);
   g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  g_autoptr(GInputStream) stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
   g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
   g_autoptr(GBytes) bytes = NULL;
   g_autofree char *sum = NULL;
   g_autofree char *expected = test_pattern_sha256 (0, 3 * 1024 * 1024);
-  ReadAll ra = { 0, };
+  TestReadAll ra = { 0, };
 
   g_assert_no_error (error);
   g_output_stream_splice_async (out, stream,
@@ -322,7 +239,7 @@ test_data_input_stream (Fixture       *fixture,
   g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
 
   g_curl_transfer_set_request_header (transfer, "X-Line-Test", "42");
-  stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
   g_assert_no_error (error);
   lines_stream = g_data_input_stream_new (stream);
 
@@ -353,12 +270,12 @@ test_http_error_is_a_stream (Fixture       *fixture,
   g_autofree char *url = test_server_url (server, "/status/404");
   g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
-  ReadAll ra = { 0, };
+  g_autoptr(GInputStream) stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
+  TestReadAll ra = { 0, };
 
   g_assert_no_error (error);
   g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 404);
-  read_all (stream, &ra);
+  test_read_to_end (stream, &ra);
   g_assert_no_error (ra.error);
   g_assert_cmpmem (ra.data->data, ra.data->len, "status 404", 10);
   g_byte_array_unref (ra.data);
@@ -373,7 +290,7 @@ test_refused (Fixture       *fixture,
   g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/", test_server_get_refused_port ());
   g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  g_autoptr(GInputStream) stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
 
   g_assert_null (stream);
   g_assert_error (error, G_CURL_ERROR, G_CURL_ERROR_COULDNT_CONNECT);
@@ -397,7 +314,7 @@ test_cancel_before_headers (Fixture       *fixture,
   g_autoptr(GInputStream) stream = NULL;
 
   g_timeout_add (100, cancel_cb, cancellable);
-  stream = send_and_wait (fixture->multi, transfer, cancellable, &error);
+  stream = test_send_and_wait (fixture->multi, transfer, cancellable, &error);
   g_assert_null (stream);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_CANCELLED);
@@ -413,14 +330,14 @@ test_slow_reader_back_pressure (Fixture       *fixture,
   g_autofree char *url = test_server_raw_url (server, "/bytes/%" G_GUINT64_FORMAT, size);
   g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
-  ReadAll ra = { 0, };
+  g_autoptr(GInputStream) stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
+  TestReadAll ra = { 0, };
   gsize max_buffered;
 
   g_assert_no_error (error);
   ra.delay_ms = 1;
   ra.chunk = 32 * 1024;
-  read_all (stream, &ra);
+  test_read_to_end (stream, &ra);
   g_assert_no_error (ra.error);
   assert_pattern_data (ra.data, size);
   g_byte_array_unref (ra.data);
@@ -504,7 +421,7 @@ test_slow_reader_1gib_rss (Fixture       *fixture,
   g_file_set_contents ("/proc/self/clear_refs", "5", 1, NULL);
   before = peak_rss_kib ();
 
-  stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
   g_assert_no_error (error);
   digest.checksum = g_checksum_new (G_CHECKSUM_SHA256);
   g_input_stream_read_bytes_async (stream, 16 * 1024, G_PRIORITY_DEFAULT, NULL,
@@ -537,7 +454,7 @@ test_early_close (Fixture       *fixture,
       g_autofree char *url = test_server_raw_url (server, "/bytes/%u", 64 * 1024 * 1024);
       g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
       g_autoptr(GError) error = NULL;
-      GInputStream *stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+      GInputStream *stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
       guint8 buf[1000];
 
       g_assert_no_error (error);
@@ -560,13 +477,13 @@ test_mid_body_error (Fixture       *fixture,
   g_autofree char *url = test_server_raw_url (server, "/close-mid-body/%u/%u", 100000, 5000);
   g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
-  ReadAll ra = { 0, };
+  g_autoptr(GInputStream) stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
+  TestReadAll ra = { 0, };
   g_autofree char *expected = test_pattern_sha256 (0, 5000);
   g_autofree char *sum = NULL;
 
   g_assert_no_error (error);
-  read_all (stream, &ra);
+  test_read_to_end (stream, &ra);
   /* Every byte that came, then the error: never a silent short read. */
   g_assert_error (ra.error, G_CURL_ERROR, G_CURL_ERROR_PARTIAL_FILE);
   sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, ra.data->data, ra.data->len);
@@ -583,7 +500,7 @@ test_blocking_read (Fixture       *fixture,
   g_autofree char *url = test_server_url (server, "/slow/%u?rate=%u", 20000, 40000);
   g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInputStream) stream = send_and_wait (fixture->multi, transfer, NULL, &error);
+  g_autoptr(GInputStream) stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
   g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
   g_autoptr(GBytes) bytes = NULL;
   g_autofree char *sum = NULL;

@@ -34,20 +34,6 @@ transfer_new_printf (const char *format,
   return g_curl_transfer_new (url);
 }
 
-static void
-assert_error (GCurlTransfer *transfer,
-              GQuark         domain,
-              int            code,
-              GCurlTransferState state)
-{
-  const GError *error = g_curl_transfer_get_error (transfer);
-
-  g_assert_error ((GError *) error, domain, code);
-  g_assert_cmpstr (error->message, !=, "");
-  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, state);
-  g_assert_null (g_curl_transfer_get_body (transfer));
-}
-
 /* Basic requests */
 
 static void
@@ -336,7 +322,7 @@ test_refused (Fixture       *fixture,
 
   test_recorder_attach (&recorder, transfer);
   test_run_transfer (fixture->multi, transfer);
-  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_COULDNT_CONNECT, G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_COULDNT_CONNECT, G_CURL_TRANSFER_STATE_FAILED);
   /* curl's error buffer says where it failed, not just "Couldn't connect". */
   g_assert_nonnull (strstr (g_curl_transfer_get_error (transfer)->message, "127.0.0.1"));
   g_assert_cmpuint (recorder.n_got_headers, ==, 0);
@@ -370,7 +356,7 @@ test_invalid_urls (Fixture       *fixture,
 
       g_test_message ("URL “%s”", cases[i].url);
       test_run_transfer (fixture->multi, transfer);
-      assert_error (transfer, G_CURL_ERROR, cases[i].code, G_CURL_TRANSFER_STATE_FAILED);
+      test_assert_transfer_error (transfer, G_CURL_ERROR, cases[i].code, G_CURL_TRANSFER_STATE_FAILED);
     }
   g_assert_cmpuint (test_server_get_request_count (server), ==, before);
 }
@@ -398,7 +384,7 @@ test_faults (Fixture       *fixture,
 
       g_test_message ("%s", cases[i].path);
       test_run_transfer (fixture->multi, transfer);
-      assert_error (transfer, G_CURL_ERROR, cases[i].code, G_CURL_TRANSFER_STATE_FAILED);
+      test_assert_transfer_error (transfer, G_CURL_ERROR, cases[i].code, G_CURL_TRANSFER_STATE_FAILED);
     }
 }
 
@@ -421,8 +407,8 @@ test_stall (Fixture       *fixture,
 
       test_run_transfer (fixture->multi, transfer);
       elapsed = g_get_monotonic_time () - start;
-      assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
-                    G_CURL_TRANSFER_STATE_FAILED);
+      test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                                  G_CURL_TRANSFER_STATE_FAILED);
       /* Not before the timeout: a lower bound holds on a loaded machine. */
       g_assert_cmpint (elapsed, >=, G_USEC_PER_SEC);
     }
@@ -508,7 +494,7 @@ test_upload_read_error (Fixture       *fixture,
   g_curl_transfer_set_request_stream (transfer, stream, 1000000);
   test_run_transfer (fixture->multi, transfer);
   /* The stream's own error, not a network one. */
-  assert_error (transfer, G_IO_ERROR, G_IO_ERROR_FAILED, G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (transfer, G_IO_ERROR, G_IO_ERROR_FAILED, G_CURL_TRANSFER_STATE_FAILED);
   g_assert_cmpstr (g_curl_transfer_get_error (transfer)->message, ==, "test stream failure");
 }
 
@@ -541,7 +527,7 @@ test_upload_rerun (Fixture       *fixture,
   test_run_transfer (fixture->multi, once);
   g_assert_cmpint (g_curl_transfer_get_state (once), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
   test_run_transfer (fixture->multi, once);
-  assert_error (once, G_CURL_ERROR, G_CURL_ERROR_SEND_FAIL_REWIND, G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (once, G_CURL_ERROR, G_CURL_ERROR_SEND_FAIL_REWIND, G_CURL_TRANSFER_STATE_FAILED);
 }
 
 /* Redirects */
@@ -614,8 +600,8 @@ test_proxy_explicit (Fixture       *fixture,
    * resolve, directly. */
   g_object_set (via_multi, "proxy", "", NULL);
   test_run_transfer (fixture->multi, via_multi);
-  assert_error (via_multi, G_CURL_ERROR, G_CURL_ERROR_COULDNT_RESOLVE_HOST,
-                G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (via_multi, G_CURL_ERROR, G_CURL_ERROR_COULDNT_RESOLVE_HOST,
+                              G_CURL_TRANSFER_STATE_FAILED);
 }
 
 /* The resolver's answers are kept until the network changes. */
@@ -644,8 +630,8 @@ test_proxy_network_change (Fixture       *fixture,
    * resolve. */
   g_signal_emit_by_name (monitor, "network-changed", TRUE);
   test_run_transfer (fixture->multi, transfer);
-  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_COULDNT_RESOLVE_HOST,
-                G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_COULDNT_RESOLVE_HOST,
+                              G_CURL_TRANSFER_STATE_FAILED);
   g_object_unref (monitor);
 }
 
@@ -685,8 +671,8 @@ test_transfer_settings (Fixture       *fixture,
 
   /* file:// is not allowed by the multi; the transfer allows it. */
   test_run_transfer (fixture->multi, file);
-  assert_error (file, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
-                G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (file, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                              G_CURL_TRANSFER_STATE_FAILED);
   g_object_set (file, "allowed-protocols", "file", NULL);
   test_run_transfer (fixture->multi, file);
   g_assert_no_error ((GError *) g_curl_transfer_get_error (file));
@@ -759,15 +745,15 @@ test_max_body_size (Fixture       *fixture,
   test_assert_pattern_body (at_limit, 100000);
 
   test_run_transfer (fixture->multi, announced);
-  assert_error (announced, G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
-                G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (announced, G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
+                              G_CURL_TRANSFER_STATE_FAILED);
   g_assert_nonnull (strstr (g_curl_transfer_get_error (announced)->message, "/bytes/100001"));
   /* Refused at the headers: no body byte was taken. */
   g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (announced), ==, 0);
 
   test_run_transfer (fixture->multi, chunked);
-  assert_error (chunked, G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
-                G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (chunked, G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
+                              G_CURL_TRANSFER_STATE_FAILED);
   g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (chunked), <=, 100000);
 
   /* 0: no limit. */
@@ -823,8 +809,8 @@ test_connect_timeout (Fixture       *fixture,
 
   g_object_set (transfer, "connect-timeout", 1, NULL);
   test_run_transfer (fixture->multi, transfer);
-  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
-                G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                              G_CURL_TRANSFER_STATE_FAILED);
   /* Not the default 300 s (a bound only, not a timing assertion). */
   g_assert_cmpint (g_get_monotonic_time () - start, <, 60 * G_USEC_PER_SEC);
 }
@@ -862,8 +848,8 @@ test_redirect_loop (Fixture       *fixture,
 
   g_object_set (fixture->multi, "max-redirects", 5, NULL);
   test_run_transfer (fixture->multi, transfer);
-  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_TOO_MANY_REDIRECTS,
-                G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_TOO_MANY_REDIRECTS,
+                              G_CURL_TRANSFER_STATE_FAILED);
   /* The first request and five redirects. */
   g_assert_cmpuint (test_server_get_path_count (server, "/loop") - before, ==, 6);
 }
@@ -889,8 +875,8 @@ test_redirect_to_file (Fixture       *fixture,
     transfer_new_printf ("/redirect-to?status=302&url=file%%3A%%2F%%2F%%2Fetc%%2Fpasswd");
 
   test_run_transfer (fixture->multi, transfer);
-  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
-                G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                              G_CURL_TRANSFER_STATE_FAILED);
 }
 
 static char *
@@ -975,7 +961,7 @@ cancel_and_check (GCurlMulti    *multi,
   g_curl_transfer_cancel (transfer);
   test_run_for (50);
   g_assert_cmpuint (finished, ==, 1);
-  assert_error (transfer, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
+  test_assert_transfer_error (transfer, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
 }
 
 static void
@@ -1026,7 +1012,7 @@ test_cancel_during_body (Fixture       *fixture,
   test_recorder_attach (&recorder, transfer);
   g_signal_connect (transfer, "progress", G_CALLBACK (cancel_on_progress_cb), NULL);
   test_run_transfer (fixture->multi, transfer);
-  assert_error (transfer, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
+  test_assert_transfer_error (transfer, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
   g_assert_cmpuint (recorder.n_finished, ==, 1);
   g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), >, 0);
   g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), <, 100000);
@@ -1254,10 +1240,10 @@ test_handlers_cancel_and_add (Fixture       *fixture,
   g_curl_multi_add_transfer (fixture->multi, first);
   g_curl_multi_add_transfer (fixture->multi, second);
   test_run_until_finished (first);
-  assert_error (first, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
+  test_assert_transfer_error (first, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
   if (g_curl_transfer_get_state (second) != G_CURL_TRANSFER_STATE_CANCELLED)
     test_run_until_finished (second);
-  assert_error (second, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
+  test_assert_transfer_error (second, G_IO_ERROR, G_IO_ERROR_CANCELLED, G_CURL_TRANSFER_STATE_CANCELLED);
   test_run_until_finished (third);
   test_assert_pattern_body (third, 3000);
 }
@@ -1693,8 +1679,8 @@ test_invalid_protocols_refused (Fixture       *fixture,
   /* Still only http and https. */
   transfer = g_curl_transfer_new ("file:///etc/hostname");
   test_run_transfer (fixture->multi, transfer);
-  assert_error (transfer, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
-                G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                              G_CURL_TRANSFER_STATE_FAILED);
 }
 
 /* Properties and progress */
@@ -1820,24 +1806,6 @@ test_max_download_speed (Fixture       *fixture,
 
 /* send_and_read_async */
 
-typedef struct
-{
-  GBytes  *bytes;
-  GError  *error;
-  gboolean done;
-} AsyncResult;
-
-static void
-send_and_read_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  AsyncResult *ar = user_data;
-
-  ar->bytes = g_curl_multi_send_and_read_finish (G_CURL_MULTI (source), result, &ar->error);
-  ar->done = TRUE;
-}
-
 static void
 test_send_and_read (Fixture       *fixture,
                     gconstpointer  data)
@@ -1846,9 +1814,9 @@ test_send_and_read (Fixture       *fixture,
   g_autoptr(GCurlTransfer) missing = transfer_new_printf ("/status/404");
   g_autofree char *sum = NULL;
   g_autofree char *expected = test_pattern_sha256 (0, 12345);
-  AsyncResult ar = { 0, };
+  TestSendAndRead ar = { 0, };
 
-  g_curl_multi_send_and_read_async (fixture->multi, transfer, NULL, send_and_read_cb, &ar);
+  g_curl_multi_send_and_read_async (fixture->multi, transfer, NULL, test_send_and_read_cb, &ar);
   g_assert_false (ar.done);
   test_run_until (&ar.done);
   g_assert_no_error (ar.error);
@@ -1858,7 +1826,7 @@ test_send_and_read (Fixture       *fixture,
 
   /* A 404 is a response, not an error. */
   memset (&ar, 0, sizeof ar);
-  g_curl_multi_send_and_read_async (fixture->multi, missing, NULL, send_and_read_cb, &ar);
+  g_curl_multi_send_and_read_async (fixture->multi, missing, NULL, test_send_and_read_cb, &ar);
   test_run_until (&ar.done);
   g_assert_no_error (ar.error);
   g_assert_cmpuint (g_bytes_get_size (ar.bytes), ==, strlen ("status 404"));
@@ -1882,9 +1850,9 @@ test_send_and_read_cancel (Fixture       *fixture,
   g_autoptr(GCurlTransfer) second = transfer_new_printf ("/bytes/10");
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GThread) thread = NULL;
-  AsyncResult ar = { 0, };
+  TestSendAndRead ar = { 0, };
 
-  g_curl_multi_send_and_read_async (fixture->multi, transfer, cancellable, send_and_read_cb, &ar);
+  g_curl_multi_send_and_read_async (fixture->multi, transfer, cancellable, test_send_and_read_cb, &ar);
   /* Cancelled from another thread: the transfer is still only touched
    * from the multi's context. */
   thread = g_thread_new ("canceller", cancel_from_thread, cancellable);
@@ -1897,7 +1865,7 @@ test_send_and_read_cancel (Fixture       *fixture,
 
   /* Already cancelled: nothing is sent, and the callback still comes later. */
   memset (&ar, 0, sizeof ar);
-  g_curl_multi_send_and_read_async (fixture->multi, second, cancellable, send_and_read_cb, &ar);
+  g_curl_multi_send_and_read_async (fixture->multi, second, cancellable, test_send_and_read_cb, &ar);
   g_assert_false (ar.done);
   test_run_until (&ar.done);
   g_assert_error (ar.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -1911,9 +1879,9 @@ test_send_and_read_error (Fixture       *fixture,
 {
   g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/", test_server_get_refused_port ());
   g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
-  AsyncResult ar = { 0, };
+  TestSendAndRead ar = { 0, };
 
-  g_curl_multi_send_and_read_async (fixture->multi, transfer, NULL, send_and_read_cb, &ar);
+  g_curl_multi_send_and_read_async (fixture->multi, transfer, NULL, test_send_and_read_cb, &ar);
   test_run_until (&ar.done);
   g_assert_error (ar.error, G_CURL_ERROR, G_CURL_ERROR_COULDNT_CONNECT);
   g_clear_error (&ar.error);

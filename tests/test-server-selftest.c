@@ -622,6 +622,118 @@ test_raw_echo_headers (Fixture       *fixture,
                        "HOST2: 2\n");
 }
 
+static void
+test_raw_huge_header (Fixture       *fixture,
+                      gconstpointer  data G_GNUC_UNUSED)
+{
+  const char *raw = test_server_get_raw_uri (fixture->server);
+  g_autoptr(Response) small = http_get (raw, "/huge-header/30");
+  g_autoptr(Response) huge = http_get (raw, "/huge-header/200000");
+  g_autoptr(Response) too_large = http_get (raw, "/huge-header/20000000");
+  g_autofree char *value = NULL;
+
+  g_assert_no_error (small->error);
+  g_assert_cmpuint (small->status, ==, 200);
+  assert_header (small, "X-Huge", "abcdefghijklmnopqrstuvwxyzabcd");
+  assert_body_is_text (small, "ok");
+
+  g_assert_no_error (huge->error);
+  g_assert_cmpuint (huge->status, ==, 200);
+  value = response_get_header (huge, "X-Huge");
+  g_assert_cmpuint (strlen (value), ==, 200000);
+  g_assert_cmpint (value[199999], ==, 'a' + 199999 % 26);
+  assert_body_is_text (huge, "ok");
+
+  g_assert_cmpuint (too_large->status, ==, 400);
+}
+
+static void
+test_raw_many_headers (Fixture       *fixture,
+                       gconstpointer  data G_GNUC_UNUSED)
+{
+  const char *raw = test_server_get_raw_uri (fixture->server);
+  g_autoptr(Response) response = http_get (raw, "/many-headers/1000");
+  g_autoptr(Response) too_many = http_get (raw, "/many-headers/100001");
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_no_error (response->error);
+  g_assert_cmpuint (response->status, ==, 200);
+  assert_header (response, "X-Header-0", "value-0");
+  assert_header (response, "X-Header-999", "value-999");
+  g_assert_null (response_get_header (response, "X-Header-1000"));
+  /* Status line, Connection, the 1000, Content-Type, Content-Length. */
+  lines = g_strsplit (response->head, "\r\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 1 + 1 + 1000 + 2);
+  assert_body_is_text (response, "ok");
+
+  g_assert_cmpuint (too_many->status, ==, 400);
+}
+
+static void
+test_raw_informational (Fixture       *fixture,
+                        gconstpointer  data G_GNUC_UNUSED)
+{
+  const char *raw = test_server_get_raw_uri (fixture->server);
+  const guint codes[] = { 100, 102, 103 };
+  g_autoptr(Response) switching = http_get (raw, "/informational/101");
+
+  for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/informational/%u", codes[i]);
+      g_autofree char *interim = g_strdup_printf ("%u", codes[i]);
+      g_autoptr(Response) response = http_get (raw, path);
+      gsize len;
+      const guint8 *bytes = g_bytes_get_data (response->body, &len);
+      gsize final_head;
+      g_autoptr(GBytes) body = NULL;
+
+      /* The "head" is the interim response; the body holds the final one. */
+      g_assert_no_error (response->error);
+      g_assert_cmpuint (response->status, ==, codes[i]);
+      assert_header (response, "X-Interim", interim);
+      if (codes[i] == 103)
+        assert_header (response, "Link", "</style.css>; rel=preload");
+      g_assert_cmpuint (len, >, 17);
+      g_assert_cmpmem (bytes, 17, "HTTP/1.1 200 OK\r\n", 17);
+      g_assert_nonnull (g_strstr_len ((const char *) bytes, len, "Content-Length: 1000\r\n"));
+      final_head = find_head_end (bytes, len);
+      g_assert_cmpuint (final_head, >, 0);
+      body = g_bytes_new_from_bytes (response->body, final_head, len - final_head);
+      assert_body_is_pattern (body, 0, 1000);
+    }
+
+  g_assert_cmpuint (switching->status, ==, 400);
+}
+
+static void
+test_raw_stray_body (Fixture       *fixture,
+                     gconstpointer  data G_GNUC_UNUSED)
+{
+  const char *raw = test_server_get_raw_uri (fixture->server);
+  const guint codes[] = { 204, 304 };
+  g_autoptr(Response) other = http_get (raw, "/stray-body/200");
+
+  for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/stray-body/%u", codes[i]);
+      g_autofree char *path_length = g_strdup_printf ("/stray-body/%u?length=1", codes[i]);
+      g_autoptr(Response) bare = http_get (raw, path);
+      g_autoptr(Response) announced = http_get (raw, path_length);
+
+      g_assert_no_error (bare->error);
+      g_assert_cmpuint (bare->status, ==, codes[i]);
+      g_assert_null (response_get_header (bare, "Content-Length"));
+      assert_body_is_pattern (bare->body, 0, 100);
+
+      g_assert_no_error (announced->error);
+      g_assert_cmpuint (announced->status, ==, codes[i]);
+      assert_header (announced, "Content-Length", "100");
+      assert_body_is_pattern (announced->body, 0, 100);
+    }
+
+  g_assert_cmpuint (other->status, ==, 400);
+}
+
 /* Reads from @input until @len bytes have arrived. */
 static void
 read_exactly (GInputStream *input,
@@ -878,6 +990,10 @@ main (int   argc,
   ADD ("/test-server/raw/reset", test_raw_reset);
   ADD ("/test-server/raw/malformed", test_raw_malformed);
   ADD ("/test-server/raw/echo-headers", test_raw_echo_headers);
+  ADD ("/test-server/raw/huge-header", test_raw_huge_header);
+  ADD ("/test-server/raw/many-headers", test_raw_many_headers);
+  ADD ("/test-server/raw/informational", test_raw_informational);
+  ADD ("/test-server/raw/stray-body", test_raw_stray_body);
   ADD ("/test-server/raw/stall", test_raw_stall);
   ADD ("/test-server/ports/blackhole", test_blackhole);
   g_test_add_func ("/test-server/ports/refused", test_refused);

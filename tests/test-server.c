@@ -39,6 +39,12 @@
 #define RAW_FRAME_OVERHEAD    32
 #define RAW_RESET_CONTENT_LENGTH 1000000
 #define RAW_GARBAGE_SIZE      4096
+/* Bounds of /huge-header/N and /many-headers/N: larger N gets a 400. */
+#define RAW_MAX_HUGE_HEADER   (16 * 1024 * 1024)
+#define RAW_MAX_MANY_HEADERS  100000
+/* The pattern bodies of /informational/CODE and /stray-body/CODE. */
+#define RAW_INFORMATIONAL_BODY_SIZE 1000
+#define RAW_STRAY_BODY_SIZE   100
 /* After our FIN, how long a connection waits for the client to close its
  * side, so that unread request bytes never turn the close into an RST. */
 #define RAW_LINGER_TIMEOUT_MS 2000
@@ -1213,6 +1219,91 @@ raw_plan_echo_headers (RawConnection  *conn,
   conn->head = raw_text_response (SOUP_STATUS_OK, text->str);
 }
 
+/* /huge-header/N: one header whose value is N bytes ('a' to 'z' over and
+ * over), then the body "ok". */
+static void
+raw_plan_huge_header (RawConnection *conn,
+                      guint64        size)
+{
+  if (size > RAW_MAX_HUGE_HEADER)
+    {
+      conn->head = raw_text_response (SOUP_STATUS_BAD_REQUEST, "too large");
+      return;
+    }
+
+  conn->head = raw_head_new (SOUP_STATUS_OK);
+  g_string_append (conn->head, "X-Huge: ");
+  for (guint64 i = 0; i < size; i++)
+    g_string_append_c (conn->head, (char) ('a' + i % 26));
+  g_string_append (conn->head, "\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok");
+}
+
+/* /many-headers/N: "X-Header-I: value-I" for I from 0 to N - 1, then the
+ * body "ok". */
+static void
+raw_plan_many_headers (RawConnection *conn,
+                       guint64        count)
+{
+  if (count > RAW_MAX_MANY_HEADERS)
+    {
+      conn->head = raw_text_response (SOUP_STATUS_BAD_REQUEST, "too many");
+      return;
+    }
+
+  conn->head = raw_head_new (SOUP_STATUS_OK);
+  for (guint64 i = 0; i < count; i++)
+    g_string_append_printf (conn->head, "X-Header-%" G_GUINT64_FORMAT ": value-%" G_GUINT64_FORMAT "\r\n",
+                            i, i);
+  g_string_append (conn->head, "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nok");
+}
+
+/* /informational/CODE: an interim CODE response (100, 102 or 103, with an
+ * "X-Interim: CODE" header, and a Link for 103), then a 200 with a pattern
+ * body. */
+static void
+raw_plan_informational (RawConnection *conn,
+                        guint64        code)
+{
+  if (code != 100 && code != 102 && code != 103)
+    {
+      conn->head = raw_text_response (SOUP_STATUS_BAD_REQUEST, "not an informational code");
+      return;
+    }
+
+  conn->head = g_string_new (NULL);
+  g_string_append_printf (conn->head, "HTTP/1.1 %" G_GUINT64_FORMAT " %s\r\n"
+                                      "X-Interim: %" G_GUINT64_FORMAT "\r\n",
+                          code, soup_status_get_phrase (code), code);
+  if (code == 103)
+    g_string_append (conn->head, "Link: </style.css>; rel=preload\r\n");
+  raw_head_end (conn->head);
+  g_string_append (conn->head, "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                               "Content-Type: application/octet-stream\r\n");
+  g_string_append_printf (conn->head, "Content-Length: %u\r\n", RAW_INFORMATIONAL_BODY_SIZE);
+  raw_head_end (conn->head);
+  conn->end_offset = RAW_INFORMATIONAL_BODY_SIZE;
+}
+
+/* /stray-body/CODE[?length=1]: a 204 or 304, which has no body, followed by
+ * pattern bytes all the same, announced by a Content-Length with length=1. */
+static void
+raw_plan_stray_body (RawConnection *conn,
+                     guint64        code,
+                     GHashTable    *query)
+{
+  if (code != 204 && code != 304)
+    {
+      conn->head = raw_text_response (SOUP_STATUS_BAD_REQUEST, "not 204 or 304");
+      return;
+    }
+
+  conn->head = raw_head_new (code);
+  if (query_flag (query, "length"))
+    g_string_append_printf (conn->head, "Content-Length: %u\r\n", RAW_STRAY_BODY_SIZE);
+  raw_head_end (conn->head);
+  conn->end_offset = RAW_STRAY_BODY_SIZE;
+}
+
 /* Decides the whole response from the request head, then starts writing. */
 static void
 raw_connection_dispatch (RawConnection *conn,
@@ -1272,6 +1363,14 @@ raw_connection_dispatch (RawConnection *conn,
     raw_plan_truncated (conn, n[0], n[1], RAW_THEN_STALL);
   else if (g_str_equal (path, "/stall-headers"))
     conn->then = RAW_THEN_STALL;
+  else if (parse_path_numbers (path, "/huge-header/", 1, n))
+    raw_plan_huge_header (conn, n[0]);
+  else if (parse_path_numbers (path, "/many-headers/", 1, n))
+    raw_plan_many_headers (conn, n[0]);
+  else if (parse_path_numbers (path, "/informational/", 1, n))
+    raw_plan_informational (conn, n[0]);
+  else if (parse_path_numbers (path, "/stray-body/", 1, n))
+    raw_plan_stray_body (conn, n[0], query);
   else if (g_str_equal (path, "/close-mid-headers"))
     conn->head = g_string_new ("HTTP/1.1 200 OK\r\nContent-Le");
   else if (g_str_equal (path, "/switching-protocols"))

@@ -61,6 +61,18 @@
  *                         "hello" followed by the trailer "X-Trailer: late".
  *   /echo-headers         like the SoupServer's, but with names, order and
  *                         values exactly as received.
+ *   /huge-header/N        200 with one header "X-Huge" whose value is N
+ *                         bytes ("abc…z" repeated), body "ok" (N at most
+ *                         16 MiB, else 400).
+ *   /many-headers/N       200 with N headers "X-Header-I: value-I", I from 0
+ *                         to N - 1, body "ok" (N at most 100000, else 400).
+ *   /informational/CODE   an interim CODE response (100, 102 or 103, else
+ *                         400) with "X-Interim: CODE" (and a Link for 103),
+ *                         then a 200 with 1000 pattern bytes.
+ *   /stray-body/CODE[?length=1]  a 204 or 304 (else 400), which has no body,
+ *                         followed by 100 pattern bytes all the same,
+ *                         announced by "Content-Length: 100" with length=1;
+ *                         clean close.
  *   anything else         404.
  *
  * A "clean close" sends FIN, then waits up to 2 s for the client's FIN so

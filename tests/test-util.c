@@ -299,6 +299,105 @@ test_assert_pattern_body (GCurlTransfer *transfer,
   g_assert_cmpstr (actual, ==, expected);
 }
 
+void
+test_assert_transfer_error (GCurlTransfer      *transfer,
+                            GQuark              domain,
+                            int                 code,
+                            GCurlTransferState  state)
+{
+  const GError *error = g_curl_transfer_get_error (transfer);
+
+  g_assert_error ((GError *) error, domain, code);
+  g_assert_cmpstr (error->message, !=, "");
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, state);
+  g_assert_null (g_curl_transfer_get_body (transfer));
+}
+
+void
+test_send_and_read_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  TestSendAndRead *ar = user_data;
+
+  ar->bytes = g_curl_multi_send_and_read_finish (G_CURL_MULTI (source), result, &ar->error);
+  ar->done = TRUE;
+}
+
+typedef struct
+{
+  GInputStream *stream;
+  GError       *error;
+  gboolean      done;
+} SendResult;
+
+static void
+send_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  SendResult *sr = user_data;
+
+  sr->stream = g_curl_multi_send_finish (G_CURL_MULTI (source), result, &sr->error);
+  sr->done = TRUE;
+}
+
+GInputStream *
+test_send_and_wait (GCurlMulti    *multi,
+                    GCurlTransfer *transfer,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  SendResult sr = { 0, };
+
+  g_curl_multi_send_async (multi, transfer, cancellable, send_cb, &sr);
+  g_assert_false (sr.done);
+  test_run_until (&sr.done);
+  if (sr.error != NULL)
+    g_propagate_error (error, sr.error);
+
+  return sr.stream;
+}
+
+static void read_next (GInputStream *stream, TestReadAll *ra);
+
+static void
+read_bytes_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  TestReadAll *ra = user_data;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source),
+                                                              result, &ra->error);
+
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      ra->done = TRUE;
+      return;
+    }
+  g_byte_array_append (ra->data, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  if (ra->delay_ms > 0)
+    g_usleep (ra->delay_ms * 1000);
+  read_next (G_INPUT_STREAM (source), ra);
+}
+
+static void
+read_next (GInputStream *stream,
+           TestReadAll  *ra)
+{
+  g_input_stream_read_bytes_async (stream, ra->chunk ? ra->chunk : 65536, G_PRIORITY_DEFAULT,
+                                   NULL, read_bytes_cb, ra);
+}
+
+void
+test_read_to_end (GInputStream *stream,
+                  TestReadAll  *ra)
+{
+  ra->data = g_byte_array_new ();
+  read_next (stream, ra);
+  test_run_until (&ra->done);
+}
+
 static void
 recorder_progress_cb (GCurlTransfer *transfer,
                       gint64         downloaded,

@@ -54,6 +54,45 @@ void     test_run_transfer        (GCurlMulti      *multi,
 /* Asserts the transfer succeeded with a pattern body of @len bytes. */
 void     test_assert_pattern_body (GCurlTransfer   *transfer,
                                    guint64          len);
+/* Asserts the transfer ended in @state with the error @domain/@code, a
+ * message, and no body. */
+void     test_assert_transfer_error (GCurlTransfer      *transfer,
+                                     GQuark              domain,
+                                     int                 code,
+                                     GCurlTransferState  state);
+
+/* The result of g_curl_multi_send_and_read_async(), as
+ * test_send_and_read_cb() stores it. */
+typedef struct
+{
+  GBytes  *bytes;
+  GError  *error;
+  gboolean done;
+} TestSendAndRead;
+
+void     test_send_and_read_cb    (GObject         *source,
+                                   GAsyncResult    *result,
+                                   gpointer         user_data);
+
+/* Runs g_curl_multi_send_async() and waits for its stream or error. */
+GInputStream *test_send_and_wait  (GCurlMulti      *multi,
+                                   GCurlTransfer   *transfer,
+                                   GCancellable    *cancellable,
+                                   GError         **error);
+
+/* Reads a stream to its end or its first error with async reads of @chunk
+ * bytes (0: 64 KiB), sleeping @delay_ms after each one (a slow reader). */
+typedef struct
+{
+  GByteArray *data;
+  GError     *error;
+  gboolean    done;
+  guint       delay_ms;
+  gsize       chunk;
+} TestReadAll;
+
+void     test_read_to_end         (GInputStream    *stream,
+                                   TestReadAll     *ra);
 
 /* Records every signal of a transfer as a string: "headers", "progress",
  * "finished:STATE". */
