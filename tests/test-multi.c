@@ -792,8 +792,8 @@ test_max_body_size_decoded (Fixture       *fixture,
   g_assert_cmpuint (i, ==, size);
 
   test_run_transfer (fixture->multi, bomb);
-  assert_error (bomb, G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
-                G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (bomb, G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
+                              G_CURL_TRANSFER_STATE_FAILED);
   g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (bomb), <=, limit);
 }
 
@@ -1605,8 +1605,8 @@ test_loop_destroyed_and_resumed (Fixture       *fixture,
   test_assert_pattern_body (slow, 20000);
   test_assert_pattern_body (large, 8 * 1024 * 1024);
   g_assert_cmpint (g_curl_transfer_get_state (delayed), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
-  assert_error (stalled, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
-                G_CURL_TRANSFER_STATE_FAILED);
+  test_assert_transfer_error (stalled, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                              G_CURL_TRANSFER_STATE_FAILED);
   g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
 }
 
