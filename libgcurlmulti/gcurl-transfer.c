@@ -2254,6 +2254,31 @@ same_origin (const char *a,
          g_uri_get_port (ua) == g_uri_get_port (ub);
 }
 
+/* Credentials in the URL (`http://user:password@host/`) belong to its
+ * origin, as the application's headers do. libcurl's redirect URL never
+ * carries them, so one to the same origin gets them back; one to another
+ * origin, or back from there, does not. Returns NULL when there are none
+ * to give. */
+static char *
+location_with_credentials (const char *from,
+                           const char *location)
+{
+  g_autoptr(GUri) from_uri = g_uri_parse (from, G_URI_FLAGS_ENCODED, NULL);
+  g_autoptr(GUri) uri = NULL;
+  g_autoptr(GUri) with = NULL;
+
+  if (from_uri == NULL || g_uri_get_userinfo (from_uri) == NULL)
+    return NULL;
+  uri = g_uri_parse (location, G_URI_FLAGS_ENCODED, NULL);
+  if (uri == NULL || g_uri_get_userinfo (uri) != NULL)
+    return NULL;
+
+  with = g_uri_build (G_URI_FLAGS_ENCODED, g_uri_get_scheme (uri), g_uri_get_userinfo (from_uri),
+                      g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
+                      g_uri_get_query (uri), g_uri_get_fragment (uri));
+  return g_uri_to_string (with);
+}
+
 static void
 build_header_list (GCurlTransfer *self)
 {
@@ -2715,6 +2740,7 @@ static GCurlTransferDoneAction
 follow_redirect (GCurlTransfer *self)
 {
   char *location = NULL;
+  g_autofree char *credentialed = NULL;
   guint status;
 
   if (self->n_redirects >= self->max_redirects)
@@ -2734,7 +2760,9 @@ follow_redirect (GCurlTransfer *self)
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
-  if (!same_origin (current_url (self), location))
+  if (same_origin (current_url (self), location))
+    credentialed = location_with_credentials (current_url (self), location);
+  else
     self->send_headers = FALSE;
 
   /* As browsers do: 303 always, and 301/302 after a POST, become GET. */
@@ -2766,7 +2794,7 @@ follow_redirect (GCurlTransfer *self)
 
   self->redirect_time += time_info (self->handle, CURLINFO_TOTAL_TIME_T);
   g_free (self->redirect_url);
-  self->redirect_url = g_strdup (location);
+  self->redirect_url = credentialed != NULL ? g_steal_pointer (&credentialed) : g_strdup (location);
   self->n_redirects++;
 
   reset_response (self);

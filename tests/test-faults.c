@@ -751,10 +751,10 @@ echo_via (GCurlMulti *multi,
   return body_text (transfer);
 }
 
-/* Credentials in the URL are for that URL: the library follows redirects
- * with the Location's URL, which has none, so no redirect takes them
- * anywhere, not even to the same origin (libcurl's own following would;
- * SECURITY.md lists that as not promised). */
+/* Credentials in the URL belong to its origin, as the application's
+ * headers do: a redirect to the same origin keeps them, one to another
+ * origin (another host or port, or a scheme-relative Location) drops them,
+ * and so does coming back from there. */
 static void
 test_url_credentials (Fixture       *fixture,
                       gconstpointer  data)
@@ -764,6 +764,16 @@ test_url_credentials (Fixture       *fixture,
   g_autofree char *same_path = redirect_path (test_server_get_uri (server), 302);
   g_autofree char *same_url = url_with_userinfo (same_path);
   g_autofree char *same = echo_via (fixture->multi, same_url);
+  g_autofree char *relative_url = url_with_userinfo ("/redirect-to?url=%2Fecho-headers");
+  g_autofree char *relative = echo_via (fixture->multi, relative_url);
+  g_autofree char *back_target = test_server_url (server, "/echo-headers");
+  g_autofree char *back_escaped = g_uri_escape_string (back_target, NULL, FALSE);
+  g_autofree char *back_path = g_strdup_printf ("/redirect-to?url=%s", back_escaped);
+  g_autofree char *back_from_b = test_server_url2 (server, "%s", back_path);
+  g_autofree char *back_escaped2 = g_uri_escape_string (back_from_b, NULL, FALSE);
+  g_autofree char *there_path = g_strdup_printf ("/redirect-to?url=%s", back_escaped2);
+  g_autofree char *there_url = url_with_userinfo (there_path);
+  g_autofree char *there_and_back = echo_via (fixture->multi, there_url);
   g_autofree char *host_b = g_strdup (test_server_get_uri2 (server));
   /* "//127.0.0.1:PORT": another origin, with the scheme of the first. */
   const char *others[] = {
@@ -775,7 +785,11 @@ test_url_credentials (Fixture       *fixture,
 
   /* They are used: the test below could see them. */
   g_assert_nonnull (strstr (direct, "Authorization: Basic " BASIC_CREDENTIALS));
-  g_assert_null (strstr (same, BASIC_CREDENTIALS));
+  g_assert_nonnull (strstr (same, "Authorization: Basic " BASIC_CREDENTIALS));
+  g_assert_nonnull (strstr (relative, "Authorization: Basic " BASIC_CREDENTIALS));
+  /* A to B to A: B never had them, and A does not get them back. */
+  g_assert_nonnull (strstr (there_and_back, "method: GET"));
+  g_assert_null (strstr (there_and_back, BASIC_CREDENTIALS));
 
   for (guint i = 0; i < G_N_ELEMENTS (others); i++)
     {
