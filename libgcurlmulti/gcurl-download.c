@@ -234,7 +234,7 @@ attempt_failed (GTask  *task,
 
   delay = MAX (retry_after_ms (d->transfer), d->retry_delay);
   g_debug ("Download of %s failed (%s); retrying in %u ms, %u retries left",
-           g_curl_transfer_get_url (d->transfer), error->message, delay, d->retries_left);
+           g_curl_transfer_get_shown_url (d->transfer), error->message, delay, d->retries_left);
   g_error_free (error);
   d->attempt++;
   d->retries_left--;
@@ -455,7 +455,7 @@ send_cb (GObject      *source,
     {
       error = g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
                            _("The server answered HTTP %u for %s"),
-                           status, g_curl_transfer_get_url (d->transfer));
+                           status, g_curl_transfer_get_shown_url (d->transfer));
       /* The transfer fails too, rather than fetch the error page and look
        * like a success to whatever is bound to its state or fraction. */
       if (g_curl_transfer_get_multi (d->transfer) != NULL)
@@ -482,7 +482,7 @@ send_cb (GObject      *source,
           download_return (task, g_error_new (G_CURL_ERROR, G_CURL_ERROR_RANGE_ERROR,
                                                     _("The server does not continue the download "
                                                       "of %s where it stopped"),
-                                                    g_curl_transfer_get_url (d->transfer)));
+                                                    g_curl_transfer_get_shown_url (d->transfer)));
           return;
         }
       /* Start over from zero, once. */

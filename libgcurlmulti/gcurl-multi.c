@@ -195,7 +195,7 @@ on_message (CURLMsg  *message,
   mcode = curl_multi_remove_handle (self->handle, easy);
   if (mcode != CURLM_OK)
     g_warning ("curl_multi_remove_handle() failed for %s: %s",
-               g_curl_transfer_get_url (transfer), curl_multi_strerror (mcode));
+               g_curl_transfer_get_shown_url (transfer), curl_multi_strerror (mcode));
 
   if (g_curl_transfer_handle_done (transfer, result) == G_CURL_TRANSFER_DONE_RESTART)
     {
@@ -206,7 +206,7 @@ on_message (CURLMsg  *message,
       g_curl_transfer_fail (transfer,
                             g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,
                                          _("Could not follow the redirect of %s: %s"),
-                                         g_curl_transfer_get_url (transfer),
+                                         g_curl_transfer_get_shown_url (transfer),
                                          curl_multi_strerror (mcode)));
     }
 
@@ -363,7 +363,7 @@ g_curl_multi_cancel_transfer (GCurlMulti    *self,
   mcode = curl_multi_remove_handle (self->handle, g_curl_transfer_get_handle (transfer));
   if (mcode != CURLM_OK)
     g_warning ("curl_multi_remove_handle() failed for %s: %s",
-               g_curl_transfer_get_url (transfer), curl_multi_strerror (mcode));
+               g_curl_transfer_get_shown_url (transfer), curl_multi_strerror (mcode));
 
   queue_move (transfer, &self->finishing);
 
@@ -1247,7 +1247,7 @@ add_handle (GCurlMulti    *self,
     g_curl_multi_cancel_transfer (self, transfer,
                                   g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,
                                                _("Could not start the transfer of %s: %s"),
-                                               g_curl_transfer_get_url (transfer),
+                                               g_curl_transfer_get_shown_url (transfer),
                                                curl_multi_strerror (mcode)));
 }
 
@@ -1376,7 +1376,7 @@ proxy_lookup_cb (GObject      *source,
                                         g_error_new (G_CURL_ERROR,
                                                      G_CURL_ERROR_COULDNT_RESOLVE_PROXY,
                                                      _("Could not find the proxy for %s: %s"),
-                                                     g_curl_transfer_get_url (transfer),
+                                                     g_curl_transfer_get_shown_url (transfer),
                                                      error->message));
           continue;
         }

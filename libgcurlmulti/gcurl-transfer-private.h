@@ -78,6 +78,7 @@ void                    g_curl_transfer_set_sink     (GCurlTransfer             
                                                       gpointer                   sink_data,
                                                       GDestroyNotify             sink_destroy);
 void                    g_curl_transfer_unpause_sink (GCurlTransfer             *self);
+const char             *g_curl_transfer_get_shown_url (GCurlTransfer    *self);
 const char             *g_curl_transfer_get_expected_checksum (GCurlTransfer    *self,
                                                                GChecksumType    *type);
 

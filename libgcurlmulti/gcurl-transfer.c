@@ -118,6 +118,7 @@ struct _GCurlTransfer
   GQueue             *queue;            /* which one, or NULL */
   struct curl_slist  *header_list;
   char               *redirect_url;     /* where redirects led, or NULL */
+  char               *shown_url;        /* current URL without password, or NULL */
   const char         *current_method;   /* static, or self->method */
   guint               send_body : 1;
   guint               send_headers : 1;
@@ -328,6 +329,37 @@ static const char *
 current_url (GCurlTransfer *self)
 {
   return self->redirect_url != NULL ? self->redirect_url : self->url;
+}
+
+/* @url without the password of its user information, which would
+ * otherwise end up in the application's logs through messages. */
+static char *
+url_without_password (const char *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_ENCODED | G_URI_FLAGS_HAS_PASSWORD, NULL);
+
+  if (uri == NULL || g_uri_get_password (uri) == NULL)
+    return g_strdup (url);
+
+  return g_uri_to_string_partial (uri, G_URI_HIDE_PASSWORD);
+}
+
+/* The URL of the request being made as messages show it: made when first
+ * needed after the URL changed (self->shown_url is cleared then). */
+static const char *
+shown_url (GCurlTransfer *self)
+{
+  if (self->shown_url == NULL)
+    self->shown_url = url_without_password (current_url (self));
+
+  return self->shown_url;
+}
+
+/* For the multi's and download's messages. */
+const char *
+g_curl_transfer_get_shown_url (GCurlTransfer *self)
+{
+  return shown_url (self);
 }
 
 static gboolean
@@ -763,7 +795,7 @@ upload_rewind (GCurlTransfer  *self,
         {
           g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_SEND_FAIL_REWIND,
                        _("The request body of %s cannot be sent again: its stream "
-                         "cannot seek back"), self->url);
+                         "cannot seek back"), shown_url (self));
           return FALSE;
         }
     }
@@ -851,6 +883,7 @@ g_curl_transfer_finalize (GObject *object)
   g_clear_pointer (&self->header_list, curl_slist_free_all);
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->redirect_url, g_free);
+  g_clear_pointer (&self->shown_url, g_free);
   g_clear_pointer (&self->method, g_free);
   g_clear_pointer (&self->request_headers, g_array_unref);
   g_clear_pointer (&self->request_body, g_bytes_unref);
@@ -2510,6 +2543,7 @@ g_curl_transfer_start (GCurlTransfer             *self,
   self->progress_reported = FALSE;
   self->reported_time = 0;
   g_clear_pointer (&self->redirect_url, g_free);
+  g_clear_pointer (&self->shown_url, g_free);
   self->current_method = g_curl_transfer_get_method (self);
   self->send_body = self->request_body != NULL || self->request_stream != NULL;
   self->send_headers = TRUE;
@@ -2731,7 +2765,7 @@ size_limit_error (GCurlTransfer *self,
   if (request_size > 0 && header_size > 0 && !self->headers_final)
     return g_error_new (G_CURL_ERROR, G_CURL_ERROR_TOO_LARGE,
                         _("A response header from %s is larger than the %u KiB libcurl takes"),
-                        current_url (self), (guint) (CURL_MAX_HTTP_HEADER / 1024));
+                        shown_url (self), (guint) (CURL_MAX_HTTP_HEADER / 1024));
 
   return NULL;
 }
@@ -2745,9 +2779,11 @@ follow_redirect (GCurlTransfer *self)
 
   if (self->n_redirects >= self->max_redirects)
     {
+      g_autofree char *original = url_without_password (self->url);
+
       g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_TOO_MANY_REDIRECTS,
                                                _("Maximum (%u) redirects followed from %s"),
-                                               self->max_redirects, self->url));
+                                               self->max_redirects, original));
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
@@ -2756,7 +2792,7 @@ follow_redirect (GCurlTransfer *self)
     {
       g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_WEIRD_SERVER_REPLY,
                                                _("Redirect from %s to an unusable location"),
-                                               current_url (self)));
+                                               shown_url (self)));
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
@@ -2795,6 +2831,7 @@ follow_redirect (GCurlTransfer *self)
   self->redirect_time += time_info (self->handle, CURLINFO_TOTAL_TIME_T);
   g_free (self->redirect_url);
   self->redirect_url = credentialed != NULL ? g_steal_pointer (&credentialed) : g_strdup (location);
+  g_clear_pointer (&self->shown_url, g_free);
   self->n_redirects++;
 
   reset_response (self);
@@ -2821,7 +2858,7 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
       g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
                                                _("The response from %s is larger than the "
                                                  "%s a body in memory may take"),
-                                               current_url (self), limit));
+                                               shown_url (self), limit));
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
@@ -2851,7 +2888,7 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
       g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_PARTIAL_FILE,
                                                _("The connection to %s closed before the "
                                                  "response headers were complete"),
-                                               current_url (self)));
+                                               shown_url (self)));
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
@@ -2861,7 +2898,7 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
     {
       g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
                                                _("The server answered HTTP %u for %s"),
-                                               self->status_code, current_url (self)));
+                                               self->status_code, shown_url (self)));
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
@@ -3078,7 +3115,7 @@ g_curl_transfer_check_stalled (GCurlTransfer *self,
 
   return g_error_new (G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
                       _("No data received from %s for %u seconds"),
-                      current_url (self), self->stall_timeout);
+                      shown_url (self), self->stall_timeout);
 }
 
 /* Sends the body of the next run to @sink instead of memory. The sink only

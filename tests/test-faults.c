@@ -808,6 +808,37 @@ test_url_credentials (Fixture       *fixture,
     }
 }
 
+/* Messages name the URL without its password, which would otherwise go
+ * wherever the application logs its errors. */
+static void
+test_url_credentials_not_in_messages (Fixture       *fixture,
+                                      gconstpointer  data)
+{
+  g_autofree char *loop_url = url_with_userinfo ("/loop");
+  g_autofree char *stall_url = test_server_raw_url (server, "/stall/1000/10");
+  g_autofree char *stall_with = g_strconcat ("http://" URL_USERINFO "@",
+                                             stall_url + strlen ("http://"), NULL);
+  g_autoptr(GCurlTransfer) loop = g_curl_transfer_new (loop_url);
+  g_autoptr(GCurlTransfer) stall = g_curl_transfer_new (stall_with);
+  const char *message;
+
+  g_object_set (loop, "max-redirects", 2, NULL);
+  test_run_transfer (fixture->multi, loop);
+  test_assert_transfer_error (loop, G_CURL_ERROR, G_CURL_ERROR_TOO_MANY_REDIRECTS,
+                              G_CURL_TRANSFER_STATE_FAILED);
+  message = g_curl_transfer_get_error (loop)->message;
+  g_assert_nonnull (strstr (message, "/loop"));
+  g_assert_null (strstr (message, "secret"));
+
+  g_object_set (stall, "stall-timeout", 1, NULL);
+  test_run_transfer (fixture->multi, stall);
+  test_assert_transfer_error (stall, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                              G_CURL_TRANSFER_STATE_FAILED);
+  message = g_curl_transfer_get_error (stall)->message;
+  g_assert_nonnull (strstr (message, "/stall/1000/10"));
+  g_assert_null (strstr (message, "secret"));
+}
+
 /* The application's own secrets: every header it set stays with the
  * origin it was set for, whatever its name, whatever the redirect. */
 static GCurlTransfer *
@@ -904,6 +935,7 @@ main (int   argc,
   ADD_TEST ("/faults/input/disallowed-schemes", test_disallowed_schemes);
   ADD_TEST ("/faults/input/disallowed-scheme-async", test_disallowed_scheme_async);
   ADD_TEST ("/faults/credentials/url", test_url_credentials);
+  ADD_TEST ("/faults/credentials/not-in-messages", test_url_credentials_not_in_messages);
   ADD_TEST ("/faults/credentials/headers", test_header_credentials);
   ADD_TEST ("/faults/credentials/there-and-back", test_header_credentials_there_and_back);
 
