@@ -25,6 +25,12 @@ typedef gboolean (*GCurlTransferSink) (const char *data,
  * consumer may run application code from here. */
 typedef void     (*GCurlTransferSinkFlush) (gpointer user_data);
 
+/* Called once the run has ended, with its error (%NULL for a success),
+ * before any application code learns of the end: a handler of "finished"
+ * may start the next run, whose body is not the sink's any more. */
+typedef void     (*GCurlTransferSinkEnd) (const GError *error,
+                                          gpointer      user_data);
+
 /* The settings a multi gives every transfer it runs. */
 typedef struct
 {
@@ -75,6 +81,7 @@ void                    g_curl_transfer_rate_resume  (GCurlTransfer             
 void                    g_curl_transfer_set_sink     (GCurlTransfer             *self,
                                                       GCurlTransferSink          sink,
                                                       GCurlTransferSinkFlush     flush,
+                                                      GCurlTransferSinkEnd       end,
                                                       gpointer                   sink_data,
                                                       GDestroyNotify             sink_destroy);
 void                    g_curl_transfer_unpause_sink (GCurlTransfer             *self);

@@ -174,6 +174,7 @@ struct _GCurlTransfer
   /* Where the body goes instead of self->body (send_async's stream). */
   GCurlTransferSink   sink;
   GCurlTransferSinkFlush sink_flush;
+  GCurlTransferSinkEnd sink_end;
   gpointer            sink_data;
   GDestroyNotify      sink_destroy;
   guint               sink_paused : 1;
@@ -846,7 +847,7 @@ g_curl_transfer_finalize (GObject *object)
 {
   GCurlTransfer *self = G_CURL_TRANSFER (object);
 
-  g_curl_transfer_set_sink (self, NULL, NULL, NULL, NULL);
+  g_curl_transfer_set_sink (self, NULL, NULL, NULL, NULL, NULL);
   g_clear_pointer (&self->handle, curl_easy_cleanup);
   g_clear_pointer (&self->header_list, curl_slist_free_all);
   g_clear_pointer (&self->url, g_free);
@@ -2955,6 +2956,13 @@ g_curl_transfer_emit_finished (GCurlTransfer *self)
 
   g_object_ref (self);
 
+  /* A sink (send_async's stream) takes the body of one run: it learns how
+   * the run ended before any handler can start the next run, and the next
+   * run's body is not its business. */
+  if (self->sink_end != NULL)
+    self->sink_end (self->error, self->sink_data);
+  g_curl_transfer_set_sink (self, NULL, NULL, NULL, NULL, NULL);
+
   /* Headers that came with the last data and have not been reported,
    * whether or not the body that followed arrived whole: send_async's
    * stream then reports the failure after the bytes that did arrive. */
@@ -3015,11 +3023,14 @@ g_curl_transfer_check_stalled (GCurlTransfer *self,
 /* Sends the body of the next run to @sink instead of memory. The sink only
  * records (it runs inside libcurl's write callback) and returns %FALSE to
  * hold the chunk back until g_curl_transfer_unpause_sink(); @flush, if
- * not %NULL, runs once libcurl has returned after the sink took data. */
+ * not %NULL, runs once libcurl has returned after the sink took data;
+ * @end, if not %NULL, when the run has ended. The sink is then unset: the
+ * runs after that one collect their body in memory again. */
 void
 g_curl_transfer_set_sink (GCurlTransfer          *self,
                           GCurlTransferSink       sink,
                           GCurlTransferSinkFlush  flush,
+                          GCurlTransferSinkEnd    end,
                           gpointer                sink_data,
                           GDestroyNotify          sink_destroy)
 {
@@ -3027,6 +3038,7 @@ g_curl_transfer_set_sink (GCurlTransfer          *self,
     self->sink_destroy (self->sink_data);
   self->sink = sink;
   self->sink_flush = flush;
+  self->sink_end = end;
   self->sink_data = sink_data;
   self->sink_destroy = sink_destroy;
   self->sink_paused = FALSE;
