@@ -31,6 +31,19 @@ typedef void     (*GCurlTransferSinkFlush) (gpointer user_data);
 typedef void     (*GCurlTransferSinkEnd) (const GError *error,
                                           gpointer      user_data);
 
+/* The end of a run, while its "finished" is emitted. A handler of the
+ * application's that runs before the library's own may start the next run
+ * (which resets the transfer's error and body): the library's handlers
+ * read the run they are for here, and ignore the end of any other. */
+typedef struct _GCurlTransferEnding GCurlTransferEnding;
+struct _GCurlTransferEnding
+{
+  guint                run;
+  GError              *error;   /* NULL: it succeeded */
+  GBytes              *body;    /* the body in memory, if any */
+  GCurlTransferEnding *outer;
+};
+
 /* The settings a multi gives every transfer it runs. */
 typedef struct
 {
@@ -71,6 +84,7 @@ gboolean                g_curl_transfer_flush        (GCurlTransfer             
                                                       gint64                     interval,
                                                       gint64                    *next_due);
 void                    g_curl_transfer_emit_finished (GCurlTransfer            *self);
+const GCurlTransferEnding *g_curl_transfer_get_ending (GCurlTransfer              *self);
 GError                 *g_curl_transfer_check_stalled (GCurlTransfer            *self,
                                                        gint64                    now);
 GCurlMulti             *g_curl_transfer_steal_multi  (GCurlTransfer             *self);

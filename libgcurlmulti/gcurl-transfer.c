@@ -194,6 +194,9 @@ struct _GCurlTransfer
   /* Stall watchdog. */
   guint64             watchdog_activity;
   gint64              watchdog_time;
+
+  /* While "finished" is emitted: the run it is for. */
+  GCurlTransferEnding *ending;
 };
 
 enum {
@@ -2944,6 +2947,7 @@ g_curl_transfer_flush (GCurlTransfer *self,
 void
 g_curl_transfer_emit_finished (GCurlTransfer *self)
 {
+  GCurlTransferEnding ending;
   GCurlTransferState state;
   guint changed = 0;
 
@@ -2955,13 +2959,6 @@ g_curl_transfer_emit_finished (GCurlTransfer *self)
     state = G_CURL_TRANSFER_STATE_FAILED;
 
   g_object_ref (self);
-
-  /* A sink (send_async's stream) takes the body of one run: it learns how
-   * the run ended before any handler can start the next run, and the next
-   * run's body is not its business. */
-  if (self->sink_end != NULL)
-    self->sink_end (self->error, self->sink_data);
-  g_curl_transfer_set_sink (self, NULL, NULL, NULL, NULL, NULL);
 
   /* Headers that came with the last data and have not been reported,
    * whether or not the body that followed arrived whole: send_async's
@@ -2988,10 +2985,38 @@ g_curl_transfer_emit_finished (GCurlTransfer *self)
   self->pause_requested = FALSE;
   self->paused_in_curl = FALSE;
 
+  /* From here on, handlers (of notify::state, of "finished") may start the
+   * next run. A sink (send_async's stream) takes the body of this run
+   * only: it learns how the run ended first, and is unset. The library's
+   * own handlers, which may come after the application's, read this run's
+   * end from the ending. */
+  if (self->sink_end != NULL)
+    self->sink_end (self->error, self->sink_data);
+  g_curl_transfer_set_sink (self, NULL, NULL, NULL, NULL, NULL);
+
+  ending.run = self->run;
+  ending.error = self->error != NULL ? g_error_copy (self->error) : NULL;
+  ending.body = self->body_bytes != NULL ? g_bytes_ref (self->body_bytes) : NULL;
+  ending.outer = self->ending;
+  self->ending = &ending;
+
   notify_props (self, changed);
 
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+
+  /* A handler may have run the transfer again, and it may have ended in
+   * a nested main loop: endings nest. */
+  self->ending = ending.outer;
+  g_clear_error (&ending.error);
+  g_clear_pointer (&ending.body, g_bytes_unref);
   g_object_unref (self);
+}
+
+/* The run whose "finished" is being emitted, or %NULL. */
+const GCurlTransferEnding *
+g_curl_transfer_get_ending (GCurlTransfer *self)
+{
+  return self->ending;
 }
 
 /* Returns the error to end the transfer with if it has received nothing

@@ -650,6 +650,35 @@ test_stream_of_one_run (Fixture       *fixture,
   test_assert_pattern_body (transfer, 20000);
 }
 
+/* send_async's callback too has the result of its own run, when a
+ * handler before its own started the next run. */
+static void
+test_send_readd_in_finished (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autofree char *url = test_server_url (server, "/delay/%u", 300);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GBytes) body = NULL;
+  SendResult sr = { 0, };
+
+  g_signal_connect (transfer, "finished", G_CALLBACK (readd_in_finished_cb), fixture->multi);
+  g_curl_multi_send_async (fixture->multi, transfer, NULL, send_cb, &sr);
+  /* Cancelled before its headers: the first run gives no stream. */
+  g_curl_transfer_cancel (transfer);
+  test_run_until (&sr.done);
+  g_assert_error (sr.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (sr.stream);
+  g_clear_error (&sr.error);
+
+  /* The second run is add_transfer's: its body is in memory. */
+  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (transfer);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  body = g_curl_transfer_get_body (transfer);
+  g_assert_nonnull (body);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "delayed", 7);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -674,6 +703,7 @@ main (int   argc,
   ADD_TEST ("/send/mid-body-error", test_mid_body_error);
   ADD_TEST ("/send/blocking-read", test_blocking_read);
   ADD_TEST ("/send/stream-of-one-run", test_stream_of_one_run);
+  ADD_TEST ("/send/readd-in-finished", test_send_readd_in_finished);
 
   ret = g_test_run ();
   test_server_free (server);
