@@ -327,6 +327,9 @@ check_bytes (Chaos        *c,
   check (c, t, offset + len <= route_limit (t),
          "%" G_GSIZE_FORMAT " bytes at %" G_GUINT64_FORMAT " go past the %" G_GUINT64_FORMAT
          " the route can send", len, offset, route_limit (t));
+  /* An empty body's data may be NULL, which memcmp() must not be given. */
+  if (len == 0)
+    return;
   if (route_is_pattern (t->route))
     {
       g_autofree guint8 *expected = g_malloc (MAX (len, 1));
