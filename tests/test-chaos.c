@@ -11,12 +11,14 @@
  * can give, and in the end that nothing was lost: every run finishes,
  * every multi is empty, every object dropped is finalized, no fd leaked.
  *
- * The sequence of operations is a function of the seed; what the network
- * does meanwhile is not, so a seed replays the same operations, not always
- * the same interleaving. Every failure message names the seed and the
- * operation. GCURL_CHAOS_SEEDS="a,b,c" runs those seeds instead of the
- * default ones, GCURL_CHAOS_OPS=N sets the number of operations per seed,
- * GCURL_CHAOS_TRACE=1 logs every operation.
+ * The seed fixes the random choices, not the network's timing: handlers
+ * and callbacks draw from the same generator when events happen to come,
+ * so a replay makes the same choices only until the timing first differs.
+ * A failure that depends on a race may take several runs of its seed to
+ * come back, or show on another seed. Every failure message names the
+ * seed and the operation. GCURL_CHAOS_SEEDS="a,b,c" runs those seeds
+ * instead of the default ones, GCURL_CHAOS_OPS=N sets the number of
+ * operations per seed, GCURL_CHAOS_TRACE=1 logs every operation.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
