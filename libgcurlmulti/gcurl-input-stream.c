@@ -34,6 +34,7 @@ struct _GCurlInputStream
 
   gboolean       eof;           /* the transfer succeeded */
   GError        *error;         /* the transfer failed */
+  gboolean       ended;         /* our run of the transfer is over */
 
   GPtrArray     *sources;       /* child sources of pollable sources */
 
@@ -175,13 +176,15 @@ stream_flush (gpointer user_data)
   complete_pending (user_data);
 }
 
+/* Our run has ended: the transfer says how, before any handler of its
+ * "finished" may start another run (whose state is not ours to read). */
 static void
-transfer_finished_cb (GCurlTransfer *transfer,
-                      gpointer       user_data)
+stream_end (const GError *error,
+            gpointer      user_data)
 {
   GCurlInputStream *self = user_data;
-  const GError *error = g_curl_transfer_get_error (transfer);
 
+  self->ended = TRUE;
   if (error != NULL)
     {
       g_clear_error (&self->error);
@@ -192,6 +195,17 @@ transfer_finished_cb (GCurlTransfer *transfer,
       self->eof = TRUE;
     }
   wake_sources (self);
+}
+
+/* A waiting read completes with "finished", where application code may
+ * run. */
+static void
+transfer_finished_cb (GCurlTransfer *transfer,
+                      gpointer       user_data)
+{
+  GCurlInputStream *self = user_data;
+
+  g_clear_signal_handler (&self->finished_id, transfer);
   complete_pending (self);
 }
 
@@ -202,9 +216,13 @@ detach_transfer (GCurlInputStream *self)
     return;
 
   g_clear_signal_handler (&self->finished_id, self->transfer);
-  g_curl_transfer_set_sink (self->transfer, NULL, NULL, NULL, NULL);
-  /* Closing early ends the transfer: nobody would read the rest. */
-  g_curl_transfer_cancel (self->transfer);
+  /* Closing early ends the transfer: nobody would read the rest. Once our
+   * run is over, the transfer (maybe running again) is none of ours. */
+  if (!self->ended)
+    {
+      g_curl_transfer_set_sink (self->transfer, NULL, NULL, NULL, NULL, NULL);
+      g_curl_transfer_cancel (self->transfer);
+    }
   g_clear_object (&self->transfer);
 }
 
@@ -235,7 +253,7 @@ read_buffered (GCurlInputStream *self,
 
   /* Caught up: let libcurl deliver again (this may refill the queue at
    * once, through the sink). */
-  if (self->buffered <= GCURL_STREAM_LOW_WATER && self->transfer != NULL)
+  if (self->buffered <= GCURL_STREAM_LOW_WATER && self->transfer != NULL && !self->ended)
     g_curl_transfer_unpause_sink (self->transfer);
 
   return done;
@@ -520,7 +538,7 @@ g_curl_input_stream_new (GCurlTransfer *transfer,
 
   self->transfer = g_object_ref (transfer);
   self->context = g_main_context_ref (context);
-  g_curl_transfer_set_sink (transfer, stream_sink, stream_flush, self, NULL);
+  g_curl_transfer_set_sink (transfer, stream_sink, stream_flush, stream_end, self, NULL);
   self->finished_id = g_signal_connect (transfer, "finished",
                                         G_CALLBACK (transfer_finished_cb), self);
 

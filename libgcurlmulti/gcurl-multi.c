@@ -1510,6 +1510,7 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
 typedef struct
 {
   GCurlTransfer *transfer;
+  guint          run;
   gulong         finished_id;
   GSource       *cancel_source;
 } SendAndReadData;
@@ -1528,12 +1529,18 @@ send_and_read_finished_cb (GCurlTransfer *transfer,
                            gpointer       user_data)
 {
   GTask *task = user_data;
-  const GError *error = g_curl_transfer_get_error (transfer);
+  SendAndReadData *data = g_task_get_task_data (task);
+  const GCurlTransferEnding *ending = g_curl_transfer_get_ending (transfer);
 
-  if (error != NULL)
-    g_task_return_error (task, g_error_copy (error));
+  /* Not the transfer's current state: a handler that ran before this one
+   * may have started the next run already. */
+  if (ending == NULL || ending->run != data->run)
+    return;
+
+  if (ending->error != NULL)
+    g_task_return_error (task, g_error_copy (ending->error));
   else
-    g_task_return_pointer (task, g_curl_transfer_get_body (transfer),
+    g_task_return_pointer (task, ending->body ? g_bytes_ref (ending->body) : g_bytes_new (NULL, 0),
                            (GDestroyNotify) g_bytes_unref);
 
   /* Drops the data (and with it this handler) and the task. */
@@ -1603,6 +1610,7 @@ g_curl_multi_send_and_read_async (GCurlMulti          *self,
                                                         send_and_read_cancelled_cb, task);
 
   g_curl_multi_add_transfer (self, transfer);
+  data->run = g_curl_transfer_get_run (transfer);
 }
 
 /**
@@ -1636,6 +1644,7 @@ g_curl_multi_send_and_read_finish (GCurlMulti    *self,
 typedef struct
 {
   GCurlTransfer *transfer;
+  guint          run;
   GInputStream  *stream;
   gulong         headers_id;
   gulong         finished_id;
@@ -1667,6 +1676,11 @@ send_got_headers_cb (GCurlTransfer *transfer,
   GTask *task = user_data;
   SendData *data = g_task_get_task_data (task);
 
+  /* The headers of a later run, in a main loop nested in a handler of
+   * this run's "finished" (see send_finished_cb()). */
+  if (g_curl_transfer_get_run (transfer) != data->run)
+    return;
+
   send_data_disconnect (data);
   g_task_return_pointer (task, g_steal_pointer (&data->stream), g_object_unref);
   g_object_unref (task);
@@ -1678,11 +1692,16 @@ send_finished_cb (GCurlTransfer *transfer,
 {
   GTask *task = user_data;
   SendData *data = g_task_get_task_data (task);
-  const GError *error = g_curl_transfer_get_error (transfer);
+  const GCurlTransferEnding *ending = g_curl_transfer_get_ending (transfer);
+
+  /* Not the transfer's current state: a handler that ran before this one
+   * may have started the next run already. */
+  if (ending == NULL || ending->run != data->run)
+    return;
 
   send_data_disconnect (data);
-  if (error != NULL)
-    g_task_return_error (task, g_error_copy (error));
+  if (ending->error != NULL)
+    g_task_return_error (task, g_error_copy (ending->error));
   else
     g_task_return_pointer (task, g_steal_pointer (&data->stream), g_object_unref);
   g_object_unref (task);
@@ -1763,6 +1782,7 @@ g_curl_multi_send_async (GCurlMulti          *self,
                                                         send_cancelled_cb, task);
 
   g_curl_multi_add_transfer (self, transfer);
+  data->run = g_curl_transfer_get_run (transfer);
 }
 
 /**

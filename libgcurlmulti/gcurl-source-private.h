@@ -25,6 +25,9 @@ void     g_curl_source_detach_multi    (GSource              *source);
 guint    g_curl_source_get_n_sockets   (GSource              *source);
 guint    g_curl_source_get_n_watches   (GSource              *source);
 
+/* The CURL_CSELECT_* bits given to libcurl for a socket's condition. */
+int      g_curl_source_events_from_condition (GIOCondition   condition);
+
 /* Test hook: the next @n attempts to watch a socket fail with @errsv. */
 void     g_curl_source_fail_next_watches (GSource            *source,
                                           guint               n,

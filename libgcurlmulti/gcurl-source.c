@@ -478,14 +478,21 @@ socket_cb (CURL          *easy,
   return 0;
 }
 
-static int
-events_from_condition (GIOCondition condition)
+/* What libcurl is told of a ready socket, as its own poll tells it
+ * (Curl_socket_check()): an error or a hang-up is learnt by reading, or
+ * writing, which gives the real error. CURL_CSELECT_ERR alone would make
+ * libcurl 7.88 fail the transfer with CURLE_SEND_ERROR "select/poll
+ * returned error", and lose that error: a reset connection is
+ * CURLE_RECV_ERROR, "Connection reset by peer". The kernel can report a
+ * reset as an error alone, before it marks the socket hung up. */
+int
+g_curl_source_events_from_condition (GIOCondition condition)
 {
   int events = 0;
 
-  if (condition & (G_IO_IN | G_IO_PRI | G_IO_HUP))
+  if (condition & (G_IO_IN | G_IO_PRI | G_IO_HUP | G_IO_ERR))
     events |= CURL_CSELECT_IN;
-  if (condition & G_IO_OUT)
+  if (condition & (G_IO_OUT | G_IO_ERR))
     events |= CURL_CSELECT_OUT;
   if (condition & (G_IO_ERR | G_IO_NVAL))
     events |= CURL_CSELECT_ERR;
@@ -509,7 +516,7 @@ collect_ready_fds (GCurlSourceImpl *self)
 
       ev.fd = sock->fd;
       ev.generation = sock->generation;
-      ev.events = events_from_condition (revents);
+      ev.events = g_curl_source_events_from_condition (revents);
       ev.error = (revents & (G_IO_ERR | G_IO_NVAL)) != 0;
       g_array_append_val (self->ready, ev);
     }
@@ -542,12 +549,11 @@ collect_ready_epoll (GCurlSourceImpl *self)
 
       ev.fd = (curl_socket_t) (events[i].data.u64 & G_MAXUINT32);
       ev.generation = (guint32) (events[i].data.u64 >> 32);
-      if (e & (EPOLLIN | EPOLLPRI | EPOLLHUP | EPOLLRDHUP))
-        ev.events |= CURL_CSELECT_IN;
-      if (e & EPOLLOUT)
-        ev.events |= CURL_CSELECT_OUT;
-      if (e & EPOLLERR)
-        ev.events |= CURL_CSELECT_ERR;
+      ev.events = g_curl_source_events_from_condition (
+        ((e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) ? G_IO_IN : 0) |
+        ((e & EPOLLOUT) ? G_IO_OUT : 0) |
+        ((e & EPOLLHUP) ? G_IO_HUP : 0) |
+        ((e & EPOLLERR) ? G_IO_ERR : 0));
       ev.error = (e & EPOLLERR) != 0;
       g_array_append_val (self->ready, ev);
     }

@@ -25,6 +25,25 @@ typedef gboolean (*GCurlTransferSink) (const char *data,
  * consumer may run application code from here. */
 typedef void     (*GCurlTransferSinkFlush) (gpointer user_data);
 
+/* Called once the run has ended, with its error (%NULL for a success),
+ * before any application code learns of the end: a handler of "finished"
+ * may start the next run, whose body is not the sink's any more. */
+typedef void     (*GCurlTransferSinkEnd) (const GError *error,
+                                          gpointer      user_data);
+
+/* The end of a run, while its "finished" is emitted. A handler of the
+ * application's that runs before the library's own may start the next run
+ * (which resets the transfer's error and body): the library's handlers
+ * read the run they are for here, and ignore the end of any other. */
+typedef struct _GCurlTransferEnding GCurlTransferEnding;
+struct _GCurlTransferEnding
+{
+  guint                run;
+  GError              *error;   /* NULL: it succeeded */
+  GBytes              *body;    /* the body in memory, if any */
+  GCurlTransferEnding *outer;
+};
+
 /* The settings a multi gives every transfer it runs. */
 typedef struct
 {
@@ -65,6 +84,7 @@ gboolean                g_curl_transfer_flush        (GCurlTransfer             
                                                       gint64                     interval,
                                                       gint64                    *next_due);
 void                    g_curl_transfer_emit_finished (GCurlTransfer            *self);
+const GCurlTransferEnding *g_curl_transfer_get_ending (GCurlTransfer              *self);
 GError                 *g_curl_transfer_check_stalled (GCurlTransfer            *self,
                                                        gint64                    now);
 GCurlMulti             *g_curl_transfer_steal_multi  (GCurlTransfer             *self);
@@ -75,6 +95,7 @@ void                    g_curl_transfer_rate_resume  (GCurlTransfer             
 void                    g_curl_transfer_set_sink     (GCurlTransfer             *self,
                                                       GCurlTransferSink          sink,
                                                       GCurlTransferSinkFlush     flush,
+                                                      GCurlTransferSinkEnd       end,
                                                       gpointer                   sink_data,
                                                       GDestroyNotify             sink_destroy);
 void                    g_curl_transfer_unpause_sink (GCurlTransfer             *self);

@@ -175,6 +175,7 @@ struct _GCurlTransfer
   /* Where the body goes instead of self->body (send_async's stream). */
   GCurlTransferSink   sink;
   GCurlTransferSinkFlush sink_flush;
+  GCurlTransferSinkEnd sink_end;
   gpointer            sink_data;
   GDestroyNotify      sink_destroy;
   guint               sink_paused : 1;
@@ -194,6 +195,9 @@ struct _GCurlTransfer
   /* Stall watchdog. */
   guint64             watchdog_activity;
   gint64              watchdog_time;
+
+  /* While "finished" is emitted: the run it is for. */
+  GCurlTransferEnding *ending;
 };
 
 enum {
@@ -878,7 +882,7 @@ g_curl_transfer_finalize (GObject *object)
 {
   GCurlTransfer *self = G_CURL_TRANSFER (object);
 
-  g_curl_transfer_set_sink (self, NULL, NULL, NULL, NULL);
+  g_curl_transfer_set_sink (self, NULL, NULL, NULL, NULL, NULL);
   g_clear_pointer (&self->handle, curl_easy_cleanup);
   g_clear_pointer (&self->header_list, curl_slist_free_all);
   g_clear_pointer (&self->url, g_free);
@@ -3049,6 +3053,7 @@ g_curl_transfer_flush (GCurlTransfer *self,
 void
 g_curl_transfer_emit_finished (GCurlTransfer *self)
 {
+  GCurlTransferEnding ending;
   GCurlTransferState state;
   guint changed = 0;
 
@@ -3086,10 +3091,38 @@ g_curl_transfer_emit_finished (GCurlTransfer *self)
   self->pause_requested = FALSE;
   self->paused_in_curl = FALSE;
 
+  /* From here on, handlers (of notify::state, of "finished") may start the
+   * next run. A sink (send_async's stream) takes the body of this run
+   * only: it learns how the run ended first, and is unset. The library's
+   * own handlers, which may come after the application's, read this run's
+   * end from the ending. */
+  if (self->sink_end != NULL)
+    self->sink_end (self->error, self->sink_data);
+  g_curl_transfer_set_sink (self, NULL, NULL, NULL, NULL, NULL);
+
+  ending.run = self->run;
+  ending.error = self->error != NULL ? g_error_copy (self->error) : NULL;
+  ending.body = self->body_bytes != NULL ? g_bytes_ref (self->body_bytes) : NULL;
+  ending.outer = self->ending;
+  self->ending = &ending;
+
   notify_props (self, changed);
 
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+
+  /* A handler may have run the transfer again, and it may have ended in
+   * a nested main loop: endings nest. */
+  self->ending = ending.outer;
+  g_clear_error (&ending.error);
+  g_clear_pointer (&ending.body, g_bytes_unref);
   g_object_unref (self);
+}
+
+/* The run whose "finished" is being emitted, or %NULL. */
+const GCurlTransferEnding *
+g_curl_transfer_get_ending (GCurlTransfer *self)
+{
+  return self->ending;
 }
 
 /* Returns the error to end the transfer with if it has received nothing
@@ -3121,11 +3154,14 @@ g_curl_transfer_check_stalled (GCurlTransfer *self,
 /* Sends the body of the next run to @sink instead of memory. The sink only
  * records (it runs inside libcurl's write callback) and returns %FALSE to
  * hold the chunk back until g_curl_transfer_unpause_sink(); @flush, if
- * not %NULL, runs once libcurl has returned after the sink took data. */
+ * not %NULL, runs once libcurl has returned after the sink took data;
+ * @end, if not %NULL, when the run has ended. The sink is then unset: the
+ * runs after that one collect their body in memory again. */
 void
 g_curl_transfer_set_sink (GCurlTransfer          *self,
                           GCurlTransferSink       sink,
                           GCurlTransferSinkFlush  flush,
+                          GCurlTransferSinkEnd    end,
                           gpointer                sink_data,
                           GDestroyNotify          sink_destroy)
 {
@@ -3133,6 +3169,7 @@ g_curl_transfer_set_sink (GCurlTransfer          *self,
     self->sink_destroy (self->sink_data);
   self->sink = sink;
   self->sink_flush = flush;
+  self->sink_end = end;
   self->sink_data = sink_data;
   self->sink_destroy = sink_destroy;
   self->sink_paused = FALSE;

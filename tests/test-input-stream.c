@@ -517,6 +517,85 @@ test_blocking_read (Fixture       *fixture,
     test_run_until_finished (transfer);
 }
 
+/* A stream is the body of one run. An application's "finished" handler
+ * (connected before send_async's own) may run the transfer again: the
+ * stream still ends as its run did, and neither the next run's body nor
+ * its fate is the stream's business (found by test-chaos, seed 8). */
+static void
+readd_in_finished_cb (GCurlTransfer *transfer,
+                      gpointer       user_data)
+{
+  GCurlMulti *multi = user_data;
+
+  g_signal_handlers_disconnect_by_func (transfer, readd_in_finished_cb, user_data);
+  g_curl_multi_add_transfer (multi, transfer);
+}
+
+static void
+test_stream_of_one_run (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  /* Slow enough for the second run to be running still when the first
+   * run's stream is dropped (if it is not, that check passes anyway). */
+  g_autofree char *url = test_server_url (server, "/slow/%u?rate=%u", 20000, 40000);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  guint8 buf[100];
+  TestReadAll ra = { 0, };
+
+  g_signal_connect (transfer, "finished", G_CALLBACK (readd_in_finished_cb), fixture->multi);
+  stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (read_once (stream, buf, sizeof buf, NULL, &error), >, 0);
+  g_assert_no_error (error);
+
+  /* The first run is cancelled; the handler starts the second at once.
+   * The stream fails as its run did: no clean end of a cut body. */
+  g_curl_transfer_cancel (transfer);
+  test_read_to_end (stream, &ra);
+  g_assert_error (ra.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_byte_array_unref (ra.data);
+  g_clear_error (&ra.error);
+
+  /* Dropping the first run's stream leaves the second run alone, whose
+   * body is collected in memory as add_transfer's always is. */
+  g_clear_object (&stream);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), !=, G_CURL_TRANSFER_STATE_CANCELLED);
+  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (transfer);
+  test_assert_pattern_body (transfer, 20000);
+}
+
+/* send_async's callback too has the result of its own run, when a
+ * handler before its own started the next run. */
+static void
+test_send_readd_in_finished (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autofree char *url = test_server_url (server, "/delay/%u", 300);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GBytes) body = NULL;
+  TestSend sr = { 0, };
+
+  g_signal_connect (transfer, "finished", G_CALLBACK (readd_in_finished_cb), fixture->multi);
+  g_curl_multi_send_async (fixture->multi, transfer, NULL, test_send_cb, &sr);
+  /* Cancelled before its headers: the first run gives no stream. */
+  g_curl_transfer_cancel (transfer);
+  test_run_until (&sr.done);
+  g_assert_error (sr.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (sr.stream);
+  g_clear_error (&sr.error);
+
+  /* The second run is add_transfer's: its body is in memory. */
+  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (transfer);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  body = g_curl_transfer_get_body (transfer);
+  g_assert_nonnull (body);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "delayed", 7);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -540,6 +619,8 @@ main (int   argc,
   ADD_TEST ("/send/early-close", test_early_close);
   ADD_TEST ("/send/mid-body-error", test_mid_body_error);
   ADD_TEST ("/send/blocking-read", test_blocking_read);
+  ADD_TEST ("/send/stream-of-one-run", test_stream_of_one_run);
+  ADD_TEST ("/send/readd-in-finished", test_send_readd_in_finished);
 
   ret = g_test_run ();
   test_server_free (server);

@@ -1834,6 +1834,56 @@ test_send_and_read (Fixture       *fixture,
   g_bytes_unref (ar.bytes);
 }
 
+/* An application's "finished" handler, connected before send_and_read's
+ * own, may run the transfer again at once (a retry): the callback still
+ * has the result of the run it was for (found by test-chaos, seed 1). */
+static void
+readd_once_in_finished_cb (GCurlTransfer *transfer,
+                           gpointer       user_data)
+{
+  GCurlMulti *multi = user_data;
+
+  g_signal_handlers_disconnect_by_func (transfer, readd_once_in_finished_cb, user_data);
+  g_curl_multi_add_transfer (multi, transfer);
+}
+
+static void
+test_send_and_read_readd_in_finished (Fixture       *fixture,
+                                      gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/12345");
+  g_autoptr(GCurlTransfer) cancelled = transfer_new_printf ("/slow/100000?rate=10000");
+  g_autofree char *sum = NULL;
+  g_autofree char *expected = test_pattern_sha256 (0, 12345);
+  TestSendAndRead ar = { 0, };
+
+  g_signal_connect (transfer, "finished", G_CALLBACK (readd_once_in_finished_cb), fixture->multi);
+  g_curl_multi_send_and_read_async (fixture->multi, transfer, NULL, test_send_and_read_cb, &ar);
+  test_run_until (&ar.done);
+  g_assert_no_error (ar.error);
+  g_assert_nonnull (ar.bytes);
+  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, ar.bytes);
+  g_assert_cmpstr (sum, ==, expected);
+  g_clear_pointer (&ar.bytes, g_bytes_unref);
+  /* The second run goes on, and ends as any add_transfer run. */
+  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (transfer);
+  test_assert_pattern_body (transfer, 12345);
+
+  /* A cancelled run is a cancellation, not a success with no body. */
+  memset (&ar, 0, sizeof ar);
+  g_signal_connect (cancelled, "finished", G_CALLBACK (readd_once_in_finished_cb), fixture->multi);
+  g_curl_multi_send_and_read_async (fixture->multi, cancelled, NULL, test_send_and_read_cb, &ar);
+  g_curl_transfer_cancel (cancelled);
+  test_run_until (&ar.done);
+  g_assert_error (ar.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (ar.bytes);
+  g_clear_error (&ar.error);
+  g_assert_cmpint (g_curl_transfer_get_state (cancelled), ==, G_CURL_TRANSFER_STATE_RUNNING);
+  g_curl_transfer_cancel (cancelled);
+  test_run_until_finished (cancelled);
+}
+
 static gpointer
 cancel_from_thread (gpointer data)
 {
@@ -2034,6 +2084,7 @@ main (int   argc,
   ADD_TEST ("/multi/progress/max-download-speed", test_max_download_speed);
   ADD_TEST ("/multi/async/send-and-read", test_send_and_read);
   ADD_TEST ("/multi/async/send-and-read-cancel", test_send_and_read_cancel);
+  ADD_TEST ("/multi/async/send-and-read-readd-in-finished", test_send_and_read_readd_in_finished);
   ADD_TEST ("/multi/async/send-and-read-error", test_send_and_read_error);
   ADD_TEST ("/multi/threads", test_threads);
   ADD_TEST ("/multi/idle/zero-wakeups", test_idle_zero_wakeups);

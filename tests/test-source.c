@@ -514,6 +514,27 @@ test_fd_reuse (void)
   test_assert_fds_back_to (server, fds_before);
 }
 
+/* An error is learnt by reading or writing, as libcurl's own poll does:
+ * given CURL_CSELECT_ERR alone, libcurl 7.88 fails the transfer with
+ * CURLE_SEND_ERROR "select/poll returned error" and loses the real error.
+ * The kernel can report a reset connection as an error alone, before it
+ * marks it hung up (found by test-chaos: /reset/0 failed with
+ * CURLE_SEND_ERROR instead of CURLE_RECV_ERROR, seed 30, fds backend). */
+static void
+test_error_events (void)
+{
+  const int in = CURL_CSELECT_IN, out = CURL_CSELECT_OUT, err = CURL_CSELECT_ERR;
+
+  g_assert_cmpint (g_curl_source_events_from_condition (G_IO_ERR), ==, in | out | err);
+  g_assert_cmpint (g_curl_source_events_from_condition (G_IO_ERR | G_IO_HUP), ==, in | out | err);
+  g_assert_cmpint (g_curl_source_events_from_condition (G_IO_HUP), ==, in);
+  g_assert_cmpint (g_curl_source_events_from_condition (G_IO_IN), ==, in);
+  g_assert_cmpint (g_curl_source_events_from_condition (G_IO_OUT), ==, out);
+  g_assert_cmpint (g_curl_source_events_from_condition (G_IO_IN | G_IO_OUT), ==, in | out);
+  /* Not a socket any more: nothing to read, the watch is dropped. */
+  g_assert_cmpint (g_curl_source_events_from_condition (G_IO_NVAL), ==, err);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -532,6 +553,7 @@ main (int   argc,
   g_test_add_func ("/source/backend-choice", test_backend_choice);
   g_test_add_func ("/source/failed-watch", test_failed_watch);
   g_test_add_func ("/source/fd-reuse", test_fd_reuse);
+  g_test_add_func ("/source/error-events", test_error_events);
 
   ret = g_test_run ();
   test_server_free (server);

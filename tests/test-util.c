@@ -324,19 +324,12 @@ test_send_and_read_cb (GObject      *source,
   ar->done = TRUE;
 }
 
-typedef struct
+void
+test_send_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
 {
-  GInputStream *stream;
-  GError       *error;
-  gboolean      done;
-} SendResult;
-
-static void
-send_cb (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  SendResult *sr = user_data;
+  TestSend *sr = user_data;
 
   sr->stream = g_curl_multi_send_finish (G_CURL_MULTI (source), result, &sr->error);
   sr->done = TRUE;
@@ -348,9 +341,9 @@ test_send_and_wait (GCurlMulti    *multi,
                     GCancellable  *cancellable,
                     GError       **error)
 {
-  SendResult sr = { 0, };
+  TestSend sr = { 0, };
 
-  g_curl_multi_send_async (multi, transfer, cancellable, send_cb, &sr);
+  g_curl_multi_send_async (multi, transfer, cancellable, test_send_cb, &sr);
   g_assert_false (sr.done);
   test_run_until (&sr.done);
   if (sr.error != NULL)

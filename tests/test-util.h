@@ -74,6 +74,18 @@ void     test_send_and_read_cb    (GObject         *source,
                                    GAsyncResult    *result,
                                    gpointer         user_data);
 
+/* What g_curl_multi_send_async() gave test_send_cb(). */
+typedef struct
+{
+  GInputStream *stream;
+  GError       *error;
+  gboolean      done;
+} TestSend;
+
+void     test_send_cb             (GObject         *source,
+                                   GAsyncResult    *result,
+                                   gpointer         user_data);
+
 /* Runs g_curl_multi_send_async() and waits for its stream or error. */
 GInputStream *test_send_and_wait  (GCurlMulti      *multi,
                                    GCurlTransfer   *transfer,
