@@ -391,31 +391,69 @@ test_upload_starved (Fixture       *fixture,
   g_assert_cmpint (g_curl_transfer_get_uploaded_bytes (transfer), ==, UPLOAD_SIZE);
 }
 
-/* Timers: libcurl's timeout is rounded down to the millisecond; a timer
- * that fires that early finds nothing due (and libcurl before 8.4 does not
- * re-arm it). Rounded up and re-synced, a transfer waiting on a timer
- * wakes the loop about once per timer, never in a burst. */
-#define DELAY_MS 3000
+/* Timers: libcurl's timeout is in whole milliseconds, rounded down from its
+ * own clock. A timer that fires that early finds nothing due, and libcurl
+ * before 8.4 does not re-arm it: rounded up and re-synced after firing,
+ * each of many timers wakes the loop about once, never in a burst, and
+ * none is left to hang. N_TIMERS transfers wait for responses that come
+ * far later than their timeouts (CURLOPT_TIMEOUT_MS), one every
+ * TIMER_STEP_MS: every one must end by its own timeout, on time. */
+#define N_TIMERS        20
+#define TIMER_FIRST_MS  500
+#define TIMER_STEP_MS   100
+#define TIMER_DELAY_MS  20000
+#define TIMER_LATE_MS   1000
+#define MAX_ITERATIONS_PER_TIMER 4
 
 static void
-test_timer_wait (Fixture       *fixture,
-                 gconstpointer  data)
+record_time_cb (GCurlTransfer *transfer,
+                gpointer       user_data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/delay/%d", DELAY_MS);
-  g_autoptr(GBytes) body = NULL;
-  gboolean finished = FALSE;
+  *(gint64 *) user_data = g_get_monotonic_time ();
+}
+
+static void
+test_timer_many_timeouts (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(GPtrArray) transfers = g_ptr_array_new_with_free_func (g_object_unref);
+  gint64 finished_at[N_TIMERS] = { 0, };
+  gint64 start;
+  guint max_iterations, i;
   Load load;
 
-  g_signal_connect_swapped (transfer, "finished", G_CALLBACK (set_flag_cb), &finished);
-  g_curl_multi_add_transfer (fixture->multi, transfer);
-  measure_load (DELAY_MS - 500, &load);
-  report_load ("waiting for a delayed response", &load);
-  g_assert_false (finished);
-  assert_slept (&load, MAX_ITERATIONS_PER_S * DELAY_MS / 1000);
+  start = g_get_monotonic_time ();
+  for (i = 0; i < N_TIMERS; i++)
+    {
+      GCurlTransfer *transfer = transfer_new_printf ("/delay/%d", TIMER_DELAY_MS);
 
-  test_run_until_finished (transfer);
-  body = g_curl_transfer_get_body (transfer);
-  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "delayed", 7);
+      g_assert_cmpint (curl_easy_setopt (g_curl_transfer_get_handle (transfer),
+                                         CURLOPT_TIMEOUT_MS,
+                                         (long) (TIMER_FIRST_MS + i * TIMER_STEP_MS)),
+                       ==, CURLE_OK);
+      g_signal_connect (transfer, "finished", G_CALLBACK (record_time_cb), &finished_at[i]);
+      g_curl_multi_add_transfer (fixture->multi, transfer);
+      g_ptr_array_add (transfers, transfer);
+    }
+
+  /* The connections and requests, then the timeouts alone. */
+  test_run_for (TIMER_FIRST_MS / 2);
+  measure_load (TIMER_FIRST_MS / 2 + (N_TIMERS - 1) * TIMER_STEP_MS + TIMER_LATE_MS, &load);
+  report_load ("many timeouts", &load);
+
+  for (i = 0; i < N_TIMERS; i++)
+    {
+      gint64 timeout_us = (gint64) (TIMER_FIRST_MS + i * TIMER_STEP_MS) * 1000;
+
+      g_assert_cmpint (finished_at[i], !=, 0);
+      g_assert_error ((GError *) g_curl_transfer_get_error (transfers->pdata[i]),
+                      G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT);
+      g_assert_cmpint (finished_at[i] - start, >=, timeout_us);
+      g_assert_cmpint (finished_at[i] - start, <, timeout_us + TIMER_LATE_MS * 1000);
+    }
+  max_iterations = MAX_ITERATIONS_PER_S * load.wall_us / G_USEC_PER_SEC +
+                   MAX_ITERATIONS_PER_TIMER * N_TIMERS;
+  assert_slept (&load, max_iterations);
 }
 
 /* HTTP/2, with nghttpd */
@@ -686,27 +724,108 @@ assert_http2 (GCurlTransfer *transfer)
   g_assert_cmpint (version, ==, CURL_HTTP_VERSION_2_0);
 }
 
-/* (c) An HTTP/2 stream paused with pause(), the body collected in memory. */
+/* (c) An HTTP/2 stream paused with pause(), the body collected in memory,
+ * with libcurl's receive buffer of @data bytes (0: the default). A small
+ * one makes libcurl 7.88 keep the stream's last DATA frame in its
+ * connection buffer when the server has sent everything (see the
+ * library's nudge in the stall watchdog): the transfer must end all the
+ * same, with all its bytes. */
 static void
 test_http2_paused (Fixture       *fixture,
                    gconstpointer  data)
 {
   g_autoptr(GCurlTransfer) transfer = NULL;
+  long buffer_size = GPOINTER_TO_INT (data);
+  gint64 resumed_at;
 
   if (!h2_available ())
     return;
 
   transfer = h2_transfer_new ();
+  if (buffer_size > 0)
+    g_assert_cmpint (curl_easy_setopt (g_curl_transfer_get_handle (transfer),
+                                       CURLOPT_BUFFERSIZE, buffer_size), ==, CURLE_OK);
   g_curl_multi_add_transfer (fixture->multi, transfer);
   run_until_downloaded (transfer, 1);
 
   hold_paused ("paused after data, HTTP/2", transfer);
   g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), <, H2_SIZE);
 
+  resumed_at = g_get_monotonic_time ();
   g_curl_transfer_resume (transfer);
   test_run_until_finished (transfer);
+  g_test_message ("finished %" G_GINT64_FORMAT " ms after the resume",
+                  (g_get_monotonic_time () - resumed_at) / 1000);
   test_assert_pattern_body (transfer, H2_SIZE);
   assert_http2 (transfer);
+}
+
+/* (c) An HTTP/2 stream paused beside a running one on the same connection:
+ * the socket stays watched for the running stream while data for the
+ * paused one keeps arriving. */
+#define BESIDE_RATE (20 * 1024)
+
+static long
+get_info_long (GCurlTransfer *transfer,
+               CURLINFO       info)
+{
+  long value = -1;
+
+  g_assert_cmpint (curl_easy_getinfo (g_curl_transfer_get_handle (transfer), info, &value),
+                   ==, CURLE_OK);
+
+  return value;
+}
+
+static void
+test_http2_paused_beside_running (Fixture       *fixture,
+                                  gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) paused = NULL;
+  g_autoptr(GCurlTransfer) running = NULL;
+  CURL *handle;
+  gint64 running_before;
+
+  if (!h2_available ())
+    return;
+
+  paused = h2_transfer_new ();
+  g_curl_multi_add_transfer (fixture->multi, paused);
+  run_until_downloaded (paused, 1);
+  /* Before it is done; hold_paused() holds it from here on. */
+  g_curl_transfer_pause (paused);
+
+  /* On the connection @paused opened: libcurl 7.88 fails prior knowledge
+   * on a reused connection (see test-http2.c), and PIPEWAIT keeps it from
+   * opening one of its own. */
+  running = h2_transfer_new ();
+  handle = g_curl_transfer_get_handle (running);
+  g_assert_cmpint (curl_easy_setopt (handle, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2_0),
+                   ==, CURLE_OK);
+  g_assert_cmpint (curl_easy_setopt (handle, CURLOPT_PIPEWAIT, 1L), ==, CURLE_OK);
+  g_curl_transfer_set_max_download_speed (running, BESIDE_RATE);
+  g_curl_multi_add_transfer (fixture->multi, running);
+  run_until_downloaded (running, 1);
+
+  running_before = g_curl_transfer_get_downloaded_bytes (running);
+  hold_paused ("paused beside a running stream, HTTP/2", paused);
+  g_test_message ("the running stream got %" G_GINT64_FORMAT " bytes meanwhile",
+                  g_curl_transfer_get_downloaded_bytes (running) - running_before);
+  /* The connection kept serving the other stream. */
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (running), >, running_before);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (running), <, H2_SIZE);
+
+  g_curl_transfer_set_max_download_speed (running, 0);
+  g_curl_transfer_resume (paused);
+  test_run_until_finished (paused);
+  if (g_curl_transfer_get_state (running) == G_CURL_TRANSFER_STATE_RUNNING)
+    test_run_until_finished (running);
+  test_assert_pattern_body (paused, H2_SIZE);
+  test_assert_pattern_body (running, H2_SIZE);
+  assert_http2 (paused);
+  assert_http2 (running);
+  g_assert_cmpint (get_info_long (running, CURLINFO_LOCAL_PORT), ==,
+                   get_info_long (paused, CURLINFO_LOCAL_PORT));
 }
 
 /* (c) An HTTP/2 stream read by nobody: send_async's stream holds its
@@ -815,8 +934,10 @@ main (int   argc,
   ADD_TEST ("/busy-loop/paused/before-connect", test_paused_before_connect);
   ADD_TEST ("/busy-loop/rate-limited", test_rate_limited);
   ADD_TEST ("/busy-loop/upload/starved", test_upload_starved);
-  ADD_TEST ("/busy-loop/timer/delayed-response", test_timer_wait);
-  ADD_TEST ("/busy-loop/http2/paused", test_http2_paused);
+  ADD_TEST ("/busy-loop/timer/many-timeouts", test_timer_many_timeouts);
+  g_test_add ("/busy-loop/http2/paused", Fixture, GINT_TO_POINTER (0),
+              test_fixture_setup, test_http2_paused, test_fixture_teardown);
+  ADD_TEST ("/busy-loop/http2/paused-beside-running", test_http2_paused_beside_running);
   ADD_TEST ("/busy-loop/http2/slow-reader", test_http2_slow_reader);
 
   ret = g_test_run ();
