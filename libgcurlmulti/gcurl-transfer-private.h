@@ -67,6 +67,8 @@ gboolean                g_curl_transfer_flush        (GCurlTransfer             
 void                    g_curl_transfer_emit_finished (GCurlTransfer            *self);
 GError                 *g_curl_transfer_check_stalled (GCurlTransfer            *self,
                                                        gint64                    now);
+gboolean                g_curl_transfer_check_idle   (GCurlTransfer             *self);
+gboolean                g_curl_transfer_nudge_brought_data (GCurlTransfer       *self);
 GCurlMulti             *g_curl_transfer_steal_multi  (GCurlTransfer             *self);
 GList                  *g_curl_transfer_get_rate_link (GCurlTransfer            *self);
 gboolean               *g_curl_transfer_get_rate_waiting (GCurlTransfer         *self);

@@ -937,6 +937,8 @@ main (int   argc,
   ADD_TEST ("/busy-loop/timer/many-timeouts", test_timer_many_timeouts);
   g_test_add ("/busy-loop/http2/paused", Fixture, GINT_TO_POINTER (0),
               test_fixture_setup, test_http2_paused, test_fixture_teardown);
+  g_test_add ("/busy-loop/http2/paused-1k-buffer", Fixture, GINT_TO_POINTER (1024),
+              test_fixture_setup, test_http2_paused, test_fixture_teardown);
   ADD_TEST ("/busy-loop/http2/paused-beside-running", test_http2_paused_beside_running);
   ADD_TEST ("/busy-loop/http2/slow-reader", test_http2_slow_reader);
 
