@@ -395,6 +395,7 @@ watchdog_cb (gpointer user_data)
 {
   GCurlMulti *self = user_data;
   gint64 now = g_get_monotonic_time ();
+  gboolean nudge = FALSE;
   GList *l, *next;
 
   for (l = self->running.head; l != NULL; l = next)
@@ -406,7 +407,14 @@ watchdog_cb (gpointer user_data)
       error = g_curl_transfer_check_stalled (transfer, now);
       if (error != NULL)
         g_curl_multi_cancel_transfer (self, transfer, error);
+      /* A second without data: make sure libcurl has nothing of it left
+       * in its buffers before waiting any longer. */
+      else if (g_curl_transfer_check_idle (transfer))
+        nudge = TRUE;
     }
+
+  if (nudge && self->source != NULL)
+    g_curl_source_nudge (self->source);
 
   return G_SOURCE_CONTINUE;
 }
@@ -452,6 +460,7 @@ flush_cb (gpointer user_data)
   GCurlMulti *self = user_data;
   gint64 interval = (gint64) self->progress_interval * 1000;
   gint64 next_due = -1;
+  gboolean nudge_again = FALSE;
   GCurlTransfer *transfer;
 
   /* A handler that spins a nested main loop must not flush again. */
@@ -476,6 +485,11 @@ flush_cb (gpointer user_data)
         {
           gint64 due = -1;
 
+          /* libcurl let out more of what it sat on: it may have more. */
+          if (self->source != NULL && g_curl_source_is_nudging (self->source) &&
+              g_curl_transfer_nudge_brought_data (transfer))
+            nudge_again = TRUE;
+
           /* Held back by the interval, unless a handler queued it again. */
           if (!g_curl_transfer_flush (transfer, now, interval, &due) &&
               *g_curl_transfer_get_queue_slot (transfer) == NULL)
@@ -497,6 +511,8 @@ flush_cb (gpointer user_data)
 
   if (next_due >= 0 && self->source != NULL)
     g_curl_source_wake (self->source, next_due);
+  if (nudge_again && self->source != NULL)
+    g_curl_source_nudge (self->source);
 
   self->flushing = FALSE;
   g_object_unref (self);

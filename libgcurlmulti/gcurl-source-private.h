@@ -19,6 +19,8 @@ void     g_curl_source_set_flush_func  (GSource              *source,
                                         gpointer              user_data);
 void     g_curl_source_wake            (GSource              *source,
                                         gint64                ready_time);
+void     g_curl_source_nudge           (GSource              *source);
+gboolean g_curl_source_is_nudging      (GSource              *source);
 void     g_curl_source_forget_socket   (GSource              *source,
                                         curl_socket_t         fd);
 void     g_curl_source_detach_multi    (GSource              *source);

@@ -79,6 +79,8 @@ typedef struct
   guint               n_parked;
   gboolean            may_park;        /* in dispatch, before the flush */
   int                 running;         /* transfers, as libcurl last said */
+  gboolean            nudge;           /* g_curl_source_nudge() */
+  gboolean            nudging;         /* this dispatch nudged */
   GPtrArray          *watched_sockets; /* fds backend, for dispatch */
 
   int                 epoll_fd;        /* epoll backend */
@@ -613,6 +615,35 @@ act_on_ready_sockets (GCurlSourceImpl *self)
   g_array_set_size (self->ready, 0);
 }
 
+/* Acts on every socket libcurl watches for reading as if it were readable
+ * (see g_curl_source_nudge()). */
+static void
+act_on_nudge (GCurlSourceImpl *self)
+{
+  guint i;
+
+  self->nudge = FALSE;
+  self->nudging = TRUE;
+
+  /* Into the ready list, like real events: an action may remove a socket
+   * or give its number to a new one. */
+  for (i = 0; i < self->sockets_len; i++)
+    {
+      GCurlSocket *sock = self->sockets[i];
+      GCurlReadyEvent ev = { 0, };
+
+      if (sock == NULL || !sock->watched || sock->parked || !(sock->interest & CURL_POLL_IN))
+        continue;
+
+      ev.fd = sock->fd;
+      ev.generation = sock->generation;
+      ev.events = CURL_CSELECT_IN;
+      g_array_append_val (self->ready, ev);
+    }
+
+  act_on_ready_sockets (self);
+}
+
 /* Synthesises a CURLMSG_DONE for each transfer whose socket could not be
  * watched, so its owner finishes it like any other failed transfer. */
 static gboolean
@@ -690,6 +721,8 @@ g_curl_source_dispatch (GSource     *source,
     collect_ready_epoll (self);
 #endif
   act_on_ready_sockets (self);
+  if (self->nudge)
+    act_on_nudge (self);
 
   if (self->curl_expiry >= 0 && self->curl_expiry <= now)
     {
@@ -711,6 +744,7 @@ g_curl_source_dispatch (GSource     *source,
 
   if (keep && self->flush_func != NULL)
     self->flush_func (self->flush_data);
+  self->nudging = FALSE;
 
   if (g_source_is_destroyed (source))
     return G_SOURCE_REMOVE;
@@ -910,6 +944,29 @@ g_curl_source_wake (GSource *source,
 
   self->wake_time = MAX (ready_time, 0);
   update_ready_time (self);
+}
+
+/* Makes the next dispatch act on every socket libcurl watches for reading
+ * as if it were readable. libcurl 7.88 can keep the last bytes of an HTTP/2
+ * stream in its connection buffer, unprocessed, when the stream's receive
+ * buffer was full as they came: it processes them only when the socket is
+ * readable again, which, once the server has sent everything, it never
+ * is, and the transfer hangs. An action on a socket with nothing to read
+ * costs libcurl one failed recv(). */
+void
+g_curl_source_nudge (GSource *source)
+{
+  GCurlSourceImpl *self = (GCurlSourceImpl *) source;
+
+  self->nudge = TRUE;
+  g_curl_source_wake (source, 0);
+}
+
+/* Whether the dispatch whose flush is running nudged the sockets. */
+gboolean
+g_curl_source_is_nudging (GSource *source)
+{
+  return ((GCurlSourceImpl *) source)->nudging;
 }
 
 /* Drops the watch on @fd before its owner closes it, so that a watch can

@@ -87,6 +87,8 @@ void                    g_curl_transfer_emit_finished (GCurlTransfer            
 const GCurlTransferEnding *g_curl_transfer_get_ending (GCurlTransfer              *self);
 GError                 *g_curl_transfer_check_stalled (GCurlTransfer            *self,
                                                        gint64                    now);
+gboolean                g_curl_transfer_check_idle   (GCurlTransfer             *self);
+gboolean                g_curl_transfer_nudge_brought_data (GCurlTransfer       *self);
 GCurlMulti             *g_curl_transfer_steal_multi  (GCurlTransfer             *self);
 GList                  *g_curl_transfer_get_rate_link (GCurlTransfer            *self);
 gboolean               *g_curl_transfer_get_rate_waiting (GCurlTransfer         *self);

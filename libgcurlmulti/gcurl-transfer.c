@@ -195,6 +195,8 @@ struct _GCurlTransfer
   /* Stall watchdog. */
   guint64             watchdog_activity;
   gint64              watchdog_time;
+  guint64             idle_activity;      /* g_curl_transfer_check_idle() */
+  guint               idle_nudged : 1;
 
   /* While "finished" is emitted: the run it is for. */
   GCurlTransferEnding *ending;
@@ -2531,6 +2533,8 @@ g_curl_transfer_start (GCurlTransfer             *self,
   self->activity = 0;
   self->watchdog_activity = 0;
   self->watchdog_time = g_get_monotonic_time ();
+  self->idle_activity = 0;
+  self->idle_nudged = FALSE;
   self->pause_requested = FALSE;
   self->paused_in_curl = FALSE;
   self->active = FALSE;
@@ -3149,6 +3153,45 @@ g_curl_transfer_check_stalled (GCurlTransfer *self,
   return g_error_new (G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
                       _("No data received from %s for %u seconds"),
                       shown_url (self), self->stall_timeout);
+}
+
+/* Whether the transfer has received nothing since the previous call (about
+ * a second ago) though nothing holds it back; %TRUE once per such idle
+ * spell, so that the watchdog nudges libcurl's sockets once (see
+ * g_curl_source_nudge(): libcurl 7.88 can sit on an HTTP/2 stream's last
+ * bytes until its socket is readable again). Held back (paused, by a slow
+ * reader, by the speed limit or waiting for its request stream), a
+ * transfer is not idle. */
+gboolean
+g_curl_transfer_check_idle (GCurlTransfer *self)
+{
+  if (!self->active || self->completed || self->paused_in_curl ||
+      self->state != G_CURL_TRANSFER_STATE_RUNNING ||
+      self->activity != self->idle_activity)
+    {
+      self->idle_activity = self->activity;
+      self->idle_nudged = FALSE;
+      return FALSE;
+    }
+
+  if (self->idle_nudged)
+    return FALSE;
+  self->idle_nudged = TRUE;
+
+  return TRUE;
+}
+
+/* Whether a nudge after g_curl_transfer_check_idle() brought data (libcurl
+ * had more of it in its buffers than one nudge lets out): then the caller
+ * nudges again, until a nudge brings nothing. */
+gboolean
+g_curl_transfer_nudge_brought_data (GCurlTransfer *self)
+{
+  if (!self->idle_nudged || self->completed || self->activity == self->idle_activity)
+    return FALSE;
+
+  self->idle_activity = self->activity;
+  return TRUE;
 }
 
 /* Sends the body of the next run to @sink instead of memory. The sink only
