@@ -3155,6 +3155,15 @@ g_curl_transfer_check_stalled (GCurlTransfer *self,
                       shown_url (self), self->stall_timeout);
 }
 
+static gboolean
+response_is_http2 (GCurlTransfer *self)
+{
+  long version = 0;
+
+  curl_easy_getinfo (self->handle, CURLINFO_HTTP_VERSION, &version);
+  return version == CURL_HTTP_VERSION_2_0;
+}
+
 /* Whether the transfer has received nothing since the previous call (about
  * a second ago) though nothing holds it back; %TRUE once per such idle
  * spell, so that the watchdog nudges libcurl's sockets once (see
@@ -3178,7 +3187,9 @@ g_curl_transfer_check_idle (GCurlTransfer *self)
     return FALSE;
   self->idle_nudged = TRUE;
 
-  return TRUE;
+  /* Only libcurl's HTTP/2 sits on bytes that way: an idle HTTP/1 transfer
+   * is waiting for its server, and costs nobody a recv(). */
+  return response_is_http2 (self);
 }
 
 /* Whether a nudge after g_curl_transfer_check_idle() brought data (libcurl
