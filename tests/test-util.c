@@ -7,6 +7,10 @@
 
 #include <glib/gstdio.h>
 
+#ifdef HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
+
 #include "test-util.h"
 
 static TestServer *fixture_server;
@@ -387,6 +391,29 @@ test_backend_name (void)
   const char *env = g_getenv ("GCURL_BACKEND");
 
   return env ? env : "default";
+}
+
+gboolean
+test_running_on_valgrind (void)
+{
+#ifdef HAVE_VALGRIND_H
+  if (RUNNING_ON_VALGRIND)
+    return TRUE;
+#endif
+  return g_getenv ("GCURL_TEST_VALGRIND") != NULL;
+}
+
+gboolean
+test_skip_under_valgrind (const char *why)
+{
+  g_autofree char *message = NULL;
+
+  if (!test_running_on_valgrind ())
+    return FALSE;
+
+  message = g_strdup_printf ("under valgrind: %s", why);
+  g_test_skip (message);
+  return TRUE;
 }
 
 /* The pattern as a stream. */

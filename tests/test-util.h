@@ -73,6 +73,15 @@ char    *test_recorder_summary    (TestRecorder    *recorder);
 
 const char *test_backend_name     (void);
 
+/* TRUE when the process runs under valgrind (RUNNING_ON_VALGRIND, or
+ * GCURL_TEST_VALGRIND set by the 'valgrind' test setup). */
+gboolean test_running_on_valgrind (void);
+/* Under valgrind, skips the current test with g_test_skip() and @why, and
+ * returns TRUE (the test must return at once); otherwise returns FALSE.
+ * For the tests that move hundreds of MiB: under valgrind they would take
+ * many minutes and check nothing the smaller tests do not. */
+gboolean test_skip_under_valgrind (const char *why);
+
 /* A stream of @len pattern bytes made as it is read (nothing held in
  * memory), not seekable; it fails with G_IO_ERROR_FAILED once @fail_at
  * bytes were read, if @fail_at is not -1. */
