@@ -152,6 +152,9 @@ test_soak (void)
   guint fds_max = 0;
   gint64 start, warm_end = 0;
   guint round;
+  /* Under ASan (its quarantine of freed memory fills for a long time) or
+   * valgrind the RSS is mostly the tool's: reported, not compared. */
+  gboolean rss_is_ours = !test_running_under_asan () && !test_running_on_valgrind ();
 
   test_init_gio_singletons ();
   fds_start = test_count_open_fds (server);
@@ -181,7 +184,8 @@ test_soak (void)
         }
       rss_max = MAX (rss_max, rss);
       fds_max = MAX (fds_max, fds);
-      g_assert_cmpuint (rss, <=, rss_warm + SOAK_RSS_TOLERANCE_KIB);
+      if (rss_is_ours)
+        g_assert_cmpuint (rss, <=, rss_warm + SOAK_RSS_TOLERANCE_KIB);
       g_assert_cmpuint (fds, <=, fds_warm + SOAK_FD_TOLERANCE);
     }
   g_clear_object (&multi);
@@ -200,6 +204,8 @@ test_soak (void)
                   G_GUINT64_FORMAT " at the end",
                   rss_start, rss_warm, rss_max, (gint64) rss_max - (gint64) rss_warm,
                   SOAK_RSS_TOLERANCE_KIB, rss_end);
+  if (!rss_is_ours)
+    g_test_message ("under ASan or valgrind: the RSS is the tool's, not compared");
   g_test_message ("open fds: %u at the start, %u after the warm-up round, at most %u "
                   "after a later one (tolerance +%d), %u once the multi is freed",
                   fds_start, fds_warm, fds_max, SOAK_FD_TOLERANCE, fds_end);

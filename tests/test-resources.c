@@ -7,7 +7,7 @@
  * server's per-path counters) is in the baseline. It then runs its
  * transfers on a multi of its own, checks every body, frees the multi and
  * asserts that the open fd count is back to the baseline and that the heap
- * in use is back to it within a tolerance (see heap_tolerance()).
+ * in use is back to it within a tolerance (see HEAP_TOLERANCE_FIXED).
  *
  * Under valgrind the counts are a tenth (memcheck runs this code about
  * 30 times slower; the leak check, not the counts, is the point there) and
@@ -18,27 +18,12 @@
  */
 
 #include <errno.h>
-#include <malloc.h>
 #include <string.h>
 #include <sys/resource.h>
 
 #include <curl/curl.h>
 
 #include "test-util.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_ASAN 1
-#endif
-#endif
-
-#ifdef HAVE_ASAN
-/* From <sanitizer/allocator_interface.h>: ASan's allocator replaces
- * glibc's, whose mallinfo2() then reports nothing. */
-size_t __sanitizer_get_current_allocated_bytes (void);
-#endif
 
 static TestServer *server;
 
@@ -71,20 +56,6 @@ static guint64
 body_size (guint i)
 {
   return body_sizes[i % G_N_ELEMENTS (body_sizes)];
-}
-
-/* Bytes of heap in use: glibc's arenas (small chunks and mmapped ones), or
- * ASan's allocator. */
-static gsize
-heap_in_use (void)
-{
-#ifdef HAVE_ASAN
-  return __sanitizer_get_current_allocated_bytes ();
-#else
-  struct mallinfo2 info = mallinfo2 ();
-
-  return info.uordblks + info.hblkhd;
-#endif
 }
 
 static GCurlTransfer *
@@ -210,7 +181,7 @@ warm_up_and_measure (Baseline *baseline,
   settle ();
 
   baseline->fds = test_count_open_fds (server);
-  baseline->heap = heap_in_use ();
+  baseline->heap = test_heap_in_use ();
 }
 
 static void
@@ -224,7 +195,7 @@ assert_back_to (const Baseline *baseline,
   settle ();
   test_assert_fds_back_to (server, baseline->fds);
 
-  heap = heap_in_use ();
+  heap = test_heap_in_use ();
   growth = (gssize) heap - (gssize) baseline->heap;
   tolerance = HEAP_TOLERANCE_FIXED + HEAP_TOLERANCE_PER_CONNECTION * connections;
   g_test_message ("%s: %u fds open before and after; heap in use %" G_GSIZE_FORMAT

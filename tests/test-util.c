@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <malloc.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -12,6 +13,20 @@
 #endif
 
 #include "test-util.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_ASAN 1
+#endif
+#endif
+
+#ifdef HAVE_ASAN
+/* From <sanitizer/allocator_interface.h>: ASan's allocator replaces
+ * glibc's, whose mallinfo2() then reports nothing. */
+size_t __sanitizer_get_current_allocated_bytes (void);
+#endif
 
 static TestServer *fixture_server;
 
@@ -401,6 +416,28 @@ test_running_on_valgrind (void)
     return TRUE;
 #endif
   return g_getenv ("GCURL_TEST_VALGRIND") != NULL;
+}
+
+gboolean
+test_running_under_asan (void)
+{
+#ifdef HAVE_ASAN
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
+gsize
+test_heap_in_use (void)
+{
+#ifdef HAVE_ASAN
+  return __sanitizer_get_current_allocated_bytes ();
+#else
+  struct mallinfo2 info = mallinfo2 ();
+
+  return info.uordblks + info.hblkhd;
+#endif
 }
 
 gboolean
