@@ -36,18 +36,20 @@ static const guint64 body_sizes[] = { 1, 100, 1000, 4096, 10000, 16384, 30000, 6
 #define N_SEQUENTIAL 10000
 #define N_CONCURRENT 2000
 
-/* Heap tolerance: 256 KiB, plus 3 KiB per connection the test server
+/* Heap tolerance: 256 KiB, plus 4 KiB per connection the test server
  * accepted. libsoup 3.2 leaks one GSocket per accepted connection (see
  * test-server.c), and about 1.9 KiB per connection stays allocated with it:
  * 25 blocks (the GSocket, objects libsoup makes for the connection, signal
  * handler arrays), all allocated on the server's thread; valgrind's
  * still-reachable records grow by that much per connection, and none of
- * those that grow were allocated under libgcurlmulti or libcurl. The
+ * those that grow were allocated under libgcurlmulti or libcurl. ASan
+ * counts 1.8 KiB per connection, glibc's arenas 1.9 to 2.4 KiB: 4 KiB
+ * leaves room for glibc's chunk overhead and fragmentation. The
  * connections are counted by libcurl (CURLINFO_NUM_CONNECTS), so in a row,
  * where one kept-alive connection serves all the transfers, the tolerance
  * stays near 256 KiB: 26 bytes per transfer for 10 000 of them. */
 #define HEAP_TOLERANCE_FIXED          (256 * 1024)
-#define HEAP_TOLERANCE_PER_CONNECTION (3 * 1024)
+#define HEAP_TOLERANCE_PER_CONNECTION (4 * 1024)
 
 static guint
 scaled (guint n)
