@@ -300,6 +300,9 @@ test_large_body (Fixture       *fixture,
   g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
   TestRecorder recorder;
 
+  if (test_skip_under_valgrind ("256 MiB through memcheck take minutes"))
+    return;
+
   g_object_set (fixture->multi, "progress-interval", 50, NULL);
   test_recorder_attach (&recorder, transfer);
   test_run_transfer (fixture->multi, transfer);
@@ -472,6 +475,9 @@ static void
 test_upload_stream (Fixture       *fixture,
                     gconstpointer  data)
 {
+  if (test_skip_under_valgrind ("512 MiB through memcheck take minutes"))
+    return;
+
   /* The whole body never exists in memory: the server checks its digest. */
   upload_and_check (fixture->multi, 512 * 1024 * 1024, FALSE);
 }

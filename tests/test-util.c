@@ -3,11 +3,30 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <malloc.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
 
+#ifdef HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
+
 #include "test-util.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_ASAN 1
+#endif
+#endif
+
+#ifdef HAVE_ASAN
+/* From <sanitizer/allocator_interface.h>: ASan's allocator replaces
+ * glibc's, whose mallinfo2() then reports nothing. */
+size_t __sanitizer_get_current_allocated_bytes (void);
+#endif
 
 static TestServer *fixture_server;
 
@@ -479,6 +498,51 @@ test_backend_name (void)
   const char *env = g_getenv ("GCURL_BACKEND");
 
   return env ? env : "default";
+}
+
+gboolean
+test_running_on_valgrind (void)
+{
+#ifdef HAVE_VALGRIND_H
+  if (RUNNING_ON_VALGRIND)
+    return TRUE;
+#endif
+  return g_getenv ("GCURL_TEST_VALGRIND") != NULL;
+}
+
+gboolean
+test_running_under_asan (void)
+{
+#ifdef HAVE_ASAN
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
+gsize
+test_heap_in_use (void)
+{
+#ifdef HAVE_ASAN
+  return __sanitizer_get_current_allocated_bytes ();
+#else
+  struct mallinfo2 info = mallinfo2 ();
+
+  return info.uordblks + info.hblkhd;
+#endif
+}
+
+gboolean
+test_skip_under_valgrind (const char *why)
+{
+  g_autofree char *message = NULL;
+
+  if (!test_running_on_valgrind ())
+    return FALSE;
+
+  message = g_strdup_printf ("under valgrind: %s", why);
+  g_test_skip (message);
+  return TRUE;
 }
 
 /* The pattern as a stream. */

@@ -124,6 +124,23 @@ char    *test_recorder_summary    (TestRecorder    *recorder);
 
 const char *test_backend_name     (void);
 
+/* TRUE when the process runs under valgrind (RUNNING_ON_VALGRIND, or
+ * GCURL_TEST_VALGRIND set by the 'valgrind' test setup). */
+gboolean test_running_on_valgrind (void);
+/* Under valgrind, skips the current test with g_test_skip() and @why, and
+ * returns TRUE (the test must return at once); otherwise returns FALSE.
+ * For the tests that move hundreds of MiB: under valgrind they would take
+ * many minutes and check nothing the smaller tests do not. */
+gboolean test_skip_under_valgrind (const char *why);
+
+/* TRUE in a build with AddressSanitizer, whose quarantine and shadow
+ * memory make the RSS say nothing about the program's own memory. */
+gboolean test_running_under_asan  (void);
+/* Bytes of heap in use: glibc's arenas (small chunks and mmapped ones,
+ * from mallinfo2()), or ASan's allocator in an ASan build. Under valgrind
+ * it is memcheck's allocator: meaningless. */
+gsize    test_heap_in_use         (void);
+
 /* A stream of @len pattern bytes made as it is read (nothing held in
  * memory), not seekable; it fails with G_IO_ERROR_FAILED once @fail_at
  * bytes were read, if @fail_at is not -1. */
