@@ -23,19 +23,15 @@
 /* RUSAGE_THREAD */
 #define _GNU_SOURCE 1
 
-#include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include <gio/gunixinputstream.h>
 #include <gio/gunixoutputstream.h>
 #include <glib/gstdio.h>
 #include <glib-unix.h>
 
+#include "test-nghttpd.h"
 #include "test-util.h"
 
 /* How long each transfer is held back. */
@@ -66,10 +62,6 @@
  * what libcurl and the socket buffers hold, so that data is still coming
  * when the transfer is held back. */
 #define H2_SIZE (4 * 1024 * 1024 + 7)
-
-#define SERVER_START_TIMEOUT_S  10
-#define SERVER_START_ATTEMPTS   5
-#define SERVER_POLL_INTERVAL_MS 10
 
 static TestServer *server;
 
@@ -461,179 +453,14 @@ test_timer_many_timeouts (Fixture       *fixture,
 static char *nghttpd;
 static char *h2_dir;
 static char *h2_doc_root;
-static GSubprocess *h2_process;
-static char *h2_base_url;
+static TestNghttpd h2_server = { "h2c", FALSE };
 static char *h2_skip_reason;
 static char *h2_setup_error;
-
-/* Debian installs nghttpd in /usr/sbin, which is not in a user's PATH. */
-static char *
-find_nghttpd (void)
-{
-  const char *sbin_paths[] = { "/usr/local/sbin/nghttpd", "/usr/sbin/nghttpd" };
-  char *path = g_find_program_in_path ("nghttpd");
-  guint i;
-
-  for (i = 0; path == NULL && i < G_N_ELEMENTS (sbin_paths); i++)
-    if (g_file_test (sbin_paths[i], G_FILE_TEST_IS_EXECUTABLE))
-      path = g_strdup (sbin_paths[i]);
-
-  return path;
-}
-
-/* A port that was free a moment ago; h2_server_start() tries another if
- * someone takes it first. */
-static guint16
-pick_free_port (void)
-{
-  g_autoptr(GSocket) probe = NULL;
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-  GError *error = NULL;
-
-  probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                        G_SOCKET_PROTOCOL_TCP, &error);
-  g_assert_no_error (error);
-  g_socket_bind (probe, any_port, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (probe, &error);
-  g_assert_no_error (error);
-  g_socket_close (probe, NULL);
-
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
-/* Whether process @pid holds the socket listening on 127.0.0.1:@port, not
- * some other process that took the port first. */
-static gboolean
-process_listens_on (const char *pid,
-                    guint16     port)
-{
-  g_autofree char *table = NULL;
-  g_autofree char *local = g_strdup_printf ("0100007F:%04X", port);
-  g_autofree char *fd_dir = g_build_filename ("/proc", pid, "fd", NULL);
-  g_autofree char *socket_link = NULL;
-  g_autoptr(GDir) dir = NULL;
-  g_auto(GStrv) lines = NULL;
-  const char *name;
-  guint i;
-
-  if (!g_file_get_contents ("/proc/self/net/tcp", &table, NULL, NULL))
-    return FALSE;
-  lines = g_strsplit (table, "\n", -1);
-  /* "sl local_address rem_address st … uid timeout inode": 0A is LISTEN. */
-  for (i = 1; lines[i] != NULL && socket_link == NULL; i++)
-    {
-      g_auto(GStrv) fields = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
-      g_autoptr(GPtrArray) columns = g_ptr_array_new ();
-      guint j;
-
-      for (j = 0; fields[j] != NULL; j++)
-        if (fields[j][0] != '\0')
-          g_ptr_array_add (columns, fields[j]);
-      if (columns->len > 9 &&
-          g_str_equal (g_ptr_array_index (columns, 1), local) &&
-          g_str_equal (g_ptr_array_index (columns, 3), "0A"))
-        socket_link = g_strdup_printf ("socket:[%s]", (char *) g_ptr_array_index (columns, 9));
-    }
-  if (socket_link == NULL)
-    return FALSE;
-
-  dir = g_dir_open (fd_dir, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (fd_dir, name, NULL);
-      g_autofree char *target = g_file_read_link (path, NULL);
-
-      if (g_strcmp0 (target, socket_link) == 0)
-        return TRUE;
-    }
-
-  return FALSE;
-}
-
-static gboolean
-wait_until_listening (GSubprocess *process,
-                      guint16      port)
-{
-  gint64 deadline = g_get_monotonic_time () + SERVER_START_TIMEOUT_S * G_USEC_PER_SEC;
-
-  while (g_get_monotonic_time () < deadline)
-    {
-      /* NULL once GLib's worker thread has reaped the child. */
-      g_autofree char *pid = g_strdup (g_subprocess_get_identifier (process));
-
-      if (pid == NULL)
-        return FALSE;
-      if (process_listens_on (pid, port))
-        return TRUE;
-      g_usleep (SERVER_POLL_INTERVAL_MS * 1000);
-    }
-
-  return FALSE;
-}
-
-static void
-set_parent_death_signal (gpointer user_data)
-{
-#ifdef __linux__
-  /* A failed assertion aborts without cleanup: the kernel kills nghttpd. */
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-#endif
-}
-
-/* nghttpd, cleartext HTTP/2 with prior knowledge, on a free 127.0.0.1
- * port, serving h2_doc_root. */
-static gboolean
-h2_server_start (GError **error)
-{
-  g_autofree char *log_path = g_build_filename (h2_dir, "nghttpd.log", NULL);
-  g_autofree char *htdocs = g_strdup_printf ("--htdocs=%s", h2_doc_root);
-  g_autofree char *log = NULL;
-  guint attempt;
-
-  for (attempt = 0; attempt < SERVER_START_ATTEMPTS; attempt++)
-    {
-      g_autoptr(GSubprocessLauncher) launcher = NULL;
-      g_autoptr(GSubprocess) process = NULL;
-      guint16 port = pick_free_port ();
-      g_autofree char *port_arg = g_strdup_printf ("%u", port);
-      const char *argv[] = { nghttpd, "--address=127.0.0.1", htdocs, "--no-tls", port_arg, NULL };
-
-      g_unlink (log_path);
-      launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
-      g_subprocess_launcher_set_stdout_file_path (launcher, log_path);
-      g_subprocess_launcher_set_child_setup (launcher, set_parent_death_signal, NULL, NULL);
-      process = g_subprocess_launcher_spawnv (launcher, argv, error);
-      if (process == NULL)
-        return FALSE;
-
-      if (wait_until_listening (process, port))
-        {
-          h2_process = g_steal_pointer (&process);
-          h2_base_url = g_strdup_printf ("http://127.0.0.1:%u", port);
-          return TRUE;
-        }
-      g_subprocess_force_exit (process);
-      g_subprocess_wait (process, NULL, NULL);
-    }
-
-  g_file_get_contents (log_path, &log, NULL, NULL);
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-               "nghttpd did not listen on 127.0.0.1 after %u attempts; it said: %s",
-               SERVER_START_ATTEMPTS, log ? log : "nothing");
-
-  return FALSE;
-}
 
 static gboolean
 h2_setup (GError **error)
 {
-  g_autofree guint8 *data = NULL;
-  g_autofree char *path = NULL;
-
-  nghttpd = find_nghttpd ();
+  nghttpd = test_nghttpd_find ();
   if (nghttpd == NULL)
     {
       h2_skip_reason = g_strdup ("nghttpd is not installed (Debian package nghttp2-server)");
@@ -643,42 +470,20 @@ h2_setup (GError **error)
   h2_dir = g_dir_make_tmp ("gcurl-test-busy-loop-XXXXXX", error);
   if (h2_dir == NULL)
     return FALSE;
-  h2_doc_root = g_build_filename (h2_dir, "htdocs", NULL);
-  if (g_mkdir (h2_doc_root, 0700) != 0)
-    {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                   "Cannot make %s: %s", h2_doc_root, g_strerror (errno));
-      return FALSE;
-    }
-  data = g_malloc (H2_SIZE);
-  test_pattern_fill (0, data, H2_SIZE);
-  path = g_strdup_printf ("%s/pattern-%d", h2_doc_root, H2_SIZE);
-  if (!g_file_set_contents (path, (const char *) data, H2_SIZE, error))
+  h2_doc_root = test_nghttpd_make_doc_root (h2_dir, error);
+  if (h2_doc_root == NULL || !test_nghttpd_write_pattern (h2_doc_root, H2_SIZE, error))
     return FALSE;
 
-  return h2_server_start (error);
+  /* Cleartext HTTP/2 with prior knowledge. */
+  return test_nghttpd_start (&h2_server, nghttpd, h2_dir, h2_doc_root, NULL, NULL, NULL, error);
 }
 
 static void
 h2_teardown (void)
 {
-  if (h2_process != NULL)
-    {
-      g_subprocess_force_exit (h2_process);
-      g_subprocess_wait (h2_process, NULL, NULL);
-    }
-  if (h2_doc_root != NULL)
-    {
-      g_autofree char *path = g_strdup_printf ("%s/pattern-%d", h2_doc_root, H2_SIZE);
-      g_autofree char *log = g_build_filename (h2_dir, "nghttpd.log", NULL);
-
-      g_unlink (path);
-      g_rmdir (h2_doc_root);
-      g_unlink (log);
-      g_rmdir (h2_dir);
-    }
-  g_clear_object (&h2_process);
-  g_clear_pointer (&h2_base_url, g_free);
+  test_nghttpd_stop (&h2_server);
+  if (h2_dir != NULL)
+    test_nghttpd_remove_tree (h2_dir);
   g_clear_pointer (&h2_doc_root, g_free);
   g_clear_pointer (&h2_dir, g_free);
   g_clear_pointer (&nghttpd, g_free);
@@ -702,7 +507,7 @@ h2_available (void)
 static GCurlTransfer *
 h2_transfer_new (void)
 {
-  g_autofree char *url = g_strdup_printf ("%s/pattern-%d", h2_base_url, H2_SIZE);
+  g_autofree char *url = g_strdup_printf ("%s/pattern-%d", h2_server.base_url, H2_SIZE);
   GCurlTransfer *transfer = g_curl_transfer_new (url);
   CURL *handle = g_curl_transfer_get_handle (transfer);
 
