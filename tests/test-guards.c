@@ -22,79 +22,6 @@ typedef TestFixture Fixture;
 #define ADD_TEST(path, func) \
   g_test_add (path, Fixture, NULL, test_fixture_setup, func, test_fixture_teardown)
 
-/* A CURLM driven by a GCurlSource, as an application that owns its
- * handles would; the same as test-source.c's. */
-typedef struct
-{
-  CURLM     *multi;
-  GSource   *source;
-  GPtrArray *done;       /* CURL* in completion order */
-  GArray    *results;    /* CURLcode */
-} Raw;
-
-static gboolean
-raw_message_cb (CURLMsg  *message,
-                gpointer  user_data)
-{
-  Raw *raw = user_data;
-  CURLcode result = message->data.result;
-  CURL *easy = message->easy_handle;
-
-  g_assert_cmpint (message->msg, ==, CURLMSG_DONE);
-  g_assert_cmpint (curl_multi_remove_handle (raw->multi, easy), ==, CURLM_OK);
-  g_ptr_array_add (raw->done, easy);
-  g_array_append_val (raw->results, result);
-
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-raw_init (Raw *raw)
-{
-  memset (raw, 0, sizeof *raw);
-  raw->multi = curl_multi_init ();
-  raw->source = g_curl_source_new (raw->multi);
-  raw->done = g_ptr_array_new ();
-  raw->results = g_array_new (FALSE, FALSE, sizeof (CURLcode));
-  g_source_set_callback (raw->source, G_SOURCE_FUNC (raw_message_cb), raw, NULL);
-  g_source_attach (raw->source, NULL);
-}
-
-static void
-raw_clear (Raw *raw)
-{
-  g_source_destroy (raw->source);
-  g_source_unref (raw->source);
-  curl_multi_cleanup (raw->multi);
-  g_ptr_array_unref (raw->done);
-  g_array_unref (raw->results);
-}
-
-static void
-raw_wait_for (Raw   *raw,
-              guint  n)
-{
-  gboolean timed_out = FALSE;
-  gint64 deadline = g_get_monotonic_time () + TEST_TIMEOUT_S * G_USEC_PER_SEC;
-
-  while (raw->done->len < n && !timed_out)
-    {
-      g_main_context_iteration (NULL, TRUE);
-      timed_out = g_get_monotonic_time () > deadline;
-    }
-  g_assert_false (timed_out);
-}
-
-static size_t
-string_write_cb (char   *data,
-                 size_t  size,
-                 size_t  nmemb,
-                 void   *user_data)
-{
-  g_string_append_len (user_data, data, size * nmemb);
-  return size * nmemb;
-}
-
 /* Remembers the fd of each socket libcurl opens for a connection. */
 typedef struct
 {
@@ -121,30 +48,14 @@ easy_new (const char    *url,
           GString       *sink,
           OpenedSockets *opened)
 {
-  CURL *easy = curl_easy_init ();
+  CURL *easy = test_raw_easy_new (url, sink);
 
-  curl_easy_setopt (easy, CURLOPT_URL, url);
-  curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, string_write_cb);
-  curl_easy_setopt (easy, CURLOPT_WRITEDATA, sink);
-  curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
   /* Every transfer opens and closes a socket of its own. */
   curl_easy_setopt (easy, CURLOPT_FORBID_REUSE, 1L);
   curl_easy_setopt (easy, CURLOPT_OPENSOCKETFUNCTION, record_socket_cb);
   curl_easy_setopt (easy, CURLOPT_OPENSOCKETDATA, opened);
 
   return easy;
-}
-
-static void
-assert_pattern (GString *s,
-                guint64  len)
-{
-  g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                                      (const guint8 *) s->str, s->len);
-  g_autofree char *expected = test_pattern_sha256 (0, len);
-
-  g_assert_cmpuint (s->len, ==, len);
-  g_assert_cmpstr (sum, ==, expected);
 }
 
 static gboolean
@@ -161,12 +72,12 @@ static void
 test_fd_zero (Fixture       *fixture,
               gconstpointer  data)
 {
-  Raw raw;
+  TestRawMulti raw;
   int saved_stdin;
   guint ticker, i;
 
   /* The epoll fd exists before fd 0 is free. */
-  raw_init (&raw);
+  test_raw_multi_init (&raw);
   /* Wakes the loop, so that a transfer that hangs fails the test. */
   ticker = g_timeout_add (200, noop_cb, NULL);
 
@@ -184,18 +95,18 @@ test_fd_zero (Fixture       *fixture,
       CURL *easy = easy_new (url, sink, &opened);
 
       g_assert_cmpint (curl_multi_add_handle (raw.multi, easy), ==, CURLM_OK);
-      raw_wait_for (&raw, i + 1);
+      test_raw_multi_wait_for (&raw, i + 1);
       g_assert_cmpuint (opened.n_opened, ==, 1);
       g_assert_cmpint (opened.last_fd, ==, 0);
       g_assert_cmpint (g_array_index (raw.results, CURLcode, i), ==, CURLE_OK);
-      assert_pattern (sink, 20000 + i);
+      test_assert_pattern_string (sink, 20000 + i);
       g_assert_cmpuint (g_curl_source_get_n_watches (raw.source), ==, 0);
 
       curl_easy_cleanup (easy);
       g_string_free (sink, TRUE);
     }
 
-  raw_clear (&raw);
+  test_raw_multi_clear (&raw);
   g_source_remove (ticker);
 
   /* Nothing of libcurl's is left at fd 0. */
@@ -253,7 +164,7 @@ test_resolver_socketpair (Fixture       *fixture,
 {
   g_autofree char *host = resolver_host ();
   guint resolver_sockets_seen = 0;
-  Raw raw;
+  TestRawMulti raw;
   guint i;
 
   if (!(curl_version_info (CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS))
@@ -268,7 +179,7 @@ test_resolver_socketpair (Fixture       *fixture,
     }
 
   /* With a GCurlSource of the application's. */
-  raw_init (&raw);
+  test_raw_multi_init (&raw);
   for (i = 0; i < 20; i++)
     {
       g_autofree char *direct = test_server_raw_url (server, "/bytes/%u", 20000 + i);
@@ -287,13 +198,13 @@ test_resolver_socketpair (Fixture       *fixture,
           g_main_context_iteration (NULL, TRUE);
         }
       g_assert_cmpint (g_array_index (raw.results, CURLcode, i), ==, CURLE_OK);
-      assert_pattern (sink, 20000 + i);
+      test_assert_pattern_string (sink, 20000 + i);
       g_assert_cmpuint (g_curl_source_get_n_watches (raw.source), ==, 0);
 
       curl_easy_cleanup (easy);
       g_string_free (sink, TRUE);
     }
-  raw_clear (&raw);
+  test_raw_multi_clear (&raw);
   /* Whether it is still there when the loop looks depends on how fast the
    * name is resolved: a clue that the path was taken, not a condition. */
   g_test_message ("the resolver's socket was seen in %u iterations", resolver_sockets_seen);
@@ -340,11 +251,11 @@ static void
 test_refused_then_next_address (Fixture       *fixture,
                                 gconstpointer  data)
 {
-  Raw raw;
+  TestRawMulti raw;
   guint i;
 
   /* With a GCurlSource of the application's. */
-  raw_init (&raw);
+  test_raw_multi_init (&raw);
   for (i = 0; i < 5; i++)
     {
       g_autofree char *direct = test_server_raw_url (server, "/bytes/%u", 1000 + i);
@@ -357,16 +268,16 @@ test_refused_then_next_address (Fixture       *fixture,
 
       curl_easy_setopt (easy, CURLOPT_RESOLVE, resolve_list);
       g_assert_cmpint (curl_multi_add_handle (raw.multi, easy), ==, CURLM_OK);
-      raw_wait_for (&raw, i + 1);
+      test_raw_multi_wait_for (&raw, i + 1);
       g_assert_cmpint (g_array_index (raw.results, CURLcode, i), ==, CURLE_OK);
       g_assert_cmpuint (opened.n_opened, ==, 2);
-      assert_pattern (sink, 1000 + i);
+      test_assert_pattern_string (sink, 1000 + i);
 
       curl_easy_cleanup (easy);
       curl_slist_free_all (resolve_list);
       g_string_free (sink, TRUE);
     }
-  raw_clear (&raw);
+  test_raw_multi_clear (&raw);
 
   /* With GCurlMulti. */
   for (i = 0; i < 5; i++)

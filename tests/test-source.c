@@ -15,110 +15,16 @@
 
 static TestServer *server;
 
-typedef struct
-{
-  CURLM     *multi;
-  GSource   *source;
-  GPtrArray *done;       /* CURL* in completion order */
-  GArray    *results;    /* CURLcode */
-  gboolean   remove_source;
-} Raw;
-
-static gboolean
-raw_message_cb (CURLMsg  *message,
-                gpointer  user_data)
-{
-  Raw *raw = user_data;
-  CURLcode result = message->data.result;
-  CURL *easy = message->easy_handle;
-
-  g_assert_cmpint (message->msg, ==, CURLMSG_DONE);
-  /* The callback may call into libcurl: it runs outside libcurl. */
-  g_assert_cmpint (curl_multi_remove_handle (raw->multi, easy), ==, CURLM_OK);
-  g_ptr_array_add (raw->done, easy);
-  g_array_append_val (raw->results, result);
-
-  return raw->remove_source ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
-}
-
-static void
-raw_init (Raw *raw)
-{
-  memset (raw, 0, sizeof *raw);
-  raw->multi = curl_multi_init ();
-  raw->source = g_curl_source_new (raw->multi);
-  raw->done = g_ptr_array_new ();
-  raw->results = g_array_new (FALSE, FALSE, sizeof (CURLcode));
-  g_source_set_callback (raw->source, G_SOURCE_FUNC (raw_message_cb), raw, NULL);
-  g_source_attach (raw->source, NULL);
-}
-
-static void
-raw_clear (Raw *raw)
-{
-  g_source_destroy (raw->source);
-  g_source_unref (raw->source);
-  curl_multi_cleanup (raw->multi);
-  g_ptr_array_unref (raw->done);
-  g_array_unref (raw->results);
-}
-
-static void
-raw_wait_for (Raw   *raw,
-              guint  n)
-{
-  gboolean timed_out = FALSE;
-  gint64 deadline = g_get_monotonic_time () + TEST_TIMEOUT_S * G_USEC_PER_SEC;
-
-  while (raw->done->len < n && !timed_out)
-    {
-      g_main_context_iteration (NULL, TRUE);
-      timed_out = g_get_monotonic_time () > deadline;
-    }
-  g_assert_false (timed_out);
-}
-
-static size_t
-string_write_cb (char *data, size_t size, size_t nmemb, void *user_data)
-{
-  g_string_append_len (user_data, data, size * nmemb);
-  return size * nmemb;
-}
-
-static CURL *
-easy_new (const char *url,
-          GString    *sink)
-{
-  CURL *easy = curl_easy_init ();
-
-  curl_easy_setopt (easy, CURLOPT_URL, url);
-  curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, string_write_cb);
-  curl_easy_setopt (easy, CURLOPT_WRITEDATA, sink);
-  curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
-  return easy;
-}
-
-static void
-assert_pattern (GString *s,
-                guint64  len)
-{
-  g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guint8 *) s->str, s->len);
-  g_autofree char *expected = test_pattern_sha256 (0, len);
-
-  g_assert_cmpuint (s->len, ==, len);
-  g_assert_cmpstr (sum, ==, expected);
-}
-
 static void
 test_raw_concurrent (void)
 {
   const guint n = 40;
   CURL *easies[40];
   GString *sinks[40];
-  Raw raw;
+  TestRawMulti raw;
   guint i;
 
-  raw_init (&raw);
+  test_raw_multi_init (&raw);
   g_assert_cmpint (test_count_iterations (200), ==, 0);
 
   for (i = 0; i < n; i++)
@@ -126,15 +32,15 @@ test_raw_concurrent (void)
       g_autofree char *url = test_server_url (server, "/bytes/%u", i * 3001);
 
       sinks[i] = g_string_new (NULL);
-      easies[i] = easy_new (url, sinks[i]);
+      easies[i] = test_raw_easy_new (url, sinks[i]);
       g_assert_cmpint (curl_multi_add_handle (raw.multi, easies[i]), ==, CURLM_OK);
     }
-  raw_wait_for (&raw, n);
+  test_raw_multi_wait_for (&raw, n);
 
   for (i = 0; i < n; i++)
     {
       g_assert_cmpint (g_array_index (raw.results, CURLcode, i), ==, CURLE_OK);
-      assert_pattern (sinks[i], i * 3001);
+      test_assert_pattern_string (sinks[i], i * 3001);
       curl_easy_cleanup (easies[i]);
       g_string_free (sinks[i], TRUE);
     }
@@ -142,7 +48,7 @@ test_raw_concurrent (void)
   /* Done: the kept-alive connections are not watched, nothing wakes us. */
   g_assert_cmpuint (g_curl_source_get_n_watches (raw.source), ==, 0);
   g_assert_cmpint (test_count_iterations (500), ==, 0);
-  raw_clear (&raw);
+  test_raw_multi_clear (&raw);
 }
 
 static void
@@ -152,7 +58,7 @@ test_raw_no_callback (void)
   GString *sink = g_string_new (NULL);
   CURLM *multi = curl_multi_init ();
   GSource *source = g_curl_source_new (multi);
-  CURL *easy = easy_new (url, sink);
+  CURL *easy = test_raw_easy_new (url, sink);
   CURLMsg *message = NULL;
   int remaining;
 
@@ -181,17 +87,17 @@ test_raw_remove_source_from_callback (void)
 {
   g_autofree char *url = test_server_url (server, "/bytes/10");
   GString *sink = g_string_new (NULL);
-  Raw raw;
+  TestRawMulti raw;
   CURL *easy;
 
-  raw_init (&raw);
+  test_raw_multi_init (&raw);
   raw.remove_source = TRUE;
-  easy = easy_new (url, sink);
+  easy = test_raw_easy_new (url, sink);
   curl_multi_add_handle (raw.multi, easy);
-  raw_wait_for (&raw, 1);
+  test_raw_multi_wait_for (&raw, 1);
   g_assert_true (g_source_is_destroyed (raw.source));
   curl_easy_cleanup (easy);
-  raw_clear (&raw);
+  test_raw_multi_clear (&raw);
   g_string_free (sink, TRUE);
 }
 
@@ -204,18 +110,18 @@ test_raw_completion_from_timer (void)
   g_autofree char *url = test_server_raw_url (server, "/stall-headers");
   GString *sink = g_string_new (NULL);
   gint64 start = g_get_monotonic_time ();
-  Raw raw;
+  TestRawMulti raw;
   CURL *easy;
 
-  raw_init (&raw);
-  easy = easy_new (url, sink);
+  test_raw_multi_init (&raw);
+  easy = test_raw_easy_new (url, sink);
   curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, 400L);
   curl_multi_add_handle (raw.multi, easy);
-  raw_wait_for (&raw, 1);
+  test_raw_multi_wait_for (&raw, 1);
   g_assert_cmpint (g_array_index (raw.results, CURLcode, 0), ==, CURLE_OPERATION_TIMEDOUT);
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 400 * 1000);
   curl_easy_cleanup (easy);
-  raw_clear (&raw);
+  test_raw_multi_clear (&raw);
   g_string_free (sink, TRUE);
 }
 
@@ -237,13 +143,13 @@ test_raw_socket_closed_behind_back (void)
 {
   g_autofree char *url = test_server_raw_url (server, "/stall/100000/5000");
   GString *sink = g_string_new (NULL);
-  Raw raw;
+  TestRawMulti raw;
   CURL *easy;
   int fd = -1, devnull;
   guint iterations;
 
-  raw_init (&raw);
-  easy = easy_new (url, sink);
+  test_raw_multi_init (&raw);
+  easy = test_raw_easy_new (url, sink);
   curl_easy_setopt (easy, CURLOPT_OPENSOCKETFUNCTION, capture_socket_cb);
   curl_easy_setopt (easy, CURLOPT_OPENSOCKETDATA, &fd);
   curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, 2000L);
@@ -262,10 +168,10 @@ test_raw_socket_closed_behind_back (void)
   g_test_message ("%u iterations in 300 ms after the close", iterations);
   g_assert_cmpuint (iterations, <, 100);
 
-  raw_wait_for (&raw, 1);
+  test_raw_multi_wait_for (&raw, 1);
   g_assert_cmpint (g_array_index (raw.results, CURLcode, 0), !=, CURLE_OK);
   curl_easy_cleanup (easy);
-  raw_clear (&raw);
+  test_raw_multi_clear (&raw);
   g_string_free (sink, TRUE);
 }
 
@@ -403,18 +309,18 @@ test_keepalive_idle_socket (void)
   KeepaliveServer ks;
   long connects = -1;
   guint i, iterations;
-  Raw raw;
+  TestRawMulti raw;
 
   keepalive_server_start (&ks, 2);
-  raw_init (&raw);
-  slow = easy_new (slow_url, slow_sink);
+  test_raw_multi_init (&raw);
+  slow = test_raw_easy_new (slow_url, slow_sink);
   g_assert_cmpint (curl_multi_add_handle (raw.multi, slow), ==, CURLM_OK);
 
   for (i = 0; i < 2; i++)
     {
-      easies[i] = easy_new (ks.url, sinks[i]);
+      easies[i] = test_raw_easy_new (ks.url, sinks[i]);
       g_assert_cmpint (curl_multi_add_handle (raw.multi, easies[i]), ==, CURLM_OK);
-      raw_wait_for (&raw, i + 1);
+      test_raw_multi_wait_for (&raw, i + 1);
       g_assert_cmpint (g_array_index (raw.results, CURLcode, i), ==, CURLE_OK);
       g_assert_cmpstr (sinks[i]->str, ==, "hello");
       /* Only the slow transfer's socket is watched for libcurl. */
@@ -430,9 +336,9 @@ test_keepalive_idle_socket (void)
   g_assert_cmpuint (iterations, <, 30);
   g_assert_cmpuint (raw.done->len, ==, 2);
 
-  raw_wait_for (&raw, 3);
+  test_raw_multi_wait_for (&raw, 3);
   g_assert_cmpint (g_array_index (raw.results, CURLcode, 2), ==, CURLE_OK);
-  assert_pattern (slow_sink, 8000);
+  test_assert_pattern_string (slow_sink, 8000);
 
   /* Nothing runs: nothing is watched, nothing wakes the loop. */
   g_assert_cmpuint (g_curl_source_get_n_watches (raw.source), ==, 0);
@@ -445,7 +351,7 @@ test_keepalive_idle_socket (void)
     }
   curl_easy_cleanup (slow);
   g_string_free (slow_sink, TRUE);
-  raw_clear (&raw);
+  test_raw_multi_clear (&raw);
   keepalive_server_stop (&ks);
 }
 

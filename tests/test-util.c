@@ -604,3 +604,95 @@ test_pattern_stream_new (guint64 len,
   self->fail_at = fail_at;
   return G_INPUT_STREAM (self);
 }
+
+/* A CURLM of the test's own */
+
+static gboolean
+test_raw_multi_message_cb (CURLMsg  *message,
+                           gpointer  user_data)
+{
+  TestRawMulti *raw = user_data;
+  CURLcode result = message->data.result;
+  CURL *easy = message->easy_handle;
+
+  g_assert_cmpint (message->msg, ==, CURLMSG_DONE);
+  /* The callback may call into libcurl: it runs outside libcurl. */
+  g_assert_cmpint (curl_multi_remove_handle (raw->multi, easy), ==, CURLM_OK);
+  g_ptr_array_add (raw->done, easy);
+  g_array_append_val (raw->results, result);
+
+  return raw->remove_source ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+void
+test_raw_multi_init (TestRawMulti *raw)
+{
+  memset (raw, 0, sizeof *raw);
+  raw->multi = curl_multi_init ();
+  raw->source = g_curl_source_new (raw->multi);
+  raw->done = g_ptr_array_new ();
+  raw->results = g_array_new (FALSE, FALSE, sizeof (CURLcode));
+  g_source_set_callback (raw->source, G_SOURCE_FUNC (test_raw_multi_message_cb), raw, NULL);
+  g_source_attach (raw->source, NULL);
+}
+
+void
+test_raw_multi_clear (TestRawMulti *raw)
+{
+  g_source_destroy (raw->source);
+  g_source_unref (raw->source);
+  curl_multi_cleanup (raw->multi);
+  g_ptr_array_unref (raw->done);
+  g_array_unref (raw->results);
+}
+
+void
+test_raw_multi_wait_for (TestRawMulti *raw,
+                         guint         n)
+{
+  gboolean timed_out = FALSE;
+  gint64 deadline = g_get_monotonic_time () + TEST_TIMEOUT_S * G_USEC_PER_SEC;
+
+  while (raw->done->len < n && !timed_out)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      timed_out = g_get_monotonic_time () > deadline;
+    }
+  g_assert_false (timed_out);
+}
+
+static size_t
+test_string_write_cb (char   *data,
+                      size_t  size,
+                      size_t  nmemb,
+                      void   *user_data)
+{
+  g_string_append_len (user_data, data, size * nmemb);
+  return size * nmemb;
+}
+
+CURL *
+test_raw_easy_new (const char *url,
+                   GString    *sink)
+{
+  CURL *easy = curl_easy_init ();
+
+  curl_easy_setopt (easy, CURLOPT_URL, url);
+  curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, test_string_write_cb);
+  curl_easy_setopt (easy, CURLOPT_WRITEDATA, sink);
+  curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
+
+  return easy;
+}
+
+void
+test_assert_pattern_string (GString *s,
+                            guint64  len)
+{
+  g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                                      (const guint8 *) s->str, s->len);
+  g_autofree char *expected = test_pattern_sha256 (0, len);
+
+  g_assert_cmpuint (s->len, ==, len);
+  g_assert_cmpstr (sum, ==, expected);
+}

@@ -147,4 +147,30 @@ gsize    test_heap_in_use         (void);
 GInputStream *test_pattern_stream_new (guint64 len,
                                        gint64  fail_at);
 
+/* A CURLM the test owns, driven by a GCurlSource on the default main
+ * context, as an application that owns its handles would drive it (for
+ * test-source.c and test-guards.c). Each finished handle is removed from
+ * the multi and appended to @done, its result to @results. */
+typedef struct
+{
+  CURLM     *multi;
+  GSource   *source;
+  GPtrArray *done;           /* CURL* in completion order */
+  GArray    *results;        /* CURLcode */
+  gboolean   remove_source;  /* the callback returns G_SOURCE_REMOVE */
+} TestRawMulti;
+
+void     test_raw_multi_init      (TestRawMulti    *raw);
+void     test_raw_multi_clear     (TestRawMulti    *raw);
+/* Iterates the default context until @n handles are done; fails the test
+ * after TEST_TIMEOUT_S seconds. */
+void     test_raw_multi_wait_for  (TestRawMulti    *raw,
+                                   guint            n);
+/* An easy handle for @url whose body is appended to @sink (no signals). */
+CURL    *test_raw_easy_new        (const char      *url,
+                                   GString         *sink);
+/* Asserts that @s is the pattern body of @len bytes. */
+void     test_assert_pattern_string (GString       *s,
+                                     guint64        len);
+
 G_END_DECLS
