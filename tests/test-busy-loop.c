@@ -160,26 +160,6 @@ assert_slept_while_held (const char *what,
 
 /* Transfers */
 
-static GCurlTransfer *
-transfer_new_printf (const char *format,
-                     ...) G_GNUC_PRINTF (1, 2);
-
-static GCurlTransfer *
-transfer_new_printf (const char *format,
-                     ...)
-{
-  va_list args;
-  g_autofree char *path = NULL;
-  g_autofree char *url = NULL;
-
-  va_start (args, format);
-  path = g_strdup_vprintf (format, args);
-  va_end (args);
-  url = g_strconcat (test_server_get_uri (server), path, NULL);
-
-  return g_curl_transfer_new (url);
-}
-
 static void
 run_until_downloaded (GCurlTransfer *transfer,
                       gint64         bytes)
@@ -226,7 +206,7 @@ test_paused_while_server_sends (Fixture       *fixture,
                                 gconstpointer  data)
 {
   g_autoptr(GCurlTransfer) transfer =
-    transfer_new_printf ("/slow/%d?rate=%d", PAUSED_SIZE, PAUSED_RATE);
+    test_transfer_new_printf (server, "/slow/%d?rate=%d", PAUSED_SIZE, PAUSED_RATE);
 
   g_curl_multi_add_transfer (fixture->multi, transfer);
   run_until_downloaded (transfer, 1);
@@ -248,7 +228,8 @@ static void
 test_paused_before_connect (Fixture       *fixture,
                             gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/%d", BEFORE_CONNECT_SIZE);
+  g_autoptr(GCurlTransfer) transfer =
+    test_transfer_new_printf (server, "/bytes/%d", BEFORE_CONNECT_SIZE);
   Load load;
 
   g_curl_multi_add_transfer (fixture->multi, transfer);
@@ -274,7 +255,7 @@ static void
 test_rate_limited (Fixture       *fixture,
                    gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/%d", RATE_SIZE);
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/%d", RATE_SIZE);
   gint64 at_start, received;
   guint max_iterations;
   Load load;
@@ -327,10 +308,9 @@ static void
 test_upload_starved (Fixture       *fixture,
                      gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/echo");
   g_autoptr(GInputStream) in = NULL;
   g_autoptr(GOutputStream) out = NULL;
-  g_autoptr(GBytes) body = NULL;
   g_autofree guint8 *pattern = g_malloc (UPLOAD_SIZE);
   g_autofree char *sum = test_pattern_sha256 (0, UPLOAD_SIZE);
   g_autofree char *expected = g_strdup_printf ("POST %d %s", UPLOAD_SIZE, sum);
@@ -376,9 +356,7 @@ test_upload_starved (Fixture       *fixture,
 
   g_assert_no_error ((GError *) g_curl_transfer_get_error (transfer));
   g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
-  body = g_curl_transfer_get_body (transfer);
-  g_assert_nonnull (body);
-  echo = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  echo = test_body_string (transfer);
   g_assert_cmpstr (echo, ==, expected);
   g_assert_cmpint (g_curl_transfer_get_uploaded_bytes (transfer), ==, UPLOAD_SIZE);
 }
@@ -417,7 +395,7 @@ test_timer_many_timeouts (Fixture       *fixture,
   start = g_get_monotonic_time ();
   for (i = 0; i < N_TIMERS; i++)
     {
-      GCurlTransfer *transfer = transfer_new_printf ("/delay/%d", TIMER_DELAY_MS);
+      GCurlTransfer *transfer = test_transfer_new_printf (server, "/delay/%d", TIMER_DELAY_MS);
 
       g_assert_cmpint (curl_easy_setopt (g_curl_transfer_get_handle (transfer),
                                          CURLOPT_TIMEOUT_MS,

@@ -315,15 +315,6 @@ test_unrequested_101 (Fixture       *fixture,
 
 /* Security */
 
-static char *
-body_string (GCurlTransfer *transfer)
-{
-  g_autoptr(GBytes) body = g_curl_transfer_get_body (transfer);
-
-  g_assert_nonnull (body);
-  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
-}
-
 /* libcurl strips only an exact "Authorization:" on a redirect to another
  * host; "Authorization :" (a name with a space) would go along. Such a name
  * is not an HTTP token: it is refused, and never sent anywhere. */
@@ -352,7 +343,7 @@ test_authorization_with_space (Fixture       *fixture,
 
         test_run_transfer (fixture->multi, transfer);
         g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
-        echo = body_string (transfer);
+        echo = test_body_string (transfer);
         g_assert_null (strstr (echo, "secret-token"));
       }
 }

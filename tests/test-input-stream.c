@@ -526,16 +526,6 @@ test_blocking_read (Fixture       *fixture,
  * stream still ends as its run did, and neither the next run's body nor
  * its fate is the stream's business (found by test-chaos, seed 8). */
 static void
-readd_in_finished_cb (GCurlTransfer *transfer,
-                      gpointer       user_data)
-{
-  GCurlMulti *multi = user_data;
-
-  g_signal_handlers_disconnect_by_func (transfer, readd_in_finished_cb, user_data);
-  g_curl_multi_add_transfer (multi, transfer);
-}
-
-static void
 test_stream_of_one_run (Fixture       *fixture,
                         gconstpointer  data)
 {
@@ -548,7 +538,8 @@ test_stream_of_one_run (Fixture       *fixture,
   guint8 buf[100];
   TestReadAll ra = { 0, };
 
-  g_signal_connect (transfer, "finished", G_CALLBACK (readd_in_finished_cb), fixture->multi);
+  g_signal_connect (transfer, "finished",
+                    G_CALLBACK (test_readd_once_in_finished_cb), fixture->multi);
   stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (read_once (stream, buf, sizeof buf, NULL, &error), >, 0);
@@ -582,7 +573,8 @@ test_send_readd_in_finished (Fixture       *fixture,
   g_autoptr(GBytes) body = NULL;
   TestSend sr = { 0, };
 
-  g_signal_connect (transfer, "finished", G_CALLBACK (readd_in_finished_cb), fixture->multi);
+  g_signal_connect (transfer, "finished",
+                    G_CALLBACK (test_readd_once_in_finished_cb), fixture->multi);
   g_curl_multi_send_async (fixture->multi, transfer, NULL, test_send_cb, &sr);
   /* Cancelled before its headers: the first run gives no stream. */
   g_curl_transfer_cancel (transfer);

@@ -14,33 +14,13 @@ typedef TestFixture Fixture;
 #define ADD_TEST(path, func) \
   g_test_add (path, Fixture, NULL, test_fixture_setup, func, test_fixture_teardown)
 
-static GCurlTransfer *
-transfer_new_printf (const char *format,
-                     ...) G_GNUC_PRINTF (1, 2);
-
-static GCurlTransfer *
-transfer_new_printf (const char *format,
-                     ...)
-{
-  va_list args;
-  g_autofree char *path = NULL;
-  g_autofree char *url = NULL;
-
-  va_start (args, format);
-  path = g_strdup_vprintf (format, args);
-  va_end (args);
-  url = g_strconcat (test_server_get_uri (server), path, NULL);
-
-  return g_curl_transfer_new (url);
-}
-
 /* Basic requests */
 
 static void
 test_get_small (Fixture       *fixture,
                 gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/%d", 100000);
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/%d", 100000);
   g_autofree char *summary = NULL;
   TestRecorder recorder;
 
@@ -69,7 +49,7 @@ static void
 test_get_empty (Fixture       *fixture,
                 gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/0");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/0");
 
   test_run_transfer (fixture->multi, transfer);
   test_assert_pattern_body (transfer, 0);
@@ -80,7 +60,7 @@ static void
 test_get_repeated_headers (Fixture       *fixture,
                            gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/headers");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/headers");
 
   test_run_transfer (fixture->multi, transfer);
   g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
@@ -124,7 +104,7 @@ test_http_error_status (Fixture       *fixture,
 
   for (i = 0; i < G_N_ELEMENTS (codes); i++)
     {
-      g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/status/%u", codes[i]);
+      g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/status/%u", codes[i]);
       g_autoptr(GBytes) body = NULL;
       g_autofree char *expected = g_strdup_printf ("status %u", codes[i]);
 
@@ -143,7 +123,7 @@ static void
 test_post_body (Fixture       *fixture,
                 gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/echo");
   g_autoptr(GBytes) request = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autofree guint8 *buf = g_malloc (300000);
@@ -172,8 +152,8 @@ static void
 test_put_and_head (Fixture       *fixture,
                    gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) put = transfer_new_printf ("/echo");
-  g_autoptr(GCurlTransfer) head = transfer_new_printf ("/bytes/5000");
+  g_autoptr(GCurlTransfer) put = test_transfer_new_printf (server, "/echo");
+  g_autoptr(GCurlTransfer) head = test_transfer_new_printf (server, "/bytes/5000");
   g_autoptr(GBytes) request = g_bytes_new_static ("hello", 5);
   g_autoptr(GBytes) body = NULL;
   g_autofree char *expected = NULL;
@@ -203,7 +183,7 @@ static void
 test_request_headers (Fixture       *fixture,
                       gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo-headers");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/echo-headers");
   g_autoptr(GBytes) body = NULL;
   g_autofree char *text = NULL;
 
@@ -228,7 +208,7 @@ static void
 test_user_agent (Fixture       *fixture,
                  gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo-headers");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/echo-headers");
   g_autoptr(GBytes) body = NULL;
   g_autofree char *text = NULL;
 
@@ -270,7 +250,8 @@ test_concurrent (Fixture       *fixture,
 
   for (i = 0; i < n; i++)
     {
-      GCurlTransfer *transfer = transfer_new_printf ("/bytes/%" G_GUINT64_FORMAT, mixed_size (i));
+      GCurlTransfer *transfer =
+        test_transfer_new_printf (server, "/bytes/%" G_GUINT64_FORMAT, mixed_size (i));
 
       g_signal_connect (transfer, "finished", G_CALLBACK (count_finished_cb), &finished);
       g_ptr_array_add (transfers, transfer);
@@ -421,8 +402,8 @@ static void
 test_stall_not_while_queued (Fixture       *fixture,
                              gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) first = transfer_new_printf ("/slow/30000?rate=10000");
-  g_autoptr(GCurlTransfer) second = transfer_new_printf ("/bytes/1000");
+  g_autoptr(GCurlTransfer) first = test_transfer_new_printf (server, "/slow/30000?rate=10000");
+  g_autoptr(GCurlTransfer) second = test_transfer_new_printf (server, "/bytes/1000");
 
   /* The second waits ~3 s for the only connection, longer than the stall
    * timeout: waiting for a connection is not a stall. */
@@ -438,21 +419,12 @@ test_stall_not_while_queued (Fixture       *fixture,
 
 /* Request bodies from streams */
 
-static char *
-echo_of (GCurlTransfer *transfer)
-{
-  g_autoptr(GBytes) body = g_curl_transfer_get_body (transfer);
-
-  g_assert_nonnull (body);
-  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
-}
-
 static void
 upload_and_check (GCurlMulti *multi,
                   guint64     len,
                   gboolean    chunked)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/echo");
   g_autoptr(GInputStream) stream = test_pattern_stream_new (len, -1);
   g_autofree char *sum = test_pattern_sha256 (0, len);
   g_autofree char *expected = g_strdup_printf ("POST %" G_GUINT64_FORMAT " %s", len, sum);
@@ -463,7 +435,7 @@ upload_and_check (GCurlMulti *multi,
   test_recorder_attach (&recorder, transfer);
   test_run_transfer (multi, transfer);
   g_assert_no_error ((GError *) g_curl_transfer_get_error (transfer));
-  echo = echo_of (transfer);
+  echo = test_body_string (transfer);
   g_assert_cmpstr (echo, ==, expected);
   g_assert_cmpint (g_curl_transfer_get_uploaded_bytes (transfer), ==, len);
   g_assert_cmpint (g_curl_transfer_get_upload_size (transfer), ==, chunked ? -1 : (gint64) len);
@@ -494,7 +466,7 @@ static void
 test_upload_read_error (Fixture       *fixture,
                         gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/echo");
   g_autoptr(GInputStream) stream = test_pattern_stream_new (1000000, 300000);
 
   g_curl_transfer_set_request_stream (transfer, stream, 1000000);
@@ -508,8 +480,8 @@ static void
 test_upload_rerun (Fixture       *fixture,
                    gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) seekable = transfer_new_printf ("/echo");
-  g_autoptr(GCurlTransfer) once = transfer_new_printf ("/echo");
+  g_autoptr(GCurlTransfer) seekable = test_transfer_new_printf (server, "/echo");
+  g_autoptr(GCurlTransfer) once = test_transfer_new_printf (server, "/echo");
   g_autoptr(GInputStream) memory = g_memory_input_stream_new_from_data ("hello", 5, NULL);
   g_autoptr(GInputStream) pattern = test_pattern_stream_new (100, -1);
   g_autoptr(GBytes) hello = g_bytes_new_static ("hello", 5);
@@ -524,7 +496,7 @@ test_upload_rerun (Fixture       *fixture,
       g_autofree char *echo = NULL;
 
       test_run_transfer (fixture->multi, seekable);
-      echo = echo_of (seekable);
+      echo = test_body_string (seekable);
       g_assert_cmpstr (echo, ==, expected);
     }
 
@@ -585,7 +557,7 @@ test_proxy_explicit (Fixture       *fixture,
 {
   g_autoptr(GProxyResolver) resolver =
     g_simple_proxy_resolver_new (test_server_get_raw_uri (server), NULL);
-  g_autoptr(GCurlTransfer) direct = transfer_new_printf ("/bytes/%u", 1000);
+  g_autoptr(GCurlTransfer) direct = test_transfer_new_printf (server, "/bytes/%u", 1000);
   g_autoptr(GCurlTransfer) via_multi = g_curl_transfer_new (PROXIED_URL);
   guint before = test_server_get_path_count (server, "proxied");
 
@@ -646,8 +618,8 @@ static void
 test_transfer_settings (Fixture       *fixture,
                         gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo-headers");
-  g_autoptr(GCurlTransfer) no_redirects = transfer_new_printf ("/redirect/1");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/echo-headers");
+  g_autoptr(GCurlTransfer) no_redirects = test_transfer_new_printf (server, "/redirect/1");
   g_autoptr(GCurlTransfer) file = g_curl_transfer_new ("file:///etc/hostname");
   g_autoptr(GBytes) body = NULL;
   g_autofree char *text = NULL;
@@ -705,8 +677,8 @@ static void
 test_timings (Fixture       *fixture,
               gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/delay/%u", 200);
-  g_autoptr(GCurlTransfer) redirected = transfer_new_printf ("/redirect/2");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/delay/%u", 200);
+  g_autoptr(GCurlTransfer) redirected = test_transfer_new_printf (server, "/redirect/2");
   g_autoptr(GCurlTimings) timings = NULL;
   g_autoptr(GCurlTimings) copy = NULL;
 
@@ -738,9 +710,10 @@ static void
 test_max_body_size (Fixture       *fixture,
                     gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) at_limit = transfer_new_printf ("/bytes/%u", 100000);
-  g_autoptr(GCurlTransfer) announced = transfer_new_printf ("/bytes/%u", 100001);
-  g_autoptr(GCurlTransfer) chunked = transfer_new_printf ("/bytes/%u?chunked=1", 5000000);
+  g_autoptr(GCurlTransfer) at_limit = test_transfer_new_printf (server, "/bytes/%u", 100000);
+  g_autoptr(GCurlTransfer) announced = test_transfer_new_printf (server, "/bytes/%u", 100001);
+  g_autoptr(GCurlTransfer) chunked =
+    test_transfer_new_printf (server, "/bytes/%u?chunked=1", 5000000);
   guint64 limit = 0;
 
   g_object_get (fixture->multi, "max-body-size", &limit, NULL);
@@ -776,8 +749,9 @@ test_max_body_size_decoded (Fixture       *fixture,
                             gconstpointer  data)
 {
   const guint64 limit = 1024 * 1024;
-  g_autoptr(GCurlTransfer) small = transfer_new_printf ("/gzip-zeros/%u", 100000);
-  g_autoptr(GCurlTransfer) bomb = transfer_new_printf ("/gzip-zeros/%u", 64 * 1024 * 1024);
+  g_autoptr(GCurlTransfer) small = test_transfer_new_printf (server, "/gzip-zeros/%u", 100000);
+  g_autoptr(GCurlTransfer) bomb =
+    test_transfer_new_printf (server, "/gzip-zeros/%u", 64 * 1024 * 1024);
   g_autoptr(GBytes) body = NULL;
   const guint8 *bytes;
   gsize size, i;
@@ -825,7 +799,7 @@ static void
 test_redirect_chain (Fixture       *fixture,
                      gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/redirect/4");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/redirect/4");
   g_autoptr(GBytes) body = NULL;
   g_autofree char *summary = NULL;
   TestRecorder recorder;
@@ -849,7 +823,7 @@ static void
 test_redirect_loop (Fixture       *fixture,
                     gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/loop");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/loop");
   guint before = test_server_get_path_count (server, "/loop");
 
   g_object_set (fixture->multi, "max-redirects", 5, NULL);
@@ -864,7 +838,7 @@ static void
 test_redirect_not_followed (Fixture       *fixture,
                             gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/redirect/1");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/redirect/1");
 
   g_object_set (fixture->multi, "max-redirects", 0, NULL);
   test_run_transfer (fixture->multi, transfer);
@@ -878,7 +852,8 @@ test_redirect_to_file (Fixture       *fixture,
                        gconstpointer  data)
 {
   g_autoptr(GCurlTransfer) transfer =
-    transfer_new_printf ("/redirect-to?status=302&url=file%%3A%%2F%%2F%%2Fetc%%2Fpasswd");
+    test_transfer_new_printf (server,
+                              "/redirect-to?status=302&url=file%%3A%%2F%%2F%%2Fetc%%2Fpasswd");
 
   test_run_transfer (fixture->multi, transfer);
   test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
@@ -891,7 +866,8 @@ echo_headers_via_redirect (GCurlMulti *multi,
 {
   g_autofree char *target = g_strconcat (target_base, "/echo-headers", NULL);
   g_autofree char *escaped = g_uri_escape_string (target, NULL, FALSE);
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/redirect-to?status=307&url=%s", escaped);
+  g_autoptr(GCurlTransfer) transfer =
+    test_transfer_new_printf (server, "/redirect-to?status=307&url=%s", escaped);
   g_autoptr(GBytes) body = NULL;
 
   g_curl_transfer_set_request_header (transfer, "X-Api-Key", "secret-key");
@@ -924,7 +900,7 @@ test_redirect_post_303 (Fixture       *fixture,
                         gconstpointer  data)
 {
   g_autoptr(GCurlTransfer) transfer =
-    transfer_new_printf ("/redirect-to?status=303&url=%%2Fecho");
+    test_transfer_new_printf (server, "/redirect-to?status=303&url=%%2Fecho");
   g_autoptr(GBytes) request = g_bytes_new_static ("data", 4);
   g_autoptr(GBytes) body = NULL;
 
@@ -974,7 +950,7 @@ static void
 test_cancel_before_connect (Fixture       *fixture,
                             gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/1000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/1000");
   guint before = test_server_get_path_count (server, "/bytes/1000");
 
   g_curl_multi_add_transfer (fixture->multi, transfer);
@@ -1012,7 +988,7 @@ static void
 test_cancel_during_body (Fixture       *fixture,
                          gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/100000?rate=20000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/slow/100000?rate=20000");
   TestRecorder recorder;
 
   test_recorder_attach (&recorder, transfer);
@@ -1029,7 +1005,7 @@ static void
 test_cancel_while_paused (Fixture       *fixture,
                           gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/100000?rate=20000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/slow/100000?rate=20000");
 
   g_curl_multi_add_transfer (fixture->multi, transfer);
   test_run_for (200);
@@ -1045,7 +1021,7 @@ static void
 test_pause_resume (Fixture       *fixture,
                    gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/60000?rate=30000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/slow/60000?rate=30000");
   gint64 at_pause;
   guint iterations;
 
@@ -1075,7 +1051,7 @@ static void
 test_pause_before_connect (Fixture       *fixture,
                            gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/200000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/200000");
 
   g_curl_multi_add_transfer (fixture->multi, transfer);
   g_curl_transfer_pause (transfer);
@@ -1136,7 +1112,7 @@ static void
 test_unref_transfer_in_finished (Fixture       *fixture,
                                  gconstpointer  data)
 {
-  GCurlTransfer *transfer = transfer_new_printf ("/bytes/5000");
+  GCurlTransfer *transfer = test_transfer_new_printf (server, "/bytes/5000");
   HandlerData hd = { 0, };
 
   g_object_add_weak_pointer (G_OBJECT (transfer), (gpointer *) &transfer);
@@ -1166,7 +1142,7 @@ static void
 test_unref_transfer_in_progress (Fixture       *fixture,
                                  gconstpointer  data)
 {
-  GCurlTransfer *transfer = transfer_new_printf ("/slow/20000?rate=40000");
+  GCurlTransfer *transfer = test_transfer_new_printf (server, "/slow/20000?rate=40000");
   GCurlTransfer *ours = transfer;
   GCurlTransfer *weak = transfer;
 
@@ -1196,7 +1172,7 @@ static void
 test_unref_multi_in_finished (Fixture       *fixture,
                               gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/5000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/5000");
 
   g_signal_connect (transfer, "finished", G_CALLBACK (unref_multi_in_finished_cb), &fixture->multi);
   g_curl_multi_add_transfer (fixture->multi, transfer);
@@ -1233,9 +1209,9 @@ static void
 test_handlers_cancel_and_add (Fixture       *fixture,
                               gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) first = transfer_new_printf ("/slow/50000?rate=25000");
-  g_autoptr(GCurlTransfer) second = transfer_new_printf ("/slow/50000?rate=25000");
-  g_autoptr(GCurlTransfer) third = transfer_new_printf ("/bytes/3000");
+  g_autoptr(GCurlTransfer) first = test_transfer_new_printf (server, "/slow/50000?rate=25000");
+  g_autoptr(GCurlTransfer) second = test_transfer_new_printf (server, "/slow/50000?rate=25000");
+  g_autoptr(GCurlTransfer) third = test_transfer_new_printf (server, "/bytes/3000");
   HandlerData cancel_data = { fixture->multi, second, NULL, 0 };
   HandlerData add_data = { fixture->multi, third, NULL, 0 };
 
@@ -1273,7 +1249,7 @@ test_handlers_quit_and_pause (Fixture       *fixture,
                               gconstpointer  data)
 {
   /* Trickled, so that the body is not all there with the headers. */
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/30000?rate=60000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/slow/30000?rate=60000");
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
 
   g_signal_connect (transfer, "got-headers", G_CALLBACK (pause_in_headers_cb), NULL);
@@ -1311,7 +1287,7 @@ static void
 test_readd_finished (Fixture       *fixture,
                      gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/7000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/7000");
   HandlerData hd = { fixture->multi, NULL, NULL, 0 };
 
   g_signal_connect (transfer, "finished", G_CALLBACK (readd_in_finished_cb), &hd);
@@ -1369,7 +1345,7 @@ matrix_act (MatrixData    *md,
       g_curl_transfer_pause (transfer);
       break;
     case ACTION_ADD:
-      md->added = transfer_new_printf ("/bytes/%u", 500);
+      md->added = test_transfer_new_printf (server, "/bytes/%u", 500);
       g_curl_multi_add_transfer (md->multi, md->added);
       break;
     case ACTION_UNREF_TRANSFER:
@@ -1440,7 +1416,7 @@ test_handler_matrix (Fixture       *fixture,
         md.signal = signals_[s];
         md.multi = g_curl_multi_new ();
         g_object_set (md.multi, "progress-interval", 0, NULL);
-        md.transfer = transfer_new_printf ("/slow/20000?rate=80000");
+        md.transfer = test_transfer_new_printf (server, "/slow/20000?rate=80000");
         md.loop = g_main_loop_new (NULL, FALSE);
         weak = md.transfer;
         weak_multi = md.multi;
@@ -1502,7 +1478,7 @@ test_multi_unref_while_running (Fixture       *fixture,
 
   for (i = 0; i < 20; i++)
     {
-      GCurlTransfer *transfer = transfer_new_printf ("/bytes/%u", 1000 * (i + 1));
+      GCurlTransfer *transfer = test_transfer_new_printf (server, "/bytes/%u", 1000 * (i + 1));
 
       g_signal_connect (transfer, "finished", G_CALLBACK (count_finished_cb), &finished);
       g_curl_multi_add_transfer (fixture->multi, transfer);
@@ -1535,7 +1511,7 @@ test_multi_unref_with_1000_running (Fixture       *fixture,
   g_object_add_weak_pointer (G_OBJECT (weak_multi), (gpointer *) &weak_multi);
   for (i = 0; i < n; i++)
     {
-      GCurlTransfer *transfer = transfer_new_printf ("/bytes/%u", 100 + i * 37);
+      GCurlTransfer *transfer = test_transfer_new_printf (server, "/bytes/%u", 100 + i * 37);
 
       g_signal_connect (transfer, "finished", G_CALLBACK (count_finished_cb), &finished);
       g_curl_multi_add_transfer (fixture->multi, transfer);
@@ -1574,9 +1550,9 @@ static void
 test_loop_destroyed_and_resumed (Fixture       *fixture,
                                  gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) slow = transfer_new_printf ("/slow/20000?rate=40000");
-  g_autoptr(GCurlTransfer) large = transfer_new_printf ("/bytes/%u", 8 * 1024 * 1024);
-  g_autoptr(GCurlTransfer) delayed = transfer_new_printf ("/delay/300");
+  g_autoptr(GCurlTransfer) slow = test_transfer_new_printf (server, "/slow/20000?rate=40000");
+  g_autoptr(GCurlTransfer) large = test_transfer_new_printf (server, "/bytes/%u", 8 * 1024 * 1024);
+  g_autoptr(GCurlTransfer) delayed = test_transfer_new_printf (server, "/delay/300");
   g_autofree char *stall_url = test_server_raw_url (server, "/stall/1000/10");
   g_autoptr(GCurlTransfer) stalled = g_curl_transfer_new (stall_url);
   GMainLoop *loop = g_main_loop_new (NULL, FALSE);
@@ -1624,7 +1600,7 @@ test_add_to_second_multi (Fixture       *fixture,
                           gconstpointer  data)
 {
   g_autoptr(GCurlMulti) other = g_curl_multi_new ();
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/5000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/5000");
   TestRecorder recorder = { 0 };
 
   test_recorder_attach (&recorder, transfer);
@@ -1653,7 +1629,7 @@ test_bad_headers_are_critical (Fixture       *fixture,
 
   for (i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/echo-headers");
+      g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/echo-headers");
       g_autoptr(GBytes) body = NULL;
 
       g_test_expect_message ("GCurl", G_LOG_LEVEL_CRITICAL, "*assertion*failed*");
@@ -1707,7 +1683,7 @@ static void
 test_progress_throttled (Fixture       *fixture,
                          gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/40000?rate=40000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/slow/40000?rate=40000");
   g_autoptr(GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
   TestRecorder recorder;
   gint64 start, elapsed;
@@ -1782,7 +1758,7 @@ static void
 test_bind_fraction (Fixture       *fixture,
                     gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/40000?rate=80000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/slow/40000?rate=80000");
   TestTarget *target = g_object_new (test_target_get_type (), NULL);
 
   g_object_set (fixture->multi, "progress-interval", 50, NULL);
@@ -1798,7 +1774,7 @@ static void
 test_max_download_speed (Fixture       *fixture,
                          gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/%u", 150 * 1024);
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/%u", 150 * 1024);
   gint64 start = g_get_monotonic_time ();
 
   g_curl_transfer_set_max_download_speed (transfer, 100 * 1024);
@@ -1816,8 +1792,8 @@ static void
 test_send_and_read (Fixture       *fixture,
                     gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/12345");
-  g_autoptr(GCurlTransfer) missing = transfer_new_printf ("/status/404");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/12345");
+  g_autoptr(GCurlTransfer) missing = test_transfer_new_printf (server, "/status/404");
   g_autofree char *sum = NULL;
   g_autofree char *expected = test_pattern_sha256 (0, 12345);
   TestSendAndRead ar = { 0, };
@@ -1844,26 +1820,17 @@ test_send_and_read (Fixture       *fixture,
  * own, may run the transfer again at once (a retry): the callback still
  * has the result of the run it was for (found by test-chaos, seed 1). */
 static void
-readd_once_in_finished_cb (GCurlTransfer *transfer,
-                           gpointer       user_data)
-{
-  GCurlMulti *multi = user_data;
-
-  g_signal_handlers_disconnect_by_func (transfer, readd_once_in_finished_cb, user_data);
-  g_curl_multi_add_transfer (multi, transfer);
-}
-
-static void
 test_send_and_read_readd_in_finished (Fixture       *fixture,
                                       gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/12345");
-  g_autoptr(GCurlTransfer) cancelled = transfer_new_printf ("/slow/100000?rate=10000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/12345");
+  g_autoptr(GCurlTransfer) cancelled = test_transfer_new_printf (server, "/slow/100000?rate=10000");
   g_autofree char *sum = NULL;
   g_autofree char *expected = test_pattern_sha256 (0, 12345);
   TestSendAndRead ar = { 0, };
 
-  g_signal_connect (transfer, "finished", G_CALLBACK (readd_once_in_finished_cb), fixture->multi);
+  g_signal_connect (transfer, "finished",
+                    G_CALLBACK (test_readd_once_in_finished_cb), fixture->multi);
   g_curl_multi_send_and_read_async (fixture->multi, transfer, NULL, test_send_and_read_cb, &ar);
   test_run_until (&ar.done);
   g_assert_no_error (ar.error);
@@ -1878,7 +1845,8 @@ test_send_and_read_readd_in_finished (Fixture       *fixture,
 
   /* A cancelled run is a cancellation, not a success with no body. */
   memset (&ar, 0, sizeof ar);
-  g_signal_connect (cancelled, "finished", G_CALLBACK (readd_once_in_finished_cb), fixture->multi);
+  g_signal_connect (cancelled, "finished",
+                    G_CALLBACK (test_readd_once_in_finished_cb), fixture->multi);
   g_curl_multi_send_and_read_async (fixture->multi, cancelled, NULL, test_send_and_read_cb, &ar);
   g_curl_transfer_cancel (cancelled);
   test_run_until (&ar.done);
@@ -1902,8 +1870,8 @@ static void
 test_send_and_read_cancel (Fixture       *fixture,
                            gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/slow/100000?rate=10000");
-  g_autoptr(GCurlTransfer) second = transfer_new_printf ("/bytes/10");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/slow/100000?rate=10000");
+  g_autoptr(GCurlTransfer) second = test_transfer_new_printf (server, "/bytes/10");
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GThread) thread = NULL;
   TestSendAndRead ar = { 0, };
@@ -1960,7 +1928,8 @@ thread_func (gpointer data)
 
   for (i = 0; i < 20; i++)
     {
-      GCurlTransfer *transfer = transfer_new_printf ("/bytes/%u", seed * 1000 + i * 100);
+      GCurlTransfer *transfer =
+        test_transfer_new_printf (server, "/bytes/%u", seed * 1000 + i * 100);
 
       g_signal_connect (transfer, "finished", G_CALLBACK (count_finished_cb), &finished);
       g_curl_multi_add_transfer (multi, transfer);
@@ -1995,7 +1964,7 @@ static void
 test_idle_zero_wakeups (Fixture       *fixture,
                         gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/bytes/1000");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/1000");
 
   /* A fresh multi... */
   g_assert_cmpuint (test_count_iterations (500), ==, 0);
@@ -2009,7 +1978,7 @@ static void
 test_delayed_response (Fixture       *fixture,
                        gconstpointer  data)
 {
-  g_autoptr(GCurlTransfer) transfer = transfer_new_printf ("/delay/600");
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/delay/600");
   g_autoptr(GBytes) body = NULL;
   gint64 start = g_get_monotonic_time ();
 

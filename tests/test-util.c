@@ -696,3 +696,39 @@ test_assert_pattern_string (GString *s,
   g_assert_cmpuint (s->len, ==, len);
   g_assert_cmpstr (sum, ==, expected);
 }
+
+GCurlTransfer *
+test_transfer_new_printf (TestServer *server,
+                          const char *format,
+                          ...)
+{
+  va_list args;
+  g_autofree char *path = NULL;
+  g_autofree char *url = NULL;
+
+  va_start (args, format);
+  path = g_strdup_vprintf (format, args);
+  va_end (args);
+  url = g_strconcat (test_server_get_uri (server), path, NULL);
+
+  return g_curl_transfer_new (url);
+}
+
+char *
+test_body_string (GCurlTransfer *transfer)
+{
+  g_autoptr(GBytes) body = g_curl_transfer_get_body (transfer);
+
+  g_assert_nonnull (body);
+  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+}
+
+void
+test_readd_once_in_finished_cb (GCurlTransfer *transfer,
+                                gpointer       user_data)
+{
+  GCurlMulti *multi = user_data;
+
+  g_signal_handlers_disconnect_by_func (transfer, test_readd_once_in_finished_cb, user_data);
+  g_curl_multi_add_transfer (multi, transfer);
+}

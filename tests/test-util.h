@@ -46,6 +46,18 @@ guint    test_count_open_fds      (TestServer      *server);
 void     test_assert_fds_back_to  (TestServer      *server,
                                    guint            expected);
 
+/* A transfer of the URL on @server's origin A whose path is @format
+ * printed, e.g. ("/bytes/%d", 1000). */
+GCurlTransfer *test_transfer_new_printf (TestServer *server,
+                                         const char *format,
+                                         ...) G_GNUC_PRINTF (2, 3);
+
+/* A "finished" handler that disconnects itself and adds the transfer to
+ * the GCurlMulti @user_data again: an application that retries once from
+ * its own handler. */
+void     test_readd_once_in_finished_cb (GCurlTransfer *transfer,
+                                         gpointer       user_data);
+
 /* Runs @transfer on @multi and waits for "finished". */
 void     test_init_gio_singletons (void);
 void     test_run_transfer        (GCurlMulti      *multi,
@@ -54,6 +66,9 @@ void     test_run_transfer        (GCurlMulti      *multi,
 /* Asserts the transfer succeeded with a pattern body of @len bytes. */
 void     test_assert_pattern_body (GCurlTransfer   *transfer,
                                    guint64          len);
+/* The transfer's body as a string (it must have one), e.g. what /echo
+ * said. Free it with g_free(). */
+char    *test_body_string         (GCurlTransfer   *transfer);
 /* Asserts the transfer ended in @state with the error @domain/@code, a
  * message, and no body. */
 void     test_assert_transfer_error (GCurlTransfer      *transfer,
