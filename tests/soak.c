@@ -48,19 +48,6 @@ body_size (guint i)
   return body_sizes[i % G_N_ELEMENTS (body_sizes)];
 }
 
-/* The resident set size, in KiB, from /proc/self/status. */
-static guint64
-rss_kib (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  line = strstr (status, "\nVmRSS:");
-  g_assert_nonnull (line);
-  return g_ascii_strtoull (line + strlen ("\nVmRSS:"), NULL, 10);
-}
-
 static guint
 n_transfers (void)
 {
@@ -158,7 +145,7 @@ test_soak (void)
 
   test_init_gio_singletons ();
   fds_start = test_count_open_fds (server);
-  rss_start = rss_kib ();
+  rss_start = test_proc_status_kib ("VmRSS");
   start = g_get_monotonic_time ();
 
   multi = g_curl_multi_new ();
@@ -170,7 +157,7 @@ test_soak (void)
       connections = run_round (multi, round * per_round, per_round);
       g_assert_cmpuint (g_curl_multi_get_n_transfers (multi), ==, 0);
       fds = test_count_open_fds (server);
-      rss = rss_kib ();
+      rss = test_proc_status_kib ("VmRSS");
       g_test_message ("round %u: %u transfers, %u new connections, RSS %" G_GUINT64_FORMAT
                       " KiB, %u fds open", round + 1, (round + 1) * per_round, connections,
                       rss, fds);
@@ -191,7 +178,7 @@ test_soak (void)
   g_clear_object (&multi);
   test_assert_fds_back_to (server, fds_start);
   fds_end = test_count_open_fds (server);
-  rss_end = rss_kib ();
+  rss_end = test_proc_status_kib ("VmRSS");
 
   g_test_message ("%u transfers in %.1f s: %.0f transfers/s after the warm-up round "
                   "(backend %s)", per_round * SOAK_ROUNDS,

@@ -361,18 +361,6 @@ test_slow_reader_back_pressure (Fixture       *fixture,
 #define RSS_GROWTH_LIMIT_KIB (64 * 1024)
 #endif
 
-static gint64
-peak_rss_kib (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  line = strstr (status, "VmHWM:");
-  g_assert_nonnull (line);
-  return g_ascii_strtoll (line + strlen ("VmHWM:"), NULL, 10);
-}
-
 typedef struct
 {
   GChecksum *checksum;
@@ -423,7 +411,7 @@ test_slow_reader_1gib_rss (Fixture       *fixture,
 
   /* Reset the peak to now (Linux: clear_refs 5 resets VmHWM). */
   g_file_set_contents ("/proc/self/clear_refs", "5", 1, NULL);
-  before = peak_rss_kib ();
+  before = (gint64) test_proc_status_kib ("VmHWM");
 
   stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
   g_assert_no_error (error);
@@ -437,7 +425,7 @@ test_slow_reader_1gib_rss (Fixture       *fixture,
   g_assert_cmpstr (g_checksum_get_string (digest.checksum), ==, expected);
   g_checksum_free (digest.checksum);
 
-  after = peak_rss_kib ();
+  after = (gint64) test_proc_status_kib ("VmHWM");
   g_test_message ("peak RSS grew by %" G_GINT64_FORMAT " KiB while reading 1 GiB "
                   "(at most %" G_GSIZE_FORMAT " bytes buffered)", after - before,
                   g_curl_input_stream_get_max_buffered (G_CURL_INPUT_STREAM (stream)));

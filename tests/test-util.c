@@ -723,6 +723,19 @@ test_body_string (GCurlTransfer *transfer)
   return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
 }
 
+guint64
+test_proc_status_kib (const char *field)
+{
+  g_autofree char *status = NULL;
+  g_autofree char *key = g_strdup_printf ("\n%s:", field);
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, key);
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (key), NULL, 10);
+}
+
 void
 test_readd_once_in_finished_cb (GCurlTransfer *transfer,
                                 gpointer       user_data)

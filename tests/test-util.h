@@ -156,6 +156,10 @@ gboolean test_running_under_asan  (void);
  * it is memcheck's allocator: meaningless. */
 gsize    test_heap_in_use         (void);
 
+/* A figure in KiB from /proc/self/status, e.g. "VmRSS" (the resident set
+ * size) or "VmHWM" (its peak). */
+guint64  test_proc_status_kib     (const char      *field);
+
 /* A stream of @len pattern bytes made as it is read (nothing held in
  * memory), not seekable; it fails with G_IO_ERROR_FAILED once @fail_at
  * bytes were read, if @fail_at is not -1. */
