@@ -376,13 +376,6 @@ test_upload_starved (Fixture       *fixture,
 #define MAX_ITERATIONS_PER_TIMER 4
 
 static void
-record_time_cb (GCurlTransfer *transfer,
-                gpointer       user_data)
-{
-  *(gint64 *) user_data = g_get_monotonic_time ();
-}
-
-static void
 test_timer_many_timeouts (Fixture       *fixture,
                           gconstpointer  data)
 {
@@ -401,7 +394,7 @@ test_timer_many_timeouts (Fixture       *fixture,
                                          CURLOPT_TIMEOUT_MS,
                                          (long) (TIMER_FIRST_MS + i * TIMER_STEP_MS)),
                        ==, CURLE_OK);
-      g_signal_connect (transfer, "finished", G_CALLBACK (record_time_cb), &finished_at[i]);
+      g_signal_connect (transfer, "finished", G_CALLBACK (test_record_time_cb), &finished_at[i]);
       g_curl_multi_add_transfer (fixture->multi, transfer);
       g_ptr_array_add (transfers, transfer);
     }
@@ -548,18 +541,6 @@ test_http2_paused (Fixture       *fixture,
  * paused one keeps arriving. */
 #define BESIDE_RATE (20 * 1024)
 
-static long
-get_info_long (GCurlTransfer *transfer,
-               CURLINFO       info)
-{
-  long value = -1;
-
-  g_assert_cmpint (curl_easy_getinfo (g_curl_transfer_get_handle (transfer), info, &value),
-                   ==, CURLE_OK);
-
-  return value;
-}
-
 static void
 test_http2_paused_beside_running (Fixture       *fixture,
                                   gconstpointer  data)
@@ -607,28 +588,8 @@ test_http2_paused_beside_running (Fixture       *fixture,
   test_assert_pattern_body (running, H2_SIZE);
   assert_http2 (paused);
   assert_http2 (running);
-  g_assert_cmpint (get_info_long (running, CURLINFO_LOCAL_PORT), ==,
-                   get_info_long (paused, CURLINFO_LOCAL_PORT));
-}
-
-/* (c) An HTTP/2 stream read by nobody: send_async's stream holds its
- * read-ahead, then the transfer pauses until the reader catches up. */
-typedef struct
-{
-  GInputStream *stream;
-  GError       *error;
-  gboolean      done;
-} SendResult;
-
-static void
-send_cb (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  SendResult *sr = user_data;
-
-  sr->stream = g_curl_multi_send_finish (G_CURL_MULTI (source), result, &sr->error);
-  sr->done = TRUE;
+  g_assert_cmpint (test_transfer_get_info_long (running, CURLINFO_LOCAL_PORT), ==,
+                   test_transfer_get_info_long (paused, CURLINFO_LOCAL_PORT));
 }
 
 static void
@@ -636,12 +597,14 @@ splice_cb (GObject      *source,
            GAsyncResult *result,
            gpointer      user_data)
 {
-  SendResult *sr = user_data;
+  TestSend *sr = user_data;
 
   g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, &sr->error);
   sr->done = TRUE;
 }
 
+/* (c) An HTTP/2 stream read by nobody: send_async's stream holds its
+ * read-ahead, then the transfer pauses until the reader catches up. */
 static void
 test_http2_slow_reader (Fixture       *fixture,
                         gconstpointer  data)
@@ -651,7 +614,7 @@ test_http2_slow_reader (Fixture       *fixture,
   g_autoptr(GBytes) body = NULL;
   g_autofree char *expected = NULL;
   g_autofree char *actual = NULL;
-  SendResult sr = { 0, };
+  TestSend sr = { 0, };
   gint64 at_hold;
   Load load;
 
@@ -659,7 +622,7 @@ test_http2_slow_reader (Fixture       *fixture,
     return;
 
   transfer = h2_transfer_new ();
-  g_curl_multi_send_async (fixture->multi, transfer, NULL, send_cb, &sr);
+  g_curl_multi_send_async (fixture->multi, transfer, NULL, test_send_cb, &sr);
   test_run_until (&sr.done);
   g_assert_no_error (sr.error);
   g_assert_nonnull (sr.stream);

@@ -352,24 +352,12 @@ set_flag_cb (GCurlTransfer *transfer,
   *(gboolean *) user_data = TRUE;
 }
 
-static long
-get_info_long (GCurlTransfer *transfer,
-               CURLINFO       info)
-{
-  long value = -1;
-
-  g_assert_cmpint (curl_easy_getinfo (g_curl_transfer_get_handle (transfer), info, &value), ==,
-                   CURLE_OK);
-
-  return value;
-}
-
 /* Asserts that all @transfers used HTTP/2 over one connection: the same
  * local port, and only one of them had to connect. */
 static void
 assert_one_h2_connection (GPtrArray *transfers)
 {
-  long port = get_info_long (transfers->pdata[0], CURLINFO_LOCAL_PORT);
+  long port = test_transfer_get_info_long (transfers->pdata[0], CURLINFO_LOCAL_PORT);
   long n_connects = 0;
   guint i;
 
@@ -378,10 +366,10 @@ assert_one_h2_connection (GPtrArray *transfers)
     {
       GCurlTransfer *transfer = transfers->pdata[i];
 
-      g_assert_cmpint (get_info_long (transfer, CURLINFO_HTTP_VERSION), ==,
+      g_assert_cmpint (test_transfer_get_info_long (transfer, CURLINFO_HTTP_VERSION), ==,
                        CURL_HTTP_VERSION_2_0);
-      g_assert_cmpint (get_info_long (transfer, CURLINFO_LOCAL_PORT), ==, port);
-      n_connects += get_info_long (transfer, CURLINFO_NUM_CONNECTS);
+      g_assert_cmpint (test_transfer_get_info_long (transfer, CURLINFO_LOCAL_PORT), ==, port);
+      n_connects += test_transfer_get_info_long (transfer, CURLINFO_NUM_CONNECTS);
     }
   g_assert_cmpint (n_connects, ==, 1);
   g_test_message ("%u transfers, HTTP/2, all from local port %ld, %ld connect in all",
@@ -449,13 +437,6 @@ test_tls_multiplex (Fixture       *fixture,
 /* Transfers that wait for a stream are not stalled: with one stream per
  * connection, each waits for those before it to finish. */
 static void
-headers_time_cb (GCurlTransfer *transfer,
-                 gpointer       user_data)
-{
-  *(gint64 *) user_data = g_get_monotonic_time ();
-}
-
-static void
 test_stall_not_while_queued (Fixture       *fixture,
                              gconstpointer  data)
 {
@@ -480,7 +461,7 @@ test_stall_not_while_queued (Fixture       *fixture,
       GCurlTransfer *transfer = pattern_transfer_new (&h2c_one_stream, QUEUED_SIZE, i);
 
       g_curl_transfer_set_max_download_speed (transfer, QUEUED_RATE);
-      g_signal_connect (transfer, "got-headers", G_CALLBACK (headers_time_cb), &headers_at[i]);
+      g_signal_connect (transfer, "got-headers", G_CALLBACK (test_record_time_cb), &headers_at[i]);
       g_ptr_array_add (transfers, transfer);
     }
 
@@ -558,7 +539,8 @@ run_paused (GCurlMulti *multi,
   test_run_until_finished (held);
   test_assert_pattern_body (held, TLS_GET_SIZE);
   g_test_message ("%s: paused from the start, then resumed: whole", server->name);
-  g_assert_cmpint (get_info_long (held, CURLINFO_HTTP_VERSION), ==, CURL_HTTP_VERSION_2_0);
+  g_assert_cmpint (test_transfer_get_info_long (held, CURLINFO_HTTP_VERSION), ==,
+                   CURL_HTTP_VERSION_2_0);
 
   /* Paused and resumed at every main loop iteration. */
   g_curl_multi_add_transfer (multi, toggled);
@@ -620,7 +602,8 @@ test_tls_verified (Fixture       *fixture,
   g_assert_cmpint (timings->tls_handshake, >, 0);
   g_assert_cmpint (timings->tls_handshake, >=, timings->connect);
   g_assert_cmpint (timings->first_byte, >=, timings->tls_handshake);
-  g_assert_cmpint (get_info_long (by_address, CURLINFO_HTTP_VERSION), ==, CURL_HTTP_VERSION_2_0);
+  g_assert_cmpint (test_transfer_get_info_long (by_address, CURLINFO_HTTP_VERSION), ==,
+                   CURL_HTTP_VERSION_2_0);
 
   /* Its DNS:localhost; pinned to 127.0.0.1, where nghttpd listens, since
    * localhost may resolve to ::1 first. */

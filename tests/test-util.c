@@ -745,3 +745,22 @@ test_readd_once_in_finished_cb (GCurlTransfer *transfer,
   g_signal_handlers_disconnect_by_func (transfer, test_readd_once_in_finished_cb, user_data);
   g_curl_multi_add_transfer (multi, transfer);
 }
+
+long
+test_transfer_get_info_long (GCurlTransfer *transfer,
+                             CURLINFO       info)
+{
+  long value = -1;
+
+  g_assert_cmpint (curl_easy_getinfo (g_curl_transfer_get_handle (transfer), info, &value),
+                   ==, CURLE_OK);
+
+  return value;
+}
+
+void
+test_record_time_cb (GCurlTransfer *transfer,
+                     gpointer       user_data)
+{
+  *(gint64 *) user_data = g_get_monotonic_time ();
+}

@@ -58,6 +58,15 @@ GCurlTransfer *test_transfer_new_printf (TestServer *server,
 void     test_readd_once_in_finished_cb (GCurlTransfer *transfer,
                                          gpointer       user_data);
 
+/* curl_easy_getinfo() of a long (CURLINFO_LOCAL_PORT,
+ * CURLINFO_HTTP_VERSION…) of @transfer's handle; asserts that it works. */
+long     test_transfer_get_info_long (GCurlTransfer *transfer,
+                                      CURLINFO       info);
+/* A handler of a signal without arguments ("finished", "got-headers")
+ * that stores g_get_monotonic_time() in the gint64 @user_data. */
+void     test_record_time_cb      (GCurlTransfer   *transfer,
+                                   gpointer         user_data);
+
 /* Runs @transfer on @multi and waits for "finished". */
 void     test_init_gio_singletons (void);
 void     test_run_transfer        (GCurlMulti      *multi,
