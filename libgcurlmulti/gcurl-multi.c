@@ -1096,8 +1096,10 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    *
    * What chooses the proxy of each transfer when neither it nor the multi
    * names one: by default g_proxy_resolver_get_default(), which follows
-   * the desktop's settings (with glib-networking). Its answer for an
-   * origin (scheme, host and port) is kept for a minute, and forgotten when
+   * the desktop's settings (with glib-networking). It is asked about the
+   * origin of a URL only (`scheme://host:port/`: no user, password, path
+   * or query, which a PAC script from the network has no business seeing),
+   * and its answer is kept for a minute, and forgotten when
    * [property@GCurl.Multi:network-monitor] says the network changed. %NULL
    * leaves the choice to libcurl (its `http_proxy`, `https_proxy` and
    * `no_proxy` environment variables), as does GLib's resolver when no
@@ -1267,18 +1269,29 @@ add_handle (GCurlMulti    *self,
                                                curl_multi_strerror (mcode)));
 }
 
-/* "scheme://authority" of @url: the key of the proxy cache. */
+/* "scheme://host[:port]" of @url, without user information: the key of
+ * the proxy cache, and (with a "/") what the resolver is asked about. A
+ * resolver may run a PAC script from the network: it needs the origin
+ * only, not the path, the query or a password. */
 static char *
 url_origin (const char *url)
 {
   const char *authority = strstr (url, "://");
-  gsize len;
+  const char *end;
+  const char *at;
+  GString *origin;
 
   if (authority == NULL)
     return g_strdup (url);
   authority += 3;
-  len = (authority - url) + strcspn (authority, "/?#");
-  return g_strndup (url, len);
+  end = authority + strcspn (authority, "/?#");
+  at = g_strrstr_len (authority, end - authority, "@");
+  if (at == NULL)
+    return g_strndup (url, end - url);
+
+  origin = g_string_new_len (url, authority - url);
+  g_string_append_len (origin, at + 1, end - (at + 1));
+  return g_string_free (origin, FALSE);
 }
 
 static gboolean
@@ -1415,6 +1428,7 @@ choose_proxy (GCurlMulti    *self,
 {
   static GType dummy_type;
   g_autofree char *origin = NULL;
+  g_autofree char *uri = NULL;
   ProxyCacheEntry *entry;
   ProxyWaiter *waiter;
   GPtrArray *waiters;
@@ -1462,8 +1476,8 @@ choose_proxy (GCurlMulti    *self,
   lookup = g_new0 (ProxyLookup, 1);
   lookup->multi = g_object_ref (self);
   lookup->origin = g_steal_pointer (&origin);
-  g_proxy_resolver_lookup_async (self->proxy_resolver, g_curl_transfer_get_url (transfer),
-                                 NULL, proxy_lookup_cb, lookup);
+  uri = g_strconcat (lookup->origin, "/", NULL);
+  g_proxy_resolver_lookup_async (self->proxy_resolver, uri, NULL, proxy_lookup_cb, lookup);
   return TRUE;
 }
 

@@ -549,6 +549,104 @@ test_proxy_from_resolver (Fixture       *fixture,
   g_assert_cmpuint (test_server_get_path_count (server, "proxied"), ==, before + 2);
 }
 
+/* A GProxyResolver that answers "direct://" and records what it is asked. */
+#define TEST_TYPE_RECORDING_RESOLVER (test_recording_resolver_get_type ())
+G_DECLARE_FINAL_TYPE (TestRecordingResolver, test_recording_resolver,
+                      TEST, RECORDING_RESOLVER, GObject)
+
+struct _TestRecordingResolver
+{
+  GObject    parent_instance;
+  GPtrArray *asked;
+};
+
+static void test_recording_resolver_iface_init (GProxyResolverInterface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (TestRecordingResolver, test_recording_resolver, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (G_TYPE_PROXY_RESOLVER,
+                                                test_recording_resolver_iface_init))
+
+static char **
+recording_resolver_lookup (GProxyResolver  *resolver,
+                           const char      *uri,
+                           GCancellable    *cancellable,
+                           GError         **error)
+{
+  TestRecordingResolver *self = TEST_RECORDING_RESOLVER (resolver);
+  char *direct[] = { (char *) "direct://", NULL };
+
+  g_ptr_array_add (self->asked, g_strdup (uri));
+  return g_strdupv (direct);
+}
+
+static void
+recording_resolver_lookup_async (GProxyResolver      *resolver,
+                                 const char          *uri,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (resolver, cancellable, callback, user_data);
+
+  g_task_return_pointer (task, recording_resolver_lookup (resolver, uri, cancellable, NULL),
+                         (GDestroyNotify) g_strfreev);
+}
+
+static char **
+recording_resolver_lookup_finish (GProxyResolver  *resolver,
+                                  GAsyncResult    *result,
+                                  GError         **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+test_recording_resolver_iface_init (GProxyResolverInterface *iface)
+{
+  iface->lookup = recording_resolver_lookup;
+  iface->lookup_async = recording_resolver_lookup_async;
+  iface->lookup_finish = recording_resolver_lookup_finish;
+}
+
+static void
+test_recording_resolver_finalize (GObject *object)
+{
+  g_ptr_array_unref (TEST_RECORDING_RESOLVER (object)->asked);
+  G_OBJECT_CLASS (test_recording_resolver_parent_class)->finalize (object);
+}
+
+static void
+test_recording_resolver_class_init (TestRecordingResolverClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = test_recording_resolver_finalize;
+}
+
+static void
+test_recording_resolver_init (TestRecordingResolver *self)
+{
+  self->asked = g_ptr_array_new_with_free_func (g_free);
+}
+
+/* The resolver (perhaps a PAC script from the network) is asked about the
+ * origin only: no user, password, path or query. */
+static void
+test_proxy_resolver_asked_origin (Fixture       *fixture,
+                                  gconstpointer  data)
+{
+  g_autoptr(TestRecordingResolver) resolver = g_object_new (TEST_TYPE_RECORDING_RESOLVER, NULL);
+  g_autofree char *url = test_server_url (server, "/bytes/100?token=t0ps3cret");
+  g_autofree char *with_password = g_strconcat ("http://user:secret@", url + strlen ("http://"), NULL);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (with_password);
+  g_autofree char *expected = g_strconcat (test_server_get_uri (server), "/", NULL);
+
+  g_object_set (fixture->multi, "proxy-resolver", resolver, NULL);
+  test_run_transfer (fixture->multi, transfer);
+  test_assert_pattern_body (transfer, 100);
+
+  g_assert_cmpuint (resolver->asked->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (resolver->asked, 0), ==, expected);
+}
+
 /* An explicit proxy beats the resolver: the transfer's, then the multi's;
  * the empty string means a direct connection. */
 static void
@@ -2024,6 +2122,7 @@ main (int   argc,
   ADD_TEST ("/multi/error/invalid-protocols-refused", test_invalid_protocols_refused);
   ADD_TEST ("/multi/redirect/chain", test_redirect_chain);
   ADD_TEST ("/multi/proxy/from-resolver", test_proxy_from_resolver);
+  ADD_TEST ("/multi/proxy/resolver-asked-origin", test_proxy_resolver_asked_origin);
   ADD_TEST ("/multi/proxy/explicit", test_proxy_explicit);
   ADD_TEST ("/multi/proxy/network-change", test_proxy_network_change);
   ADD_TEST ("/multi/transfer-settings", test_transfer_settings);
