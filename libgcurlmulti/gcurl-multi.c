@@ -460,12 +460,14 @@ flush_cb (gpointer user_data)
   GCurlMulti *self = user_data;
   gint64 interval = (gint64) self->progress_interval * 1000;
   gint64 next_due = -1;
-  gboolean nudge_again = FALSE;
+  gboolean nudging, nudge_again = FALSE;
   GCurlTransfer *transfer;
 
   /* A handler that spins a nested main loop must not flush again. */
   if (self->flushing)
     return;
+
+  nudging = self->source != NULL && g_curl_source_is_nudging (self->source);
 
   g_object_ref (self);
   self->flushing = TRUE;
@@ -486,8 +488,7 @@ flush_cb (gpointer user_data)
           gint64 due = -1;
 
           /* libcurl let out more of what it sat on: it may have more. */
-          if (self->source != NULL && g_curl_source_is_nudging (self->source) &&
-              g_curl_transfer_nudge_brought_data (transfer))
+          if (nudging && g_curl_transfer_nudge_brought_data (transfer))
             nudge_again = TRUE;
 
           /* Held back by the interval, unless a handler queued it again. */
@@ -1272,26 +1273,19 @@ add_handle (GCurlMulti    *self,
 /* "scheme://host[:port]" of @url, without user information: the key of
  * the proxy cache, and (with a "/") what the resolver is asked about. A
  * resolver may run a PAC script from the network: it needs the origin
- * only, not the path, the query or a password. */
+ * only, not the path, the query or a password. %NULL if @url is not a
+ * URL with a host: libcurl says best what is wrong with it. */
 static char *
 url_origin (const char *url)
 {
-  const char *authority = strstr (url, "://");
-  const char *end;
-  const char *at;
-  GString *origin;
+  g_autofree char *scheme = NULL;
+  g_autofree char *host = NULL;
+  int port = -1;
 
-  if (authority == NULL)
-    return g_strdup (url);
-  authority += 3;
-  end = authority + strcspn (authority, "/?#");
-  at = g_strrstr_len (authority, end - authority, "@");
-  if (at == NULL)
-    return g_strndup (url, end - url);
+  if (!g_uri_split_network (url, G_URI_FLAGS_NONE, &scheme, &host, &port, NULL))
+    return NULL;
 
-  origin = g_string_new_len (url, authority - url);
-  g_string_append_len (origin, at + 1, end - (at + 1));
-  return g_string_free (origin, FALSE);
+  return g_uri_join (G_URI_FLAGS_NONE, scheme, NULL, host, port, "", NULL, NULL);
 }
 
 static gboolean
@@ -1447,16 +1441,14 @@ choose_proxy (GCurlMulti    *self,
     return FALSE;
 
   origin = url_origin (g_curl_transfer_get_url (transfer));
+  if (origin == NULL)
+    return FALSE;
   entry = g_hash_table_lookup (self->proxy_cache, origin);
   if (entry != NULL && entry->expires > g_get_monotonic_time ())
     {
       g_curl_transfer_set_proxy (transfer, entry->proxy);
       return FALSE;
     }
-
-  /* libcurl says best what is wrong with a URL that is not one. */
-  if (!g_uri_is_valid (g_curl_transfer_get_url (transfer), G_URI_FLAGS_NONE, NULL))
-    return FALSE;
 
   waiter = g_new0 (ProxyWaiter, 1);
   waiter->transfer = g_object_ref (transfer);
