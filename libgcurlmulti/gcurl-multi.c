@@ -69,7 +69,8 @@ struct _GCurlMulti
   GQueue              held;           /* progress held back by the interval */
   GQueue              finishing;      /* "finished" to emit */
   GQueue              rate_waiting;   /* paused by their speed limit */
-  GSource            *watchdog;       /* stall checks, while transfers run */
+  GSource            *watchdog;       /* stall checks: ready when one is due */
+  gint64              watchdog_due;   /* its ready time, -1 for none */
   gboolean            flushing;
 
   /* Properties. */
@@ -390,13 +391,34 @@ notify_n_transfers (GCurlMulti *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_TRANSFERS]);
 }
 
+/* Makes the watchdog look at the transfers at @due (monotonic µs), unless
+ * it will sooner. Deadlines only move later as data arrives, so a look
+ * scheduled for the earliest one known is never late; when it finds
+ * nothing due, it sleeps until the next. No transfer that can stall, no
+ * wakeup. */
+static void
+schedule_watchdog (GCurlMulti *self,
+                   gint64      due)
+{
+  if (due < 0 || self->watchdog == NULL ||
+      (self->watchdog_due >= 0 && self->watchdog_due <= due))
+    return;
+
+  self->watchdog_due = due;
+  g_source_set_ready_time (self->watchdog, due);
+}
+
 static gboolean
 watchdog_cb (gpointer user_data)
 {
   GCurlMulti *self = user_data;
   gint64 now = g_get_monotonic_time ();
+  gint64 next_due = -1;
   gboolean nudge = FALSE;
   GList *l, *next;
+
+  self->watchdog_due = -1;
+  g_source_set_ready_time (self->watchdog, -1);
 
   for (l = self->running.head; l != NULL; l = next)
     {
@@ -404,38 +426,32 @@ watchdog_cb (gpointer user_data)
       GError *error;
 
       next = l->next;
-      error = g_curl_transfer_check_stalled (transfer, now);
+      error = g_curl_transfer_watch (transfer, now, &nudge, &next_due);
       if (error != NULL)
         g_curl_multi_cancel_transfer (self, transfer, error);
-      /* A second without data: make sure libcurl has nothing of it left
-       * in its buffers before waiting any longer. */
-      else if (g_curl_transfer_check_idle (transfer))
-        nudge = TRUE;
     }
 
+  /* An HTTP/2 transfer without data for a while: make sure libcurl has
+   * nothing of it left in its buffers before waiting any longer. */
   if (nudge && self->source != NULL)
     g_curl_source_nudge (self->source);
+
+  schedule_watchdog (self, next_due);
 
   return G_SOURCE_CONTINUE;
 }
 
-static void
-update_watchdog (GCurlMulti *self)
+static gboolean
+watchdog_dispatch (GSource     *source,
+                   GSourceFunc  callback,
+                   gpointer     user_data)
 {
-  if (self->running.length > 0 && self->watchdog == NULL)
-    {
-      /* Second-resolution timeouts are coalesced by GLib with other
-       * sources' wakeups; a stall is measured in seconds anyway. */
-      self->watchdog = g_timeout_source_new_seconds (1);
-      g_source_set_static_name (self->watchdog, "GCurlMulti stall watchdog");
-      g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
-      g_source_attach (self->watchdog, self->context);
-    }
-  else if (self->running.length == 0)
-    {
-      g_curl_clear_source (&self->watchdog);
-    }
+  return callback (user_data);
 }
+
+static GSourceFuncs watchdog_funcs = {
+  NULL, NULL, watchdog_dispatch, NULL, NULL, NULL,
+};
 
 static void
 finish_transfer (GCurlMulti    *self,
@@ -444,7 +460,6 @@ finish_transfer (GCurlMulti    *self,
   GList *running_link = g_curl_transfer_get_running_link (transfer);
 
   g_queue_unlink (&self->running, running_link);
-  update_watchdog (self);
   notify_n_transfers (self);
 
   /* The transfer lets go of us before "finished", so that a handler may
@@ -487,9 +502,11 @@ flush_cb (gpointer user_data)
         {
           gint64 due = -1;
 
-          /* libcurl let out more of what it sat on: it may have more. */
-          if (nudging && g_curl_transfer_nudge_brought_data (transfer))
-            nudge_again = TRUE;
+          /* Right after libcurl returned: the watchdog learns when the
+           * transfer last received something (and whether libcurl let out
+           * more of what it sat on after a nudge: it may have more). */
+          schedule_watchdog (self, g_curl_transfer_watch_due (transfer, now, nudging,
+                                                              &nudge_again));
 
           /* Held back by the interval, unless a handler queued it again. */
           if (!g_curl_transfer_flush (transfer, now, interval, &due) &&
@@ -536,6 +553,12 @@ g_curl_multi_constructed (GObject *object)
   g_source_set_callback (self->source, G_SOURCE_FUNC (on_message), self, NULL);
   g_curl_source_set_flush_func (self->source, flush_cb, self);
   g_source_attach (self->source, self->context);
+
+  self->watchdog = g_source_new (&watchdog_funcs, sizeof (GSource));
+  self->watchdog_due = -1;
+  g_source_set_static_name (self->watchdog, "GCurlMulti stall watchdog");
+  g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
+  g_source_attach (self->watchdog, self->context);
 
   curl_multi_setopt (self->handle, CURLMOPT_MAX_TOTAL_CONNECTIONS,
                      (long) self->max_total_connections);
@@ -1517,7 +1540,6 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
 
   g_object_ref (transfer);
   g_queue_push_tail_link (&self->running, g_curl_transfer_get_running_link (transfer));
-  update_watchdog (self);
 
   if (!g_curl_transfer_start (transfer, self, &config, &error))
     g_curl_multi_cancel_transfer (self, transfer, g_steal_pointer (&error));

@@ -85,10 +85,14 @@ gboolean                g_curl_transfer_flush        (GCurlTransfer             
                                                       gint64                    *next_due);
 void                    g_curl_transfer_emit_finished (GCurlTransfer            *self);
 const GCurlTransferEnding *g_curl_transfer_get_ending (GCurlTransfer              *self);
-GError                 *g_curl_transfer_check_stalled (GCurlTransfer            *self,
-                                                       gint64                    now);
-gboolean                g_curl_transfer_check_idle   (GCurlTransfer             *self);
-gboolean                g_curl_transfer_nudge_brought_data (GCurlTransfer       *self);
+gint64                  g_curl_transfer_watch_due    (GCurlTransfer             *self,
+                                                      gint64                     now,
+                                                      gboolean                   nudging,
+                                                      gboolean                  *nudge_again);
+GError                 *g_curl_transfer_watch        (GCurlTransfer             *self,
+                                                      gint64                     now,
+                                                      gboolean                  *nudge,
+                                                      gint64                    *next_due);
 GCurlMulti             *g_curl_transfer_steal_multi  (GCurlTransfer             *self);
 GList                  *g_curl_transfer_get_rate_link (GCurlTransfer            *self);
 gboolean               *g_curl_transfer_get_rate_waiting (GCurlTransfer         *self);

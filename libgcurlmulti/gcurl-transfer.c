@@ -17,6 +17,7 @@
 #include "gcurl-error-private.h"
 #include "gcurl-multi-private.h"
 #include "gcurl-source-private.h"
+#include "gcurl-stall-private.h"
 #include "gcurl-transfer.h"
 #include "gcurl-transfer-private.h"
 
@@ -101,6 +102,8 @@ struct _GCurlTransfer
   gint64              request_stream_length;  /* -1: chunked */
   char               *content_type;
   gint64              max_download_speed;
+  gint64              resume_from;        /* download_async, not HTTP: the
+                                           * offset libcurl resumes at */
   GChecksumType       checksum_type;
   char               *expected_checksum;  /* hex, for download_async */
   GCurlTransferOptions *options;          /* NULL: all the multi's */
@@ -142,6 +145,9 @@ struct _GCurlTransfer
   gint64              download_size;
   guint64             activity;          /* bumped by every callback */
   guint               headers_final : 1; /* final response's headers seen */
+  guint               headers_tentative : 1; /* a 401/407 that libcurl may
+                                              * answer itself (see
+                                              * headers_complete()) */
   guint               headers_pending : 1; /* "got-headers" to emit */
   guint               redirecting : 1;   /* this response will be followed */
   guint               pause_requested : 1;
@@ -192,11 +198,9 @@ struct _GCurlTransfer
   guint               upload_started : 1;     /* the stream has been read from */
   gint64              upload_sent;        /* body bytes given to libcurl */
 
-  /* Stall watchdog. */
-  guint64             watchdog_activity;
-  gint64              watchdog_time;
-  guint64             idle_activity;      /* g_curl_transfer_check_idle() */
-  guint               idle_nudged : 1;
+  /* Stall watchdog: when the activity count last changed. */
+  GCurlStall          stall;
+  guint               is_http2 : 1;       /* the final response is HTTP/2 */
 
   /* While "finished" is emitted: the run it is for. */
   GCurlTransferEnding *ending;
@@ -434,6 +438,33 @@ body_exceeds_limit (GCurlTransfer *self,
   return TRUE;
 }
 
+static gboolean headers_become_final (GCurlTransfer *self);
+
+static gboolean
+is_http (GCurlTransfer *self)
+{
+  const char *scheme = NULL;
+
+  curl_easy_getinfo (self->handle, CURLINFO_SCHEME, &scheme);
+  return scheme == NULL || g_ascii_strncasecmp (scheme, "http", 4) == 0;
+}
+
+/* The body has started: whatever response it belongs to is the final one.
+ * That settles a 401 or 407 held back by headers_complete() (libcurl did
+ * not answer it itself, or it would have skipped its body), and gives the
+ * protocols without response headers (file, ftp…, when allowed) their
+ * "got-headers". Returns %FALSE if the body is refused (the size limit). */
+static gboolean
+body_starts (GCurlTransfer *self)
+{
+  if (self->headers_final || self->redirecting)
+    return TRUE;
+  if (self->headers_tentative || !is_http (self))
+    return headers_become_final (self);
+
+  return TRUE;
+}
+
 static size_t
 write_cb (char   *data,
           size_t  size,
@@ -442,6 +473,9 @@ write_cb (char   *data,
 {
   GCurlTransfer *self = user_data;
   size_t len = size * nmemb;
+
+  if (G_UNLIKELY (!self->headers_final) && !body_starts (self))
+    return 0;
 
   /* Pausing works from here whether or not the transfer is connected yet:
    * libcurl keeps this chunk and gives it again after curl_easy_pause(). */
@@ -540,7 +574,9 @@ clear_response_headers (GCurlTransfer *self)
  * libcurl keeps every header line anyway (and unfolds obsolete folded
  * ones), so nothing is copied while headers arrive: a value is only made,
  * and kept for the next lookup, when someone asks for that name. Repeated
- * headers become one comma-separated list (RFC 9110 5.3). */
+ * headers become one comma-separated list (RFC 9110 5.3). The headers of a
+ * proxy's CONNECT reply are another origin's (CURLH_CONNECT) and never
+ * seen here. */
 static const char *
 lookup_response_header (GCurlTransfer *self,
                         const char    *name)
@@ -582,29 +618,26 @@ lookup_response_header (GCurlTransfer *self,
   return value;
 }
 
-static void
-headers_complete (GCurlTransfer *self)
+/* The response whose head just ended is the final one: record its status
+ * and size for "got-headers". Returns %FALSE if its announced size is past
+ * the limit of a body in memory. */
+static gboolean
+headers_become_final (GCurlTransfer *self)
 {
   long code = 0;
+  long version = 0;
   curl_off_t length = -1;
+  gboolean http = is_http (self);
 
-  curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &code);
-
-  /* 1xx responses come before the real one. */
-  if (code >= 100 && code < 200)
-    return;
-
-  if (is_followed_redirect (code) && self->max_redirects > 0 &&
-      lookup_response_header (self, "Location") != NULL)
-    {
-      self->redirecting = TRUE;
-      return;
-    }
-
+  if (http)
+    curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &code);
   curl_easy_getinfo (self->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  curl_easy_getinfo (self->handle, CURLINFO_HTTP_VERSION, &version);
 
   self->headers_final = TRUE;
+  self->headers_tentative = FALSE;
   self->headers_pending = TRUE;
+  self->is_http2 = version == CURL_HTTP_VERSION_2_0;
   self->status_code = (guint) code;
   self->download_size = length >= 0 ? length : -1;
 
@@ -615,7 +648,7 @@ headers_complete (GCurlTransfer *self)
       gint64 start, total;
 
       if (g_curl_parse_content_range (lookup_response_header (self, "Content-Range"),
-                               &start, &total) && start >= 0)
+                                      &start, &total) && start >= 0)
         {
           self->downloaded = start;
           if (total >= 0)
@@ -623,6 +656,14 @@ headers_complete (GCurlTransfer *self)
           else if (length >= 0)
             self->download_size = start + length;
         }
+    }
+  else if (!http && self->resume_from > 0)
+    {
+      /* libcurl resumed it (CURLOPT_RESUME_FROM_LARGE): what it announces
+       * is the rest. */
+      self->downloaded = self->resume_from;
+      if (length >= 0)
+        self->download_size = self->resume_from + length;
     }
 
   /* Avoid growing the body buffer step by step when its size is known. */
@@ -634,6 +675,55 @@ headers_complete (GCurlTransfer *self)
     }
 
   mark_dirty (self);
+
+  /* A body announced larger than the limit is refused before it comes. */
+  return !(self->sink == NULL && length > 0 && body_exceeds_limit (self, (guint64) length));
+}
+
+/* The head of a response has ended: decide whether it is the final
+ * response. Returns %FALSE to refuse its body (the size limit). */
+static gboolean
+headers_complete (GCurlTransfer *self)
+{
+  long code = 0;
+
+  /* Other protocols (ftp…) give their server's replies as "headers": the
+   * body's first byte says their response is there (see body_starts()). */
+  if (!is_http (self))
+    return TRUE;
+
+  curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &code);
+
+  /* A proxy's reply to CONNECT: libcurl 7.88 gives it to the header
+   * callback like any response, with the response code still 0 (the
+   * proxy's own is CURLINFO_HTTP_CONNECTCODE). The origin's response comes
+   * through the tunnel after it. */
+  if (code == 0)
+    return TRUE;
+
+  /* 1xx responses come before the real one. */
+  if (code >= 100 && code < 200)
+    return TRUE;
+
+  if (is_followed_redirect (code) && self->max_redirects > 0 &&
+      lookup_response_header (self, "Location") != NULL)
+    {
+      self->redirecting = TRUE;
+      return TRUE;
+    }
+
+  /* An authentication challenge that libcurl may answer itself, when
+   * credentials were set on the handle: it decides that only after this
+   * callback, and then skips the challenge's body and sends the request
+   * again (prereq_cb() sees it). Known to be final once its body starts
+   * or the transfer ends without another request. */
+  if (code == 401 || code == 407)
+    {
+      self->headers_tentative = TRUE;
+      return TRUE;
+    }
+
+  return headers_become_final (self);
 }
 
 /* Only watches for the start and the end of each response's headers:
@@ -648,6 +738,7 @@ header_cb (char   *data,
   size_t len = size * nmemb;
 
   self->activity++;
+  mark_dirty (self);
 
   /* Trailers after the body are not response headers. */
   if (self->headers_final)
@@ -655,17 +746,15 @@ header_cb (char   *data,
 
   if (len >= 5 && memcmp (data, "HTTP/", 5) == 0)
     {
-      /* A new response (after a 1xx): only the final one's headers count. */
+      /* A new response (after a 1xx, a CONNECT reply or an authentication
+       * round): only the final one's headers count. */
       clear_response_headers (self);
       self->redirecting = FALSE;
+      self->headers_tentative = FALSE;
     }
   else if (len > 0 && (data[0] == '\r' || data[0] == '\n'))
     {
-      headers_complete (self);
-      /* A body announced larger than the limit is refused before it
-       * comes. */
-      if (self->headers_final && self->sink == NULL && self->download_size > 0 &&
-          body_exceeds_limit (self, (guint64) self->download_size))
+      if (!headers_complete (self))
         return 0;
     }
 
@@ -842,6 +931,15 @@ prereq_cb (void *user_data,
 
   self->active = TRUE;
   self->activity++;
+  mark_dirty (self);
+
+  /* A new request of this run: what came before was a response libcurl
+   * consumed itself (an authentication challenge it answers now). */
+  if (self->headers_tentative)
+    {
+      self->headers_tentative = FALSE;
+      clear_response_headers (self);
+    }
 
   return CURL_PREREQFUNC_OK;
 }
@@ -2103,6 +2201,9 @@ unpause_in_curl (GCurlTransfer *self)
     return;
 
   self->paused_in_curl = FALSE;
+  /* Held back until now by something that is not the peer's fault. */
+  g_curl_stall_reset (&self->stall, self->activity, g_get_monotonic_time ());
+  mark_dirty (self);
   code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
   if (code != CURLE_OK)
     g_curl_multi_cancel_transfer (self->multi, self,
@@ -2240,8 +2341,10 @@ g_curl_transfer_resume (GCurlTransfer *self)
     return;
 
   self->pause_requested = FALSE;
-  self->watchdog_activity = self->activity;
-  self->watchdog_time = g_get_monotonic_time ();
+  /* The stall timeout counts from now, and the watchdog must learn when
+   * it ends even if nothing arrives. */
+  g_curl_stall_reset (&self->stall, self->activity, g_get_monotonic_time ());
+  mark_dirty (self);
   set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
 
   if (self->paused_in_curl)
@@ -2413,8 +2516,10 @@ reset_response (GCurlTransfer *self)
   self->downloaded = 0;
   self->download_size = -1;
   self->headers_final = FALSE;
+  self->headers_tentative = FALSE;
   self->headers_pending = FALSE;
   self->redirecting = FALSE;
+  self->is_http2 = FALSE;
   self->error_buffer[0] = '\0';
 }
 
@@ -2531,10 +2636,7 @@ g_curl_transfer_start (GCurlTransfer             *self,
     self->stall_timeout = (guint) self->options->stall_timeout;
   self->redirect_time = 0;
   self->activity = 0;
-  self->watchdog_activity = 0;
-  self->watchdog_time = g_get_monotonic_time ();
-  self->idle_activity = 0;
-  self->idle_nudged = FALSE;
+  g_curl_stall_reset (&self->stall, 0, g_get_monotonic_time ());
   self->pause_requested = FALSE;
   self->paused_in_curl = FALSE;
   self->active = FALSE;
@@ -2732,15 +2834,6 @@ g_curl_transfer_fail (GCurlTransfer *self,
     set_state (self, G_CURL_TRANSFER_STATE_CANCELLED);
 }
 
-static gboolean
-is_http (GCurlTransfer *self)
-{
-  const char *scheme = NULL;
-
-  curl_easy_getinfo (self->handle, CURLINFO_SCHEME, &scheme);
-  return scheme == NULL || g_ascii_strncasecmp (scheme, "http", 4) == 0;
-}
-
 /* libcurl before 8.6 reports its own size limits as CURLE_OUT_OF_MEMORY,
  * with nothing in the error buffer: a request head (with its URL) over
  * 1 MiB, found once connected, or a response header line over
@@ -2883,15 +2976,16 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
   if (self->redirecting)
     return follow_redirect (self);
 
+  /* A challenge libcurl did not answer (no credentials, or they failed)
+   * and whose body was empty is the response. So is whatever another
+   * protocol (file, ftp…, when allowed) gave without a byte of body: it has
+   * no headers at all. */
+  if (!self->headers_final && (self->headers_tentative || !is_http (self)))
+    headers_become_final (self);
+
   /* libcurl 7.88 takes a response cut off inside its headers for a
-   * complete one with no body: that would be a silently lost response.
-   * Other protocols (file, ftp…, when allowed) have no headers at all. */
-  if (!self->headers_final && !is_http (self))
-    {
-      self->headers_final = TRUE;
-      self->status_code = 0;
-    }
-  else if (!self->headers_final)
+   * complete one with no body: that would be a silently lost response. */
+  if (!self->headers_final)
     {
       g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_PARTIAL_FILE,
                                                _("The connection to %s closed before the "
@@ -3129,80 +3223,82 @@ g_curl_transfer_get_ending (GCurlTransfer *self)
   return self->ending;
 }
 
-/* Returns the error to end the transfer with if it has received nothing
- * for its stall timeout since it sent its request, or %NULL. Called about
- * once a second. */
-GError *
-g_curl_transfer_check_stalled (GCurlTransfer *self,
-                               gint64         now)
+/* Whether something that is not the peer's fault holds the transfer back
+ * (the application's pause, a slow reader of the stream, the speed limit,
+ * the request stream), or it cannot stall yet (waiting for a connection)
+ * or any more. */
+static gboolean
+is_held (GCurlTransfer *self)
 {
-  /* Held back by the application (pause, a slow reader of the stream) or
-   * by the speed limit: not the peer's fault. */
-  if (self->stall_timeout == 0 || !self->active || self->completed ||
-      self->state != G_CURL_TRANSFER_STATE_RUNNING || self->paused_in_curl ||
-      self->activity != self->watchdog_activity)
+  return !self->active || self->completed || self->paused_in_curl ||
+         self->state != G_CURL_TRANSFER_STATE_RUNNING;
+}
+
+static gint64
+earliest (gint64 a,
+          gint64 b)
+{
+  if (a < 0)
+    return b;
+  if (b < 0)
+    return a;
+  return MIN (a, b);
+}
+
+/* When the watchdog must look at the transfer next, -1 for never, as of
+ * @now, right after libcurl returned. Also notes whether a nudge (see
+ * g_curl_source_nudge(), @nudging: the dispatch that just ended was one)
+ * brought data: libcurl had more of it in its buffers than one nudge lets
+ * out, so *@nudge_again is set. */
+gint64
+g_curl_transfer_watch_due (GCurlTransfer *self,
+                           gint64         now,
+                           gboolean       nudging,
+                           gboolean      *nudge_again)
+{
+  gboolean was_nudged = self->stall.nudged;
+
+  if (is_held (self))
+    return -1;
+
+  if (g_curl_stall_observe (&self->stall, self->activity, now) && nudging && was_nudged)
+    *nudge_again = TRUE;
+
+  return earliest (g_curl_stall_deadline (&self->stall, self->stall_timeout),
+                   self->is_http2 ? g_curl_stall_nudge_due (&self->stall) : -1);
+}
+
+/* The watchdog's look at the transfer: returns the error to end it with if
+ * it has received nothing for its stall timeout since it sent its request,
+ * or %NULL. Sets *@nudge if it has been idle for a nudge (only libcurl's
+ * HTTP/2 sits on bytes that way: an idle HTTP/1 transfer is waiting for
+ * its server, and costs nobody a recv()), and lowers *@next_due to when it
+ * must look again. */
+GError *
+g_curl_transfer_watch (GCurlTransfer *self,
+                       gint64         now,
+                       gboolean      *nudge,
+                       gint64        *next_due)
+{
+  if (is_held (self))
     {
-      self->watchdog_activity = self->activity;
-      self->watchdog_time = now;
+      g_curl_stall_reset (&self->stall, self->activity, now);
       return NULL;
     }
 
-  if (now - self->watchdog_time < (gint64) self->stall_timeout * G_USEC_PER_SEC)
-    return NULL;
+  g_curl_stall_observe (&self->stall, self->activity, now);
+  if (g_curl_stall_is_stalled (&self->stall, self->stall_timeout, now))
+    return g_error_new (G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                        _("No data received from %s for %u seconds"),
+                        shown_url (self), self->stall_timeout);
 
-  return g_error_new (G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
-                      _("No data received from %s for %u seconds"),
-                      shown_url (self), self->stall_timeout);
-}
+  if (self->is_http2 && g_curl_stall_take_nudge (&self->stall, now))
+    *nudge = TRUE;
 
-static gboolean
-response_is_http2 (GCurlTransfer *self)
-{
-  long version = 0;
-
-  curl_easy_getinfo (self->handle, CURLINFO_HTTP_VERSION, &version);
-  return version == CURL_HTTP_VERSION_2_0;
-}
-
-/* Whether the transfer has received nothing since the previous call (about
- * a second ago) though nothing holds it back; %TRUE once per such idle
- * spell, so that the watchdog nudges libcurl's sockets once (see
- * g_curl_source_nudge(): libcurl 7.88 can sit on an HTTP/2 stream's last
- * bytes until its socket is readable again). Held back (paused, by a slow
- * reader, by the speed limit or waiting for its request stream), a
- * transfer is not idle. */
-gboolean
-g_curl_transfer_check_idle (GCurlTransfer *self)
-{
-  if (!self->active || self->completed || self->paused_in_curl ||
-      self->state != G_CURL_TRANSFER_STATE_RUNNING ||
-      self->activity != self->idle_activity)
-    {
-      self->idle_activity = self->activity;
-      self->idle_nudged = FALSE;
-      return FALSE;
-    }
-
-  if (self->idle_nudged)
-    return FALSE;
-  self->idle_nudged = TRUE;
-
-  /* Only libcurl's HTTP/2 sits on bytes that way: an idle HTTP/1 transfer
-   * is waiting for its server, and costs nobody a recv(). */
-  return response_is_http2 (self);
-}
-
-/* Whether a nudge after g_curl_transfer_check_idle() brought data (libcurl
- * had more of it in its buffers than one nudge lets out): then the caller
- * nudges again, until a nudge brings nothing. */
-gboolean
-g_curl_transfer_nudge_brought_data (GCurlTransfer *self)
-{
-  if (!self->idle_nudged || self->completed || self->activity == self->idle_activity)
-    return FALSE;
-
-  self->idle_activity = self->activity;
-  return TRUE;
+  *next_due = earliest (*next_due,
+                        earliest (g_curl_stall_deadline (&self->stall, self->stall_timeout),
+                                  self->is_http2 ? g_curl_stall_nudge_due (&self->stall) : -1));
+  return NULL;
 }
 
 /* Sends the body of the next run to @sink instead of memory. The sink only
