@@ -6,11 +6,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <gio/gfiledescriptorbased.h>
 
+#include "gcurl-download-private.h"
 #include "gcurl-error.h"
+#include "gcurl-error-private.h"
 #include "gcurl-multi.h"
 #include "gcurl-multi-private.h"
 #include "gcurl-transfer-private.h"
@@ -18,18 +22,57 @@
 /* A download is a chain of attempts. Each attempt sends the transfer with
  * send_async() and, once the headers say what the body is, splices the
  * body stream into "<destination>.part": appended when the server continues
- * exactly where the .part ends (206 with a matching Content-Range), from
- * zero otherwise. The stream's back-pressure pauses the transfer while the
- * file writes (asynchronous, in GIO's thread pool) are behind. When the
- * body is complete, the .part is synced, its checksum checked if one is
- * expected, and renamed over the destination. A transient failure waits
- * and starts another attempt, which resumes from the .part. */
+ * exactly where the .part ends, the same resource as the .part's (206 with
+ * a matching Content-Range and matching validators), into a new .part
+ * otherwise. The stream's back-pressure pauses the transfer while the file
+ * writes (asynchronous, in GIO's thread pool) are behind. When the body is
+ * complete, the .part is synced, its size and checksum checked, and it is
+ * renamed over the destination. A transient failure waits (exponential
+ * back-off with jitter, or the server's Retry-After) and starts another
+ * attempt, which resumes from the .part.
+ *
+ * Never splice two versions of a file: the resource's validators (ETag,
+ * Last-Modified, size; for FTP and file:// the size and the file's time)
+ * are kept with the .part, in an extended attribute or, where the file
+ * system has none, in "<destination>.part.validators", and compared with
+ * every continuation the server sends, whether or not it honoured
+ * If-Range. They are written before the first byte of a new .part, which
+ * is a new file (the old one and its validators deleted first): a crash at
+ * any moment leaves either a consistent pair or an empty .part. */
 
-/* The resource's validator (ETag, else Last-Modified) is kept with the
- * .part, so that a resumed request can ask for the rest only if the
- * resource has not changed (If-Range). */
-#define GCURL_VALIDATOR_ATTRIBUTE "xattr::gcurlmulti.validator"
+#define GCURL_VALIDATORS_ATTRIBUTE "xattr::gcurlmulti.validators"
+/* What earlier versions kept: the If-Range value alone. */
+#define GCURL_LEGACY_VALIDATOR_ATTRIBUTE "xattr::gcurlmulti.validator"
+#define GCURL_VALIDATORS_SUFFIX ".validators"
+#define GCURL_VALIDATORS_GROUP "gcurlmulti"
 #define GCURL_MAX_RETRY_AFTER_S 300
+/* One more attempt from zero after a .part that turned out wrong (its
+ * checksum, or its size: another program changed it). */
+#define GCURL_FRESH_ATTEMPTS 1
+
+/* Test hook: behave as on a file system without extended attributes. */
+static gboolean xattrs_disabled;
+
+/* What identifies the version of the resource a .part holds. */
+typedef struct
+{
+  char   *etag;             /* as the server sent it, or NULL */
+  char   *last_modified;    /* HTTP date, or NULL */
+  gint64  size;             /* the whole resource, -1 if unknown */
+  gint64  filetime;         /* s since the epoch (ftp, file), -1 if unknown */
+} Validators;
+
+static void
+validators_free (Validators *v)
+{
+  if (v == NULL)
+    return;
+  g_free (v->etag);
+  g_free (v->last_modified);
+  g_free (v);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Validators, validators_free)
 
 typedef struct
 {
@@ -37,23 +80,41 @@ typedef struct
   GCurlTransfer      *transfer;
   GFile              *destination;
   GFile              *part;
+  GFile              *sidecar;            /* the .part's validators file */
   GCurlDownloadFlags  flags;
+  gboolean            http;               /* the URL is http(s): Range, not
+                                           * CURLOPT_RESUME_FROM */
 
   guint               attempt;            /* 0 for the first */
   guint               retries_left;
   guint               retry_delay;        /* ms, doubled after each retry */
+  guint               fresh_left;         /* attempts from zero after a bad .part */
   GSource            *retry_source;
   GNetworkMonitor    *monitor;            /* while waiting to retry */
   gulong              network_changed_id;
   GSource            *cancel_source;
-  gboolean            restarted;          /* from zero, after a bad 206 or 416 */
+  gboolean            restarted;          /* from zero, after a bad continuation */
+  gboolean            force_fresh;        /* the next attempt starts from zero */
 
+  Validators         *validators;         /* the .part's, or NULL if unknown */
   goffset             offset;             /* .part size this attempt continues */
+  gint64              expected_size;      /* the whole file, -1 if unknown */
   GInputStream       *body;
   GOutputStream      *out;
+  gssize              written;            /* by the splice into out */
+  gboolean            part_changed;       /* finish found the .part altered */
 } Download;
 
 static void start_attempt (GTask *task);
+
+/* Test hook (see tests/test-download.c): %TRUE makes downloads keep the
+ * validators in the side file, as on a file system without extended
+ * attributes. */
+void
+g_curl_download_set_xattrs_disabled (gboolean disabled)
+{
+  xattrs_disabled = disabled;
+}
 
 static void
 stop_watching_network (Download *d)
@@ -71,12 +132,299 @@ download_free (Download *d)
   g_curl_clear_source (&d->cancel_source);
   g_clear_object (&d->body);
   g_clear_object (&d->out);
+  g_clear_pointer (&d->validators, validators_free);
+  g_clear_object (&d->sidecar);
   g_clear_object (&d->part);
   g_clear_object (&d->destination);
   g_clear_object (&d->transfer);
   g_clear_object (&d->multi);
   g_free (d);
 }
+
+/* Validators */
+
+static char *
+validators_to_data (const Validators *v)
+{
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+
+  if (v->etag != NULL)
+    g_key_file_set_string (key_file, GCURL_VALIDATORS_GROUP, "etag", v->etag);
+  if (v->last_modified != NULL)
+    g_key_file_set_string (key_file, GCURL_VALIDATORS_GROUP, "last-modified", v->last_modified);
+  g_key_file_set_int64 (key_file, GCURL_VALIDATORS_GROUP, "size", v->size);
+  g_key_file_set_int64 (key_file, GCURL_VALIDATORS_GROUP, "filetime", v->filetime);
+
+  return g_key_file_to_data (key_file, NULL, NULL);
+}
+
+static Validators *
+validators_from_data (const char *data)
+{
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+  Validators *v;
+
+  if (!g_key_file_load_from_data (key_file, data, -1, G_KEY_FILE_NONE, NULL) ||
+      !g_key_file_has_group (key_file, GCURL_VALIDATORS_GROUP))
+    return NULL;
+
+  v = g_new0 (Validators, 1);
+  v->etag = g_key_file_get_string (key_file, GCURL_VALIDATORS_GROUP, "etag", NULL);
+  v->last_modified = g_key_file_get_string (key_file, GCURL_VALIDATORS_GROUP,
+                                            "last-modified", NULL);
+  v->size = g_key_file_get_int64 (key_file, GCURL_VALIDATORS_GROUP, "size", &error);
+  if (error != NULL)
+    v->size = -1;
+  g_clear_error (&error);
+  v->filetime = g_key_file_get_int64 (key_file, GCURL_VALIDATORS_GROUP, "filetime", &error);
+  if (error != NULL)
+    v->filetime = -1;
+
+  return v;
+}
+
+/* The validators kept with the .part: its extended attribute, the side
+ * file, or what earlier versions kept; %NULL if there are none. */
+static Validators *
+read_validators (Download *d)
+{
+  g_autoptr(GFileInfo) info = NULL;
+  g_autofree char *data = NULL;
+  const char *legacy;
+  Validators *v;
+
+  if (!xattrs_disabled)
+    info = g_file_query_info (d->part,
+                              GCURL_VALIDATORS_ATTRIBUTE "," GCURL_LEGACY_VALIDATOR_ATTRIBUTE,
+                              G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  if (info != NULL && g_file_info_has_attribute (info, GCURL_VALIDATORS_ATTRIBUTE))
+    {
+      v = validators_from_data (g_file_info_get_attribute_string (info,
+                                                                  GCURL_VALIDATORS_ATTRIBUTE));
+      if (v != NULL)
+        return v;
+    }
+
+  if (g_file_load_contents (d->sidecar, NULL, &data, NULL, NULL, NULL))
+    {
+      v = validators_from_data (data);
+      if (v != NULL)
+        return v;
+    }
+
+  legacy = info != NULL ? g_file_info_get_attribute_string (info,
+                                                            GCURL_LEGACY_VALIDATOR_ATTRIBUTE)
+                        : NULL;
+  if (legacy == NULL)
+    return NULL;
+
+  v = g_new0 (Validators, 1);
+  v->size = v->filetime = -1;
+  if (legacy[0] == '"' || g_str_has_prefix (legacy, "W/"))
+    v->etag = g_strdup (legacy);
+  else
+    v->last_modified = g_strdup (legacy);
+  return v;
+}
+
+/* Keeps @v with the new, still empty .part: as its extended attribute, or
+ * where the file system has none, in the side file (written whole or not at
+ * all). Without either, the download still checks its own retries against
+ * them (they stay in memory); a later download would know nothing. */
+static void
+write_validators (Download         *d,
+                  const Validators *v)
+{
+  g_autofree char *data = validators_to_data (v);
+  g_autoptr(GError) error = NULL;
+  const char *sidecar_path;
+
+  if (!xattrs_disabled &&
+      g_file_set_attribute_string (d->part, GCURL_VALIDATORS_ATTRIBUTE, data,
+                                   G_FILE_QUERY_INFO_NONE, NULL, &error))
+    return;
+  g_clear_error (&error);
+
+  sidecar_path = g_file_peek_path (d->sidecar);
+  if (sidecar_path != NULL
+      ? g_file_set_contents_full (sidecar_path, data, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+                                  0666, &error)
+      : g_file_replace_contents (d->sidecar, data, strlen (data), NULL, FALSE,
+                                 G_FILE_CREATE_NONE, NULL, NULL, &error))
+    return;
+
+  g_debug ("Cannot keep the validators of %s: %s", g_file_peek_path (d->part),
+           error->message);
+}
+
+/* What the response says about the resource it is a part of. */
+static Validators *
+response_validators (Download *d)
+{
+  CURL *handle = g_curl_transfer_get_handle (d->transfer);
+  Validators *v = g_new0 (Validators, 1);
+  guint status = g_curl_transfer_get_status_code (d->transfer);
+  curl_off_t filetime = -1;
+  gint64 start, total;
+
+  v->etag = g_strdup (g_curl_transfer_get_response_header (d->transfer, "ETag"));
+  v->last_modified = g_strdup (g_curl_transfer_get_response_header (d->transfer,
+                                                                    "Last-Modified"));
+  v->size = -1;
+  if (status == 206 || status == 416)
+    {
+      if (g_curl_parse_content_range (g_curl_transfer_get_response_header (d->transfer,
+                                                                           "Content-Range"),
+                                      &start, &total))
+        v->size = total;
+    }
+  else
+    {
+      /* 200, or another protocol: the transfer counts a resumed file
+       * whole (see g_curl_transfer_set_resume_from()). */
+      v->size = g_curl_transfer_get_expected_size (d->transfer);
+    }
+
+  v->filetime = -1;
+  if (status == 0 && curl_easy_getinfo (handle, CURLINFO_FILETIME_T, &filetime) == CURLE_OK &&
+      filetime >= 0)
+    v->filetime = filetime;
+
+  return v;
+}
+
+/* Whether @now (the response's) can be the resource @saved (the .part's)
+ * describes: every validator both have must be equal. A weak ETag cannot
+ * prove two bodies the same (RFC 9110 8.8.3.2), but a different one proves
+ * them different. */
+static gboolean
+validators_match (const Validators *saved,
+                  const Validators *now,
+                  const char      **which)
+{
+  if (saved == NULL)
+    return TRUE;
+
+  if (saved->etag != NULL && now->etag != NULL && g_strcmp0 (saved->etag, now->etag) != 0)
+    *which = "ETag";
+  else if (saved->last_modified != NULL && now->last_modified != NULL &&
+           g_strcmp0 (saved->last_modified, now->last_modified) != 0)
+    *which = "Last-Modified";
+  else if (saved->size >= 0 && now->size >= 0 && saved->size != now->size)
+    *which = "size";
+  else if (saved->filetime >= 0 && now->filetime >= 0 && saved->filetime != now->filetime)
+    *which = "file time";
+  else
+    return TRUE;
+
+  return FALSE;
+}
+
+/* If-Range: a strong ETag, else the Last-Modified date (RFC 9110 13.1.5). */
+static const char *
+if_range_value (const Validators *v)
+{
+  if (v == NULL)
+    return NULL;
+  if (v->etag != NULL && !g_str_has_prefix (v->etag, "W/"))
+    return v->etag;
+  return v->last_modified;
+}
+
+/* Deletes the .part and its validators, in that order: a crash in between
+ * leaves validators without a .part, which nothing reads. */
+static gboolean
+delete_part (Download  *d,
+             GError   **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (!g_file_delete (d->part, NULL, &local_error) &&
+      !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  g_file_delete (d->sidecar, NULL, NULL);
+
+  return TRUE;
+}
+
+static goffset
+stream_size (GOutputStream *out)
+{
+  g_autoptr(GFileInfo) info = NULL;
+
+  if (G_IS_FILE_DESCRIPTOR_BASED (out))
+    {
+      struct stat st;
+
+      if (fstat (g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (out)), &st) < 0)
+        return -1;
+      return st.st_size;
+    }
+
+  info = g_file_output_stream_query_info (G_FILE_OUTPUT_STREAM (out),
+                                          G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL, NULL);
+  return info != NULL ? g_file_info_get_size (info) : -1;
+}
+
+/* Opens the .part for appending, and checks that it is as long as this
+ * attempt thinks (another program may have changed it). Appending, always:
+ * if another program shortens the file meanwhile, the next write lands at
+ * its new end, never after a hole of zeros that would pass for data, and
+ * the size check before the rename sees it. */
+static GOutputStream *
+open_part (Download  *d,
+           goffset    expected,
+           GError   **error)
+{
+  g_autoptr(GFileOutputStream) out = g_file_append_to (d->part, G_FILE_CREATE_NONE, NULL, error);
+  goffset size;
+
+  if (out == NULL)
+    return NULL;
+
+  size = stream_size (G_OUTPUT_STREAM (out));
+  if (size != expected)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("%s changed while it was being downloaded: it has %" G_GOFFSET_FORMAT
+                     " bytes, not %" G_GOFFSET_FORMAT),
+                   g_file_peek_path (d->part), size, expected);
+      g_output_stream_close (G_OUTPUT_STREAM (out), NULL, NULL);
+      return NULL;
+    }
+
+  return G_OUTPUT_STREAM (g_steal_pointer (&out));
+}
+
+/* A new .part for a response from the start of the resource: the old one
+ * and its validators go first, the new validators are kept before any byte
+ * of it (see the top of this file). */
+static GOutputStream *
+open_new_part (Download    *d,
+               Validators  *validators,
+               GError     **error)
+{
+  GOutputStream *out;
+
+  if (!delete_part (d, error))
+    return NULL;
+
+  out = open_part (d, 0, error);
+  if (out == NULL)
+    return NULL;
+
+  write_validators (d, validators);
+  g_clear_pointer (&d->validators, validators_free);
+  d->validators = validators;
+
+  return out;
+}
+
+/* Attempts */
 
 /* Until its "finished" has been emitted, a transfer cannot be changed or
  * run again (got-headers may come from inside the finishing itself). */
@@ -91,13 +439,28 @@ transfer_is_busy (GCurlTransfer *transfer)
 }
 
 static void
-clear_range_headers (GCurlTransfer *transfer,
-                     gpointer       user_data)
+set_resume_request (GCurlTransfer    *transfer,
+                    gboolean          http,
+                    goffset           offset,
+                    const Validators *validators)
 {
-  g_signal_handlers_disconnect_by_func (transfer, clear_range_headers, user_data);
+  g_autofree char *range = NULL;
+
+  if (http && offset > 0)
+    range = g_strdup_printf ("bytes=%" G_GOFFSET_FORMAT "-", offset);
+  g_curl_transfer_set_library_header (transfer, "Range", range);
+  g_curl_transfer_set_library_header (transfer, "If-Range",
+                                      range != NULL ? if_range_value (validators) : NULL);
+  g_curl_transfer_set_resume_from (transfer, http ? 0 : offset, !http);
+}
+
+static void
+clear_download_request (GCurlTransfer *transfer,
+                        gpointer       user_data)
+{
+  g_signal_handlers_disconnect_by_func (transfer, clear_download_request, user_data);
   g_curl_transfer_set_fail_on_http_error (transfer, FALSE);
-  g_curl_transfer_set_request_header (transfer, "Range", NULL);
-  g_curl_transfer_set_request_header (transfer, "If-Range", NULL);
+  set_resume_request (transfer, TRUE, 0, NULL);
 }
 
 /* Returns the download's result (@error, or success if %NULL) and drops
@@ -115,9 +478,9 @@ download_return (GTask  *task,
   g_clear_object (&d->out);
   /* The transfer is the application's again, as it gave it. */
   if (!transfer_is_busy (d->transfer))
-    clear_range_headers (d->transfer, NULL);
+    clear_download_request (d->transfer, NULL);
   else
-    g_signal_connect (d->transfer, "finished", G_CALLBACK (clear_range_headers), NULL);
+    g_signal_connect (d->transfer, "finished", G_CALLBACK (clear_download_request), NULL);
 
   /* On failure the .part stays for a later G_CURL_DOWNLOAD_RESUME, and the
    * destination was never touched. */
@@ -140,43 +503,44 @@ download_return_if_cancelled (GTask *task)
   return TRUE;
 }
 
-static gboolean
-error_is_transient (const GError *error,
-                    guint         status)
-{
-  if (error->domain != G_CURL_ERROR)
-    return FALSE;
-
-  switch (error->code)
-    {
-    case G_CURL_ERROR_PARTIAL_FILE:
-    case G_CURL_ERROR_RECV_ERROR:
-    case G_CURL_ERROR_SEND_ERROR:
-    case G_CURL_ERROR_OPERATION_TIMEDOUT:
-    case G_CURL_ERROR_GOT_NOTHING:
-    case G_CURL_ERROR_HTTP2:
-    case G_CURL_ERROR_HTTP2_STREAM:
-      return TRUE;
-    case G_CURL_ERROR_HTTP_RETURNED_ERROR:
-      return status == 408 || status == 429 || (status >= 500 && status <= 599);
-    default:
-      return FALSE;
-    }
-}
-
-/* Retry-After as seconds (the HTTP-date form is rare for these statuses
- * and treated as absent). */
+/* Retry-After (RFC 9110 10.2.3): seconds, or an HTTP date; 0 if absent,
+ * capped at GCURL_MAX_RETRY_AFTER_S. */
 static guint
 retry_after_ms (GCurlTransfer *transfer)
 {
   const char *value = g_curl_transfer_get_response_header (transfer, "Retry-After");
   guint64 seconds;
+  time_t date;
 
-  if (value == NULL || !g_ascii_string_to_unsigned (value, 10, 0, GCURL_MAX_RETRY_AFTER_S,
-                                                    &seconds, NULL))
+  if (value == NULL)
     return 0;
 
-  return (guint) seconds * 1000;
+  if (!g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT64, &seconds, NULL))
+    {
+      date = curl_getdate (value, NULL);
+      if (date < 0)
+        return 0;
+      seconds = date > time (NULL) ? (guint64) (date - time (NULL)) : 0;
+    }
+
+  return (guint) MIN (seconds, GCURL_MAX_RETRY_AFTER_S) * 1000;
+}
+
+/* The wait before the next retry: the back-off delay, doubled after every
+ * retry, with jitter (between half of it and all of it) so that downloads
+ * that failed together do not all come back together; at least what the
+ * server asked for. */
+static guint
+next_retry_delay (Download *d)
+{
+  guint base = d->retry_delay;
+  guint half = base / 2;
+  guint spread = MIN (base - half, (guint) G_MAXINT32 - 1);
+  guint delay = half + (guint) g_random_int_range (0, (gint32) spread + 1);
+
+  d->retry_delay = base > G_MAXUINT / 2 ? G_MAXUINT : base * 2;
+
+  return MAX (delay, retry_after_ms (d->transfer));
 }
 
 static void
@@ -203,6 +567,42 @@ retry_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+close_attempt (Download *d)
+{
+  g_clear_object (&d->body);
+  if (d->out != NULL)
+    {
+      g_output_stream_close (d->out, NULL, NULL);
+      g_clear_object (&d->out);
+    }
+}
+
+/* Starts over from zero, at once (not a retry): the .part is of another
+ * version of the resource, or could not be continued. */
+static void
+restart_from_zero (GTask *task)
+{
+  Download *d = g_task_get_task_data (task);
+
+  close_attempt (d);
+  d->force_fresh = TRUE;
+  start_attempt (task);
+}
+
+/* Whether @error says that libcurl could not continue the .part of a
+ * protocol other than HTTP where it ends (an FTP server without REST, a
+ * file shorter than the .part). */
+static gboolean
+is_resume_refused (Download     *d,
+                   const GError *error)
+{
+  return !d->http && d->offset > 0 && error->domain == G_CURL_ERROR &&
+         (error->code == G_CURL_ERROR_BAD_DOWNLOAD_RESUME ||
+          error->code == G_CURL_ERROR_FTP_COULDNT_USE_REST ||
+          error->code == G_CURL_ERROR_RANGE_ERROR);
+}
+
 /* Ends the attempt with @error: another attempt after a delay if the error
  * is transient and retries are left, the end of the download otherwise. */
 static void
@@ -213,12 +613,7 @@ attempt_failed (GTask  *task,
   guint status = g_curl_transfer_get_status_code (d->transfer);
   guint delay;
 
-  g_clear_object (&d->body);
-  if (d->out != NULL)
-    {
-      g_output_stream_close (d->out, NULL, NULL);
-      g_clear_object (&d->out);
-    }
+  close_attempt (d);
 
   if (download_return_if_cancelled (task))
     {
@@ -226,19 +621,28 @@ attempt_failed (GTask  *task,
       return;
     }
 
-  if (d->retries_left == 0 || !error_is_transient (error, status))
+  if (is_resume_refused (d, error) && !d->restarted)
+    {
+      g_debug ("Download of %s cannot continue its .part (%s); starting over",
+               g_curl_transfer_get_shown_url (d->transfer), error->message);
+      g_error_free (error);
+      d->restarted = TRUE;
+      restart_from_zero (task);
+      return;
+    }
+
+  if (d->retries_left == 0 || !g_curl_error_is_transient_for_status (error, status))
     {
       download_return (task, error);
       return;
     }
 
-  delay = MAX (retry_after_ms (d->transfer), d->retry_delay);
+  delay = next_retry_delay (d);
   g_debug ("Download of %s failed (%s); retrying in %u ms, %u retries left",
            g_curl_transfer_get_shown_url (d->transfer), error->message, delay, d->retries_left);
   g_error_free (error);
   d->attempt++;
   d->retries_left--;
-  d->retry_delay *= 2;
 
   d->retry_source = g_timeout_source_new (delay);
   g_source_set_static_name (d->retry_source, "GCurl download retry");
@@ -256,37 +660,8 @@ attempt_failed (GTask  *task,
                              (GClosureNotify) (void (*) (void)) g_source_unref, 0);
 }
 
-static char *
-read_validator (GFile *part)
-{
-  g_autoptr(GFileInfo) info = g_file_query_info (part, GCURL_VALIDATOR_ATTRIBUTE,
-                                                 G_FILE_QUERY_INFO_NONE, NULL, NULL);
-
-  if (info == NULL || !g_file_info_has_attribute (info, GCURL_VALIDATOR_ATTRIBUTE))
-    return NULL;
-
-  return g_strdup (g_file_info_get_attribute_string (info, GCURL_VALIDATOR_ATTRIBUTE));
-}
-
-static void
-write_validator (Download *d)
-{
-  const char *validator = g_curl_transfer_get_response_header (d->transfer, "ETag");
-
-  /* A weak ETag may not be used with If-Range (RFC 9110 13.1.5). */
-  if (validator == NULL || g_str_has_prefix (validator, "W/"))
-    validator = g_curl_transfer_get_response_header (d->transfer, "Last-Modified");
-  if (validator == NULL)
-    return;
-
-  /* Best effort: without extended attributes a resumed download can still
-   * check the Content-Range, only not detect a changed resource. */
-  g_file_set_attribute_string (d->part, GCURL_VALIDATOR_ATTRIBUTE, validator,
-                               G_FILE_QUERY_INFO_NONE, NULL, NULL);
-}
-
-/* Finishing: sync, checksum, rename, in a worker thread (file I/O that may
- * take a while must not block the main loop). */
+/* Finishing: sync, size, checksum, rename, in a worker thread (file I/O
+ * that may take a while must not block the main loop). */
 
 static gboolean
 verify_checksum (GFile          *part,
@@ -320,6 +695,38 @@ verify_checksum (GFile          *part,
   return TRUE;
 }
 
+/* Whether the .part is exactly what was written into it, and as long as the
+ * resource: another program may have shortened or replaced it. */
+static gboolean
+verify_size (Download  *d,
+             GError   **error)
+{
+  goffset have = -1;
+  goffset wrote = d->offset + MAX (d->written, 0);
+  g_autoptr(GFileInfo) info = NULL;
+
+  if (d->out != NULL)
+    have = stream_size (d->out);
+  else if ((info = g_file_query_info (d->part, G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                      G_FILE_QUERY_INFO_NONE, NULL, NULL)) != NULL)
+    have = g_file_info_get_size (info);
+
+  if (have == wrote && (d->expected_size < 0 || have == d->expected_size))
+    return TRUE;
+
+  d->part_changed = TRUE;
+  if (have != wrote)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                 _("%s changed while it was being downloaded: it has %" G_GOFFSET_FORMAT
+                   " bytes, not the %" G_GOFFSET_FORMAT " received"),
+                 g_file_peek_path (d->part), have, wrote);
+  else
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                 _("%s has %" G_GOFFSET_FORMAT " bytes, but the file has %" G_GINT64_FORMAT),
+                 g_file_peek_path (d->part), have, d->expected_size);
+  return FALSE;
+}
+
 static void
 finish_thread (GTask        *task,
                gpointer      source_object,
@@ -346,18 +753,24 @@ finish_thread (GTask        *task,
                                    g_file_peek_path (d->part), g_strerror (errsv));
           return;
         }
-      if (!g_output_stream_close (d->out, cancellable, &error))
-        {
-          g_task_return_error (task, error);
-          return;
-        }
+    }
+
+  if (!verify_size (d, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (d->out != NULL && !g_output_stream_close (d->out, cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
     }
 
   if (expected != NULL && !verify_checksum (d->part, type, expected, cancellable, &error))
     {
-      /* A corrupt .part must not be resumed. */
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
-        g_file_delete (d->part, NULL, NULL);
+        d->part_changed = TRUE;
       g_task_return_error (task, error);
       return;
     }
@@ -369,6 +782,7 @@ finish_thread (GTask        *task,
       g_task_return_error (task, error);
       return;
     }
+  g_file_delete (d->sidecar, NULL, NULL);
 
   g_task_return_boolean (task, TRUE);
 }
@@ -379,9 +793,36 @@ finish_done_cb (GObject      *source,
                 gpointer      user_data)
 {
   GTask *task = user_data;
+  Download *d = g_task_get_task_data (task);
   GError *error = NULL;
 
-  g_task_propagate_boolean (G_TASK (result), &error);
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      download_return (task, NULL);
+      return;
+    }
+
+  g_clear_object (&d->out);
+
+  /* A .part that is wrong (checksum, size) must never be resumed; it is
+   * worth one more attempt from zero (a mirror's hiccup, another program
+   * that touched the file) before the download fails. */
+  if (d->part_changed)
+    {
+      d->part_changed = FALSE;
+      delete_part (d, NULL);
+      g_clear_pointer (&d->validators, validators_free);
+      if (d->fresh_left > 0 && !g_cancellable_is_cancelled (g_task_get_cancellable (task)))
+        {
+          g_debug ("Download of %s: %s; starting over",
+                   g_curl_transfer_get_shown_url (d->transfer), error->message);
+          d->fresh_left--;
+          g_error_free (error);
+          restart_from_zero (task);
+          return;
+        }
+    }
+
   download_return (task, error);
 }
 
@@ -406,7 +847,8 @@ splice_cb (GObject      *source,
   Download *d = g_task_get_task_data (task);
   GError *error = NULL;
 
-  if (g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, &error) < 0)
+  d->written = g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, &error);
+  if (d->written < 0)
     {
       attempt_failed (task, error);
       return;
@@ -414,6 +856,30 @@ splice_cb (GObject      *source,
 
   g_clear_object (&d->body);
   finish_download (task);
+}
+
+/* The response does not continue the .part: start over from zero, at once
+ * and once; a second time the server cannot be downloaded from. */
+static void
+not_a_continuation (GTask      *task,
+                    const char *why)
+{
+  Download *d = g_task_get_task_data (task);
+
+  g_clear_object (&d->body);
+  if (d->restarted)
+    {
+      download_return (task, g_error_new (G_CURL_ERROR, G_CURL_ERROR_RANGE_ERROR,
+                                          _("The server does not continue the download "
+                                            "of %s where it stopped"),
+                                          g_curl_transfer_get_shown_url (d->transfer)));
+      return;
+    }
+
+  g_debug ("Download of %s does not continue its .part (%s); starting over",
+           g_curl_transfer_get_shown_url (d->transfer), why);
+  d->restarted = TRUE;
+  restart_from_zero (task);
 }
 
 /* The final response's headers are there: decide what the body is. */
@@ -424,9 +890,11 @@ send_cb (GObject      *source,
 {
   GTask *task = user_data;
   Download *d = g_task_get_task_data (task);
+  g_autoptr(Validators) now = NULL;
   GError *error = NULL;
+  const char *which = NULL;
   guint status;
-  gint64 start, total;
+  gint64 start = -1, total;
   gboolean append = FALSE;
 
   d->body = g_curl_multi_send_finish (d->multi, result, &error);
@@ -437,21 +905,7 @@ send_cb (GObject      *source,
     }
 
   status = g_curl_transfer_get_status_code (d->transfer);
-  g_curl_parse_content_range (g_curl_transfer_get_response_header (d->transfer, "Content-Range"),
-                       &start, &total);
-
-  if (status == 416 && d->offset > 0)
-    {
-      g_clear_object (&d->body);
-      /* The .part is already the whole resource. */
-      if (total == d->offset)
-        {
-          finish_download (task);
-          return;
-        }
-      status = 0;   /* restart from zero below */
-    }
-  else if (status >= 400)
+  if (status >= 400 && status != 416)
     {
       error = g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
                            _("The server answered HTTP %u for %s"),
@@ -460,45 +914,79 @@ send_cb (GObject      *source,
        * like a success to whatever is bound to its state or fraction. */
       if (g_curl_transfer_get_multi (d->transfer) != NULL)
         g_curl_multi_fail_transfer (d->multi, d->transfer, g_error_copy (error));
-      g_clear_object (&d->body);
       attempt_failed (task, error);
       return;
     }
-  else if (status == 206)
-    {
-      /* Appending anything but the exact continuation would corrupt the
-       * file: the classic resume bug. */
-      if (d->offset > 0 && start == d->offset)
-        append = TRUE;
-      else
-        status = 0;
-    }
 
-  if (status == 0)
+  now = response_validators (d);
+  g_curl_parse_content_range (g_curl_transfer_get_response_header (d->transfer, "Content-Range"),
+                              &start, &total);
+
+  if (status == 416)
     {
-      if (d->restarted)
-        {
-          g_clear_object (&d->body);
-          download_return (task, g_error_new (G_CURL_ERROR, G_CURL_ERROR_RANGE_ERROR,
-                                                    _("The server does not continue the download "
-                                                      "of %s where it stopped"),
-                                                    g_curl_transfer_get_shown_url (d->transfer)));
-          return;
-        }
-      /* Start over from zero, once. */
-      d->restarted = TRUE;
       g_clear_object (&d->body);
-      d->offset = 0;
-      g_file_delete (d->part, NULL, NULL);
-      start_attempt (task);
+      /* The .part may already be the whole resource. */
+      if (d->offset > 0 && total == d->offset && validators_match (d->validators, now, &which))
+        {
+          d->expected_size = total;
+          finish_download (task);
+        }
+      else
+        not_a_continuation (task, which != NULL ? which : "416");
       return;
     }
 
+  if (d->offset > 0 && (status == 206 || (status == 0 && !d->http)))
+    {
+      /* Appending anything but the exact continuation of the same version
+       * of the resource would corrupt the file: the classic resume bug,
+       * and servers that ignore If-Range (h2o 2.2) answer 206 for a
+       * changed file. For FTP and file://, libcurl resumed where asked
+       * (CURLOPT_RESUME_FROM_LARGE) or failed. */
+      if (status == 206 && start != d->offset)
+        {
+          not_a_continuation (task, "Content-Range");
+          return;
+        }
+      if (!validators_match (d->validators, now, &which))
+        {
+          not_a_continuation (task, which);
+          return;
+        }
+      append = TRUE;
+    }
+  else if (status == 206)
+    {
+      not_a_continuation (task, "an unasked-for 206");
+      return;
+    }
+
+  d->expected_size = now->size;
   if (append)
-    d->out = G_OUTPUT_STREAM (g_file_append_to (d->part, G_FILE_CREATE_NONE, NULL, &error));
+    {
+      d->out = open_part (d, d->offset, &error);
+      if (d->out == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
+        {
+          /* Shortened or grown by someone else since this attempt began. */
+          g_clear_error (&error);
+          d->restarted = FALSE;
+          not_a_continuation (task, "the .part changed");
+          return;
+        }
+      /* A .part without validators (not made by this library) gets the
+       * response's, now that it is known to be its continuation. */
+      if (d->validators == NULL)
+        {
+          write_validators (d, now);
+          d->validators = g_steal_pointer (&now);
+        }
+    }
   else
-    d->out = G_OUTPUT_STREAM (g_file_replace (d->part, NULL, FALSE, G_FILE_CREATE_NONE,
-                                              NULL, &error));
+    {
+      d->offset = 0;
+      d->out = open_new_part (d, g_steal_pointer (&now), &error);
+    }
+
   if (d->out == NULL)
     {
       /* Not transient: the disk, not the network. */
@@ -506,10 +994,8 @@ send_cb (GObject      *source,
       download_return (task, error);
       return;
     }
-  if (!append)
-    d->offset = 0;
-  write_validator (d);
 
+  d->written = 0;
   g_output_stream_splice_async (d->out, d->body, G_OUTPUT_STREAM_SPLICE_NONE,
                                 G_PRIORITY_DEFAULT, NULL, splice_cb, task);
 }
@@ -528,7 +1014,6 @@ static void
 start_attempt (GTask *task)
 {
   Download *d = g_task_get_task_data (task);
-  g_autoptr(GFileInfo) info = NULL;
 
   if (download_return_if_cancelled (task))
     return;
@@ -541,30 +1026,25 @@ start_attempt (GTask *task)
       return;
     }
 
-  /* Continue the .part with RESUME, and always on a retry. */
+  /* Continue the .part with RESUME, and always on a retry; never after a
+   * .part was found to be of another version, or wrong. */
   d->offset = 0;
-  if ((d->flags & G_CURL_DOWNLOAD_RESUME) || d->attempt > 0)
+  if (!d->force_fresh && ((d->flags & G_CURL_DOWNLOAD_RESUME) || d->attempt > 0))
     {
-      info = g_file_query_info (d->part, G_FILE_ATTRIBUTE_STANDARD_SIZE,
-                                G_FILE_QUERY_INFO_NONE, NULL, NULL);
+      g_autoptr(GFileInfo) info = g_file_query_info (d->part, G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                                     G_FILE_QUERY_INFO_NONE, NULL, NULL);
+
       if (info != NULL)
         d->offset = g_file_info_get_size (info);
     }
+  d->force_fresh = FALSE;
 
-  if (d->offset > 0)
-    {
-      g_autofree char *range = g_strdup_printf ("bytes=%" G_GOFFSET_FORMAT "-", d->offset);
-      g_autofree char *validator = read_validator (d->part);
+  /* This download's own validators (the .part's since its first attempt)
+   * win over what the file system kept, which may be nothing. */
+  if (d->offset > 0 && d->validators == NULL)
+    d->validators = read_validators (d);
 
-      g_curl_transfer_set_request_header (d->transfer, "Range", range);
-      g_curl_transfer_set_request_header (d->transfer, "If-Range", validator);
-    }
-  else
-    {
-      g_curl_transfer_set_request_header (d->transfer, "Range", NULL);
-      g_curl_transfer_set_request_header (d->transfer, "If-Range", NULL);
-    }
-
+  set_resume_request (d->transfer, d->http, d->offset, d->validators);
   g_curl_transfer_set_fail_on_http_error (d->transfer, TRUE);
   g_curl_multi_send_async (d->multi, d->transfer, NULL, send_cb, task);
 }
@@ -613,23 +1093,40 @@ cancelled_cb (GCancellable *cancellable,
  * %G_IO_ERROR_EXISTS, before anything is sent.
  *
  * With %G_CURL_DOWNLOAD_RESUME, an existing `.part` is continued with a
- * `Range` request (and `If-Range`, so that a changed resource starts over).
- * The continuation is only appended when the server answers 206 with a
- * `Content-Range` that starts exactly at the end of the `.part`; a 200, or a
- * range that starts elsewhere, starts the file over from zero, and a 416 for
- * a complete `.part` finishes it.
+ * `Range` request (and `If-Range`, so that a changed resource starts over);
+ * over FTP, and `file://` where allowed, libcurl resumes it itself. Two
+ * versions of a file are never spliced together: the resource's
+ * validators (`ETag`, `Last-Modified` and size; for FTP and `file://` the
+ * size and the file's time) are kept with the `.part`, in an extended
+ * attribute, or where the file system has none in
+ * `<destination>.part.validators`, and the continuation is only appended
+ * when the server answers 206 with a `Content-Range` that starts exactly at
+ * the end of the `.part` and validators that match, whether or not the
+ * server honoured `If-Range`. Anything else (a 200, a range that starts
+ * elsewhere, another `ETag`) starts the file over from zero, in a new
+ * `.part`; a 416 for a complete `.part` finishes it. The `Range` and
+ * `If-Range` the download sends follow redirects to other origins (a
+ * mirror or CDN link), unlike the headers the application set.
  *
- * Transient failures (the connection reset or closed mid-body, a stall,
- * HTTP 408, 429 and 5xx) are retried up to
- * [property@GCurl.Multi:download-retries] times, after
- * [property@GCurl.Multi:retry-delay] doubled each time (or the server's
- * `Retry-After`), each retry resuming from the `.part`. Other failures end
- * the download at once. An HTTP status of 400 or more is
- * %G_CURL_ERROR_HTTP_RETURNED_ERROR, and no error page is ever saved.
+ * Transient failures (a refused connection, a name that does not resolve,
+ * the connection reset or closed mid-body, a stall, HTTP 408, 429 and 5xx)
+ * are retried up to [property@GCurl.Multi:download-retries] times, each
+ * retry resuming from the `.part`. The first waits about
+ * [property@GCurl.Multi:retry-delay], each further one about twice as long
+ * as the one before, with jitter (between half and all of it) so that
+ * downloads that failed together do not come back together; at least as
+ * long as the server's `Retry-After` (seconds or a date, up to five
+ * minutes) asks. Other failures end the download at once. An HTTP status of
+ * 400 or more is %G_CURL_ERROR_HTTP_RETURNED_ERROR, and no error page is
+ * ever saved.
  *
- * If [method@GCurl.Transfer.set_expected_checksum] was called, the file is
- * checked before the rename: a mismatch is %G_IO_ERROR_INVALID_DATA, the
- * `.part` is deleted and @destination is not created.
+ * Before the rename, the `.part` must be exactly as long as what was
+ * received (and as the file, when its size is known): one that another
+ * program shortened or changed is not given the name. If
+ * [method@GCurl.Transfer.set_expected_checksum] was called, the file is
+ * checked too. Either mismatch deletes the `.part` and starts once more
+ * from zero; if that fails the same way, the download fails with
+ * %G_IO_ERROR_INVALID_DATA and @destination is not created.
  *
  * On failure or cancellation the `.part` stays, for a later
  * %G_CURL_DOWNLOAD_RESUME, and @destination is untouched. Once the whole
@@ -653,6 +1150,8 @@ g_curl_multi_download_async (GCurlMulti          *self,
   GTask *task;
   Download *d;
   g_autofree char *part_name = NULL;
+  g_autofree char *sidecar_name = NULL;
+  const char *scheme;
   g_autofree char *basename = NULL;
   g_autoptr(GFile) parent = NULL;
 
@@ -690,6 +1189,12 @@ g_curl_multi_download_async (GCurlMulti          *self,
   d->transfer = g_object_ref (transfer);
   d->destination = g_object_ref (destination);
   d->part = parent ? g_file_get_child (parent, part_name) : g_file_new_for_path (part_name);
+  sidecar_name = g_strconcat (part_name, GCURL_VALIDATORS_SUFFIX, NULL);
+  d->sidecar = parent ? g_file_get_child (parent, sidecar_name)
+                      : g_file_new_for_path (sidecar_name);
+  scheme = g_uri_peek_scheme (g_curl_transfer_get_url (transfer));
+  d->http = scheme == NULL || g_str_has_prefix (scheme, "http");
+  d->fresh_left = GCURL_FRESH_ATTEMPTS;
   d->flags = flags;
   d->retries_left = g_curl_multi_get_download_retries (self);
   d->retry_delay = MAX (g_curl_multi_get_retry_delay (self), 1);

@@ -51,3 +51,35 @@ g_curl_init_i18n (void)
       g_once_init_leave (&initialized, 1);
     }
 }
+
+/* Whether a failure is worth another attempt: the network or the server
+ * may be back (refused, unresolvable, reset, closed, stalled, timed out),
+ * or the server said so (408, 429, 5xx; @status is the response's). What a
+ * retry cannot fix (a 404, a bad URL, a protocol not allowed, a TLS
+ * certificate that does not verify) is not. */
+gboolean
+g_curl_error_is_transient_for_status (const GError *error,
+                                      guint         status)
+{
+  if (error == NULL || error->domain != G_CURL_ERROR)
+    return FALSE;
+
+  switch (error->code)
+    {
+    case G_CURL_ERROR_COULDNT_RESOLVE_PROXY:
+    case G_CURL_ERROR_COULDNT_RESOLVE_HOST:
+    case G_CURL_ERROR_COULDNT_CONNECT:
+    case G_CURL_ERROR_PARTIAL_FILE:
+    case G_CURL_ERROR_RECV_ERROR:
+    case G_CURL_ERROR_SEND_ERROR:
+    case G_CURL_ERROR_OPERATION_TIMEDOUT:
+    case G_CURL_ERROR_GOT_NOTHING:
+    case G_CURL_ERROR_HTTP2:
+    case G_CURL_ERROR_HTTP2_STREAM:
+      return TRUE;
+    case G_CURL_ERROR_HTTP_RETURNED_ERROR:
+      return status == 408 || status == 429 || (status >= 500 && status <= 599);
+    default:
+      return FALSE;
+    }
+}

@@ -86,6 +86,7 @@ struct _GCurlMulti
   guint               retry_delay;        /* ms */
   guint               config_serial;      /* see GCurlTransferConfig */
   guint64             max_body_size;      /* bytes, 0 = no limit */
+  gboolean            multiplex;          /* HTTP/2 streams share a connection */
   char               *proxy;              /* NULL: ask proxy_resolver */
   GProxyResolver     *proxy_resolver;     /* NULL: libcurl's own choice */
   GHashTable         *proxy_cache;        /* origin → ProxyCacheEntry */
@@ -123,6 +124,7 @@ enum {
   PROP_PROXY_RESOLVER,
   PROP_NETWORK_MONITOR,
   PROP_MAX_BODY_SIZE,
+  PROP_MULTIPLEX,
   N_PROPS
 };
 
@@ -564,6 +566,8 @@ g_curl_multi_constructed (GObject *object)
                      (long) self->max_total_connections);
   curl_multi_setopt (self->handle, CURLMOPT_MAX_HOST_CONNECTIONS,
                      (long) self->max_host_connections);
+  curl_multi_setopt (self->handle, CURLMOPT_PIPELINING,
+                     self->multiplex ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
 
   if (!self->proxy_resolver_set)
     self->proxy_resolver = g_object_ref (g_proxy_resolver_get_default ());
@@ -786,6 +790,9 @@ g_curl_multi_get_property (GObject    *object,
     case PROP_MAX_BODY_SIZE:
       g_value_set_uint64 (value, self->max_body_size);
       break;
+    case PROP_MULTIPLEX:
+      g_value_set_boolean (value, self->multiplex);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -893,6 +900,16 @@ g_curl_multi_set_property (GObject      *object,
       if (self->max_body_size != g_value_get_uint64 (value))
         {
           self->max_body_size = g_value_get_uint64 (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    case PROP_MULTIPLEX:
+      if (self->multiplex != g_value_get_boolean (value))
+        {
+          self->multiplex = g_value_get_boolean (value);
+          if (self->handle != NULL)
+            curl_multi_setopt (self->handle, CURLMOPT_PIPELINING,
+                               self->multiplex ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
           g_object_notify_by_pspec (object, pspec);
         }
       break;
@@ -1172,6 +1189,26 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
                          GCURL_DEFAULT_MAX_BODY_SIZE,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GCurlMulti:multiplex:
+   *
+   * Whether transfers to one HTTP/2 server run as streams of one
+   * connection. When several transfers to an `https` origin start at once,
+   * each waits for the connection in progress to learn (by ALPN) whether it
+   * multiplexes, rather than open a connection of its own
+   * (`CURLOPT_PIPEWAIT`): 50 transfers added together then use one TLS
+   * connection where HTTP/2 is spoken, as `curl -Z` does. %FALSE gives
+   * every transfer a connection of its own, HTTP/2 or not. Plain `http`
+   * URLs are HTTP/1.1 and never wait. %TRUE by default; a change applies
+   * to the transfers added after it.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MULTIPLEX] =
+    g_param_spec_boolean ("multiplex", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -1537,6 +1574,7 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
   config.serial = self->config_serial;
   config.proxy = self->proxy;
   config.max_body_size = self->max_body_size;
+  config.multiplex = self->multiplex;
 
   g_object_ref (transfer);
   g_queue_push_tail_link (&self->running, g_curl_transfer_get_running_link (transfer));

@@ -54,6 +54,7 @@ typedef struct
   guint       stall_timeout;       /* s, 0 = off */
   guint64     max_body_size;       /* bytes kept in memory, 0 = no limit */
   const char *proxy;               /* NULL: libcurl's default */
+  gboolean    multiplex;           /* https transfers wait to multiplex */
   GSource    *source;              /* for the socket open/close callbacks */
   guint       serial;              /* changes whenever a setting above does */
 } GCurlTransferConfig;
@@ -115,6 +116,14 @@ void                    g_curl_transfer_set_fail_on_http_error (GCurlTransfer   
                                                                 gboolean         fail);
 void                    g_curl_transfer_set_proxy    (GCurlTransfer             *self,
                                                       const char                *proxy);
+
+gint64                  g_curl_transfer_get_expected_size (GCurlTransfer        *self);
+void                    g_curl_transfer_set_library_header (GCurlTransfer       *self,
+                                                            const char          *name,
+                                                            const char          *value);
+void                    g_curl_transfer_set_resume_from (GCurlTransfer          *self,
+                                                         gint64                  offset,
+                                                         gboolean                filetime);
 
 gboolean                g_curl_protocols_valid       (const char                *protocols);
 

@@ -96,7 +96,10 @@ struct _GCurlTransfer
 
   /* The request. */
   char               *method;           /* NULL: GET, or POST with a body */
-  GArray             *request_headers;  /* GCurlHeader */
+  GArray             *request_headers;  /* GCurlHeader, the application's */
+  GArray             *library_headers;  /* GCurlHeader, download_async's own
+                                         * (Range, If-Range): they follow
+                                         * redirects to any origin */
   GBytes             *request_body;
   GInputStream       *request_stream;
   gint64              request_stream_length;  /* -1: chunked */
@@ -109,6 +112,8 @@ struct _GCurlTransfer
   GCurlTransferOptions *options;          /* NULL: all the multi's */
   guint               options_changed : 1;
   guint               proxy_set : 1;      /* CURLOPT_PROXY is not libcurl's default */
+  guint               pipewait : 1;       /* CURLOPT_PIPEWAIT is set */
+  char               *proxy;              /* CURLOPT_PROXY as set, or NULL */
   guint               fail_on_http_error : 1; /* download_async: >= 400 fails */
   guint               body_too_large : 1; /* stopped at max_body_size */
   gint64              redirect_time;      /* µs spent on followed redirects */
@@ -196,6 +201,7 @@ struct _GCurlTransfer
   guint               upload_reading : 1;
   guint               upload_wants_data : 1;
   guint               upload_started : 1;     /* the stream has been read from */
+  guint               upload_rewind_pending : 1; /* seek once the read ends */
   gint64              upload_sent;        /* body bytes given to libcurl */
 
   /* Stall watchdog: when the activity count last changed. */
@@ -810,6 +816,9 @@ read_cb (char   *buffer,
   return CURL_READFUNC_PAUSE;
 }
 
+static gboolean upload_seek_and_read (GCurlTransfer  *self,
+                                      GError        **error);
+
 static void
 upload_read_cb (GObject      *source,
                 GAsyncResult *result,
@@ -821,9 +830,27 @@ upload_read_cb (GObject      *source,
 
   self->upload_reading = FALSE;
 
+  if (self->upload_rewind_pending)
+    {
+      /* The body is to be sent again (a new run, a 307 or 308) and waited
+       * for this read, cancelled, to be over: a stream with an operation
+       * pending can neither seek nor read. */
+      g_clear_pointer (&bytes, g_bytes_unref);
+      g_clear_error (&error);
+      self->upload_rewind_pending = FALSE;
+      if (!upload_seek_and_read (self, &error))
+        {
+          if (self->multi != NULL && !self->completed)
+            g_curl_multi_cancel_transfer (self->multi, self, error);
+          else
+            g_error_free (error);
+        }
+      g_object_unref (self);
+      return;
+    }
+
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      /* A newer run took over (see upload_rewind()). */
       g_error_free (error);
       g_object_unref (self);
       return;
@@ -864,8 +891,42 @@ start_upload_read (GCurlTransfer *self)
                                    upload_read_cb, g_object_ref (self));
 }
 
+/* Seeks the request stream back to its start, if it was read from, and
+ * reads the first chunk ahead. */
+static gboolean
+upload_seek_and_read (GCurlTransfer  *self,
+                      GError        **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (self->upload_started)
+    {
+      if (!G_IS_SEEKABLE (self->request_stream) ||
+          !g_seekable_can_seek (G_SEEKABLE (self->request_stream)))
+        {
+          g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_SEND_FAIL_REWIND,
+                       _("The request body of %s cannot be sent again: its stream "
+                         "cannot seek back"), shown_url (self));
+          return FALSE;
+        }
+      if (!g_seekable_seek (G_SEEKABLE (self->request_stream), 0, G_SEEK_SET, NULL,
+                            &local_error))
+        {
+          g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_SEND_FAIL_REWIND,
+                       _("The request body of %s cannot be sent again: %s"),
+                       shown_url (self), local_error->message);
+          return FALSE;
+        }
+    }
+
+  start_upload_read (self);
+  return TRUE;
+}
+
 /* Puts the stream back at its start for a new run or a redirect that
- * sends the body again, and reads the first chunk ahead. */
+ * sends the body again, and reads the first chunk ahead. A read still
+ * running (the read-ahead of the request that is being replaced) is
+ * cancelled, and the seek waits for its end. */
 static gboolean
 upload_rewind (GCurlTransfer  *self,
                GError        **error)
@@ -879,24 +940,15 @@ upload_rewind (GCurlTransfer  *self,
   self->upload_offset = 0;
   self->upload_sent = 0;
   self->upload_eof = FALSE;
-  self->upload_reading = FALSE;
   self->upload_wants_data = FALSE;
 
-  if (self->upload_started)
+  if (self->upload_reading)
     {
-      if (!G_IS_SEEKABLE (self->request_stream) ||
-          !g_seekable_can_seek (G_SEEKABLE (self->request_stream)) ||
-          !g_seekable_seek (G_SEEKABLE (self->request_stream), 0, G_SEEK_SET, NULL, NULL))
-        {
-          g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_SEND_FAIL_REWIND,
-                       _("The request body of %s cannot be sent again: its stream "
-                         "cannot seek back"), shown_url (self));
-          return FALSE;
-        }
+      self->upload_rewind_pending = TRUE;
+      return TRUE;
     }
 
-  start_upload_read (self);
-  return TRUE;
+  return upload_seek_and_read (self, error);
 }
 
 /* libcurl rewinds the body itself only for its own retries (a reused
@@ -988,8 +1040,10 @@ g_curl_transfer_finalize (GObject *object)
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->redirect_url, g_free);
   g_clear_pointer (&self->shown_url, g_free);
+  g_clear_pointer (&self->proxy, g_free);
   g_clear_pointer (&self->method, g_free);
   g_clear_pointer (&self->request_headers, g_array_unref);
+  g_clear_pointer (&self->library_headers, g_array_unref);
   g_clear_pointer (&self->request_body, g_bytes_unref);
   g_clear_object (&self->request_stream);
   g_clear_pointer (&self->upload_chunk, g_bytes_unref);
@@ -1772,6 +1826,97 @@ g_curl_transfer_set_method (GCurlTransfer *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_METHOD]);
 }
 
+/* Sets @name to @value in *@headers, replacing any earlier value of the
+ * same name (compared without case); %NULL removes it. */
+static void
+set_header (GArray     **headers,
+            const char  *name,
+            const char  *value)
+{
+  GCurlHeader header;
+  guint i;
+
+  if (*headers == NULL)
+    {
+      if (value == NULL)
+        return;
+      *headers = g_array_new (FALSE, TRUE, sizeof (GCurlHeader));
+      g_array_set_clear_func (*headers, clear_header);
+    }
+
+  for (i = 0; i < (*headers)->len; i++)
+    {
+      GCurlHeader *old = &g_array_index (*headers, GCurlHeader, i);
+
+      if (g_ascii_strcasecmp (old->name, name) == 0)
+        {
+          g_array_remove_index (*headers, i);
+          break;
+        }
+    }
+
+  if (value == NULL)
+    return;
+
+  header.name = g_strdup (name);
+  header.value = g_strdup (value);
+  g_array_append_val (*headers, header);
+}
+
+static gboolean
+has_header (GArray     *headers,
+            const char *name)
+{
+  guint i;
+
+  for (i = 0; headers != NULL && i < headers->len; i++)
+    if (g_ascii_strcasecmp (g_array_index (headers, GCurlHeader, i).name, name) == 0)
+      return TRUE;
+
+  return FALSE;
+}
+
+/* A header of the library's own features (download_async's Range and
+ * If-Range): unlike the application's, it is sent on every request of the
+ * run, to whatever origin a redirect leads (a mirror or CDN link must
+ * still fetch only the rest), and replaces an application header of the
+ * same name. @name and @value are the library's, so valid. */
+void
+g_curl_transfer_set_library_header (GCurlTransfer *self,
+                                    const char    *name,
+                                    const char    *value)
+{
+  g_assert (!state_is_running (self->state));
+  g_assert (is_token (name) && (value == NULL || is_header_value (value)));
+
+  set_header (&self->library_headers, name, value);
+}
+
+/* The size of the body (of the whole resource, for a continuation) as the
+ * final response's headers announced it, -1 if unknown; unlike
+ * g_curl_transfer_get_download_size(), known from "got-headers" on. */
+gint64
+g_curl_transfer_get_expected_size (GCurlTransfer *self)
+{
+  return self->download_size;
+}
+
+/* The offset download_async resumes a protocol other than HTTP at
+ * (CURLOPT_RESUME_FROM_LARGE; HTTP has Range), 0 for none, and whether
+ * libcurl learns the file's time (CURLOPT_FILETIME: an MDTM command for
+ * FTP), which download_async keeps to tell a changed file. */
+void
+g_curl_transfer_set_resume_from (GCurlTransfer *self,
+                                 gint64         offset,
+                                 gboolean       filetime)
+{
+  g_assert (!state_is_running (self->state));
+
+  self->resume_from = offset;
+  curl_easy_setopt (self->handle, CURLOPT_RESUME_FROM_LARGE, (curl_off_t) offset);
+  curl_easy_setopt (self->handle, CURLOPT_FILETIME, (long) filetime);
+}
+
 /**
  * g_curl_transfer_set_request_header:
  * @self: a transfer that is not running
@@ -1794,39 +1939,12 @@ g_curl_transfer_set_request_header (GCurlTransfer *self,
                                     const char    *name,
                                     const char    *value)
 {
-  GCurlHeader header;
-  guint i;
-
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
   g_return_if_fail (is_token (name));
   g_return_if_fail (value == NULL || is_header_value (value));
   g_return_if_fail (!state_is_running (self->state));
 
-  if (self->request_headers == NULL)
-    {
-      if (value == NULL)
-        return;
-      self->request_headers = g_array_new (FALSE, TRUE, sizeof (GCurlHeader));
-      g_array_set_clear_func (self->request_headers, clear_header);
-    }
-
-  for (i = 0; i < self->request_headers->len; i++)
-    {
-      GCurlHeader *old = &g_array_index (self->request_headers, GCurlHeader, i);
-
-      if (g_ascii_strcasecmp (old->name, name) == 0)
-        {
-          g_array_remove_index (self->request_headers, i);
-          break;
-        }
-    }
-
-  if (value == NULL)
-    return;
-
-  header.name = g_strdup (name);
-  header.value = g_strdup (value);
-  g_array_append_val (self->request_headers, header);
+  set_header (&self->request_headers, name, value);
 }
 
 /**
@@ -2421,6 +2539,21 @@ location_with_credentials (const char *from,
   return g_uri_to_string (with);
 }
 
+static struct curl_slist *
+append_header (struct curl_slist *list,
+               const GCurlHeader *header)
+{
+  g_autofree char *line = NULL;
+
+  /* "Name;" is how libcurl sends a header with an empty value. */
+  if (header->value[0] == '\0')
+    line = g_strconcat (header->name, ";", NULL);
+  else
+    line = g_strconcat (header->name, ": ", header->value, NULL);
+
+  return curl_slist_append (list, line);
+}
+
 static void
 build_header_list (GCurlTransfer *self)
 {
@@ -2434,19 +2567,19 @@ build_header_list (GCurlTransfer *self)
       for (i = 0; i < self->request_headers->len; i++)
         {
           GCurlHeader *header = &g_array_index (self->request_headers, GCurlHeader, i);
-          g_autofree char *line = NULL;
 
-          /* "Name;" is how libcurl sends a header with an empty value. */
-          if (header->value[0] == '\0')
-            line = g_strconcat (header->name, ";", NULL);
-          else
-            line = g_strconcat (header->name, ": ", header->value, NULL);
-          self->header_list = curl_slist_append (self->header_list, line);
+          if (has_header (self->library_headers, header->name))
+            continue;
 
+          self->header_list = append_header (self->header_list, header);
           if (g_ascii_strcasecmp (header->name, "Content-Type") == 0)
             have_content_type = TRUE;
         }
     }
+
+  for (i = 0; self->library_headers != NULL && i < self->library_headers->len; i++)
+    self->header_list = append_header (self->header_list,
+                                       &g_array_index (self->library_headers, GCurlHeader, i));
 
   if (self->send_body && !have_content_type)
     {
@@ -2619,6 +2752,7 @@ g_curl_transfer_start (GCurlTransfer             *self,
                        const GCurlTransferConfig *config,
                        GError                   **error)
 {
+  gboolean pipewait;
   guint changed;
 
   g_clear_error (&self->error);
@@ -2717,6 +2851,16 @@ g_curl_transfer_start (GCurlTransfer             *self,
   else
     g_curl_transfer_set_proxy (self, config->proxy);
 
+  /* Wait for a connection in progress to the same origin to tell whether
+   * it multiplexes, rather than open one more: only ALPN says so, so plain
+   * http (HTTP/1.1 unless the application asked for more) never waits. */
+  pipewait = config->multiplex && g_ascii_strncasecmp (self->url, "https:", 6) == 0;
+  if (pipewait != self->pipewait)
+    {
+      curl_easy_setopt (self->handle, CURLOPT_PIPEWAIT, (long) pipewait);
+      self->pipewait = pipewait;
+    }
+
   if (self->request_stream != NULL && !upload_rewind (self, error))
     return FALSE;
 
@@ -2733,6 +2877,12 @@ g_curl_transfer_set_proxy (GCurlTransfer *self,
 {
   if (proxy == NULL && !self->proxy_set)
     return;
+
+  if (g_strcmp0 (self->proxy, proxy) != 0)
+    {
+      g_free (self->proxy);
+      self->proxy = g_strdup (proxy);
+    }
 
   curl_easy_setopt (self->handle, CURLOPT_PROXY, proxy);
   /* The choice is made: libcurl's no_proxy variable must not undo it. */
@@ -2871,6 +3021,69 @@ size_limit_error (GCurlTransfer *self,
   return NULL;
 }
 
+/* The proxy a transfer goes through, as messages show it: without its
+ * password, whether or not it names its scheme (libcurl takes
+ * "user:password@host:port"). */
+static char *
+shown_proxy (const char *proxy)
+{
+  g_autofree char *with_scheme = NULL;
+
+  if (strstr (proxy, "://") == NULL)
+    proxy = with_scheme = g_strconcat ("http://", proxy, NULL);
+
+  return url_without_password (proxy);
+}
+
+/* A failure that is the proxy's, not the server's: the proxy could not be
+ * found or reached, or would not open the tunnel. libcurl's message says
+ * "Couldn't connect to server" either way, which sends the user looking at
+ * the wrong machine; the code stays libcurl's. Returns %NULL for any other
+ * failure, or when no proxy was chosen by the library (one libcurl found
+ * in the environment itself is not known here). */
+static GError *
+proxy_error (GCurlTransfer *self,
+             CURLcode       result)
+{
+  g_autofree char *proxy = NULL;
+  const char *detail;
+  curl_off_t connect_time = 0;
+  long connect_code = 0;
+
+  if (self->proxy == NULL || self->proxy[0] == '\0')
+    return NULL;
+
+  proxy = shown_proxy (self->proxy);
+  detail = self->error_buffer[0] != '\0' ? self->error_buffer : curl_easy_strerror (result);
+
+  switch (result)
+    {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return g_error_new (G_CURL_ERROR, result, _("Could not find the proxy %s for %s: %s"),
+                          proxy, shown_url (self), detail);
+    case CURLE_COULDNT_CONNECT:
+      return g_error_new (G_CURL_ERROR, result, _("Could not connect to the proxy %s for %s: %s"),
+                          proxy, shown_url (self), detail);
+    case CURLE_OPERATION_TIMEDOUT:
+      curl_easy_getinfo (self->handle, CURLINFO_CONNECT_TIME_T, &connect_time);
+      if (connect_time > 0)
+        return NULL;
+      return g_error_new (G_CURL_ERROR, result,
+                          _("Timed out connecting to the proxy %s for %s: %s"),
+                          proxy, shown_url (self), detail);
+    case CURLE_PROXY:
+      return g_error_new (G_CURL_ERROR, result, _("The proxy %s failed for %s: %s"),
+                          proxy, shown_url (self), detail);
+    default:
+      curl_easy_getinfo (self->handle, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+      if (connect_code < 300)
+        return NULL;
+      return g_error_new (G_CURL_ERROR, result,
+                          _("The proxy %s refused the connection to %s (HTTP %ld): %s"),
+                          proxy, shown_url (self), connect_code, detail);
+    }
+}
+
 static GCurlTransferDoneAction
 follow_redirect (GCurlTransfer *self)
 {
@@ -2967,6 +3180,8 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
     {
       GError *error = size_limit_error (self, result);
 
+      if (error == NULL)
+        error = proxy_error (self, result);
       if (error == NULL)
         error = g_curl_error_new_from_code (result, self->error_buffer);
       g_curl_transfer_fail (self, error);
