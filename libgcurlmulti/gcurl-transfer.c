@@ -2460,9 +2460,12 @@ g_curl_transfer_resume (GCurlTransfer *self)
 
   self->pause_requested = FALSE;
   /* The stall timeout counts from now, and the watchdog must learn when
-   * it ends even if nothing arrives. */
+   * it ends even if nothing arrives: from the flush after the next
+   * dispatch, which the wake makes sure of. */
   g_curl_stall_reset (&self->stall, self->activity, g_get_monotonic_time ());
   mark_dirty (self);
+  if (self->multi != NULL)
+    g_curl_multi_wake (self->multi);
   set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
 
   if (self->paused_in_curl)
