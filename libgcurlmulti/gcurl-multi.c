@@ -462,6 +462,8 @@ finish_transfer (GCurlMulti    *self,
   GList *running_link = g_curl_transfer_get_running_link (transfer);
 
   g_queue_unlink (&self->running, running_link);
+  /* Cancelled while its speed limit held it back. */
+  rate_queue_remove (self, transfer);
   notify_n_transfers (self);
 
   /* The transfer lets go of us before "finished", so that a handler may

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "test-util.h"
+#include "gcurl-download-private.h"
 
 static TestServer *server;
 
@@ -450,17 +451,297 @@ test_checksum (Fixture       *fixture,
   g_autofree char *sum = test_pattern_sha256 (0, 100000);
   g_autofree char *wrong = test_pattern_sha256 (0, 99999);
   g_autoptr(GError) error = NULL;
+  TestRecorder recorder;
 
   g_curl_transfer_set_expected_checksum (good, G_CHECKSUM_SHA256, sum);
   g_assert_true (download (fixture, good, "good", G_CURL_DOWNLOAD_NONE, NULL, &error));
   g_assert_no_error (error);
   assert_file_is_pattern (fixture, "good", 100000);
 
+  /* A mismatch is worth one attempt from zero, then fails. */
   g_curl_transfer_set_expected_checksum (bad, G_CHECKSUM_SHA256, wrong);
+  test_recorder_attach (&recorder, bad);
   g_assert_false (download (fixture, bad, "bad", G_CURL_DOWNLOAD_NONE, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_cmpuint (recorder.n_finished, ==, 2);
+  test_recorder_clear (&recorder);
   assert_no_file (fixture, "bad");
   assert_no_file (fixture, "bad.part");
+}
+
+
+/* Reads the .part's validators as download_async keeps them: the side file
+ * (NULL if there is none) and the extended attribute (NULL likewise). */
+static char *
+read_side_file (Fixture    *fixture,
+                const char *part)
+{
+  g_autofree char *name = g_strconcat (part, ".validators", NULL);
+  g_autofree char *path = path_in (fixture, name);
+  char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return NULL;
+  return contents;
+}
+
+static char *
+read_validators_xattr (Fixture    *fixture,
+                       const char *part)
+{
+  g_autofree char *path = path_in (fixture, part);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInfo) info = g_file_query_info (file, "xattr::gcurlmulti.validators",
+                                                 G_FILE_QUERY_INFO_NONE, NULL, NULL);
+
+  if (info == NULL || !g_file_info_has_attribute (info, "xattr::gcurlmulti.validators"))
+    return NULL;
+  return g_strdup (g_file_info_get_attribute_string (info, "xattr::gcurlmulti.validators"));
+}
+
+/* Downloads @url slowly and cancels it after @ms: leaves a .part. */
+static goffset
+download_part (Fixture    *fixture,
+               const char *url,
+               const char *name,
+               guint       ms)
+{
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *part = g_strconcat (name, ".part", NULL);
+
+  g_curl_transfer_set_max_download_speed (transfer, 256 * 1024);
+  g_timeout_add (ms, cancel_cb, cancellable);
+  g_assert_false (download (fixture, transfer, name, G_CURL_DOWNLOAD_NONE, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  return file_size (fixture, part);
+}
+
+/* Without extended attributes (a tmpfs or network mount without them), the
+ * validators go to a side file; a resumed download whose server ignores
+ * If-Range (as h2o 2.2 does) and answers 206 for a changed resource is
+ * started over, not spliced. */
+static void
+test_validators_side_file (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  const guint size = 1024 * 1024;
+  g_autofree char *first = test_server_raw_url (server, "/bytes/%u?etag=v1", size);
+  g_autofree char *changed = test_server_raw_url (server, "/bytes/%u?etag=v2&ignore-if-range=1",
+                                                  size);
+  g_autoptr(GCurlTransfer) again = g_curl_transfer_new (changed);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *side = NULL;
+  goffset partial;
+
+  g_curl_download_set_xattrs_disabled (TRUE);
+  partial = download_part (fixture, first, "file", 200);
+  g_assert_cmpint (partial, >, 0);
+  side = read_side_file (fixture, "file.part");
+  g_assert_nonnull (side);
+  g_assert_nonnull (strstr (side, "etag=\"v1\""));
+  g_assert_nonnull (strstr (side, "size=1048576"));
+
+  g_assert_true (download (fixture, again, "file", G_CURL_DOWNLOAD_RESUME, NULL, &error));
+  g_curl_download_set_xattrs_disabled (FALSE);
+  g_assert_no_error (error);
+  /* The 206 of the other version was refused: the file came whole. */
+  g_assert_cmpuint (g_curl_transfer_get_status_code (again), ==, 200);
+  assert_file_is_pattern (fixture, "file", size);
+  assert_no_file (fixture, "file.part");
+  assert_no_file (fixture, "file.part.validators");
+}
+
+/* Where the file system has extended attributes, the validators are one,
+ * and there is no side file. */
+static void
+test_validators_xattr (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u?etag=v1", 1024 * 1024);
+  g_autofree char *xattr = NULL;
+
+  g_assert_cmpint (download_part (fixture, url, "file", 200), >, 0);
+  xattr = read_validators_xattr (fixture, "file.part");
+  if (xattr == NULL)
+    {
+      g_test_skip ("the temporary directory has no user extended attributes");
+      return;
+    }
+  g_assert_nonnull (strstr (xattr, "etag=\"v1\""));
+  assert_no_file (fixture, "file.part.validators");
+}
+
+/* A retry within one download checks the continuation against the ETag its
+ * own first attempt got, even with nowhere to keep it on disk: the resource
+ * changed between the attempts and the server ignores If-Range. */
+static void
+test_validators_retry_changed (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autofree char *key = g_strdup_printf ("changed-%d", g_test_rand_int ());
+  g_autofree char *url =
+    test_server_raw_url (server, "/bytes/%u?key=%s&fail=1&after=%u&etag=v1"
+                                 "&etag-after-fail=v2&ignore-if-range=1",
+                         300000, key, 100000);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  TestRecorder recorder;
+
+  g_curl_download_set_xattrs_disabled (TRUE);
+  test_recorder_attach (&recorder, transfer);
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_curl_download_set_xattrs_disabled (FALSE);
+  g_assert_no_error (error);
+  assert_file_is_pattern (fixture, "file", 300000);
+  /* The retry's 206 (ETag v2) was refused, and the file fetched whole. */
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+  g_assert_cmpuint (recorder.n_finished, ==, 3);
+  test_recorder_clear (&recorder);
+}
+
+typedef struct
+{
+  char     *path;
+  guint     times;   /* truncations left, one per attempt */
+  gboolean  armed;   /* an attempt began since the last one */
+} Truncate;
+
+static void
+arm_truncate_cb (GCurlTransfer *transfer,
+                 gpointer       user_data)
+{
+  ((Truncate *) user_data)->armed = TRUE;
+}
+
+static gboolean
+truncate_cb (gpointer user_data)
+{
+  Truncate *t = user_data;
+  GStatBuf st;
+
+  if (t->times == 0)
+    return G_SOURCE_CONTINUE;
+  /* Only once some of it is there. */
+  if (!t->armed || g_stat (t->path, &st) < 0 || st.st_size < 64 * 1024)
+    return G_SOURCE_CONTINUE;
+
+  g_test_message ("truncating %s at %" G_GOFFSET_FORMAT, t->path, (goffset) st.st_size);
+  g_assert_cmpint (truncate (t->path, 0), ==, 0);
+  t->armed = FALSE;
+  t->times--;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Another program shortens the .part while it is written. Appending, the
+ * writes go on at its new end, never after a hole of zeros that would pass
+ * for data, and the size check before the rename catches it: one more
+ * attempt from zero; a second time, G_IO_ERROR_INVALID_DATA and nothing is
+ * renamed into place. */
+static void
+test_part_truncated (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  const guint size = 1024 * 1024;
+  g_autofree char *url = test_server_raw_url (server, "/bytes/%u?trunc=%d", size,
+                                              g_test_rand_int ());
+  Truncate once = { path_in (fixture, "file.part"), 1, FALSE };
+  Truncate always = { path_in (fixture, "again.part"), 2, FALSE };
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GCurlTransfer) again = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  TestRecorder recorder;
+  guint id;
+
+  g_curl_transfer_set_max_download_speed (transfer, 2 * 1024 * 1024);
+  test_recorder_attach (&recorder, transfer);
+  g_signal_connect (transfer, "got-headers", G_CALLBACK (arm_truncate_cb), &once);
+  id = g_timeout_add (20, truncate_cb, &once);
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_source_remove (id);
+  g_assert_no_error (error);
+  g_assert_cmpuint (once.times, ==, 0);
+  assert_file_is_pattern (fixture, "file", size);
+  g_assert_cmpuint (recorder.n_finished, ==, 2);
+  test_recorder_clear (&recorder);
+
+  g_curl_transfer_set_max_download_speed (again, 2 * 1024 * 1024);
+  g_signal_connect (again, "got-headers", G_CALLBACK (arm_truncate_cb), &always);
+  id = g_timeout_add (20, truncate_cb, &always);
+  g_assert_false (download (fixture, again, "again", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_source_remove (id);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_test_message ("%s", error->message);
+  assert_no_file (fixture, "again");
+  assert_no_file (fixture, "again.part");
+
+  g_free (once.path);
+  g_free (always.path);
+}
+
+/* Range and If-Range are the download's own: they follow a redirect to
+ * another origin (a mirror), unlike the application's headers. */
+static void
+test_resume_across_origins (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  const guint size = 200000;
+  g_autofree char *target = g_strdup_printf ("%s/bytes/%u", test_server_get_uri2 (server), size);
+  g_autofree char *escaped = g_uri_escape_string (target, NULL, FALSE);
+  g_autofree char *url = test_server_url (server, "/redirect-to?url=%s", escaped);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *range = g_strdup_printf ("bytes 1000-%u/%u", size - 1, size);
+
+  write_part (fixture, "file.part", 1000, TRUE, NULL);
+  g_curl_transfer_set_request_header (transfer, "X-Api-Key", "secret");
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_RESUME, NULL, &error));
+  g_assert_no_error (error);
+  assert_file_is_pattern (fixture, "file", size);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 206);
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "Content-Range"), ==, range);
+}
+
+/* A refused connection is transient: the download tries again. */
+static void
+test_refused_is_retried (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/file",
+                                          test_server_get_refused_port ());
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  TestRecorder recorder;
+
+  g_object_set (fixture->multi, "download-retries", 2, NULL);
+  test_recorder_attach (&recorder, transfer);
+  g_assert_false (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_error (error, G_CURL_ERROR, G_CURL_ERROR_COULDNT_CONNECT);
+  g_assert_cmpuint (recorder.n_finished, ==, 3);
+  test_recorder_clear (&recorder);
+  assert_no_file (fixture, "file");
+}
+
+/* Retry-After as an HTTP date is honoured as well as seconds. */
+static void
+test_retry_after_date (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autofree char *key = g_strdup_printf ("busy-date-%d", g_test_rand_int ());
+  g_autofree char *url =
+    test_server_raw_url (server, "/bytes/%u?key=%s&fail=1&status=503&retry-after=2"
+                                 "&retry-after-date=1", 7000, key);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  assert_file_is_pattern (fixture, "file", 7000);
+  /* A date 2 s ahead, in whole seconds: at least 1 s of waiting. */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC);
 }
 
 static void
@@ -528,6 +809,13 @@ main (int   argc,
   ADD_TEST ("/download/retry-on-network-change", test_retry_on_network_change);
   ADD_TEST ("/download/retry-after", test_retry_after);
   ADD_TEST ("/download/checksum", test_checksum);
+  ADD_TEST ("/download/validators/side-file", test_validators_side_file);
+  ADD_TEST ("/download/validators/xattr", test_validators_xattr);
+  ADD_TEST ("/download/validators/retry-changed", test_validators_retry_changed);
+  ADD_TEST ("/download/part-truncated", test_part_truncated);
+  ADD_TEST ("/download/resume-across-origins", test_resume_across_origins);
+  ADD_TEST ("/download/refused-is-retried", test_refused_is_retried);
+  ADD_TEST ("/download/retry-after-date", test_retry_after_date);
   ADD_TEST ("/download/many-concurrent", test_many_concurrent);
 
   ret = g_test_run ();

@@ -1097,9 +1097,14 @@ query_number (GHashTable *query,
  *   etag=X               the resource's ETag is "X"; an If-Range that does
  *                        not match it gets the whole body (a changed resource)
  *   badrange=1           a 206 whose Content-Range starts 100 bytes late
+ *   ignore-if-range=1    ignore If-Range (as h2o 2.2 does): a Range is
+ *                        answered 206 whatever the validator
  *   key=S&fail=K         the first K requests with key S fail: with
  *     &after=B           ...the body cut off (closed) after B bytes, or
- *     &status=C          ...HTTP status C (and &retry-after=T) */
+ *     &status=C          ...HTTP status C (and &retry-after=T, in seconds, or
+ *                        with &retry-after-date=1 as the HTTP date T s ahead)
+ *     &etag-after-fail=X ...and once they stop failing, the ETag is "X"
+ *                        (the resource changed between attempts) */
 static void
 raw_plan_bytes (RawConnection  *conn,
                 const char     *method,
@@ -1119,13 +1124,28 @@ raw_plan_bytes (RawConnection  *conn,
 
   if (key != NULL)
     failing = raw_count_key (conn->server, key) < query_number (query, "fail", 0);
+  if (key != NULL && !failing && g_hash_table_lookup (query, "etag-after-fail") != NULL)
+    {
+      g_free (etag);
+      etag = g_strdup_printf ("\"%s\"", (char *) g_hash_table_lookup (query, "etag-after-fail"));
+    }
 
   if (failing && query_number (query, "status", 0) != 0)
     {
       guint status = query_number (query, "status", 0);
 
       conn->head = raw_head_new (status);
-      if (query_number (query, "retry-after", 0) != 0)
+      if (query_number (query, "retry-after", 0) != 0 && query_flag (query, "retry-after-date"))
+        {
+          g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+          g_autoptr(GDateTime) then = g_date_time_add_seconds (now, query_number (query,
+                                                                                  "retry-after",
+                                                                                  0));
+          g_autofree char *date = soup_date_time_to_string (then, SOUP_DATE_HTTP);
+
+          g_string_append_printf (conn->head, "Retry-After: %s\r\n", date);
+        }
+      else if (query_number (query, "retry-after", 0) != 0)
         g_string_append_printf (conn->head, "Retry-After: %" G_GUINT64_FORMAT "\r\n",
                                 query_number (query, "retry-after", 0));
       g_string_append (conn->head, "Content-Type: text/plain\r\nContent-Length: 4\r\n");
@@ -1134,7 +1154,8 @@ raw_plan_bytes (RawConnection  *conn,
       return;
     }
 
-  if (query_flag (query, "norange") || (if_range != NULL && g_strcmp0 (if_range, etag) != 0))
+  if (query_flag (query, "norange") ||
+      (if_range != NULL && g_strcmp0 (if_range, etag) != 0 && !query_flag (query, "ignore-if-range")))
     range = NULL;
   bytes_plan_init (&plan, total, range);
   if (query_flag (query, "badrange") && plan.status == SOUP_STATUS_PARTIAL_CONTENT &&
