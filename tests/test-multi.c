@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "test-util.h"
 
 static TestServer *server;
@@ -678,6 +680,80 @@ test_proxy_explicit (Fixture       *fixture,
   test_run_transfer (fixture->multi, via_multi);
   test_assert_transfer_error (via_multi, G_CURL_ERROR, G_CURL_ERROR_COULDNT_RESOLVE_HOST,
                               G_CURL_TRANSFER_STATE_FAILED);
+}
+
+
+/* A 307 or 308 sends a streamed body again from the start: the stream
+ * seeks back once the read-ahead of the first request is over, whatever
+ * the moment the redirect comes (a read was still pending then, and the
+ * seek failed: "Stream has outstanding operation" for a memory stream,
+ * "cannot seek back" for a file). Many runs, for the moment to vary. */
+static void
+test_upload_redirect_stream (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  const gsize len = 700 * 1024 + 3;
+  g_autofree guint8 *bytes = g_malloc (len);
+  g_autofree char *sum = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("gcurl-upload-XXXXXX", NULL);
+  g_autoptr(GFile) file = NULL;
+  guint i;
+
+  test_pattern_fill (0, bytes, len);
+  sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, bytes, len);
+  path = g_build_filename (dir, "body", NULL);
+  g_assert_true (g_file_set_contents (path, (char *) bytes, len, NULL));
+  file = g_file_new_for_path (path);
+
+  for (i = 0; i < 40; i++)
+    {
+      g_autoptr(GCurlTransfer) transfer =
+        test_transfer_new_printf (server, "/redirect-to?status=%u&url=%%2Fecho",
+                                  i % 2 ? 307 : 308);
+      g_autoptr(GInputStream) stream = NULL;
+      g_autofree char *expected = g_strdup_printf ("PUT %" G_GSIZE_FORMAT " %s", len, sum);
+      g_autofree char *echo = NULL;
+
+      if (i % 4 < 2)
+        stream = g_memory_input_stream_new_from_data (bytes, len, NULL);
+      else
+        stream = G_INPUT_STREAM (g_file_read (file, NULL, NULL));
+      g_assert_nonnull (stream);
+
+      g_curl_transfer_set_method (transfer, "PUT");
+      g_curl_transfer_set_request_stream (transfer, stream, i % 3 ? (gint64) len : -1);
+      test_run_transfer (fixture->multi, transfer);
+      g_assert_no_error ((GError *) g_curl_transfer_get_error (transfer));
+      echo = test_body_string (transfer);
+      g_assert_cmpstr (echo, ==, expected);
+    }
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+/* A proxy that is down is named in the message (without its password); the
+ * code stays libcurl's. */
+static void
+test_proxy_down (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (PROXIED_URL);
+  guint16 port = test_server_get_refused_port ();
+  g_autofree char *proxy = g_strdup_printf ("http://alice:s3cret@127.0.0.1:%u", port);
+  g_autofree char *shown = g_strdup_printf ("http://alice@127.0.0.1:%u", port);
+  const GError *error;
+
+  g_object_set (fixture->multi, "proxy", proxy, NULL);
+  test_run_transfer (fixture->multi, transfer);
+  test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_COULDNT_CONNECT,
+                              G_CURL_TRANSFER_STATE_FAILED);
+  error = g_curl_transfer_get_error (transfer);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "proxy"));
+  g_assert_nonnull (strstr (error->message, shown));
+  g_assert_null (strstr (error->message, "s3cret"));
 }
 
 /* The resolver's answers are kept until the network changes. */
@@ -2125,6 +2201,8 @@ main (int   argc,
   ADD_TEST ("/multi/proxy/resolver-asked-origin", test_proxy_resolver_asked_origin);
   ADD_TEST ("/multi/proxy/explicit", test_proxy_explicit);
   ADD_TEST ("/multi/proxy/network-change", test_proxy_network_change);
+  ADD_TEST ("/multi/proxy/down", test_proxy_down);
+  ADD_TEST ("/multi/upload/redirect-stream", test_upload_redirect_stream);
   ADD_TEST ("/multi/transfer-settings", test_transfer_settings);
   ADD_TEST ("/multi/connect-timeout", test_connect_timeout);
   ADD_TEST ("/multi/timings", test_timings);
