@@ -29,4 +29,8 @@ GSource *g_curl_multi_watch_cancellable (GCurlMulti            *self,
 void     g_curl_clear_source            (GSource      **source);
 guint    g_curl_multi_get_retry_delay   (GCurlMulti    *self);
 
+/* Test hook: when the stall watchdog looks at the transfers next
+ * (monotonic µs), or -1 if it sleeps until a transfer can stall. */
+gint64   g_curl_multi_get_watchdog_due  (GCurlMulti    *self);
+
 G_END_DECLS

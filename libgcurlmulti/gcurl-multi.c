@@ -354,6 +354,12 @@ g_curl_multi_get_retry_delay (GCurlMulti *self)
   return self->retry_delay;
 }
 
+gint64
+g_curl_multi_get_watchdog_due (GCurlMulti *self)
+{
+  return self->watchdog_due;
+}
+
 /* Ends a running transfer now (cancel, stall, failure to start); its
  * "finished" is emitted by the next flush, never from the caller. */
 void

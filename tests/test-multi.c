@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "test-util.h"
+#include "gcurl-multi-private.h"
 
 static TestServer *server;
 
@@ -398,6 +399,68 @@ test_stall (Fixture       *fixture,
       /* Not before the timeout: a lower bound holds on a loaded machine. */
       g_assert_cmpint (elapsed, >=, G_USEC_PER_SEC);
     }
+}
+
+
+typedef struct
+{
+  GCurlMulti *multi;
+  gint64      last_progress;   /* when the last byte was reported */
+  gint64      due;             /* the watchdog's deadline right then */
+  gint64      downloaded;
+} StallWatch;
+
+static void
+stall_progress_cb (GCurlTransfer *transfer,
+                   gint64         downloaded,
+                   gint64         download_size,
+                   gint64         uploaded,
+                   gint64         upload_size,
+                   gpointer       user_data)
+{
+  StallWatch *watch = user_data;
+
+  if (downloaded == watch->downloaded)
+    return;
+  watch->downloaded = downloaded;
+  watch->last_progress = g_get_monotonic_time ();
+  watch->due = g_curl_multi_get_watchdog_due (watch->multi);
+}
+
+/* The watchdog sleeps until exactly the stall deadline: the last byte seen
+ * plus stall-timeout (it used to tick once a second, coalesced, and fired
+ * up to 2.5 s late). Checked on its schedule, not on a clock, so a loaded
+ * machine cannot fail it; the lateness is printed. */
+static void
+test_stall_deadline (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autofree char *url = test_server_raw_url (server, "/stall/100000/5000");
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  StallWatch watch = { fixture->multi, 0, -1, 0 };
+  gint64 ended;
+
+  g_object_set (fixture->multi, "stall-timeout", 2, "progress-interval", 0, NULL);
+  g_assert_cmpint (g_curl_multi_get_watchdog_due (fixture->multi), ==, -1);
+  g_signal_connect (transfer, "progress", G_CALLBACK (stall_progress_cb), &watch);
+  test_run_transfer (fixture->multi, transfer);
+  ended = g_get_monotonic_time ();
+  test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                              G_CURL_TRANSFER_STATE_FAILED);
+  g_assert_cmpint (watch.downloaded, ==, 5000);
+
+  /* Seen before the "progress" that reported the byte, 2 s ahead of it. */
+  g_assert_cmpint (watch.due, >, watch.last_progress);
+  g_assert_cmpint (watch.due, <=, watch.last_progress + 2 * G_USEC_PER_SEC);
+  g_assert_cmpint (watch.due, >=, watch.last_progress + 2 * G_USEC_PER_SEC - G_USEC_PER_SEC / 4);
+  g_assert_cmpint (ended, >=, watch.due);
+  g_test_message ("stalled %" G_GINT64_FORMAT " ms after the last byte (timeout 2000 ms)",
+                  (ended - watch.last_progress) / 1000);
+
+  /* Nothing can stall any more: no wakeup. */
+  g_assert_cmpint (g_curl_multi_get_watchdog_due (fixture->multi), ==, -1);
+  test_run_for (100);
+  g_assert_cmpint (g_curl_multi_get_watchdog_due (fixture->multi), ==, -1);
 }
 
 static void
@@ -2194,6 +2257,7 @@ main (int   argc,
   ADD_TEST ("/multi/error/invalid-urls", test_invalid_urls);
   ADD_TEST ("/multi/error/faults", test_faults);
   ADD_TEST ("/multi/error/stall", test_stall);
+  ADD_TEST ("/multi/error/stall-deadline", test_stall_deadline);
   ADD_TEST ("/multi/error/no-stall-while-queued", test_stall_not_while_queued);
   ADD_TEST ("/multi/error/invalid-protocols-refused", test_invalid_protocols_refused);
   ADD_TEST ("/multi/redirect/chain", test_redirect_chain);
