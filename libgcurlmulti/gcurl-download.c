@@ -184,6 +184,30 @@ validators_from_data (const char *data)
   return v;
 }
 
+/* GIO gives an extended attribute's value with the bytes that are not
+ * printable ASCII, and backslashes, escaped as "\xNN" (and sets it from
+ * that form too): the key file's newlines come back that way. */
+static char *
+unescape_xattr (const char *value)
+{
+  GString *raw = g_string_sized_new (strlen (value));
+  const char *p;
+
+  for (p = value; *p != '\0'; p++)
+    {
+      if (p[0] == '\\' && p[1] == 'x' && g_ascii_isxdigit (p[2]) && g_ascii_isxdigit (p[3]))
+        {
+          g_string_append_c (raw, (char) (g_ascii_xdigit_value (p[2]) * 16 +
+                                          g_ascii_xdigit_value (p[3])));
+          p += 3;
+        }
+      else
+        g_string_append_c (raw, *p);
+    }
+
+  return g_string_free (raw, FALSE);
+}
+
 /* The validators kept with the .part: its extended attribute, the side
  * file, or what earlier versions kept; %NULL if there are none. */
 static Validators *
@@ -191,6 +215,7 @@ read_validators (Download *d)
 {
   g_autoptr(GFileInfo) info = NULL;
   g_autofree char *data = NULL;
+  g_autofree char *legacy_raw = NULL;
   const char *legacy;
   Validators *v;
 
@@ -200,8 +225,10 @@ read_validators (Download *d)
                               G_FILE_QUERY_INFO_NONE, NULL, NULL);
   if (info != NULL && g_file_info_has_attribute (info, GCURL_VALIDATORS_ATTRIBUTE))
     {
-      v = validators_from_data (g_file_info_get_attribute_string (info,
-                                                                  GCURL_VALIDATORS_ATTRIBUTE));
+      g_autofree char *raw =
+        unescape_xattr (g_file_info_get_attribute_string (info, GCURL_VALIDATORS_ATTRIBUTE));
+
+      v = validators_from_data (raw);
       if (v != NULL)
         return v;
     }
@@ -213,11 +240,10 @@ read_validators (Download *d)
         return v;
     }
 
-  legacy = info != NULL ? g_file_info_get_attribute_string (info,
-                                                            GCURL_LEGACY_VALIDATOR_ATTRIBUTE)
-                        : NULL;
-  if (legacy == NULL)
+  if (info == NULL || !g_file_info_has_attribute (info, GCURL_LEGACY_VALIDATOR_ATTRIBUTE))
     return NULL;
+  legacy = legacy_raw = unescape_xattr (g_file_info_get_attribute_string (info,
+                                                                          GCURL_LEGACY_VALIDATOR_ATTRIBUTE));
 
   v = g_new0 (Validators, 1);
   v->size = v->filetime = -1;
@@ -240,10 +266,16 @@ write_validators (Download         *d,
   g_autoptr(GError) error = NULL;
   const char *sidecar_path;
 
-  if (!xattrs_disabled &&
-      g_file_set_attribute_string (d->part, GCURL_VALIDATORS_ATTRIBUTE, data,
-                                   G_FILE_QUERY_INFO_NONE, NULL, &error))
-    return;
+  if (!xattrs_disabled)
+    {
+      /* GIO unescapes "\xNN" as it sets the value (see unescape_xattr()). */
+      g_autoptr(GString) escaped = g_string_new (data);
+
+      g_string_replace (escaped, "\\", "\\x5c", 0);
+      if (g_file_set_attribute_string (d->part, GCURL_VALIDATORS_ATTRIBUTE, escaped->str,
+                                       G_FILE_QUERY_INFO_NONE, NULL, &error))
+        return;
+    }
   g_clear_error (&error);
 
   sidecar_path = g_file_peek_path (d->sidecar);

@@ -86,6 +86,7 @@ wake_sources (GCurlInputStream *self)
 static gboolean
 stream_sink (const char *data,
              gsize       len,
+             gboolean    may_refuse,
              gpointer    user_data)
 {
   GCurlInputStream *self = user_data;
@@ -103,7 +104,7 @@ stream_sink (const char *data,
       if (len == 0)
         return TRUE;
     }
-  else if (self->buffered >= GCURL_STREAM_HIGH_WATER)
+  else if (self->buffered >= GCURL_STREAM_HIGH_WATER && may_refuse)
     return FALSE;
 
   g_queue_push_tail (&self->chunks, g_bytes_new (data, len));

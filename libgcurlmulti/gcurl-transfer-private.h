@@ -16,9 +16,11 @@ G_BEGIN_DECLS
  * third of the throughput of a fast stream in calls per chunk. */
 #define GCURL_SINK_BUFFER_SIZE (256 * 1024)
 
-/* Receives the response body; returns %FALSE to hold @data back. */
+/* Receives the response body; returns %FALSE to hold @data back, which it
+ * may not when @may_refuse is %FALSE (libcurl cannot pause the protocol). */
 typedef gboolean (*GCurlTransferSink) (const char *data,
                                        gsize       len,
+                                       gboolean    may_refuse,
                                        gpointer    user_data);
 
 /* Called after libcurl has returned, when the sink took data: the sink's

@@ -157,6 +157,7 @@ struct _GCurlTransfer
   guint               redirecting : 1;   /* this response will be followed */
   guint               pause_requested : 1;
   guint               paused_in_curl : 1; /* write callback returned PAUSE */
+  guint               cannot_pause : 1;  /* file://: libcurl fails a PAUSE */
   guint               active : 1;        /* request sent: the watchdog runs */
   guint               completed : 1;     /* libcurl is done, "finished" queued */
 
@@ -484,8 +485,10 @@ write_cb (char   *data,
     return 0;
 
   /* Pausing works from here whether or not the transfer is connected yet:
-   * libcurl keeps this chunk and gives it again after curl_easy_pause(). */
-  if (self->pause_requested)
+   * libcurl keeps this chunk and gives it again after curl_easy_pause().
+   * Not for file://: libcurl 7.88 reads the whole file in one go and fails
+   * a pause ("Write callback asked for PAUSE when not supported"). */
+  if (self->pause_requested && !self->cannot_pause)
     {
       self->paused_in_curl = TRUE;
       return CURL_WRITEFUNC_PAUSE;
@@ -498,13 +501,13 @@ write_cb (char   *data,
       return len;
     }
 
-  if (self->max_download_speed > 0 && !rate_allows (self, len))
+  if (self->max_download_speed > 0 && !self->cannot_pause && !rate_allows (self, len))
     {
       self->paused_in_curl = TRUE;
       return CURL_WRITEFUNC_PAUSE;
     }
 
-  if (self->sink != NULL && !self->sink (data, len, self->sink_data))
+  if (self->sink != NULL && !self->sink (data, len, !self->cannot_pause, self->sink_data))
     {
       /* The consumer is full: libcurl holds this chunk until it drains. */
       self->paused_in_curl = TRUE;
@@ -634,12 +637,15 @@ headers_become_final (GCurlTransfer *self)
   long version = 0;
   curl_off_t length = -1;
   gboolean http = is_http (self);
+  const char *scheme = NULL;
 
   if (http)
     curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &code);
   curl_easy_getinfo (self->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
   curl_easy_getinfo (self->handle, CURLINFO_HTTP_VERSION, &version);
 
+  curl_easy_getinfo (self->handle, CURLINFO_SCHEME, &scheme);
+  self->cannot_pause = scheme != NULL && g_ascii_strcasecmp (scheme, "file") == 0;
   self->headers_final = TRUE;
   self->headers_tentative = FALSE;
   self->headers_pending = TRUE;
@@ -2656,6 +2662,7 @@ reset_response (GCurlTransfer *self)
   self->headers_pending = FALSE;
   self->redirecting = FALSE;
   self->is_http2 = FALSE;
+  self->cannot_pause = FALSE;
   self->error_buffer[0] = '\0';
 }
 

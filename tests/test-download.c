@@ -554,13 +554,18 @@ test_validators_side_file (Fixture       *fixture,
   assert_no_file (fixture, "file.part.validators");
 }
 
-/* Where the file system has extended attributes, the validators are one,
- * and there is no side file. */
+/* Where the file system has extended attributes, the validators are one
+ * (GIO escapes its newlines), there is no side file, and they are read
+ * back. */
 static void
 test_validators_xattr (Fixture       *fixture,
                        gconstpointer  data)
 {
   g_autofree char *url = test_server_raw_url (server, "/bytes/%u?etag=v1", 1024 * 1024);
+  g_autofree char *changed = test_server_raw_url (server, "/bytes/%u?etag=v2&ignore-if-range=1",
+                                                  1024 * 1024);
+  g_autoptr(GCurlTransfer) again = g_curl_transfer_new (changed);
+  g_autoptr(GError) error = NULL;
   g_autofree char *xattr = NULL;
 
   g_assert_cmpint (download_part (fixture, url, "file", 200), >, 0);
@@ -572,6 +577,12 @@ test_validators_xattr (Fixture       *fixture,
     }
   g_assert_nonnull (strstr (xattr, "etag=\"v1\""));
   assert_no_file (fixture, "file.part.validators");
+
+  /* And they are read back: a 206 of another version is refused. */
+  g_assert_true (download (fixture, again, "file", G_CURL_DOWNLOAD_RESUME, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (again), ==, 200);
+  assert_file_is_pattern (fixture, "file", 1024 * 1024);
 }
 
 /* A retry within one download checks the continuation against the ETag its
