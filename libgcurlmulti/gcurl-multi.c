@@ -1084,7 +1084,10 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * Seconds without receiving a byte after which a transfer that has sent
    * its request fails with %G_CURL_ERROR_OPERATION_TIMEDOUT; 0 turns the
    * watchdog off. Transfers waiting for a connection and paused transfers
-   * are not timed.
+   * are not timed. The watchdog wakes up at the earliest deadline (the last
+   * byte received plus this timeout), not at regular ticks, so a stall is
+   * noticed on time, and a loop whose transfers are all idle is not woken
+   * before one of them can stall.
    *
    * Since: 1.0
    */
@@ -1098,8 +1101,9 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * GCurlMulti:download-retries:
    *
    * How many times [method@GCurl.Multi.download_async] tries again after a
-   * transient failure (the connection lost mid-body, a stall, HTTP 408,
-   * 429 or 5xx), each time resuming from the `.part` file.
+   * transient failure (a refused connection, a name that does not resolve,
+   * the connection lost mid-body, a stall, HTTP 408, 429 or 5xx), each time
+   * resuming from the `.part` file.
    *
    * Since: 1.0
    */
@@ -1112,9 +1116,11 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   /**
    * GCurlMulti:retry-delay:
    *
-   * Milliseconds before the first retry of a download; each further retry
-   * waits twice as long as the one before. A `Retry-After` from the server
-   * (up to five minutes) is honoured when it asks for longer.
+   * Milliseconds before the first retry of a download, about: each wait
+   * is between half of its delay and all of it (jitter, so that downloads
+   * that failed together do not retry together), and each further retry's
+   * delay is twice the one before. A `Retry-After` from the server (seconds
+   * or a date, up to five minutes) is honoured when it asks for longer.
    *
    * Since: 1.0
    */
@@ -1132,6 +1138,11 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * none. %NULL, the default, asks [property@GCurl.Multi:proxy-resolver]
    * for each origin (the desktop's proxy settings). A transfer's own
    * [property@GCurl.Transfer:proxy] takes precedence.
+   *
+   * When the proxy cannot be found or reached, or refuses the tunnel to an
+   * `https` server, the error says so and names the proxy (without its
+   * password); its code is libcurl's (%G_CURL_ERROR_COULDNT_RESOLVE_PROXY,
+   * %G_CURL_ERROR_COULDNT_CONNECT…).
    *
    * Since: 1.0
    */

@@ -1352,7 +1352,10 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * GCurlTransfer:status-code:
    *
    * The HTTP status of the final response (after redirects), or 0 until
-   * [signal@GCurl.Transfer::got-headers].
+   * [signal@GCurl.Transfer::got-headers]. A response that libcurl consumed
+   * itself is never the final one: a proxy's reply to `CONNECT`, a `401`
+   * or `407` it answered with credentials set on the handle, an interim
+   * `1xx`. It stays 0 for protocols without a status (`ftp`, `file`).
    *
    * Since: 1.0
    */
@@ -1744,10 +1747,17 @@ g_curl_transfer_get_url (GCurlTransfer *self)
  * `CURLOPT_USERAGENT`, `CURLOPT_PROTOCOLS_STR`,
  * `CURLOPT_REDIR_PROTOCOLS_STR`, `CURLOPT_CAINFO`, `CURLOPT_CAPATH`,
  * `CURLOPT_CONNECTTIMEOUT` and `CURLOPT_TIMEOUT`; `CURLOPT_PROXY` and
- * `CURLOPT_NOPROXY` once a proxy was chosen. A transfer whose body is
- * streamed ([method@GCurl.Multi.send_async],
+ * `CURLOPT_NOPROXY` once a proxy was chosen; `CURLOPT_PIPEWAIT` for an
+ * `https` URL (see [property@GCurl.Multi:multiplex]). A transfer whose body
+ * is streamed ([method@GCurl.Multi.send_async],
  * [method@GCurl.Multi.download_async]) gets a 256 KiB
- * `CURLOPT_BUFFERSIZE`.
+ * `CURLOPT_BUFFERSIZE`; [method@GCurl.Multi.download_async] sets
+ * `CURLOPT_RESUME_FROM_LARGE` and `CURLOPT_FILETIME` while it runs.
+ *
+ * Options that libcurl acts on itself are fine: with `CURLOPT_HTTPAUTH`
+ * and `CURLOPT_USERPWD` (or their proxy counterparts), the challenge that
+ * libcurl answers is not reported; the response to its authenticated
+ * request is.
  *
  * Returns: (transfer none): the easy handle, owned by @self
  *
