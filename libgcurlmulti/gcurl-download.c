@@ -402,6 +402,23 @@ stream_size (GOutputStream *out)
   return info != NULL ? g_file_info_get_size (info) : -1;
 }
 
+/* The error for a .part another program changed: it has @have bytes where
+ * @expected were written. */
+static void
+set_part_changed_error (GError   **error,
+                        GFile     *part,
+                        goffset    have,
+                        goffset    expected)
+{
+  g_autofree char *have_text = g_strdup_printf ("%" G_GOFFSET_FORMAT, have);
+  g_autofree char *expected_text = g_strdup_printf ("%" G_GOFFSET_FORMAT, expected);
+
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+               _("%s changed while it was being downloaded: it has %s bytes where %s were "
+                 "written"),
+               g_file_peek_path (part), have_text, expected_text);
+}
+
 /* Opens the .part for appending, and checks that it is as long as this
  * attempt thinks (another program may have changed it). Appending, always:
  * if another program shortens the file meanwhile, the next write lands at
@@ -421,10 +438,7 @@ open_part (Download  *d,
   size = stream_size (G_OUTPUT_STREAM (out));
   if (size != expected)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _("%s changed while it was being downloaded: it has %" G_GOFFSET_FORMAT
-                     " bytes, not %" G_GOFFSET_FORMAT),
-                   g_file_peek_path (d->part), size, expected);
+      set_part_changed_error (error, d->part, size, expected);
       g_output_stream_close (G_OUTPUT_STREAM (out), NULL, NULL);
       return NULL;
     }
@@ -748,14 +762,16 @@ verify_size (Download  *d,
 
   d->part_changed = TRUE;
   if (have != wrote)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                 _("%s changed while it was being downloaded: it has %" G_GOFFSET_FORMAT
-                   " bytes, not the %" G_GOFFSET_FORMAT " received"),
-                 g_file_peek_path (d->part), have, wrote);
+    set_part_changed_error (error, d->part, have, wrote);
   else
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                 _("%s has %" G_GOFFSET_FORMAT " bytes, but the file has %" G_GINT64_FORMAT),
-                 g_file_peek_path (d->part), have, d->expected_size);
+    {
+      g_autofree char *have_text = g_strdup_printf ("%" G_GOFFSET_FORMAT, have);
+      g_autofree char *size_text = g_strdup_printf ("%" G_GINT64_FORMAT, d->expected_size);
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("%s has %s bytes, but the file has %s"),
+                   g_file_peek_path (d->part), have_text, size_text);
+    }
   return FALSE;
 }
 
