@@ -95,6 +95,7 @@ typedef struct
   GSource            *cancel_source;
   gboolean            restarted;          /* from zero, after a bad continuation */
   gboolean            force_fresh;        /* the next attempt starts from zero */
+  gboolean            retrying;           /* the next attempt is a retry */
 
   Validators         *validators;         /* the .part's, or NULL if unknown */
   goffset             offset;             /* .part size this attempt continues */
@@ -506,6 +507,7 @@ clear_download_request (GCurlTransfer *transfer,
 {
   g_signal_handlers_disconnect_by_func (transfer, clear_download_request, user_data);
   g_curl_transfer_set_fail_on_http_error (transfer, FALSE);
+  g_curl_transfer_set_fresh_connect (transfer, FALSE);
   set_resume_request (transfer, TRUE, 0, NULL);
 }
 
@@ -657,6 +659,7 @@ attempt_failed (GTask  *task,
 {
   Download *d = g_task_get_task_data (task);
   guint status = g_curl_transfer_get_status_code (d->transfer);
+  long os_errno = 0;
   guint delay;
 
   close_attempt (d);
@@ -677,7 +680,8 @@ attempt_failed (GTask  *task,
       return;
     }
 
-  if (d->retries_left == 0 || !g_curl_error_is_transient_for_status (error, status))
+  curl_easy_getinfo (g_curl_transfer_get_handle (d->transfer), CURLINFO_OS_ERRNO, &os_errno);
+  if (d->retries_left == 0 || !g_curl_error_is_transient_for_status (error, status, (int) os_errno))
     {
       download_return (task, error);
       return;
@@ -689,6 +693,7 @@ attempt_failed (GTask  *task,
   g_error_free (error);
   d->attempt++;
   d->retries_left--;
+  d->retrying = TRUE;
 
   d->retry_source = g_timeout_source_new (delay);
   g_source_set_static_name (d->retry_source, "GCurl download retry");
@@ -1093,6 +1098,10 @@ start_attempt (GTask *task)
     d->validators = read_validators (d);
 
   set_resume_request (d->transfer, d->http, d->offset, d->validators);
+  /* A retry never goes back to the connection the failure came on: a
+   * stalled or broken HTTP/2 connection stays in libcurl's cache. */
+  g_curl_transfer_set_fresh_connect (d->transfer, d->retrying);
+  d->retrying = FALSE;
   g_curl_transfer_set_fail_on_http_error (d->transfer, TRUE);
   g_curl_multi_send_async (d->multi, d->transfer, NULL, send_cb, task);
 }

@@ -17,6 +17,7 @@ GError *g_curl_error_new_from_code (CURLcode    code,
 void    g_curl_init_i18n           (void);
 
 gboolean g_curl_error_is_transient_for_status (const GError *error,
-                                               guint         status);
+                                               guint         status,
+                                               int           os_errno);
 
 G_END_DECLS

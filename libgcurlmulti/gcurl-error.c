@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <errno.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "gcurl-error.h"
@@ -56,10 +58,15 @@ g_curl_init_i18n (void)
  * may be back (refused, unresolvable, reset, closed, stalled, timed out),
  * or the server said so (408, 429, 5xx; @status is the response's). What a
  * retry cannot fix (a 404, a bad URL, a protocol not allowed, a TLS
- * certificate that does not verify) is not. */
+ * certificate that does not verify) is not. A TLS handshake that failed is
+ * transient only if the connection was lost under it (@os_errno, libcurl's
+ * CURLINFO_OS_ERRNO): libcurl 7.88 says CURLE_SSL_CONNECT_ERROR for a
+ * reset during the handshake as for a peer that speaks no common
+ * protocol. */
 gboolean
 g_curl_error_is_transient_for_status (const GError *error,
-                                      guint         status)
+                                      guint         status,
+                                      int           os_errno)
 {
   if (error == NULL || error->domain != G_CURL_ERROR)
     return FALSE;
@@ -79,6 +86,9 @@ g_curl_error_is_transient_for_status (const GError *error,
       return TRUE;
     case G_CURL_ERROR_HTTP_RETURNED_ERROR:
       return status == 408 || status == 429 || (status >= 500 && status <= 599);
+    case G_CURL_ERROR_SSL_CONNECT_ERROR:
+      return os_errno == ECONNRESET || os_errno == EPIPE || os_errno == ECONNABORTED ||
+             os_errno == ETIMEDOUT;
     default:
       return FALSE;
     }

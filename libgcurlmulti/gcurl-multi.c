@@ -436,7 +436,11 @@ watchdog_cb (gpointer user_data)
       next = l->next;
       error = g_curl_transfer_watch (transfer, now, &nudge, &next_due);
       if (error != NULL)
-        g_curl_multi_cancel_transfer (self, transfer, error);
+        {
+          /* Whatever stalled may be the connection, not the stream. */
+          g_curl_transfer_forbid_reuse (transfer);
+          g_curl_multi_cancel_transfer (self, transfer, error);
+        }
     }
 
   /* An HTTP/2 transfer without data for a while: make sure libcurl has

@@ -123,6 +123,9 @@ gint64                  g_curl_transfer_get_expected_size (GCurlTransfer        
 void                    g_curl_transfer_set_library_header (GCurlTransfer       *self,
                                                             const char          *name,
                                                             const char          *value);
+void                    g_curl_transfer_set_fresh_connect (GCurlTransfer        *self,
+                                                           gboolean              fresh);
+void                    g_curl_transfer_forbid_reuse (GCurlTransfer             *self);
 void                    g_curl_transfer_set_resume_from (GCurlTransfer          *self,
                                                          gint64                  offset,
                                                          gboolean                filetime);

@@ -113,6 +113,8 @@ struct _GCurlTransfer
   guint               options_changed : 1;
   guint               proxy_set : 1;      /* CURLOPT_PROXY is not libcurl's default */
   guint               pipewait : 1;       /* CURLOPT_PIPEWAIT is set */
+  guint               fresh_connect : 1;  /* CURLOPT_FRESH_CONNECT is set */
+  guint               forbid_reuse : 1;   /* CURLOPT_FORBID_REUSE is set */
   char               *proxy;              /* CURLOPT_PROXY as set, or NULL */
   guint               fail_on_http_error : 1; /* download_async: >= 400 fails */
   guint               body_too_large : 1; /* stopped at max_body_size */
@@ -1917,6 +1919,32 @@ g_curl_transfer_get_expected_size (GCurlTransfer *self)
   return self->download_size;
 }
 
+/* Whether the next run must open a new connection (CURLOPT_FRESH_CONNECT):
+ * download_async's retries, which must not land on the connection that
+ * failed. */
+void
+g_curl_transfer_set_fresh_connect (GCurlTransfer *self,
+                                   gboolean       fresh)
+{
+  g_assert (!state_is_running (self->state));
+
+  if (self->fresh_connect == fresh)
+    return;
+  curl_easy_setopt (self->handle, CURLOPT_FRESH_CONNECT, (long) fresh);
+  self->fresh_connect = fresh;
+}
+
+/* The connection of this run is not to be used again (a stall): libcurl
+ * 7.88 keeps an HTTP/2 connection in its cache when one of its streams is
+ * removed, and the next request to that origin would stall on it too.
+ * Set before the handle leaves the multi; the next run lifts it. */
+void
+g_curl_transfer_forbid_reuse (GCurlTransfer *self)
+{
+  curl_easy_setopt (self->handle, CURLOPT_FORBID_REUSE, 1L);
+  self->forbid_reuse = TRUE;
+}
+
 /* The offset download_async resumes a protocol other than HTTP at
  * (CURLOPT_RESUME_FROM_LARGE; HTTP has Range), 0 for none, and whether
  * libcurl learns the file's time (CURLOPT_FILETIME: an MDTM command for
@@ -2870,6 +2898,12 @@ g_curl_transfer_start (GCurlTransfer             *self,
     g_curl_transfer_set_proxy (self, self->options->proxy);
   else
     g_curl_transfer_set_proxy (self, config->proxy);
+
+  if (self->forbid_reuse)
+    {
+      curl_easy_setopt (self->handle, CURLOPT_FORBID_REUSE, 0L);
+      self->forbid_reuse = FALSE;
+    }
 
   /* Wait for a connection in progress to the same origin to tell whether
    * it multiplexes, rather than open one more: only ALPN says so, so plain
