@@ -15,9 +15,11 @@
 #include "gcurl-download-private.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
+#include "gcurl-headers-private.h"
 #include "gcurl-multi.h"
 #include "gcurl-multi-private.h"
 #include "gcurl-transfer-private.h"
+#include "gcurl-util-private.h"
 
 /* A download is a chain of attempts. Each attempt sends the transfer with
  * send_async() and, once the headers say what the body is, splices the
@@ -1257,7 +1259,7 @@ g_curl_multi_download_async (GCurlMulti          *self,
   d->retry_delay = MAX (g_curl_multi_get_retry_delay (self), 1);
   g_task_set_task_data (task, d, (GDestroyNotify) download_free);
 
-  d->cancel_source = g_curl_multi_watch_cancellable (self, cancellable, cancelled_cb, task);
+  d->cancel_source = g_curl_watch_cancellable (g_curl_multi_get_context (self), cancellable, cancelled_cb, task);
 
   /* The task holds itself until it returns. */
   start_attempt (task);

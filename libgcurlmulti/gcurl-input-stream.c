@@ -12,6 +12,7 @@
 #include "gcurl-input-stream-private.h"
 #include "gcurl-multi-private.h"
 #include "gcurl-transfer-private.h"
+#include "gcurl-util-private.h"
 
 /* The stream is fed by the transfer's write callback through a sink, which
  * only queues the chunk and wakes the stream's pollable sources. When the

@@ -22,11 +22,6 @@ guint    g_curl_multi_get_download_retries (GCurlMulti *self);
 void      g_curl_multi_fail_transfer     (GCurlMulti            *self,
                                          GCurlTransfer         *transfer,
                                          GError                *error);
-GSource *g_curl_multi_watch_cancellable (GCurlMulti            *self,
-                                         GCancellable          *cancellable,
-                                         GCancellableSourceFunc func,
-                                         gpointer               user_data);
-void     g_curl_clear_source            (GSource      **source);
 guint    g_curl_multi_get_retry_delay   (GCurlMulti    *self);
 
 /* Test hook: when the stall watchdog looks at the transfers next

@@ -16,6 +16,7 @@
 #include "gcurl-multi-private.h"
 #include "gcurl-source-private.h"
 #include "gcurl-transfer-private.h"
+#include "gcurl-util-private.h"
 
 /**
  * GCurlMulti:
@@ -306,40 +307,6 @@ GSource *
 g_curl_multi_get_source (GCurlMulti *self)
 {
   return self->source;
-}
-
-/* Calls @func from the multi's context when @cancellable is cancelled.
- * A source, not g_cancellable_connect(): the cancellable may be cancelled
- * from another thread, and transfers may only be touched from the multi's
- * context. Returns %NULL for a %NULL cancellable; destroy the source with
- * g_curl_clear_source(). */
-GSource *
-g_curl_multi_watch_cancellable (GCurlMulti            *self,
-                                GCancellable          *cancellable,
-                                GCancellableSourceFunc func,
-                                gpointer               user_data)
-{
-  GSource *source;
-
-  if (cancellable == NULL)
-    return NULL;
-
-  source = g_cancellable_source_new (cancellable);
-  g_source_set_static_name (source, "GCurlMulti cancellable");
-  g_source_set_callback (source, G_SOURCE_FUNC (func), user_data, NULL);
-  g_source_attach (source, self->context);
-
-  return source;
-}
-
-void
-g_curl_clear_source (GSource **source)
-{
-  if (*source == NULL)
-    return;
-
-  g_source_destroy (*source);
-  g_clear_pointer (source, g_source_unref);
 }
 
 guint
@@ -1353,24 +1320,6 @@ add_handle (GCurlMulti    *self,
                                                curl_multi_strerror (mcode)));
 }
 
-/* "scheme://host[:port]" of @url, without user information: the key of
- * the proxy cache, and (with a "/") what the resolver is asked about. A
- * resolver may run a PAC script from the network: it needs the origin
- * only, not the path, the query or a password. %NULL if @url is not a
- * URL with a host: libcurl says best what is wrong with it. */
-static char *
-url_origin (const char *url)
-{
-  g_autofree char *scheme = NULL;
-  g_autofree char *host = NULL;
-  int port = -1;
-
-  if (!g_uri_split_network (url, G_URI_FLAGS_NONE, &scheme, &host, &port, NULL))
-    return NULL;
-
-  return g_uri_join (G_URI_FLAGS_NONE, scheme, NULL, host, port, "", NULL, NULL);
-}
-
 static gboolean
 proxy_in_environment (void)
 {
@@ -1523,7 +1472,7 @@ choose_proxy (GCurlMulti    *self,
   if (dummy_type != 0 && G_OBJECT_TYPE (self->proxy_resolver) == dummy_type)
     return FALSE;
 
-  origin = url_origin (g_curl_transfer_get_url (transfer));
+  origin = g_curl_url_origin (g_curl_transfer_get_url (transfer));
   if (origin == NULL)
     return FALSE;
   entry = g_hash_table_lookup (self->proxy_cache, origin);
@@ -1711,7 +1660,7 @@ g_curl_multi_send_and_read_async (GCurlMulti          *self,
                                         G_CALLBACK (send_and_read_finished_cb),
                                         g_object_ref (task));
 
-  data->cancel_source = g_curl_multi_watch_cancellable (self, cancellable,
+  data->cancel_source = g_curl_watch_cancellable (self->context, cancellable,
                                                         send_and_read_cancelled_cb, task);
 
   g_curl_multi_add_transfer (self, transfer);
@@ -1883,7 +1832,7 @@ g_curl_multi_send_async (GCurlMulti          *self,
                                              G_CALLBACK (send_finished_cb), task,
                                              NULL, 0);
 
-  data->cancel_source = g_curl_multi_watch_cancellable (self, cancellable,
+  data->cancel_source = g_curl_watch_cancellable (self->context, cancellable,
                                                         send_cancelled_cb, task);
 
   g_curl_multi_add_transfer (self, transfer);

@@ -132,8 +132,5 @@ void                    g_curl_transfer_set_resume_from (GCurlTransfer          
 
 gboolean                g_curl_protocols_valid       (const char                *protocols);
 
-gboolean                g_curl_parse_content_range   (const char                *value,
-                                                      gint64                    *start,
-                                                      gint64                    *total);
 
 G_END_DECLS

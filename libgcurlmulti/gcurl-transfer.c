@@ -15,11 +15,17 @@
 #include "gcurl-enum-types.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
+#include "gcurl-headers-private.h"
 #include "gcurl-multi-private.h"
+#include "gcurl-progress-private.h"
+#include "gcurl-rate-limit-private.h"
+#include "gcurl-redirect-private.h"
 #include "gcurl-source-private.h"
 #include "gcurl-stall-private.h"
+#include "gcurl-timings-private.h"
 #include "gcurl-transfer.h"
 #include "gcurl-transfer-private.h"
+#include "gcurl-util-private.h"
 
 /**
  * GCurlTransfer:
@@ -55,12 +61,6 @@
 
 /* How much of a request body stream is read ahead at a time. */
 #define GCURL_UPLOAD_CHUNK_SIZE (256 * 1024)
-
-typedef struct
-{
-  char *name;
-  char *value;
-} GCurlHeader;
 
 /* Settings of this transfer that replace its multi's; allocated when the
  * first is set, since most transfers use their multi's. */
@@ -142,7 +142,7 @@ struct _GCurlTransfer
 
   GCurlTransferState  state;
   guint               status_code;
-  GHashTable         *response_headers;  /* name → value, as looked up */
+  GCurlResponseHeaders response_headers;
   GByteArray         *body;
   GBytes             *body_bytes;        /* once succeeded */
   GError             *error;
@@ -164,25 +164,15 @@ struct _GCurlTransfer
   guint               completed : 1;     /* libcurl is done, "finished" queued */
 
   /* What the last "progress" emission said, and when. */
-  gint64              reported_downloaded;
-  gint64              reported_download_size;
-  gint64              reported_uploaded;
-  gint64              reported_upload_size;
-  gint64              reported_time;
-  guint               progress_reported : 1;
+  GCurlProgress       progress;
 
-  gint64              uploaded;
   gint64              upload_size;
-  double              fraction;
-  gint64              download_speed;
-  gint64              time_remaining;
 
   /* Speed limit: a token bucket applied in the write callback. libcurl
    * 7.88's own limit reads whole socket buffers at once and lets a
    * loopback or LAN transfer through at full speed. */
   GList               rate_link;         /* in the multi's rate queue */
-  gint64              rate_start;        /* µs, 0 = not started */
-  gint64              rate_bytes;        /* accepted since rate_start */
+  GCurlRateLimit      rate;
   gint64              rate_resume_at;    /* µs */
   gboolean            rate_waiting;
 
@@ -253,67 +243,7 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (GCurlTransfer, g_curl_transfer, G_TYPE_OBJECT)
 
-/**
- * g_curl_timings_copy:
- * @timings: timings
- *
- * Copies @timings.
- *
- * Returns: (transfer full): a copy, to free with g_curl_timings_free()
- *
- * Since: 1.0
- */
-GCurlTimings *
-g_curl_timings_copy (const GCurlTimings *timings)
-{
-  g_return_val_if_fail (timings != NULL, NULL);
-
-  return g_memdup2 (timings, sizeof *timings);
-}
-
-/**
- * g_curl_timings_free:
- * @timings: (transfer full): timings from [method@GCurl.Transfer.get_timings]
- *
- * Frees @timings.
- *
- * Since: 1.0
- */
-void
-g_curl_timings_free (GCurlTimings *timings)
-{
-  g_free (timings);
-}
-
-G_DEFINE_BOXED_TYPE (GCurlTimings, g_curl_timings, g_curl_timings_copy, g_curl_timings_free)
-
-static guint
-ascii_case_hash (gconstpointer key)
-{
-  const char *p;
-  guint h = 5381;
-
-  for (p = key; *p != '\0'; p++)
-    h = (h << 5) + h + (guint) g_ascii_tolower (*p);
-
-  return h;
-}
-
-static gboolean
-ascii_case_equal (gconstpointer a,
-                  gconstpointer b)
-{
-  return g_ascii_strcasecmp (a, b) == 0;
-}
-
-static void
-clear_header (gpointer data)
-{
-  GCurlHeader *header = data;
-
-  g_free (header->name);
-  g_free (header->value);
-}
+static guint progress_props (guint changes);
 
 static void
 set_state (GCurlTransfer      *self,
@@ -350,26 +280,13 @@ current_url (GCurlTransfer *self)
   return self->redirect_url != NULL ? self->redirect_url : self->url;
 }
 
-/* @url without the password of its user information, which would
- * otherwise end up in the application's logs through messages. */
-static char *
-url_without_password (const char *url)
-{
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_ENCODED | G_URI_FLAGS_HAS_PASSWORD, NULL);
-
-  if (uri == NULL || g_uri_get_password (uri) == NULL)
-    return g_strdup (url);
-
-  return g_uri_to_string_partial (uri, G_URI_HIDE_PASSWORD);
-}
-
 /* The URL of the request being made as messages show it: made when first
  * needed after the URL changed (self->shown_url is cleared then). */
 static const char *
 shown_url (GCurlTransfer *self)
 {
   if (self->shown_url == NULL)
-    self->shown_url = url_without_password (current_url (self));
+    self->shown_url = g_curl_url_without_password (current_url (self));
 
   return self->shown_url;
 }
@@ -398,37 +315,18 @@ mark_dirty (GCurlTransfer *self)
     g_curl_multi_mark_dirty (self->multi, self);
 }
 
-/* Accepts @len more bytes if the speed limit allows, or schedules the
- * moment it will and returns %FALSE. A burst of a tenth of a second's worth
- * smooths the rate; the first chunk always passes, so a limit below the
- * chunk size still makes progress. */
+/* Accepts @len more bytes if the speed limit allows; otherwise the multi
+ * resumes the transfer when it will. */
 static gboolean
 rate_allows (GCurlTransfer *self,
              gsize          len)
 {
-  gint64 limit = self->max_download_speed;
-  gint64 burst = MAX (limit / 10, 1);
-  gint64 now = g_get_monotonic_time ();
-  gint64 budget;
+  if (g_curl_rate_limit_take (&self->rate, self->max_download_speed, len,
+                              g_get_monotonic_time (), &self->rate_resume_at))
+    return TRUE;
 
-  if (self->rate_start == 0)
-    {
-      self->rate_start = now;
-      self->rate_bytes = 0;
-    }
-
-  budget = (now - self->rate_start) * limit / G_USEC_PER_SEC + burst;
-  if (self->rate_bytes == 0 || self->rate_bytes + (gint64) len <= budget)
-    {
-      self->rate_bytes += len;
-      return TRUE;
-    }
-
-  self->rate_resume_at = self->rate_start +
-    (self->rate_bytes + (gint64) len - burst) * G_USEC_PER_SEC / limit;
   if (self->multi != NULL)
     g_curl_multi_wait_for_rate (self->multi, self);
-
   return FALSE;
 }
 
@@ -534,99 +432,19 @@ write_cb (char   *data,
   return len;
 }
 
-static gboolean
-is_followed_redirect (guint status)
-{
-  return status == 301 || status == 302 || status == 303 ||
-         status == 307 || status == 308;
-}
-
-/* Parses "bytes A-B/T" or "bytes * /T" (without the space); -1 for what
- * is absent. */
-gboolean
-g_curl_parse_content_range (const char *value,
-                            gint64     *start,
-                            gint64     *total)
-{
-  const char *p;
-  char *end;
-
-  *start = *total = -1;
-  if (value == NULL || g_ascii_strncasecmp (value, "bytes ", 6) != 0)
-    return FALSE;
-
-  p = value + 6;
-  if (*p == '*')
-    p++;
-  else
-    {
-      *start = g_ascii_strtoll (p, &end, 10);
-      if (end == p || *end != '-')
-        return FALSE;
-      p = strchr (end, '/');
-      if (p == NULL)
-        return FALSE;
-    }
-  if (*p != '/')
-    return FALSE;
-  if (p[1] != '*')
-    *total = g_ascii_strtoll (p + 1, NULL, 10);
-
-  return TRUE;
-}
-
 static void
 clear_response_headers (GCurlTransfer *self)
 {
-  g_clear_pointer (&self->response_headers, g_hash_table_unref);
+  g_curl_response_headers_clear (&self->response_headers);
 }
 
-/* Looks up a header of the final response, or of the one being received.
- * libcurl keeps every header line anyway (and unfolds obsolete folded
- * ones), so nothing is copied while headers arrive: a value is only made,
- * and kept for the next lookup, when someone asks for that name. Repeated
- * headers become one comma-separated list (RFC 9110 5.3). The headers of a
- * proxy's CONNECT reply are another origin's (CURLH_CONNECT) and never
- * seen here. */
+/* A header of the final response, or of the one being received (see
+ * g_curl_response_headers_lookup()). */
 static const char *
 lookup_response_header (GCurlTransfer *self,
                         const char    *name)
 {
-  struct curl_header *header = NULL;
-  gpointer cached;
-  char *value = NULL;
-
-  if (self->response_headers != NULL &&
-      g_hash_table_lookup_extended (self->response_headers, name, NULL, &cached))
-    return cached;
-
-  if (curl_easy_header (self->handle, name, 0, CURLH_HEADER, -1, &header) == CURLHE_OK)
-    {
-      size_t amount = header->amount;
-      size_t i;
-
-      if (amount <= 1)
-        value = g_strdup (header->value);
-      else
-        {
-          GString *joined = g_string_new (header->value);
-
-          for (i = 1; i < amount; i++)
-            if (curl_easy_header (self->handle, name, i, CURLH_HEADER, -1, &header) == CURLHE_OK)
-              {
-                g_string_append (joined, ", ");
-                g_string_append (joined, header->value);
-              }
-          value = g_string_free (joined, FALSE);
-        }
-    }
-
-  if (self->response_headers == NULL)
-    self->response_headers = g_hash_table_new_full (ascii_case_hash, ascii_case_equal,
-                                                    g_free, g_free);
-  g_hash_table_insert (self->response_headers, g_strdup (name), value);
-
-  return value;
+  return g_curl_response_headers_lookup (&self->response_headers, self->handle, name);
 }
 
 /* The response whose head just ended is the final one: record its status
@@ -719,7 +537,7 @@ headers_complete (GCurlTransfer *self)
   if (code >= 100 && code < 200)
     return TRUE;
 
-  if (is_followed_redirect (code) && self->max_redirects > 0 &&
+  if (g_curl_redirect_is_followed (code) && self->max_redirects > 0 &&
       lookup_response_header (self, "Location") != NULL)
     {
       self->redirecting = TRUE;
@@ -1060,7 +878,7 @@ g_curl_transfer_finalize (GObject *object)
   g_clear_pointer (&self->content_type, g_free);
   g_clear_pointer (&self->expected_checksum, g_free);
   g_clear_pointer (&self->options, options_free);
-  g_clear_pointer (&self->response_headers, g_hash_table_unref);
+  clear_response_headers (self);
   g_clear_pointer (&self->body, g_byte_array_unref);
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
   g_clear_error (&self->error);
@@ -1211,25 +1029,25 @@ g_curl_transfer_get_property (GObject    *object,
       g_value_set_uint (value, self->status_code);
       break;
     case PROP_DOWNLOADED_BYTES:
-      g_value_set_int64 (value, self->reported_downloaded);
+      g_value_set_int64 (value, self->progress.downloaded);
       break;
     case PROP_DOWNLOAD_SIZE:
-      g_value_set_int64 (value, self->reported_download_size);
+      g_value_set_int64 (value, self->progress.download_size);
       break;
     case PROP_UPLOADED_BYTES:
-      g_value_set_int64 (value, self->reported_uploaded);
+      g_value_set_int64 (value, self->progress.uploaded);
       break;
     case PROP_UPLOAD_SIZE:
-      g_value_set_int64 (value, self->reported_upload_size);
+      g_value_set_int64 (value, self->progress.upload_size);
       break;
     case PROP_FRACTION:
-      g_value_set_double (value, self->fraction);
+      g_value_set_double (value, self->progress.fraction);
       break;
     case PROP_DOWNLOAD_SPEED:
-      g_value_set_int64 (value, self->download_speed);
+      g_value_set_int64 (value, self->progress.speed);
       break;
     case PROP_TIME_REMAINING:
-      g_value_set_int64 (value, self->time_remaining);
+      g_value_set_int64 (value, self->progress.time_remaining);
       break;
     case PROP_MAX_DOWNLOAD_SPEED:
       g_value_set_int64 (value, self->max_download_speed);
@@ -1680,10 +1498,8 @@ g_curl_transfer_init (GCurlTransfer *self)
   set_constant_options (self);
   self->body = g_byte_array_new ();
   self->download_size = -1;
-  self->reported_download_size = -1;
   self->upload_size = -1;
-  self->reported_upload_size = -1;
-  self->time_remaining = -1;
+  g_curl_progress_init (&self->progress);
   self->running_link.data = self;
   self->dirty_link.data = self;
   self->rate_link.data = self;
@@ -1794,28 +1610,6 @@ g_curl_transfer_get_method (GCurlTransfer *self)
   return self->request_body != NULL || self->request_stream != NULL ? "POST" : "GET";
 }
 
-static gboolean
-is_token (const char *s)
-{
-  const char *p;
-
-  if (s == NULL || *s == '\0')
-    return FALSE;
-
-  /* RFC 9110 5.6.2 tchar */
-  for (p = s; *p != '\0'; p++)
-    if (!g_ascii_isalnum (*p) && strchr ("!#$%&'*+-.^_`|~", *p) == NULL)
-      return FALSE;
-
-  return TRUE;
-}
-
-static gboolean
-is_header_value (const char *s)
-{
-  return strpbrk (s, "\r\n") == NULL;
-}
-
 /**
  * g_curl_transfer_set_method:
  * @self: a transfer that is not running
@@ -1833,7 +1627,7 @@ g_curl_transfer_set_method (GCurlTransfer *self,
                             const char    *method)
 {
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
-  g_return_if_fail (method == NULL || is_token (method));
+  g_return_if_fail (method == NULL || g_curl_header_name_is_valid (method));
   g_return_if_fail (!state_is_running (self->state));
 
   if (g_strcmp0 (self->method, method) == 0)
@@ -1842,56 +1636,6 @@ g_curl_transfer_set_method (GCurlTransfer *self,
   g_free (self->method);
   self->method = g_strdup (method);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_METHOD]);
-}
-
-/* Sets @name to @value in *@headers, replacing any earlier value of the
- * same name (compared without case); %NULL removes it. */
-static void
-set_header (GArray     **headers,
-            const char  *name,
-            const char  *value)
-{
-  GCurlHeader header;
-  guint i;
-
-  if (*headers == NULL)
-    {
-      if (value == NULL)
-        return;
-      *headers = g_array_new (FALSE, TRUE, sizeof (GCurlHeader));
-      g_array_set_clear_func (*headers, clear_header);
-    }
-
-  for (i = 0; i < (*headers)->len; i++)
-    {
-      GCurlHeader *old = &g_array_index (*headers, GCurlHeader, i);
-
-      if (g_ascii_strcasecmp (old->name, name) == 0)
-        {
-          g_array_remove_index (*headers, i);
-          break;
-        }
-    }
-
-  if (value == NULL)
-    return;
-
-  header.name = g_strdup (name);
-  header.value = g_strdup (value);
-  g_array_append_val (*headers, header);
-}
-
-static gboolean
-has_header (GArray     *headers,
-            const char *name)
-{
-  guint i;
-
-  for (i = 0; headers != NULL && i < headers->len; i++)
-    if (g_ascii_strcasecmp (g_array_index (headers, GCurlHeader, i).name, name) == 0)
-      return TRUE;
-
-  return FALSE;
 }
 
 /* A header of the library's own features (download_async's Range and
@@ -1905,9 +1649,9 @@ g_curl_transfer_set_library_header (GCurlTransfer *self,
                                     const char    *value)
 {
   g_assert (!state_is_running (self->state));
-  g_assert (is_token (name) && (value == NULL || is_header_value (value)));
+  g_assert (g_curl_header_name_is_valid (name) && (value == NULL || g_curl_header_value_is_valid (value)));
 
-  set_header (&self->library_headers, name, value);
+  g_curl_header_list_set (&self->library_headers, name, value);
 }
 
 /* The size of the body (of the whole resource, for a continuation) as the
@@ -1984,11 +1728,11 @@ g_curl_transfer_set_request_header (GCurlTransfer *self,
                                     const char    *value)
 {
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
-  g_return_if_fail (is_token (name));
-  g_return_if_fail (value == NULL || is_header_value (value));
+  g_return_if_fail (g_curl_header_name_is_valid (name));
+  g_return_if_fail (value == NULL || g_curl_header_value_is_valid (value));
   g_return_if_fail (!state_is_running (self->state));
 
-  set_header (&self->request_headers, name, value);
+  g_curl_header_list_set (&self->request_headers, name, value);
 }
 
 /**
@@ -2009,7 +1753,7 @@ g_curl_transfer_set_request_body (GCurlTransfer *self,
                                   const char    *content_type)
 {
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
-  g_return_if_fail (content_type == NULL || is_header_value (content_type));
+  g_return_if_fail (content_type == NULL || g_curl_header_value_is_valid (content_type));
   g_return_if_fail (!state_is_running (self->state));
 
   g_clear_pointer (&self->request_body, g_bytes_unref);
@@ -2195,7 +1939,7 @@ g_curl_transfer_get_downloaded_bytes (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
 
-  return self->reported_downloaded;
+  return self->progress.downloaded;
 }
 
 /**
@@ -2213,7 +1957,7 @@ g_curl_transfer_get_download_size (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), -1);
 
-  return self->reported_download_size;
+  return self->progress.download_size;
 }
 
 /**
@@ -2231,7 +1975,7 @@ g_curl_transfer_get_uploaded_bytes (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
 
-  return self->reported_uploaded;
+  return self->progress.uploaded;
 }
 
 /**
@@ -2249,7 +1993,7 @@ g_curl_transfer_get_upload_size (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), -1);
 
-  return self->reported_upload_size;
+  return self->progress.upload_size;
 }
 
 /**
@@ -2267,7 +2011,7 @@ g_curl_transfer_get_fraction (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0.0);
 
-  return self->fraction;
+  return self->progress.fraction;
 }
 
 /**
@@ -2285,7 +2029,7 @@ g_curl_transfer_get_download_speed (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
 
-  return self->download_speed;
+  return self->progress.speed;
 }
 
 /**
@@ -2303,7 +2047,7 @@ g_curl_transfer_get_time_remaining (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), -1);
 
-  return self->time_remaining;
+  return self->progress.time_remaining;
 }
 
 /**
@@ -2346,7 +2090,7 @@ g_curl_transfer_set_max_download_speed (GCurlTransfer *self,
 
   self->max_download_speed = bytes_per_second;
   /* Measure the new rate from now on. */
-  self->rate_start = 0;
+  g_curl_rate_limit_reset (&self->rate);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_DOWNLOAD_SPEED]);
 }
 
@@ -2410,17 +2154,6 @@ g_curl_transfer_get_expected_checksum (GCurlTransfer *self,
   return self->expected_checksum;
 }
 
-static gint64
-time_info (CURL     *handle,
-           CURLINFO  info)
-{
-  curl_off_t value = 0;
-
-  if (curl_easy_getinfo (handle, info, &value) != CURLE_OK || value < 0)
-    return 0;
-  return value;
-}
-
 /**
  * g_curl_transfer_get_timings:
  * @self: a transfer
@@ -2439,22 +2172,12 @@ time_info (CURL     *handle,
 GCurlTimings *
 g_curl_transfer_get_timings (GCurlTransfer *self)
 {
-  GCurlTimings *timings;
-
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
 
   if (self->state == G_CURL_TRANSFER_STATE_NEW)
     return NULL;
 
-  timings = g_new0 (GCurlTimings, 1);
-  timings->name_lookup = time_info (self->handle, CURLINFO_NAMELOOKUP_TIME_T);
-  timings->connect = time_info (self->handle, CURLINFO_CONNECT_TIME_T);
-  timings->tls_handshake = time_info (self->handle, CURLINFO_APPCONNECT_TIME_T);
-  timings->first_byte = time_info (self->handle, CURLINFO_STARTTRANSFER_TIME_T);
-  timings->total = time_info (self->handle, CURLINFO_TOTAL_TIME_T);
-  timings->redirects = self->redirect_time;
-
-  return timings;
+  return g_curl_timings_new_for_handle (self->handle, self->redirect_time);
 }
 
 /**
@@ -2545,88 +2268,24 @@ g_curl_transfer_cancel (GCurlTransfer *self)
 
 /* Internal API for GCurlMulti. */
 
-static gboolean
-same_origin (const char *a,
-             const char *b)
-{
-  g_autoptr(GUri) ua = g_uri_parse (a, G_URI_FLAGS_NONE, NULL);
-  g_autoptr(GUri) ub = g_uri_parse (b, G_URI_FLAGS_NONE, NULL);
-
-  if (ua == NULL || ub == NULL)
-    return FALSE;
-
-  return g_ascii_strcasecmp (g_uri_get_scheme (ua), g_uri_get_scheme (ub)) == 0 &&
-         g_ascii_strcasecmp (g_uri_get_host (ua) ? g_uri_get_host (ua) : "",
-                             g_uri_get_host (ub) ? g_uri_get_host (ub) : "") == 0 &&
-         g_uri_get_port (ua) == g_uri_get_port (ub);
-}
-
-/* Credentials in the URL (`http://user:password@host/`) belong to its
- * origin, as the application's headers do. libcurl's redirect URL never
- * carries them, so one to the same origin gets them back; one to another
- * origin, or back from there, does not. Returns NULL when there are none
- * to give. */
-static char *
-location_with_credentials (const char *from,
-                           const char *location)
-{
-  g_autoptr(GUri) from_uri = g_uri_parse (from, G_URI_FLAGS_ENCODED, NULL);
-  g_autoptr(GUri) uri = NULL;
-  g_autoptr(GUri) with = NULL;
-
-  if (from_uri == NULL || g_uri_get_userinfo (from_uri) == NULL)
-    return NULL;
-  uri = g_uri_parse (location, G_URI_FLAGS_ENCODED, NULL);
-  if (uri == NULL || g_uri_get_userinfo (uri) != NULL)
-    return NULL;
-
-  with = g_uri_build (G_URI_FLAGS_ENCODED, g_uri_get_scheme (uri), g_uri_get_userinfo (from_uri),
-                      g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
-                      g_uri_get_query (uri), g_uri_get_fragment (uri));
-  return g_uri_to_string (with);
-}
-
-static struct curl_slist *
-append_header (struct curl_slist *list,
-               const GCurlHeader *header)
-{
-  g_autofree char *line = NULL;
-
-  /* "Name;" is how libcurl sends a header with an empty value. */
-  if (header->value[0] == '\0')
-    line = g_strconcat (header->name, ";", NULL);
-  else
-    line = g_strconcat (header->name, ": ", header->value, NULL);
-
-  return curl_slist_append (list, line);
-}
-
 static void
 build_header_list (GCurlTransfer *self)
 {
   gboolean have_content_type = FALSE;
-  guint i;
 
   g_clear_pointer (&self->header_list, curl_slist_free_all);
 
-  if (self->send_headers && self->request_headers != NULL)
+  /* The library's own headers replace the application's of the same name,
+   * and follow every redirect. */
+  if (self->send_headers)
     {
-      for (i = 0; i < self->request_headers->len; i++)
-        {
-          GCurlHeader *header = &g_array_index (self->request_headers, GCurlHeader, i);
-
-          if (has_header (self->library_headers, header->name))
-            continue;
-
-          self->header_list = append_header (self->header_list, header);
-          if (g_ascii_strcasecmp (header->name, "Content-Type") == 0)
-            have_content_type = TRUE;
-        }
+      self->header_list = g_curl_header_list_append_to (self->request_headers, NULL,
+                                                        self->library_headers);
+      have_content_type = g_curl_header_list_has (self->request_headers, "Content-Type") &&
+                          !g_curl_header_list_has (self->library_headers, "Content-Type");
     }
-
-  for (i = 0; self->library_headers != NULL && i < self->library_headers->len; i++)
-    self->header_list = append_header (self->header_list,
-                                       &g_array_index (self->library_headers, GCurlHeader, i));
+  self->header_list = g_curl_header_list_append_to (self->library_headers, self->header_list,
+                                                    NULL);
 
   if (self->send_body && !have_content_type)
     {
@@ -2823,17 +2482,14 @@ g_curl_transfer_start (GCurlTransfer             *self,
   self->paused_in_curl = FALSE;
   self->active = FALSE;
   self->completed = FALSE;
-  self->rate_start = 0;
+  g_curl_rate_limit_reset (&self->rate);
   self->sink_paused = FALSE;
-  self->uploaded = 0;
   if (self->request_body != NULL)
     self->upload_size = (gint64) g_bytes_get_size (self->request_body);
   else if (self->request_stream != NULL)
     self->upload_size = self->request_stream_length;
   else
     self->upload_size = -1;
-  self->progress_reported = FALSE;
-  self->reported_time = 0;
   g_clear_pointer (&self->redirect_url, g_free);
   g_clear_pointer (&self->shown_url, g_free);
   self->current_method = g_curl_transfer_get_method (self);
@@ -2846,19 +2502,7 @@ g_curl_transfer_start (GCurlTransfer             *self,
       self->state = G_CURL_TRANSFER_STATE_RUNNING;
       changed |= 1u << PROP_STATE;
     }
-  if (self->reported_downloaded != 0 || self->reported_download_size != -1 ||
-      self->reported_uploaded != 0 || self->fraction != 0.0)
-    {
-      self->reported_downloaded = 0;
-      self->reported_download_size = -1;
-      self->reported_uploaded = 0;
-      self->fraction = 0.0;
-      self->download_speed = 0;
-      self->time_remaining = -1;
-      changed |= 1u << PROP_DOWNLOADED_BYTES | 1u << PROP_DOWNLOAD_SIZE |
-                 1u << PROP_UPLOADED_BYTES | 1u << PROP_FRACTION |
-                 1u << PROP_DOWNLOAD_SPEED | 1u << PROP_TIME_REMAINING;
-    }
+  changed |= progress_props (g_curl_progress_reset (&self->progress));
   notify_props (self, changed);
 
   /* Set only when it changes: the buffer is reallocated every time. */
@@ -3075,20 +2719,6 @@ size_limit_error (GCurlTransfer *self,
   return NULL;
 }
 
-/* The proxy a transfer goes through, as messages show it: without its
- * password, whether or not it names its scheme (libcurl takes
- * "user:password@host:port"). */
-static char *
-shown_proxy (const char *proxy)
-{
-  g_autofree char *with_scheme = NULL;
-
-  if (strstr (proxy, "://") == NULL)
-    proxy = with_scheme = g_strconcat ("http://", proxy, NULL);
-
-  return url_without_password (proxy);
-}
-
 /* A failure that is the proxy's, not the server's: the proxy could not be
  * found or reached, or would not open the tunnel. libcurl's message says
  * "Couldn't connect to server" either way, which sends the user looking at
@@ -3107,7 +2737,7 @@ proxy_error (GCurlTransfer *self,
   if (self->proxy == NULL || self->proxy[0] == '\0')
     return NULL;
 
-  proxy = shown_proxy (self->proxy);
+  proxy = g_curl_proxy_without_password (self->proxy);
   detail = self->error_buffer[0] != '\0' ? self->error_buffer : curl_easy_strerror (result);
 
   switch (result)
@@ -3142,12 +2772,12 @@ static GCurlTransferDoneAction
 follow_redirect (GCurlTransfer *self)
 {
   char *location = NULL;
-  g_autofree char *credentialed = NULL;
-  guint status;
+  GCurlRedirectStep step = { 0, };
+  long status = 0;
 
   if (self->n_redirects >= self->max_redirects)
     {
-      g_autofree char *original = url_without_password (self->url);
+      g_autofree char *original = g_curl_url_without_password (self->url);
 
       g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_TOO_MANY_REDIRECTS,
                                                _("Maximum (%u) redirects followed from %s"),
@@ -3164,25 +2794,15 @@ follow_redirect (GCurlTransfer *self)
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
-  if (same_origin (current_url (self), location))
-    credentialed = location_with_credentials (current_url (self), location);
-  else
+  curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &status);
+  g_curl_redirect_next (current_url (self), location, (guint) status, self->current_method,
+                        self->send_body, &step);
+  /* Once at another origin, the application's headers never come back,
+   * not even on a redirect back to the first one. */
+  if (!step.same_origin)
     self->send_headers = FALSE;
-
-  /* As browsers do: 303 always, and 301/302 after a POST, become GET. */
-  status = 0;
-  {
-    long code = 0;
-
-    curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &code);
-    status = (guint) code;
-  }
-  if ((status == 303 && g_strcmp0 (self->current_method, "HEAD") != 0) ||
-      ((status == 301 || status == 302) && g_strcmp0 (self->current_method, "POST") == 0))
-    {
-      self->current_method = "GET";
-      self->send_body = FALSE;
-    }
+  self->current_method = step.method;
+  self->send_body = step.send_body;
 
   /* 307 and 308 send the body again. */
   if (self->send_body && self->request_stream != NULL)
@@ -3191,14 +2811,15 @@ follow_redirect (GCurlTransfer *self)
 
       if (!upload_rewind (self, &error))
         {
+          g_curl_redirect_step_clear (&step);
           g_curl_transfer_fail (self, error);
           return G_CURL_TRANSFER_DONE_FINISHED;
         }
     }
 
-  self->redirect_time += time_info (self->handle, CURLINFO_TOTAL_TIME_T);
+  self->redirect_time += g_curl_timings_info (self->handle, CURLINFO_TOTAL_TIME_T);
   g_free (self->redirect_url);
-  self->redirect_url = credentialed != NULL ? g_steal_pointer (&credentialed) : g_strdup (location);
+  self->redirect_url = g_steal_pointer (&step.url);
   g_clear_pointer (&self->shown_url, g_free);
   self->n_redirects++;
 
@@ -3301,23 +2922,22 @@ uploaded_bytes (GCurlTransfer *self)
   return uploaded;
 }
 
-static void
-update_figures (GCurlTransfer *self,
-                gint64         now)
+/* The properties of the figures in @changes (GCurlProgressChange). */
+static guint
+progress_props (guint changes)
 {
-  gint64 elapsed = now - self->reported_time;
+  static const guint props[] = {
+    PROP_DOWNLOADED_BYTES, PROP_DOWNLOAD_SIZE, PROP_UPLOADED_BYTES, PROP_UPLOAD_SIZE,
+    PROP_FRACTION, PROP_DOWNLOAD_SPEED, PROP_TIME_REMAINING,
+  };
+  guint mask = 0;
+  guint i;
 
-  self->uploaded = uploaded_bytes (self);
+  for (i = 0; i < G_N_ELEMENTS (props); i++)
+    if (changes & (1u << i))
+      mask |= 1u << props[i];
 
-  if (self->progress_reported && elapsed > 0)
-    {
-      gint64 instant = (self->downloaded - self->reported_downloaded) * G_USEC_PER_SEC / elapsed;
-
-      /* Smooth the speed so that a progress bar's estimate does not jump. */
-      self->download_speed = self->download_speed == 0
-        ? instant
-        : (self->download_speed * 7 + instant * 3) / 10;
-    }
+  return mask;
 }
 
 /* Emits "progress" with the current figures; returns the properties that
@@ -3326,55 +2946,16 @@ static guint
 report_progress (GCurlTransfer *self,
                  gint64         now)
 {
-  guint changed = 0;
-  gint64 speed_before = self->download_speed;
-  double fraction;
-  gint64 time_remaining = -1;
-
-  update_figures (self, now);
-
-  if (self->completed && self->error == NULL)
-    fraction = 1.0;
-  else if (self->download_size > 0)
-    fraction = CLAMP ((double) self->downloaded / (double) self->download_size, 0.0, 1.0);
-  else
-    fraction = 0.0;
-
-  if (self->download_size >= 0 && self->download_speed > 0 && !self->completed)
-    time_remaining = MAX (0, self->download_size - self->downloaded) / self->download_speed;
-
-#define UPDATE(field, value, prop) \
-  if (self->field != (value)) \
-    { \
-      self->field = (value); \
-      changed |= 1u << prop; \
-    }
-  UPDATE (reported_downloaded, self->downloaded, PROP_DOWNLOADED_BYTES);
-  UPDATE (reported_download_size, self->download_size, PROP_DOWNLOAD_SIZE);
-  UPDATE (reported_uploaded, self->uploaded, PROP_UPLOADED_BYTES);
-  UPDATE (reported_upload_size, self->upload_size, PROP_UPLOAD_SIZE);
-  UPDATE (fraction, fraction, PROP_FRACTION);
-  UPDATE (time_remaining, time_remaining, PROP_TIME_REMAINING);
-#undef UPDATE
-  if (self->download_speed != speed_before)
-    changed |= 1u << PROP_DOWNLOAD_SPEED;
-
-  self->reported_time = now;
-  self->progress_reported = TRUE;
+  guint changes = g_curl_progress_report (&self->progress, now, self->downloaded,
+                                          self->download_size, uploaded_bytes (self),
+                                          self->upload_size, self->completed,
+                                          self->completed && self->error == NULL);
 
   g_signal_emit (self, signals[SIGNAL_PROGRESS], 0,
-                 self->reported_downloaded, self->reported_download_size,
-                 self->reported_uploaded, self->reported_upload_size);
+                 self->progress.downloaded, self->progress.download_size,
+                 self->progress.uploaded, self->progress.upload_size);
 
-  return changed;
-}
-
-static gboolean
-progress_changed (GCurlTransfer *self)
-{
-  return self->downloaded != self->reported_downloaded ||
-         self->download_size != self->reported_download_size ||
-         uploaded_bytes (self) != self->reported_uploaded;
+  return progress_props (changes);
 }
 
 /* Emits what libcurl's callbacks recorded. Returns %FALSE when a progress
@@ -3404,14 +2985,12 @@ g_curl_transfer_flush (GCurlTransfer *self,
   if (self->completed || !state_is_running (self->state))
     return TRUE;
 
-  if (!progress_changed (self))
+  if (!g_curl_progress_changed (&self->progress, self->downloaded, self->download_size,
+                                uploaded_bytes (self)))
     return TRUE;
 
-  if (self->progress_reported && now - self->reported_time < interval)
-    {
-      *next_due = self->reported_time + interval;
-      return FALSE;
-    }
+  if (!g_curl_progress_is_due (&self->progress, now, interval, next_due))
+    return FALSE;
 
   notify_props (self, report_progress (self, now));
   return TRUE;

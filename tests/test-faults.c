@@ -620,7 +620,7 @@ test_null_arguments (Fixture       *fixture,
   g_test_expect_message ("GCurl", G_LOG_LEVEL_CRITICAL, "*G_CURL_IS_TRANSFER*");
   g_curl_multi_send_async (fixture->multi, NULL, NULL, never_called_cb, NULL);
   g_test_assert_expected_messages ();
-  g_test_expect_message ("GCurl", G_LOG_LEVEL_CRITICAL, "*is_token*");
+  g_test_expect_message ("GCurl", G_LOG_LEVEL_CRITICAL, "*g_curl_header_name_is_valid*");
   g_curl_transfer_set_request_header (transfer, NULL, "value");
   g_test_assert_expected_messages ();
 

@@ -1,0 +1,24 @@
+/* gcurl-util-private.h: small helpers every layer uses
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+GSource *g_curl_watch_cancellable       (GMainContext           *context,
+                                         GCancellable           *cancellable,
+                                         GCancellableSourceFunc  func,
+                                         gpointer                user_data);
+void     g_curl_clear_source            (GSource               **source);
+
+char    *g_curl_url_without_password    (const char             *url);
+char    *g_curl_proxy_without_password  (const char             *proxy);
+char    *g_curl_url_origin              (const char             *url);
+gboolean g_curl_url_same_origin         (const char             *a,
+                                         const char             *b);
+
+G_END_DECLS
