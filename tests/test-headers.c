@@ -100,9 +100,8 @@ test_list (void)
   g_array_unref (library);
 }
 
-/* "bytes A-B/T", "bytes A-B/ *" (without the space), "bytes * /T": what is
- * absent is -1; other
- * units and garbage are refused. */
+/* "bytes A-B/T", "bytes A-B/ *" and "bytes * /T" (without the spaces):
+ * what is absent is -1; other units and garbage are refused. */
 static void
 test_content_range (void)
 {
