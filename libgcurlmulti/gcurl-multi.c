@@ -78,17 +78,10 @@ struct _GCurlMulti
   guint               max_total_connections;
   guint               max_host_connections;
   guint               progress_interval;  /* ms */
-  char               *allowed_protocols;
-  guint               max_redirects;
-  char               *tls_ca_file;
-  char               *user_agent;
-  guint               stall_timeout;      /* s */
   guint               download_retries;
   guint               retry_delay;        /* ms */
-  guint               config_serial;      /* see GCurlTransferConfig */
-  guint64             max_body_size;      /* bytes, 0 = no limit */
-  gboolean            multiplex;          /* HTTP/2 streams share a connection */
-  char               *proxy;              /* NULL: ask proxy_resolver */
+  GCurlRequestOptions defaults;           /* the settings of every transfer
+                                           * (proxy NULL: ask proxy_resolver) */
   GProxyResolver     *proxy_resolver;     /* NULL: libcurl's own choice */
   GHashTable         *proxy_cache;        /* origin → ProxyCacheEntry */
   GHashTable         *proxy_pending;      /* origin → GPtrArray of ProxyWaiter */
@@ -546,7 +539,7 @@ g_curl_multi_constructed (GObject *object)
   curl_multi_setopt (self->handle, CURLMOPT_MAX_HOST_CONNECTIONS,
                      (long) self->max_host_connections);
   curl_multi_setopt (self->handle, CURLMOPT_PIPELINING,
-                     self->multiplex ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+                     self->defaults.multiplex > 0 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
 
   if (!self->proxy_resolver_set)
     self->proxy_resolver = g_object_ref (g_proxy_resolver_get_default ());
@@ -602,10 +595,7 @@ g_curl_multi_finalize (GObject *object)
   GCurlMulti *self = G_CURL_MULTI (object);
 
   g_clear_pointer (&self->context, g_main_context_unref);
-  g_clear_pointer (&self->allowed_protocols, g_free);
-  g_clear_pointer (&self->tls_ca_file, g_free);
-  g_clear_pointer (&self->user_agent, g_free);
-  g_clear_pointer (&self->proxy, g_free);
+  g_curl_request_options_clear (&self->defaults);
   g_clear_pointer (&self->proxy_cache, g_hash_table_unref);
   g_clear_pointer (&self->proxy_pending, g_hash_table_unref);
 
@@ -627,21 +617,25 @@ set_uint (GCurlMulti *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
-/* The string settings are all applied to transfers' handles: a change
- * gives them a new serial, so that each transfer applies them again. */
+/* The settings every transfer starts with, as properties. */
 static void
-set_string (GCurlMulti  *self,
-            char       **field,
-            const char  *value,
-            guint        prop_id)
+set_default_string (GCurlMulti  *self,
+                    char       **field,
+                    const char  *value,
+                    guint        prop_id)
 {
-  if (g_strcmp0 (*field, value) == 0)
-    return;
+  if (g_curl_request_options_set_string (&self->defaults, field, value))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
 
-  g_free (*field);
-  *field = g_strdup (value);
-  self->config_serial = g_curl_transfer_config_next_serial ();
-  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+static void
+set_default_int (GCurlMulti *self,
+                 int        *field,
+                 int         value,
+                 guint       prop_id)
+{
+  if (g_curl_request_options_set_int (&self->defaults, field, value))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
 static void
@@ -737,19 +731,19 @@ g_curl_multi_get_property (GObject    *object,
       g_value_set_uint (value, self->running.length);
       break;
     case PROP_ALLOWED_PROTOCOLS:
-      g_value_set_string (value, self->allowed_protocols);
+      g_value_set_string (value, self->defaults.allowed_protocols);
       break;
     case PROP_MAX_REDIRECTS:
-      g_value_set_uint (value, self->max_redirects);
+      g_value_set_uint (value, (guint) self->defaults.max_redirects);
       break;
     case PROP_TLS_CA_FILE:
-      g_value_set_string (value, self->tls_ca_file);
+      g_value_set_string (value, self->defaults.tls_ca_file);
       break;
     case PROP_USER_AGENT:
-      g_value_set_string (value, self->user_agent);
+      g_value_set_string (value, self->defaults.user_agent);
       break;
     case PROP_STALL_TIMEOUT:
-      g_value_set_uint (value, self->stall_timeout);
+      g_value_set_uint (value, (guint) self->defaults.stall_timeout);
       break;
     case PROP_DOWNLOAD_RETRIES:
       g_value_set_uint (value, self->download_retries);
@@ -758,7 +752,7 @@ g_curl_multi_get_property (GObject    *object,
       g_value_set_uint (value, self->retry_delay);
       break;
     case PROP_PROXY:
-      g_value_set_string (value, self->proxy);
+      g_value_set_string (value, self->defaults.proxy);
       break;
     case PROP_PROXY_RESOLVER:
       g_value_set_object (value, self->proxy_resolver);
@@ -767,10 +761,10 @@ g_curl_multi_get_property (GObject    *object,
       g_value_set_object (value, self->network_monitor);
       break;
     case PROP_MAX_BODY_SIZE:
-      g_value_set_uint64 (value, self->max_body_size);
+      g_value_set_uint64 (value, self->defaults.max_body_size);
       break;
     case PROP_MULTIPLEX:
-      g_value_set_boolean (value, self->multiplex);
+      g_value_set_boolean (value, self->defaults.multiplex > 0);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -818,17 +812,18 @@ g_curl_multi_set_property (GObject      *object,
           {
             g_critical ("“%s” is not a list of protocols libcurl supports; "
                         "GCurlMulti:allowed-protocols stays “%s”",
-                        protocols, self->allowed_protocols);
+                        protocols, self->defaults.allowed_protocols);
             break;
           }
-        set_string (self, &self->allowed_protocols, protocols, prop_id);
+        set_default_string (self, &self->defaults.allowed_protocols, protocols, prop_id);
       }
       break;
     case PROP_MAX_REDIRECTS:
-      set_uint (self, &self->max_redirects, g_value_get_uint (value), prop_id);
+      set_default_int (self, &self->defaults.max_redirects, (int) g_value_get_uint (value),
+                       prop_id);
       break;
     case PROP_TLS_CA_FILE:
-      set_string (self, &self->tls_ca_file, g_value_get_string (value), prop_id);
+      set_default_string (self, &self->defaults.tls_ca_file, g_value_get_string (value), prop_id);
       break;
     case PROP_USER_AGENT:
       {
@@ -839,11 +834,13 @@ g_curl_multi_set_property (GObject      *object,
             g_critical ("GCurlMulti:user-agent must not contain CR or LF");
             break;
           }
-        set_string (self, &self->user_agent, agent, prop_id);
+        set_default_string (self, &self->defaults.user_agent, agent, prop_id);
       }
       break;
     case PROP_STALL_TIMEOUT:
-      set_uint (self, &self->stall_timeout, g_value_get_uint (value), prop_id);
+      if (g_curl_request_options_set_int64 (&self->defaults, &self->defaults.stall_timeout,
+                                            g_value_get_uint (value)))
+        g_object_notify_by_pspec (object, pspec);
       break;
     case PROP_DOWNLOAD_RETRIES:
       set_uint (self, &self->download_retries, g_value_get_uint (value), prop_id);
@@ -860,7 +857,7 @@ g_curl_multi_set_property (GObject      *object,
             g_critical ("GCurlMulti:proxy must not contain CR or LF");
             break;
           }
-        set_string (self, &self->proxy, proxy, prop_id);
+        set_default_string (self, &self->defaults.proxy, proxy, prop_id);
       }
       break;
     case PROP_PROXY_RESOLVER:
@@ -876,21 +873,18 @@ g_curl_multi_set_property (GObject      *object,
       set_network_monitor (self, g_value_get_object (value));
       break;
     case PROP_MAX_BODY_SIZE:
-      if (self->max_body_size != g_value_get_uint64 (value))
+      if (self->defaults.max_body_size != g_value_get_uint64 (value))
         {
-          self->max_body_size = g_value_get_uint64 (value);
+          self->defaults.max_body_size = g_value_get_uint64 (value);
+          g_curl_request_options_touch (&self->defaults);
           g_object_notify_by_pspec (object, pspec);
         }
       break;
     case PROP_MULTIPLEX:
-      if (self->multiplex != g_value_get_boolean (value))
-        {
-          self->multiplex = g_value_get_boolean (value);
-          if (self->handle != NULL)
-            curl_multi_setopt (self->handle, CURLMOPT_PIPELINING,
-                               self->multiplex ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
-          g_object_notify_by_pspec (object, pspec);
-        }
+      set_default_int (self, &self->defaults.multiplex, g_value_get_boolean (value), prop_id);
+      if (self->handle != NULL)
+        curl_multi_setopt (self->handle, CURLMOPT_PIPELINING,
+                           self->defaults.multiplex > 0 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1211,7 +1205,11 @@ g_curl_multi_init (GCurlMulti *self)
   g_queue_init (&self->held);
   g_queue_init (&self->finishing);
   g_queue_init (&self->rate_waiting);
-  self->config_serial = g_curl_transfer_config_next_serial ();
+  g_curl_request_options_init (&self->defaults);
+  /* No transfer of the multi's waits for a connection by default; the
+   * other numbers are set as construct properties. */
+  self->defaults.connect_timeout = 0;
+  self->defaults.timeout = 0;
   self->proxy_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              proxy_cache_entry_free);
   self->proxy_pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -1460,7 +1458,7 @@ choose_proxy (GCurlMulti    *self,
   GPtrArray *waiters;
   ProxyLookup *lookup;
 
-  if (self->proxy != NULL || self->proxy_resolver == NULL ||
+  if (self->defaults.proxy != NULL || self->proxy_resolver == NULL ||
       g_curl_transfer_has_proxy (transfer))
     return FALSE;
 
@@ -1525,7 +1523,6 @@ void
 g_curl_multi_add_transfer (GCurlMulti    *self,
                            GCurlTransfer *transfer)
 {
-  GCurlTransferConfig config = { 0, };
   g_autoptr(GError) error = NULL;
   GCurlTransferState state;
 
@@ -1537,21 +1534,10 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
   g_return_if_fail (g_curl_transfer_get_multi (transfer) == NULL);
   g_return_if_fail (self->handle != NULL);
 
-  config.allowed_protocols = self->allowed_protocols;
-  config.tls_ca_file = self->tls_ca_file;
-  config.user_agent = self->user_agent;
-  config.max_redirects = self->max_redirects;
-  config.stall_timeout = self->stall_timeout;
-  config.source = self->source;
-  config.serial = self->config_serial;
-  config.proxy = self->proxy;
-  config.max_body_size = self->max_body_size;
-  config.multiplex = self->multiplex;
-
   g_object_ref (transfer);
   g_queue_push_tail_link (&self->running, g_curl_transfer_get_running_link (transfer));
 
-  if (!g_curl_transfer_start (transfer, self, &config, &error))
+  if (!g_curl_transfer_start (transfer, self, &self->defaults, self->source, &error))
     g_curl_multi_cancel_transfer (self, transfer, g_steal_pointer (&error));
   else if (!choose_proxy (self, transfer))
     add_handle (self, transfer);

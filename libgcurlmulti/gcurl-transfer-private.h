@@ -7,6 +7,7 @@
 
 #include "gcurl-transfer.h"
 #include "gcurl-multi.h"
+#include "gcurl-request-options-private.h"
 
 G_BEGIN_DECLS
 
@@ -46,23 +47,6 @@ struct _GCurlTransferEnding
   GCurlTransferEnding *outer;
 };
 
-/* The settings a multi gives every transfer it runs. */
-typedef struct
-{
-  const char *allowed_protocols;
-  const char *tls_ca_file;
-  const char *user_agent;
-  guint       max_redirects;
-  guint       stall_timeout;       /* s, 0 = off */
-  guint64     max_body_size;       /* bytes kept in memory, 0 = no limit */
-  const char *proxy;               /* NULL: libcurl's default */
-  gboolean    multiplex;           /* https transfers wait to multiplex */
-  GSource    *source;              /* for the socket open/close callbacks */
-  guint       serial;              /* changes whenever a setting above does */
-} GCurlTransferConfig;
-
-guint                   g_curl_transfer_config_next_serial (void);
-
 /* What the multi does with a transfer libcurl has finished with. */
 typedef enum {
   G_CURL_TRANSFER_DONE_FINISHED,  /* queue "finished" */
@@ -71,7 +55,8 @@ typedef enum {
 
 gboolean                g_curl_transfer_start        (GCurlTransfer             *self,
                                                       GCurlMulti                *multi,
-                                                      const GCurlTransferConfig *config,
+                                                      const GCurlRequestOptions *defaults,
+                                                      GSource                   *source,
                                                       GError                   **error);
 GCurlMulti             *g_curl_transfer_get_multi    (GCurlTransfer             *self);
 GList                  *g_curl_transfer_get_running_link (GCurlTransfer         *self);
@@ -130,7 +115,6 @@ void                    g_curl_transfer_set_resume_from (GCurlTransfer          
                                                          gint64                  offset,
                                                          gboolean                filetime);
 
-gboolean                g_curl_protocols_valid       (const char                *protocols);
 
 
 G_END_DECLS

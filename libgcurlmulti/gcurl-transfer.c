@@ -20,6 +20,7 @@
 #include "gcurl-progress-private.h"
 #include "gcurl-rate-limit-private.h"
 #include "gcurl-redirect-private.h"
+#include "gcurl-request-options-private.h"
 #include "gcurl-source-private.h"
 #include "gcurl-stall-private.h"
 #include "gcurl-timings-private.h"
@@ -53,7 +54,6 @@
 /* Redirects are followed by the library, not by libcurl, so that headers
  * the application set are not sent to another origin (libcurl 7.88 forwards
  * all but Authorization and Cookie). */
-#define GCURL_DEFAULT_USER_AGENT "libgcurlmulti/" PACKAGE_VERSION
 
 /* The body buffer is sized from Content-Length up to this much at once;
  * past it, it grows as data really arrives (a header is only a claim). */
@@ -61,30 +61,6 @@
 
 /* How much of a request body stream is read ahead at a time. */
 #define GCURL_UPLOAD_CHUNK_SIZE (256 * 1024)
-
-/* Settings of this transfer that replace its multi's; allocated when the
- * first is set, since most transfers use their multi's. */
-typedef struct
-{
-  char  *user_agent;         /* NULL: the multi's */
-  char  *proxy;              /* NULL: the multi's, or its proxy resolver's */
-  char  *tls_ca_file;        /* NULL: the multi's */
-  char  *allowed_protocols;  /* NULL: the multi's */
-  int    max_redirects;      /* -1: the multi's */
-  int    stall_timeout;      /* -1: the multi's */
-  int    connect_timeout;    /* s, 0: libcurl's (300 s) */
-  int    timeout;            /* s, 0: none */
-} GCurlTransferOptions;
-
-static void
-options_free (GCurlTransferOptions *options)
-{
-  g_free (options->user_agent);
-  g_free (options->proxy);
-  g_free (options->tls_ca_file);
-  g_free (options->allowed_protocols);
-  g_free (options);
-}
 
 struct _GCurlTransfer
 {
@@ -109,8 +85,9 @@ struct _GCurlTransfer
                                            * offset libcurl resumes at */
   GChecksumType       checksum_type;
   char               *expected_checksum;  /* hex, for download_async */
-  GCurlTransferOptions *options;          /* NULL: all the multi's */
-  guint               options_changed : 1;
+  GCurlRequestOptions *options;           /* (nullable) (owned): the
+                                           * settings that replace the
+                                           * multi's; NULL for none */
   guint               proxy_set : 1;      /* CURLOPT_PROXY is not libcurl's default */
   guint               pipewait : 1;       /* CURLOPT_PIPEWAIT is set */
   guint               fresh_connect : 1;  /* CURLOPT_FRESH_CONNECT is set */
@@ -132,8 +109,7 @@ struct _GCurlTransfer
   const char         *current_method;   /* static, or self->method */
   guint               send_body : 1;
   guint               send_headers : 1;
-  guint               applied_config;   /* serial of the multi settings set */
-  guint               custom_ca : 1;        /* CURLOPT_CAINFO is a CA file of ours */
+  GCurlAppliedOptions applied;          /* what the handle was given */
   guint               sink_buffer : 1;      /* CURLOPT_BUFFERSIZE is GCURL_SINK_BUFFER_SIZE */
   guint               n_redirects;
   guint               max_redirects;
@@ -877,7 +853,9 @@ g_curl_transfer_finalize (GObject *object)
   g_clear_error (&self->upload_error);
   g_clear_pointer (&self->content_type, g_free);
   g_clear_pointer (&self->expected_checksum, g_free);
-  g_clear_pointer (&self->options, options_free);
+  if (self->options != NULL)
+    g_curl_request_options_clear (self->options);
+  g_clear_pointer (&self->options, g_free);
   clear_response_headers (self);
   g_clear_pointer (&self->body, g_byte_array_unref);
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
@@ -886,29 +864,15 @@ g_curl_transfer_finalize (GObject *object)
   G_OBJECT_CLASS (g_curl_transfer_parent_class)->finalize (object);
 }
 
-static GCurlTransferOptions *
+static GCurlRequestOptions *
 ensure_options (GCurlTransfer *self)
 {
   if (self->options == NULL)
     {
-      self->options = g_new0 (GCurlTransferOptions, 1);
-      self->options->max_redirects = -1;
-      self->options->stall_timeout = -1;
+      self->options = g_new0 (GCurlRequestOptions, 1);
+      g_curl_request_options_init (self->options);
     }
   return self->options;
-}
-
-/* Whether libcurl accepts @protocols as a CURLOPT_PROTOCOLS_STR list
- * (the multi's and the transfer's allowed-protocols). */
-gboolean
-g_curl_protocols_valid (const char *protocols)
-{
-  CURL *probe = curl_easy_init ();
-  gboolean valid = probe != NULL &&
-                   curl_easy_setopt (probe, CURLOPT_PROTOCOLS_STR, protocols) == CURLE_OK;
-
-  g_clear_pointer (&probe, curl_easy_cleanup);
-  return valid;
 }
 
 /* The string options; programmer errors are refused with a critical and
@@ -918,6 +882,7 @@ set_option_string (GCurlTransfer *self,
                    guint          prop_id,
                    const char    *value)
 {
+  GCurlRequestOptions *options;
   char **field;
 
   if (state_is_running (self->state))
@@ -940,29 +905,25 @@ set_option_string (GCurlTransfer *self,
   if (value == NULL && self->options == NULL)
     return;
 
+  options = ensure_options (self);
   switch (prop_id)
     {
     case PROP_USER_AGENT:
-      field = &ensure_options (self)->user_agent;
+      field = &options->user_agent;
       break;
     case PROP_PROXY:
-      field = &ensure_options (self)->proxy;
+      field = &options->proxy;
       break;
     case PROP_TLS_CA_FILE:
-      field = &ensure_options (self)->tls_ca_file;
+      field = &options->tls_ca_file;
       break;
     default:
-      field = &ensure_options (self)->allowed_protocols;
+      field = &options->allowed_protocols;
       break;
     }
 
-  if (g_strcmp0 (*field, value) == 0)
-    return;
-
-  g_free (*field);
-  *field = g_strdup (value);
-  self->options_changed = TRUE;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+  if (g_curl_request_options_set_string (options, field, value))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
 static void
@@ -970,8 +931,8 @@ set_option_int (GCurlTransfer *self,
                 guint          prop_id,
                 int            value)
 {
-  GCurlTransferOptions *options;
-  int *field;
+  GCurlRequestOptions *options;
+  gboolean changed;
 
   if (state_is_running (self->state) &&
       prop_id != PROP_STALL_TIMEOUT && prop_id != PROP_MAX_REDIRECTS)
@@ -985,25 +946,21 @@ set_option_int (GCurlTransfer *self,
   switch (prop_id)
     {
     case PROP_MAX_REDIRECTS:
-      field = &options->max_redirects;
+      changed = g_curl_request_options_set_int (options, &options->max_redirects, value);
       break;
     case PROP_STALL_TIMEOUT:
-      field = &options->stall_timeout;
+      changed = g_curl_request_options_set_int64 (options, &options->stall_timeout, value);
       break;
     case PROP_CONNECT_TIMEOUT:
-      field = &options->connect_timeout;
+      changed = g_curl_request_options_set_int (options, &options->connect_timeout, value);
       break;
     default:
-      field = &options->timeout;
+      changed = g_curl_request_options_set_int (options, &options->timeout, value);
       break;
     }
 
-  if (*field == value)
-    return;
-
-  *field = value;
-  self->options_changed = TRUE;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
 static void
@@ -1068,13 +1025,13 @@ g_curl_transfer_get_property (GObject    *object,
       g_value_set_int (value, self->options ? self->options->max_redirects : -1);
       break;
     case PROP_STALL_TIMEOUT:
-      g_value_set_int (value, self->options ? self->options->stall_timeout : -1);
+      g_value_set_int (value, self->options ? (int) self->options->stall_timeout : -1);
       break;
     case PROP_CONNECT_TIMEOUT:
-      g_value_set_uint (value, self->options ? (guint) self->options->connect_timeout : 0);
+      g_value_set_uint (value, self->options ? (guint) MAX (self->options->connect_timeout, 0) : 0);
       break;
     case PROP_TIMEOUT:
-      g_value_set_uint (value, self->options ? (guint) self->options->timeout : 0);
+      g_value_set_uint (value, self->options ? (guint) MAX (self->options->timeout, 0) : 0);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -2363,118 +2320,31 @@ reset_response (GCurlTransfer *self)
   self->error_buffer[0] = '\0';
 }
 
-/* A serial for a set of multi settings: unique in the process, so that a
- * transfer moved to another multi never mistakes its settings for those it
- * has. 0 is never returned. */
-guint
-g_curl_transfer_config_next_serial (void)
-{
-  static guint last;
-  guint serial;
-
-  do
-    serial = (guint) g_atomic_int_add (&last, 1) + 1;
-  while (serial == 0);
-
-  return serial;
-}
-
-/* libcurl's own trust store, to go back to once a CA file was set:
- * setting CURLOPT_CAINFO to NULL would disable it instead. */
-static void
-get_default_ca (const char **cainfo,
-                const char **capath)
-{
-  static char *default_cainfo, *default_capath;
-  static gsize initialized;
-
-  if (g_once_init_enter (&initialized))
-    {
-      CURL *h = curl_easy_init ();
-      char *value = NULL;
-
-      if (h != NULL && curl_easy_getinfo (h, CURLINFO_CAINFO, &value) == CURLE_OK)
-        default_cainfo = g_strdup (value);
-      value = NULL;
-      if (h != NULL && curl_easy_getinfo (h, CURLINFO_CAPATH, &value) == CURLE_OK)
-        default_capath = g_strdup (value);
-      g_clear_pointer (&h, curl_easy_cleanup);
-      g_once_init_leave (&initialized, 1);
-    }
-
-  *cainfo = default_cainfo;
-  *capath = default_capath;
-}
-
-/* Applies the settings of the multi the transfer runs in; only when they
- * differ from those of its last run, since every option costs. */
-static gboolean
-apply_config (GCurlTransfer              *self,
-              const GCurlTransferConfig  *config,
-              GError                    **error)
-{
-  CURL *h = self->handle;
-  CURLcode code;
-
-  curl_easy_setopt (h, CURLOPT_CLOSESOCKETDATA, config->source);
-  curl_easy_setopt (h, CURLOPT_USERAGENT,
-                    config->user_agent ? config->user_agent : GCURL_DEFAULT_USER_AGENT);
-
-  /* A CA file replaces the system's trust store. */
-  if (config->tls_ca_file != NULL)
-    {
-      curl_easy_setopt (h, CURLOPT_CAINFO, config->tls_ca_file);
-      curl_easy_setopt (h, CURLOPT_CAPATH, NULL);
-      self->custom_ca = TRUE;
-    }
-  else if (self->custom_ca)
-    {
-      const char *cainfo, *capath;
-
-      get_default_ca (&cainfo, &capath);
-      curl_easy_setopt (h, CURLOPT_CAINFO, cainfo);
-      curl_easy_setopt (h, CURLOPT_CAPATH, capath);
-      self->custom_ca = FALSE;
-    }
-
-  /* An invalid list would leave every protocol libcurl has enabled (file,
-   * dict, gopher…): never run the transfer then. */
-  code = curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, config->allowed_protocols);
-  if (code == CURLE_OK)
-    code = curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, config->allowed_protocols);
-  if (code != CURLE_OK)
-    {
-      g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
-                   _("Invalid list of allowed protocols “%s”: %s"),
-                   config->allowed_protocols, curl_easy_strerror (code));
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
+/* Starts a run of the transfer in @multi, with @defaults (the multi's
+ * settings) and @source (which watches the handle's sockets). FALSE with
+ * @error if it cannot start. */
 gboolean
-g_curl_transfer_start (GCurlTransfer             *self,
-                       GCurlMulti                *multi,
-                       const GCurlTransferConfig *config,
-                       GError                   **error)
+g_curl_transfer_start (GCurlTransfer              *self,
+                       GCurlMulti                 *multi,
+                       const GCurlRequestOptions  *defaults,
+                       GSource                    *source,
+                       GError                    **error)
 {
+  GCurlRequestOptions effective;
   gboolean pipewait;
   guint changed;
+
+  g_curl_request_options_merge (defaults, self->options, &effective);
 
   g_clear_error (&self->error);
   reset_response (self);
   self->run++;
   self->multi = g_object_ref (multi);
   self->n_redirects = 0;
-  self->max_redirects = config->max_redirects;
-  self->stall_timeout = config->stall_timeout;
-  self->max_body_size = config->max_body_size;
+  self->max_redirects = (guint) effective.max_redirects;
+  self->stall_timeout = (guint) MIN (effective.stall_timeout, G_MAXUINT);
+  self->max_body_size = effective.max_body_size;
   self->body_too_large = FALSE;
-  if (self->options != NULL && self->options->max_redirects >= 0)
-    self->max_redirects = (guint) self->options->max_redirects;
-  if (self->options != NULL && self->options->stall_timeout >= 0)
-    self->stall_timeout = (guint) self->options->stall_timeout;
   self->redirect_time = 0;
   self->activity = 0;
   g_curl_stall_reset (&self->stall, 0, g_get_monotonic_time ());
@@ -2513,35 +2383,15 @@ g_curl_transfer_start (GCurlTransfer             *self,
                         (long) (self->sink_buffer ? GCURL_SINK_BUFFER_SIZE : CURL_MAX_WRITE_SIZE));
     }
 
-  if (self->applied_config != config->serial || self->options_changed)
-    {
-      GCurlTransferConfig effective = *config;
-
-      if (self->options != NULL)
-        {
-          if (self->options->user_agent != NULL)
-            effective.user_agent = self->options->user_agent;
-          if (self->options->tls_ca_file != NULL)
-            effective.tls_ca_file = self->options->tls_ca_file;
-          if (self->options->allowed_protocols != NULL)
-            effective.allowed_protocols = self->options->allowed_protocols;
-          curl_easy_setopt (self->handle, CURLOPT_CONNECTTIMEOUT,
-                            (long) self->options->connect_timeout);
-          curl_easy_setopt (self->handle, CURLOPT_TIMEOUT, (long) self->options->timeout);
-        }
-      if (!apply_config (self, &effective, error))
-        return FALSE;
-      self->applied_config = config->serial;
-      self->options_changed = FALSE;
-    }
+  curl_easy_setopt (self->handle, CURLOPT_CLOSESOCKETDATA, source);
+  if (!g_curl_request_options_apply (defaults, self->options, &effective, self->handle,
+                                     &self->applied, error))
+    return FALSE;
 
   /* An explicit proxy, the transfer's or the multi's, or libcurl's own
    * choice (its environment variables) until the multi's proxy resolver
    * has answered for this URL. */
-  if (self->options != NULL && self->options->proxy != NULL)
-    g_curl_transfer_set_proxy (self, self->options->proxy);
-  else
-    g_curl_transfer_set_proxy (self, config->proxy);
+  g_curl_transfer_set_proxy (self, effective.proxy);
 
   if (self->forbid_reuse)
     {
@@ -2552,7 +2402,7 @@ g_curl_transfer_start (GCurlTransfer             *self,
   /* Wait for a connection in progress to the same origin to tell whether
    * it multiplexes, rather than open one more: only ALPN says so, so plain
    * http (HTTP/1.1 unless the application asked for more) never waits. */
-  pipewait = config->multiplex && g_ascii_strncasecmp (self->url, "https:", 6) == 0;
+  pipewait = effective.multiplex > 0 && g_ascii_strncasecmp (self->url, "https:", 6) == 0;
   if (pipewait != self->pipewait)
     {
       curl_easy_setopt (self->handle, CURLOPT_PIPEWAIT, (long) pipewait);

@@ -1,0 +1,71 @@
+/* gcurl-request-options-private.h: the settings of a request
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <curl/curl.h>
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define GCURL_DEFAULT_USER_AGENT "libgcurlmulti/" PACKAGE_VERSION
+
+/* The "unset" of the unsigned 64-bit sizes. */
+#define GCURL_UNSET_SIZE G_MAXUINT64
+
+/* One type for a multi's defaults and a transfer's own settings: a field
+ * that is "unset" (NULL, -1) in a transfer's takes its multi's; a multi's
+ * has every number set, and a NULL string there means the library's
+ * default (libcurl's trust store, GCURL_DEFAULT_USER_AGENT, the proxy
+ * resolver). Whoever changes a field calls g_curl_request_options_touch(),
+ * so a handle can tell whether it has the settings it was given last. */
+typedef struct
+{
+  char    *user_agent;         /* NULL: unset */
+  char    *proxy;              /* NULL: unset; "": no proxy */
+  char    *tls_ca_file;        /* NULL: unset */
+  char    *allowed_protocols;  /* NULL: unset */
+  int      max_redirects;      /* -1: unset */
+  gint64   stall_timeout;      /* s, -1: unset, 0: no watchdog */
+  int      connect_timeout;    /* s, -1: unset, 0: libcurl's (300 s) */
+  int      timeout;            /* s, -1: unset, 0: none */
+  guint64  max_body_size;      /* bytes, GCURL_UNSET_SIZE: unset, 0: no limit */
+  int      multiplex;          /* -1: unset, else a boolean */
+  guint    serial;             /* changed by g_curl_request_options_touch() */
+} GCurlRequestOptions;
+
+/* What a handle was last given, by g_curl_request_options_apply(). */
+typedef struct
+{
+  guint    defaults_serial;
+  guint    overrides_serial;
+  gboolean custom_ca;          /* CURLOPT_CAINFO is a file of ours */
+} GCurlAppliedOptions;
+
+void     g_curl_request_options_init    (GCurlRequestOptions       *options);
+void     g_curl_request_options_clear   (GCurlRequestOptions       *options);
+void     g_curl_request_options_touch   (GCurlRequestOptions       *options);
+gboolean g_curl_request_options_set_string (GCurlRequestOptions    *options,
+                                            char                  **field,
+                                            const char             *value);
+gboolean g_curl_request_options_set_int (GCurlRequestOptions       *options,
+                                         int                       *field,
+                                         int                        value);
+gboolean g_curl_request_options_set_int64 (GCurlRequestOptions   *options,
+                                           gint64                *field,
+                                           gint64                 value);
+void     g_curl_request_options_merge   (const GCurlRequestOptions *defaults,
+                                         const GCurlRequestOptions *overrides,
+                                         GCurlRequestOptions       *effective);
+gboolean g_curl_request_options_apply   (const GCurlRequestOptions *defaults,
+                                         const GCurlRequestOptions *overrides,
+                                         const GCurlRequestOptions *effective,
+                                         CURL                      *handle,
+                                         GCurlAppliedOptions       *applied,
+                                         GError                   **error);
+
+gboolean g_curl_protocols_valid         (const char                *protocols);
+
+G_END_DECLS

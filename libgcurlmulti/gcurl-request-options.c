@@ -1,0 +1,220 @@
+/* gcurl-request-options.c: the settings of a request
+ *
+ * See gcurl-request-options-private.h.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "gcurl-error.h"
+#include "gcurl-request-options-private.h"
+
+/* Every field unset. */
+void
+g_curl_request_options_init (GCurlRequestOptions *options)
+{
+  options->user_agent = NULL;
+  options->proxy = NULL;
+  options->tls_ca_file = NULL;
+  options->allowed_protocols = NULL;
+  options->max_redirects = -1;
+  options->stall_timeout = -1;
+  options->connect_timeout = -1;
+  options->timeout = -1;
+  options->max_body_size = GCURL_UNSET_SIZE;
+  options->multiplex = -1;
+  g_curl_request_options_touch (options);
+}
+
+void
+g_curl_request_options_clear (GCurlRequestOptions *options)
+{
+  g_clear_pointer (&options->user_agent, g_free);
+  g_clear_pointer (&options->proxy, g_free);
+  g_clear_pointer (&options->tls_ca_file, g_free);
+  g_clear_pointer (&options->allowed_protocols, g_free);
+}
+
+/* A new serial: unique in the process, so that a transfer moved to another
+ * multi never mistakes its settings for those it has. Never 0. */
+void
+g_curl_request_options_touch (GCurlRequestOptions *options)
+{
+  static guint last;
+  guint serial;
+
+  do
+    serial = (guint) g_atomic_int_add (&last, 1) + 1;
+  while (serial == 0);
+
+  options->serial = serial;
+}
+
+/* Sets a string field of @options; returns whether it changed. */
+gboolean
+g_curl_request_options_set_string (GCurlRequestOptions  *options,
+                                   char                **field,
+                                   const char           *value)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return FALSE;
+
+  g_free (*field);
+  *field = g_strdup (value);
+  g_curl_request_options_touch (options);
+  return TRUE;
+}
+
+gboolean
+g_curl_request_options_set_int (GCurlRequestOptions *options,
+                                int                 *field,
+                                int                  value)
+{
+  if (*field == value)
+    return FALSE;
+
+  *field = value;
+  g_curl_request_options_touch (options);
+  return TRUE;
+}
+
+gboolean
+g_curl_request_options_set_int64 (GCurlRequestOptions *options,
+                                  gint64              *field,
+                                  gint64               value)
+{
+  if (*field == value)
+    return FALSE;
+
+  *field = value;
+  g_curl_request_options_touch (options);
+  return TRUE;
+}
+
+/* The settings a transfer runs with: its own where set, else its multi's.
+ * The strings of @effective are borrowed from the other two. */
+void
+g_curl_request_options_merge (const GCurlRequestOptions *defaults,
+                              const GCurlRequestOptions *overrides,
+                              GCurlRequestOptions       *effective)
+{
+#define MERGE_STRING(field) \
+  effective->field = overrides != NULL && overrides->field != NULL ? overrides->field : defaults->field
+#define MERGE_NUMBER(field) \
+  effective->field = overrides != NULL && overrides->field >= 0 ? overrides->field : defaults->field
+  MERGE_STRING (user_agent);
+  MERGE_STRING (proxy);
+  MERGE_STRING (tls_ca_file);
+  MERGE_STRING (allowed_protocols);
+  MERGE_NUMBER (max_redirects);
+  MERGE_NUMBER (stall_timeout);
+  MERGE_NUMBER (connect_timeout);
+  MERGE_NUMBER (timeout);
+  effective->max_body_size = overrides != NULL && overrides->max_body_size != GCURL_UNSET_SIZE
+                            ? overrides->max_body_size : defaults->max_body_size;
+  MERGE_NUMBER (multiplex);
+#undef MERGE_STRING
+#undef MERGE_NUMBER
+  effective->serial = 0;
+}
+
+/* libcurl's own trust store, to go back to once a CA file was set:
+ * setting CURLOPT_CAINFO to NULL would disable it instead. */
+static void
+get_default_ca (const char **cainfo,
+                const char **capath)
+{
+  static char *default_cainfo, *default_capath;
+  static gsize initialized;
+
+  if (g_once_init_enter (&initialized))
+    {
+      CURL *h = curl_easy_init ();
+      char *value = NULL;
+
+      if (h != NULL && curl_easy_getinfo (h, CURLINFO_CAINFO, &value) == CURLE_OK)
+        default_cainfo = g_strdup (value);
+      value = NULL;
+      if (h != NULL && curl_easy_getinfo (h, CURLINFO_CAPATH, &value) == CURLE_OK)
+        default_capath = g_strdup (value);
+      g_clear_pointer (&h, curl_easy_cleanup);
+      g_once_init_leave (&initialized, 1);
+    }
+
+  *cainfo = default_cainfo;
+  *capath = default_capath;
+}
+
+/* Sets the handle's options from @effective (merged from @defaults and
+ * @overrides), only when those differ from the ones it was given last
+ * (@applied), since every option costs. FALSE with @error for a protocol
+ * list libcurl refuses: it would leave every protocol it has enabled
+ * (file, dict, gopher…), so the transfer must not run. */
+gboolean
+g_curl_request_options_apply (const GCurlRequestOptions *defaults,
+                              const GCurlRequestOptions *overrides,
+                              const GCurlRequestOptions *effective,
+                              CURL                      *handle,
+                              GCurlAppliedOptions       *applied,
+                              GError                   **error)
+{
+  guint overrides_serial = overrides != NULL ? overrides->serial : 0;
+  CURLcode code;
+
+  if (applied->defaults_serial == defaults->serial && applied->overrides_serial == overrides_serial)
+    return TRUE;
+
+  curl_easy_setopt (handle, CURLOPT_USERAGENT,
+                    effective->user_agent ? effective->user_agent : GCURL_DEFAULT_USER_AGENT);
+
+  /* A CA file replaces the system's trust store. */
+  if (effective->tls_ca_file != NULL)
+    {
+      curl_easy_setopt (handle, CURLOPT_CAINFO, effective->tls_ca_file);
+      curl_easy_setopt (handle, CURLOPT_CAPATH, NULL);
+      applied->custom_ca = TRUE;
+    }
+  else if (applied->custom_ca)
+    {
+      const char *cainfo, *capath;
+
+      get_default_ca (&cainfo, &capath);
+      curl_easy_setopt (handle, CURLOPT_CAINFO, cainfo);
+      curl_easy_setopt (handle, CURLOPT_CAPATH, capath);
+      applied->custom_ca = FALSE;
+    }
+
+  curl_easy_setopt (handle, CURLOPT_CONNECTTIMEOUT, (long) MAX (effective->connect_timeout, 0));
+  curl_easy_setopt (handle, CURLOPT_TIMEOUT, (long) MAX (effective->timeout, 0));
+
+  code = curl_easy_setopt (handle, CURLOPT_PROTOCOLS_STR, effective->allowed_protocols);
+  if (code == CURLE_OK)
+    code = curl_easy_setopt (handle, CURLOPT_REDIR_PROTOCOLS_STR, effective->allowed_protocols);
+  if (code != CURLE_OK)
+    {
+      g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                   _("Invalid list of allowed protocols “%s”: %s"),
+                   effective->allowed_protocols, curl_easy_strerror (code));
+      return FALSE;
+    }
+
+  applied->defaults_serial = defaults->serial;
+  applied->overrides_serial = overrides_serial;
+  return TRUE;
+}
+
+/* Whether libcurl accepts @protocols as a CURLOPT_PROTOCOLS_STR list
+ * (the multi's and the transfer's allowed-protocols). */
+gboolean
+g_curl_protocols_valid (const char *protocols)
+{
+  CURL *probe = curl_easy_init ();
+  gboolean valid = probe != NULL &&
+                   curl_easy_setopt (probe, CURLOPT_PROTOCOLS_STR, protocols) == CURLE_OK;
+
+  g_clear_pointer (&probe, curl_easy_cleanup);
+  return valid;
+}
