@@ -27,6 +27,7 @@ struct _GCurlInputStream
   GCurlTransfer *transfer;
   GMainContext  *context;
   gulong         finished_id;
+  GCurlBodySink  sink;          /* the transfer's, until our run ends */
 
   GQueue         chunks;        /* GBytes, oldest first */
   gsize          head_offset;   /* bytes of the first chunk already read */
@@ -84,13 +85,26 @@ wake_sources (GCurlInputStream *self)
     }
 }
 
-static gboolean
-stream_sink (const char *data,
-             gsize       len,
-             gboolean    may_refuse,
-             gpointer    user_data)
+static GCurlInputStream *
+from_sink (GCurlBodySink *sink)
 {
-  GCurlInputStream *self = user_data;
+  return (GCurlInputStream *) ((char *) sink - G_STRUCT_OFFSET (GCurlInputStream, sink));
+}
+
+static gboolean
+stream_begin (GCurlBodySink *sink,
+              gint64         content_length)
+{
+  return TRUE;
+}
+
+static GCurlSinkResult
+stream_write (GCurlBodySink *sink,
+              const char    *data,
+              gsize          len,
+              gboolean       may_refuse)
+{
+  GCurlInputStream *self = from_sink (sink);
 
   if (self->pending != NULL && self->pending_done < self->pending_count)
     {
@@ -103,17 +117,17 @@ stream_sink (const char *data,
       /* A chunk taken in part must be taken whole: libcurl would give all
        * of it again after a pause. */
       if (len == 0)
-        return TRUE;
+        return G_CURL_SINK_TAKEN;
     }
   else if (self->buffered >= GCURL_STREAM_HIGH_WATER && may_refuse)
-    return FALSE;
+    return G_CURL_SINK_FULL;
 
   g_queue_push_tail (&self->chunks, g_bytes_new (data, len));
   self->buffered += len;
   self->max_buffered = MAX (self->max_buffered, self->buffered);
   wake_sources (self);
 
-  return TRUE;
+  return G_CURL_SINK_TAKEN;
 }
 
 /* Completes the waiting read if there is anything to say: the bytes the
@@ -173,18 +187,18 @@ complete_pending (GCurlInputStream *self)
 }
 
 static void
-stream_flush (gpointer user_data)
+stream_flush (GCurlBodySink *sink)
 {
-  complete_pending (user_data);
+  complete_pending (from_sink (sink));
 }
 
 /* Our run has ended: the transfer says how, before any handler of its
  * "finished" may start another run (whose state is not ours to read). */
 static void
-stream_end (const GError *error,
-            gpointer      user_data)
+stream_end (GCurlBodySink *sink,
+            const GError  *error)
 {
-  GCurlInputStream *self = user_data;
+  GCurlInputStream *self = from_sink (sink);
 
   self->ended = TRUE;
   if (error != NULL)
@@ -198,6 +212,10 @@ stream_end (const GError *error,
     }
   wake_sources (self);
 }
+
+static const GCurlBodySinkFuncs stream_sink_funcs = {
+  GCURL_SINK_BUFFER_SIZE, stream_begin, stream_write, stream_flush, stream_end,
+};
 
 /* A waiting read completes with "finished", where application code may
  * run. */
@@ -222,7 +240,7 @@ detach_transfer (GCurlInputStream *self)
    * run is over, the transfer (maybe running again) is none of ours. */
   if (!self->ended)
     {
-      g_curl_transfer_set_sink (self->transfer, NULL, NULL, NULL, NULL, NULL);
+      g_curl_transfer_set_sink (self->transfer, NULL);
       g_curl_transfer_cancel (self->transfer);
     }
   g_clear_object (&self->transfer);
@@ -540,7 +558,8 @@ g_curl_input_stream_new (GCurlTransfer *transfer,
 
   self->transfer = g_object_ref (transfer);
   self->context = g_main_context_ref (context);
-  g_curl_transfer_set_sink (transfer, stream_sink, stream_flush, stream_end, self, NULL);
+  self->sink.funcs = &stream_sink_funcs;
+  g_curl_transfer_set_sink (transfer, &self->sink);
   self->finished_id = g_signal_connect (transfer, "finished",
                                         G_CALLBACK (transfer_finished_cb), self);
 

@@ -8,31 +8,9 @@
 #include "gcurl-transfer.h"
 #include "gcurl-multi.h"
 #include "gcurl-request-options-private.h"
+#include "gcurl-sink-private.h"
 
 G_BEGIN_DECLS
-
-/* libcurl's receive buffer for a body that goes to a sink (send_async,
- * download_async): libcurl reads the socket this much at a time, and
- * hands the sink chunks of up to this size. Its default, 16 KiB, costs a
- * third of the throughput of a fast stream in calls per chunk. */
-#define GCURL_SINK_BUFFER_SIZE (256 * 1024)
-
-/* Receives the response body; returns %FALSE to hold @data back, which it
- * may not when @may_refuse is %FALSE (libcurl cannot pause the protocol). */
-typedef gboolean (*GCurlTransferSink) (const char *data,
-                                       gsize       len,
-                                       gboolean    may_refuse,
-                                       gpointer    user_data);
-
-/* Called after libcurl has returned, when the sink took data: the sink's
- * consumer may run application code from here. */
-typedef void     (*GCurlTransferSinkFlush) (gpointer user_data);
-
-/* Called once the run has ended, with its error (%NULL for a success),
- * before any application code learns of the end: a handler of "finished"
- * may start the next run, whose body is not the sink's any more. */
-typedef void     (*GCurlTransferSinkEnd) (const GError *error,
-                                          gpointer      user_data);
 
 /* The end of a run, while its "finished" is emitted. A handler of the
  * application's that runs before the library's own may start the next run
@@ -87,11 +65,7 @@ gboolean               *g_curl_transfer_get_rate_waiting (GCurlTransfer         
 gint64                  g_curl_transfer_get_rate_resume_at (GCurlTransfer       *self);
 void                    g_curl_transfer_rate_resume  (GCurlTransfer             *self);
 void                    g_curl_transfer_set_sink     (GCurlTransfer             *self,
-                                                      GCurlTransferSink          sink,
-                                                      GCurlTransferSinkFlush     flush,
-                                                      GCurlTransferSinkEnd       end,
-                                                      gpointer                   sink_data,
-                                                      GDestroyNotify             sink_destroy);
+                                                      GCurlBodySink             *sink);
 void                    g_curl_transfer_unpause_sink (GCurlTransfer             *self);
 const char             *g_curl_transfer_get_shown_url (GCurlTransfer    *self);
 const char             *g_curl_transfer_get_expected_checksum (GCurlTransfer    *self,

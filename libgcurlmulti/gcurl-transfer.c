@@ -21,6 +21,7 @@
 #include "gcurl-rate-limit-private.h"
 #include "gcurl-redirect-private.h"
 #include "gcurl-request-options-private.h"
+#include "gcurl-sink-private.h"
 #include "gcurl-source-private.h"
 #include "gcurl-stall-private.h"
 #include "gcurl-timings-private.h"
@@ -54,10 +55,6 @@
 /* Redirects are followed by the library, not by libcurl, so that headers
  * the application set are not sent to another origin (libcurl 7.88 forwards
  * all but Authorization and Cookie). */
-
-/* The body buffer is sized from Content-Length up to this much at once;
- * past it, it grows as data really arrives (a header is only a claim). */
-#define GCURL_MAX_PREALLOCATION (64 * 1024 * 1024)
 
 /* How much of a request body stream is read ahead at a time. */
 #define GCURL_UPLOAD_CHUNK_SIZE (256 * 1024)
@@ -94,7 +91,6 @@ struct _GCurlTransfer
   guint               forbid_reuse : 1;   /* CURLOPT_FORBID_REUSE is set */
   char               *proxy;              /* CURLOPT_PROXY as set, or NULL */
   guint               fail_on_http_error : 1; /* download_async: >= 400 fails */
-  guint               body_too_large : 1; /* stopped at max_body_size */
   gint64              redirect_time;      /* µs spent on followed redirects */
   guint               run;                /* counts runs, for late callbacks */
 
@@ -110,7 +106,7 @@ struct _GCurlTransfer
   guint               send_body : 1;
   guint               send_headers : 1;
   GCurlAppliedOptions applied;          /* what the handle was given */
-  guint               sink_buffer : 1;      /* CURLOPT_BUFFERSIZE is GCURL_SINK_BUFFER_SIZE */
+  gsize               buffer_size;      /* CURLOPT_BUFFERSIZE, 0: libcurl's */
   guint               n_redirects;
   guint               max_redirects;
   guint               stall_timeout;
@@ -152,12 +148,9 @@ struct _GCurlTransfer
   gint64              rate_resume_at;    /* µs */
   gboolean            rate_waiting;
 
-  /* Where the body goes instead of self->body (send_async's stream). */
-  GCurlTransferSink   sink;
-  GCurlTransferSinkFlush sink_flush;
-  GCurlTransferSinkEnd sink_end;
-  gpointer            sink_data;
-  GDestroyNotify      sink_destroy;
+  /* Where the body goes: the memory sink, or send_async's stream. */
+  GCurlBodySink      *sink;              /* (not owned): &memory by default */
+  GCurlMemorySink     memory;
   guint               sink_paused : 1;
 
   /* A request body read from request_stream: one chunk at a time, read
@@ -306,21 +299,6 @@ rate_allows (GCurlTransfer *self,
   return FALSE;
 }
 
-/* Whether @more bytes would take the body held in memory past the limit;
- * if so the transfer is stopped (libcurl then reports a write error). */
-static gboolean
-body_exceeds_limit (GCurlTransfer *self,
-                    guint64        more)
-{
-  guint64 have = self->body != NULL ? self->body->len : 0;
-
-  if (self->max_body_size == 0 || have + more <= self->max_body_size)
-    return FALSE;
-
-  self->body_too_large = TRUE;
-  return TRUE;
-}
-
 static gboolean headers_become_final (GCurlTransfer *self);
 
 static gboolean
@@ -383,25 +361,21 @@ write_cb (char   *data,
       return CURL_WRITEFUNC_PAUSE;
     }
 
-  if (self->sink != NULL && !self->sink (data, len, !self->cannot_pause, self->sink_data))
+  switch (self->sink->funcs->write (self->sink, data, len, !self->cannot_pause))
     {
+    case G_CURL_SINK_FULL:
       /* The consumer is full: libcurl holds this chunk until it drains. */
       self->paused_in_curl = TRUE;
       self->sink_paused = TRUE;
       return CURL_WRITEFUNC_PAUSE;
+    case G_CURL_SINK_REFUSED:
+      /* libcurl reports a write error, which handle_done explains. */
+      return 0;
+    case G_CURL_SINK_TAKEN:
+      break;
     }
 
   self->activity++;
-  if (self->sink == NULL)
-    {
-      /* Counted in the bytes libcurl delivers, after any decoding: a
-       * compressed body cannot inflate past the limit. */
-      if (body_exceeds_limit (self, len))
-        return 0;
-      if (self->body == NULL)
-        self->body = g_byte_array_new ();
-      g_byte_array_append (self->body, (const guint8 *) data, len);
-    }
   self->downloaded += len;
   mark_dirty (self);
 
@@ -474,18 +448,9 @@ headers_become_final (GCurlTransfer *self)
         self->download_size = self->resume_from + length;
     }
 
-  /* Avoid growing the body buffer step by step when its size is known. */
-  if (length > 0 && self->sink == NULL && length <= GCURL_MAX_PREALLOCATION &&
-      (self->body == NULL || self->body->len == 0))
-    {
-      g_clear_pointer (&self->body, g_byte_array_unref);
-      self->body = g_byte_array_sized_new ((guint) length);
-    }
-
   mark_dirty (self);
 
-  /* A body announced larger than the limit is refused before it comes. */
-  return !(self->sink == NULL && length > 0 && body_exceeds_limit (self, (guint64) length));
+  return self->sink->funcs->begin (self->sink, length);
 }
 
 /* The head of a response has ended: decide whether it is the final
@@ -836,7 +801,6 @@ g_curl_transfer_finalize (GObject *object)
 {
   GCurlTransfer *self = G_CURL_TRANSFER (object);
 
-  g_curl_transfer_set_sink (self, NULL, NULL, NULL, NULL, NULL);
   g_clear_pointer (&self->handle, curl_easy_cleanup);
   g_clear_pointer (&self->header_list, curl_slist_free_all);
   g_clear_pointer (&self->url, g_free);
@@ -857,7 +821,7 @@ g_curl_transfer_finalize (GObject *object)
     g_curl_request_options_clear (self->options);
   g_clear_pointer (&self->options, g_free);
   clear_response_headers (self);
-  g_clear_pointer (&self->body, g_byte_array_unref);
+  g_curl_memory_sink_clear (&self->memory);
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
   g_clear_error (&self->error);
 
@@ -1453,7 +1417,8 @@ g_curl_transfer_init (GCurlTransfer *self)
 {
   self->handle = curl_easy_init ();
   set_constant_options (self);
-  self->body = g_byte_array_new ();
+  g_curl_memory_sink_init (&self->memory);
+  self->sink = &self->memory.parent;
   self->download_size = -1;
   self->upload_size = -1;
   g_curl_progress_init (&self->progress);
@@ -2305,8 +2270,7 @@ static void
 reset_response (GCurlTransfer *self)
 {
   clear_response_headers (self);
-  if (self->body != NULL)
-    g_byte_array_set_size (self->body, 0);
+  g_curl_memory_sink_reset (&self->memory, self->max_body_size);
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
   self->status_code = 0;
   self->downloaded = 0;
@@ -2344,7 +2308,7 @@ g_curl_transfer_start (GCurlTransfer              *self,
   self->max_redirects = (guint) effective.max_redirects;
   self->stall_timeout = (guint) MIN (effective.stall_timeout, G_MAXUINT);
   self->max_body_size = effective.max_body_size;
-  self->body_too_large = FALSE;
+  g_curl_memory_sink_reset (&self->memory, self->max_body_size);
   self->redirect_time = 0;
   self->activity = 0;
   g_curl_stall_reset (&self->stall, 0, g_get_monotonic_time ());
@@ -2376,11 +2340,11 @@ g_curl_transfer_start (GCurlTransfer              *self,
   notify_props (self, changed);
 
   /* Set only when it changes: the buffer is reallocated every time. */
-  if ((self->sink != NULL) != self->sink_buffer)
+  if (self->sink->funcs->buffer_size != self->buffer_size)
     {
-      self->sink_buffer = self->sink != NULL;
+      self->buffer_size = self->sink->funcs->buffer_size;
       curl_easy_setopt (self->handle, CURLOPT_BUFFERSIZE,
-                        (long) (self->sink_buffer ? GCURL_SINK_BUFFER_SIZE : CURL_MAX_WRITE_SIZE));
+                        (long) (self->buffer_size > 0 ? self->buffer_size : CURL_MAX_WRITE_SIZE));
     }
 
   curl_easy_setopt (self->handle, CURLOPT_CLOSESOCKETDATA, source);
@@ -2690,7 +2654,7 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
-  if (result != CURLE_OK && self->body_too_large)
+  if (result != CURLE_OK && self->memory.too_large)
     {
       g_autofree char *limit = g_format_size_full (self->max_body_size, G_FORMAT_SIZE_IEC_UNITS);
 
@@ -2745,15 +2709,9 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
     }
 
   self->completed = TRUE;
-  /* Hand the buffer over rather than copy it: bodies can be large. A body
-   * that went to a sink was never collected. */
-  if (self->sink == NULL)
-    {
-      if (self->body != NULL)
-        self->body_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->body));
-      else
-        self->body_bytes = g_bytes_new (NULL, 0);
-    }
+  /* A body that went to another sink was never collected. */
+  if (self->sink == &self->memory.parent)
+    self->body_bytes = g_curl_memory_sink_steal_bytes (&self->memory);
 
   return G_CURL_TRANSFER_DONE_FINISHED;
 }
@@ -2828,8 +2786,8 @@ g_curl_transfer_flush (GCurlTransfer *self,
     }
 
   /* The stream's reader may be waiting for what the sink took. */
-  if (self->sink_flush != NULL)
-    self->sink_flush (self->sink_data);
+  if (self->sink->funcs->flush != NULL)
+    self->sink->funcs->flush (self->sink);
 
   /* A handler may have cancelled it: then "finished" says the rest. */
   if (self->completed || !state_is_running (self->state))
@@ -2892,9 +2850,9 @@ g_curl_transfer_emit_finished (GCurlTransfer *self)
    * only: it learns how the run ended first, and is unset. The library's
    * own handlers, which may come after the application's, read this run's
    * end from the ending. */
-  if (self->sink_end != NULL)
-    self->sink_end (self->error, self->sink_data);
-  g_curl_transfer_set_sink (self, NULL, NULL, NULL, NULL, NULL);
+  if (self->sink->funcs->end != NULL)
+    self->sink->funcs->end (self->sink, self->error);
+  g_curl_transfer_set_sink (self, NULL);
 
   ending.run = self->run;
   ending.error = self->error != NULL ? g_error_copy (self->error) : NULL;
@@ -2999,27 +2957,14 @@ g_curl_transfer_watch (GCurlTransfer *self,
   return NULL;
 }
 
-/* Sends the body of the next run to @sink instead of memory. The sink only
- * records (it runs inside libcurl's write callback) and returns %FALSE to
- * hold the chunk back until g_curl_transfer_unpause_sink(); @flush, if
- * not %NULL, runs once libcurl has returned after the sink took data;
- * @end, if not %NULL, when the run has ended. The sink is then unset: the
- * runs after that one collect their body in memory again. */
+/* Sends the body of the next run to @sink (not owned: it unsets itself
+ * before it goes) instead of memory, until the run has ended; %NULL is
+ * memory again. */
 void
-g_curl_transfer_set_sink (GCurlTransfer          *self,
-                          GCurlTransferSink       sink,
-                          GCurlTransferSinkFlush  flush,
-                          GCurlTransferSinkEnd    end,
-                          gpointer                sink_data,
-                          GDestroyNotify          sink_destroy)
+g_curl_transfer_set_sink (GCurlTransfer *self,
+                          GCurlBodySink *sink)
 {
-  if (self->sink_destroy != NULL)
-    self->sink_destroy (self->sink_data);
-  self->sink = sink;
-  self->sink_flush = flush;
-  self->sink_end = end;
-  self->sink_data = sink_data;
-  self->sink_destroy = sink_destroy;
+  self->sink = sink != NULL ? sink : &self->memory.parent;
   self->sink_paused = FALSE;
 }
 
