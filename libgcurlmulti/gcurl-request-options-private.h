@@ -42,6 +42,7 @@ typedef struct
   guint    defaults_serial;
   guint    overrides_serial;
   gboolean custom_ca;          /* CURLOPT_CAINFO is a file of ours */
+  gboolean timeouts_set;       /* CURLOPT_CONNECTTIMEOUT/TIMEOUT are ours */
 } GCurlAppliedOptions;
 
 void     g_curl_request_options_init    (GCurlRequestOptions       *options);

@@ -187,8 +187,15 @@ g_curl_request_options_apply (const GCurlRequestOptions *defaults,
       applied->custom_ca = FALSE;
     }
 
-  curl_easy_setopt (handle, CURLOPT_CONNECTTIMEOUT, (long) MAX (effective->connect_timeout, 0));
-  curl_easy_setopt (handle, CURLOPT_TIMEOUT, (long) MAX (effective->timeout, 0));
+  /* Timeouts of 0 (libcurl's defaults) leave alone what the application
+   * may have set on the handle itself (CURLOPT_TIMEOUT_MS…), until a
+   * setting of ours was given. */
+  if (effective->connect_timeout > 0 || effective->timeout > 0 || applied->timeouts_set)
+    {
+      curl_easy_setopt (handle, CURLOPT_CONNECTTIMEOUT, (long) MAX (effective->connect_timeout, 0));
+      curl_easy_setopt (handle, CURLOPT_TIMEOUT, (long) MAX (effective->timeout, 0));
+      applied->timeouts_set = effective->connect_timeout > 0 || effective->timeout > 0;
+    }
 
   code = curl_easy_setopt (handle, CURLOPT_PROTOCOLS_STR, effective->allowed_protocols);
   if (code == CURLE_OK)

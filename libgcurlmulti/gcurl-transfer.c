@@ -25,6 +25,7 @@
 #include "gcurl-source-private.h"
 #include "gcurl-stall-private.h"
 #include "gcurl-timings-private.h"
+#include "gcurl-upload-private.h"
 #include "gcurl-transfer.h"
 #include "gcurl-transfer-private.h"
 #include "gcurl-util-private.h"
@@ -56,9 +57,6 @@
  * the application set are not sent to another origin (libcurl 7.88 forwards
  * all but Authorization and Cookie). */
 
-/* How much of a request body stream is read ahead at a time. */
-#define GCURL_UPLOAD_CHUNK_SIZE (256 * 1024)
-
 struct _GCurlTransfer
 {
   GObject             parent_instance;
@@ -74,8 +72,7 @@ struct _GCurlTransfer
                                          * (Range, If-Range): they follow
                                          * redirects to any origin */
   GBytes             *request_body;
-  GInputStream       *request_stream;
-  gint64              request_stream_length;  /* -1: chunked */
+  GCurlUpload         upload;           /* a request body from a stream */
   char               *content_type;
   gint64              max_download_speed;
   gint64              resume_from;        /* download_async, not HTTP: the
@@ -153,18 +150,6 @@ struct _GCurlTransfer
   GCurlMemorySink     memory;
   guint               sink_paused : 1;
 
-  /* A request body read from request_stream: one chunk at a time, read
-   * asynchronously, and the transfer paused while none is ready. */
-  GBytes             *upload_chunk;
-  gsize               upload_offset;
-  GCancellable       *upload_cancellable;
-  GError             *upload_error;
-  guint               upload_eof : 1;
-  guint               upload_reading : 1;
-  guint               upload_wants_data : 1;
-  guint               upload_started : 1;     /* the stream has been read from */
-  guint               upload_rewind_pending : 1; /* seek once the read ends */
-  gint64              upload_sent;        /* body bytes given to libcurl */
 
   /* Stall watchdog: when the activity count last changed. */
   GCurlStall          stall;
@@ -548,179 +533,19 @@ read_cb (char   *buffer,
          void   *user_data)
 {
   GCurlTransfer *self = user_data;
-  size_t max = size * nitems;
+  size_t n = g_curl_upload_read (&self->upload, buffer, size * nitems);
 
-  if (self->upload_chunk != NULL)
-    {
-      gsize len;
-      const guint8 *data = g_bytes_get_data (self->upload_chunk, &len);
-      gsize n = MIN (max, len - self->upload_offset);
+  if (n == CURL_READFUNC_PAUSE)
+    self->paused_in_curl = TRUE;
+  else if (n != CURL_READFUNC_ABORT && n > 0)
+    self->activity++;
+  /* The flush reads the next chunk. */
+  if (self->upload.wants_data)
+    mark_dirty (self);
 
-      memcpy (buffer, data + self->upload_offset, n);
-      self->upload_offset += n;
-      self->upload_sent += n;
-      if (self->upload_offset == len)
-        {
-          g_clear_pointer (&self->upload_chunk, g_bytes_unref);
-          self->upload_offset = 0;
-          /* Read the next chunk while libcurl sends this one. */
-          self->upload_wants_data = TRUE;
-          mark_dirty (self);
-        }
-      self->activity++;
-      return n;
-    }
-
-  if (self->upload_error != NULL)
-    return CURL_READFUNC_ABORT;
-  if (self->upload_eof)
-    return 0;
-
-  self->upload_wants_data = TRUE;
-  self->paused_in_curl = TRUE;
-  mark_dirty (self);
-
-  return CURL_READFUNC_PAUSE;
+  return n;
 }
 
-static gboolean upload_seek_and_read (GCurlTransfer  *self,
-                                      GError        **error);
-
-static void
-upload_read_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  GCurlTransfer *self = user_data;
-  GError *error = NULL;
-  GBytes *bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
-
-  self->upload_reading = FALSE;
-
-  if (self->upload_rewind_pending)
-    {
-      /* The body is to be sent again (a new run, a 307 or 308) and waited
-       * for this read, cancelled, to be over: a stream with an operation
-       * pending can neither seek nor read. */
-      g_clear_pointer (&bytes, g_bytes_unref);
-      g_clear_error (&error);
-      self->upload_rewind_pending = FALSE;
-      if (!upload_seek_and_read (self, &error))
-        {
-          if (self->multi != NULL && !self->completed)
-            g_curl_multi_cancel_transfer (self->multi, self, error);
-          else
-            g_error_free (error);
-        }
-      g_object_unref (self);
-      return;
-    }
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_error_free (error);
-      g_object_unref (self);
-      return;
-    }
-
-  if (bytes == NULL)
-    self->upload_error = error;
-  else if (g_bytes_get_size (bytes) == 0)
-    {
-      self->upload_eof = TRUE;
-      g_bytes_unref (bytes);
-    }
-  else
-    {
-      g_clear_pointer (&self->upload_chunk, g_bytes_unref);
-      self->upload_chunk = bytes;
-      self->upload_offset = 0;
-    }
-
-  if (self->paused_in_curl && !self->pause_requested && !self->completed)
-    unpause_in_curl (self);
-
-  g_object_unref (self);
-}
-
-static void
-start_upload_read (GCurlTransfer *self)
-{
-  if (self->upload_reading || self->upload_chunk != NULL || self->upload_eof ||
-      self->upload_error != NULL || self->request_stream == NULL)
-    return;
-
-  self->upload_wants_data = FALSE;
-  self->upload_reading = TRUE;
-  self->upload_started = TRUE;
-  g_input_stream_read_bytes_async (self->request_stream, GCURL_UPLOAD_CHUNK_SIZE,
-                                   G_PRIORITY_DEFAULT, self->upload_cancellable,
-                                   upload_read_cb, g_object_ref (self));
-}
-
-/* Seeks the request stream back to its start, if it was read from, and
- * reads the first chunk ahead. */
-static gboolean
-upload_seek_and_read (GCurlTransfer  *self,
-                      GError        **error)
-{
-  g_autoptr(GError) local_error = NULL;
-
-  if (self->upload_started)
-    {
-      if (!G_IS_SEEKABLE (self->request_stream) ||
-          !g_seekable_can_seek (G_SEEKABLE (self->request_stream)))
-        {
-          g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_SEND_FAIL_REWIND,
-                       _("The request body of %s cannot be sent again: its stream "
-                         "cannot seek back"), shown_url (self));
-          return FALSE;
-        }
-      if (!g_seekable_seek (G_SEEKABLE (self->request_stream), 0, G_SEEK_SET, NULL,
-                            &local_error))
-        {
-          g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_SEND_FAIL_REWIND,
-                       _("The request body of %s cannot be sent again: %s"),
-                       shown_url (self), local_error->message);
-          return FALSE;
-        }
-    }
-
-  start_upload_read (self);
-  return TRUE;
-}
-
-/* Puts the stream back at its start for a new run or a redirect that
- * sends the body again, and reads the first chunk ahead. A read still
- * running (the read-ahead of the request that is being replaced) is
- * cancelled, and the seek waits for its end. */
-static gboolean
-upload_rewind (GCurlTransfer  *self,
-               GError        **error)
-{
-  if (self->upload_cancellable != NULL)
-    g_cancellable_cancel (self->upload_cancellable);
-  g_clear_object (&self->upload_cancellable);
-  self->upload_cancellable = g_cancellable_new ();
-  g_clear_pointer (&self->upload_chunk, g_bytes_unref);
-  g_clear_error (&self->upload_error);
-  self->upload_offset = 0;
-  self->upload_sent = 0;
-  self->upload_eof = FALSE;
-  self->upload_wants_data = FALSE;
-
-  if (self->upload_reading)
-    {
-      self->upload_rewind_pending = TRUE;
-      return TRUE;
-    }
-
-  return upload_seek_and_read (self, error);
-}
-
-/* libcurl rewinds the body itself only for its own retries (a reused
- * connection that turned out dead): allow it when the stream is where it
- * started. */
 static int
 seek_cb (void       *user_data,
          curl_off_t  offset,
@@ -728,12 +553,41 @@ seek_cb (void       *user_data,
 {
   GCurlTransfer *self = user_data;
 
-  if (self->request_stream == NULL)
-    return CURL_SEEKFUNC_OK;
-  if (offset == 0 && origin == SEEK_SET && !self->upload_started)
-    return CURL_SEEKFUNC_OK;
+  return g_curl_upload_seek (&self->upload, offset, origin);
+}
 
-  return CURL_SEEKFUNC_CANTSEEK;
+/* The next chunk of the request stream is there (or its end, or an
+ * error): let libcurl read it, unless the transfer is held otherwise. */
+static void
+upload_ready (GObject *object)
+{
+  GCurlTransfer *self = G_CURL_TRANSFER (object);
+
+  if (self->paused_in_curl && !self->pause_requested && !self->completed)
+    unpause_in_curl (self);
+}
+
+static void
+upload_failed (GObject *object,
+               GError  *error)
+{
+  GCurlTransfer *self = G_CURL_TRANSFER (object);
+
+  if (self->multi != NULL && !self->completed)
+    g_curl_multi_cancel_transfer (self->multi, self, error);
+  else
+    g_error_free (error);
+}
+
+static const GCurlUploadFuncs upload_funcs = {
+  upload_ready, upload_failed,
+};
+
+static gboolean
+upload_rewind (GCurlTransfer  *self,
+               GError        **error)
+{
+  return g_curl_upload_rewind (&self->upload, shown_url (self), error);
 }
 
 /* Called by libcurl once it is connected and about to send the request:
@@ -811,10 +665,7 @@ g_curl_transfer_finalize (GObject *object)
   g_clear_pointer (&self->request_headers, g_array_unref);
   g_clear_pointer (&self->library_headers, g_array_unref);
   g_clear_pointer (&self->request_body, g_bytes_unref);
-  g_clear_object (&self->request_stream);
-  g_clear_pointer (&self->upload_chunk, g_bytes_unref);
-  g_clear_object (&self->upload_cancellable);
-  g_clear_error (&self->upload_error);
+  g_curl_upload_clear (&self->upload);
   g_clear_pointer (&self->content_type, g_free);
   g_clear_pointer (&self->expected_checksum, g_free);
   if (self->options != NULL)
@@ -1425,6 +1276,7 @@ g_curl_transfer_init (GCurlTransfer *self)
   self->running_link.data = self;
   self->dirty_link.data = self;
   self->rate_link.data = self;
+  g_curl_upload_init (&self->upload, &upload_funcs, G_OBJECT (self));
 }
 
 /**
@@ -1529,7 +1381,7 @@ g_curl_transfer_get_method (GCurlTransfer *self)
 
   if (self->method != NULL)
     return self->method;
-  return self->request_body != NULL || self->request_stream != NULL ? "POST" : "GET";
+  return self->request_body != NULL || self->upload.stream != NULL ? "POST" : "GET";
 }
 
 /**
@@ -1679,7 +1531,7 @@ g_curl_transfer_set_request_body (GCurlTransfer *self,
   g_return_if_fail (!state_is_running (self->state));
 
   g_clear_pointer (&self->request_body, g_bytes_unref);
-  g_clear_object (&self->request_stream);
+  g_curl_upload_set_stream (&self->upload, NULL, -1);
   g_clear_pointer (&self->content_type, g_free);
   if (body != NULL)
     {
@@ -1723,15 +1575,10 @@ g_curl_transfer_set_request_stream (GCurlTransfer *self,
   g_return_if_fail (!state_is_running (self->state));
 
   g_clear_pointer (&self->request_body, g_bytes_unref);
-  g_clear_object (&self->request_stream);
+  g_curl_upload_set_stream (&self->upload, stream, length);
   g_clear_pointer (&self->content_type, g_free);
-  self->upload_started = FALSE;
   if (stream != NULL)
-    {
-      self->request_stream = g_object_ref (stream);
-      self->request_stream_length = length;
-      self->content_type = g_strdup ("application/octet-stream");
-    }
+    self->content_type = g_strdup ("application/octet-stream");
 }
 
 /**
@@ -2237,14 +2084,14 @@ configure_request (GCurlTransfer *self)
   curl_easy_setopt (h, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, NULL);
 
-  if (self->send_body && self->request_stream != NULL)
+  if (self->send_body && self->upload.stream != NULL)
     {
       /* No POSTFIELDS: libcurl reads the body through read_cb, and sends
        * it chunked when the size is not known (-1). */
       curl_easy_setopt (h, CURLOPT_POST, 1L);
       curl_easy_setopt (h, CURLOPT_POSTFIELDS, NULL);
       curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE,
-                        (curl_off_t) self->request_stream_length);
+                        (curl_off_t) self->upload.length);
       if (g_strcmp0 (method, "POST") != 0)
         curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
     }
@@ -2320,14 +2167,14 @@ g_curl_transfer_start (GCurlTransfer              *self,
   self->sink_paused = FALSE;
   if (self->request_body != NULL)
     self->upload_size = (gint64) g_bytes_get_size (self->request_body);
-  else if (self->request_stream != NULL)
-    self->upload_size = self->request_stream_length;
+  else if (self->upload.stream != NULL)
+    self->upload_size = self->upload.length;
   else
     self->upload_size = -1;
   g_clear_pointer (&self->redirect_url, g_free);
   g_clear_pointer (&self->shown_url, g_free);
   self->current_method = g_curl_transfer_get_method (self);
-  self->send_body = self->request_body != NULL || self->request_stream != NULL;
+  self->send_body = self->request_body != NULL || self->upload.stream != NULL;
   self->send_headers = TRUE;
 
   changed = 1u << PROP_STATUS_CODE;
@@ -2373,7 +2220,7 @@ g_curl_transfer_start (GCurlTransfer              *self,
       self->pipewait = pipewait;
     }
 
-  if (self->request_stream != NULL && !upload_rewind (self, error))
+  if (self->upload.stream != NULL && !upload_rewind (self, error))
     return FALSE;
 
   configure_request (self);
@@ -2619,7 +2466,7 @@ follow_redirect (GCurlTransfer *self)
   self->send_body = step.send_body;
 
   /* 307 and 308 send the body again. */
-  if (self->send_body && self->request_stream != NULL)
+  if (self->send_body && self->upload.stream != NULL)
     {
       GError *error = NULL;
 
@@ -2647,10 +2494,10 @@ GCurlTransferDoneAction
 g_curl_transfer_handle_done (GCurlTransfer *self,
                              CURLcode       result)
 {
-  if (result != CURLE_OK && self->upload_error != NULL)
+  if (result != CURLE_OK && self->upload.error != NULL)
     {
       /* The body's stream failed, not the network. */
-      g_curl_transfer_fail (self, g_error_copy (self->upload_error));
+      g_curl_transfer_fail (self, g_error_copy (self->upload.error));
       return G_CURL_TRANSFER_DONE_FINISHED;
     }
 
@@ -2723,8 +2570,8 @@ uploaded_bytes (GCurlTransfer *self)
 {
   curl_off_t uploaded = 0;
 
-  if (self->request_stream != NULL)
-    return self->upload_sent;
+  if (self->upload.stream != NULL)
+    return self->upload.sent;
 
   curl_easy_getinfo (self->handle, CURLINFO_SIZE_UPLOAD_T, &uploaded);
   return uploaded;
@@ -2774,8 +2621,8 @@ g_curl_transfer_flush (GCurlTransfer *self,
                        gint64         interval,
                        gint64        *next_due)
 {
-  if (self->upload_wants_data && !self->completed)
-    start_upload_read (self);
+  if (self->upload.wants_data && !self->completed)
+    g_curl_upload_read_ahead (&self->upload);
 
   /* The multi holds the transfer until "finished", whatever handlers do. */
   if (self->headers_pending)
