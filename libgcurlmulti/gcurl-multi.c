@@ -8,6 +8,7 @@
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
+#include "gcurl-engine-private.h"
 #include "gcurl-enum-types.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
@@ -58,21 +59,8 @@ struct _GCurlMulti
   GObject             parent_instance;
 
   GMainContext       *context;
-  CURLM              *handle;
-  GSource            *source;
   GCurlSourceBackend  backend;
-
-  /* Transfers added and not finished: the multi owns a reference to each.
-   * The links are embedded in the transfers, so nothing is allocated per
-   * transfer or per event. */
-  GQueue              running;
-  GQueue              dirty;          /* recorded events to emit */
-  GQueue              held;           /* progress held back by the interval */
-  GQueue              finishing;      /* "finished" to emit */
-  GQueue              rate_waiting;   /* paused by their speed limit */
-  GSource            *watchdog;       /* stall checks: ready when one is due */
-  gint64              watchdog_due;   /* its ready time, -1 for none */
-  gboolean            flushing;
+  GCurlEngine        *engine;         /* (owned): the CURLM and the runs */
 
   /* Properties. */
   guint               max_total_connections;
@@ -135,171 +123,14 @@ proxy_cache_entry_free (gpointer data)
   g_free (entry);
 }
 
-static void flush_cb (gpointer user_data);
 static void set_network_monitor (GCurlMulti      *self,
                                  GNetworkMonitor *monitor);
-static void rate_queue_remove (GCurlMulti    *self,
-                               GCurlTransfer *transfer);
 
-/* A transfer with events to report is in exactly one of the dirty, held
- * and finishing queues, through a link embedded in it; the transfer
- * remembers which queue (GList links alone cannot tell). */
-static void
-queue_move (GCurlTransfer *transfer,
-            GQueue        *to)
-{
-  GList *link = g_curl_transfer_get_dirty_link (transfer);
-  GQueue **slot = g_curl_transfer_get_queue_slot (transfer);
-
-  if (*slot == to)
-    return;
-  if (*slot != NULL)
-    g_queue_unlink (*slot, link);
-  if (to != NULL)
-    g_queue_push_tail_link (to, link);
-  *slot = to;
-}
-
-static GCurlTransfer *
-queue_pop (GQueue *queue)
-{
-  GList *link = g_queue_peek_head_link (queue);
-  GCurlTransfer *transfer;
-
-  if (link == NULL)
-    return NULL;
-
-  transfer = link->data;
-  queue_move (transfer, NULL);
-  return transfer;
-}
-
-static gboolean
-on_message (CURLMsg  *message,
-            gpointer  user_data)
-{
-  GCurlMulti *self = user_data;
-  GCurlTransfer *transfer = NULL;
-  CURLcode result = message->data.result;
-  CURL *easy = message->easy_handle;
-  CURLMcode mcode;
-
-  curl_easy_getinfo (easy, CURLINFO_PRIVATE, &transfer);
-  if (transfer == NULL || g_curl_transfer_get_multi (transfer) != self ||
-      g_curl_transfer_is_completed (transfer))
-    return G_SOURCE_CONTINUE;
-
-  mcode = curl_multi_remove_handle (self->handle, easy);
-  if (mcode != CURLM_OK)
-    g_warning ("curl_multi_remove_handle() failed for %s: %s",
-               g_curl_transfer_get_shown_url (transfer), curl_multi_strerror (mcode));
-
-  if (g_curl_transfer_handle_done (transfer, result) == G_CURL_TRANSFER_DONE_RESTART)
-    {
-      mcode = curl_multi_add_handle (self->handle, easy);
-      if (mcode == CURLM_OK)
-        return G_SOURCE_CONTINUE;
-
-      g_curl_transfer_fail (transfer,
-                            g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,
-                                         _("Could not follow the redirect of %s: %s"),
-                                         g_curl_transfer_get_shown_url (transfer),
-                                         curl_multi_strerror (mcode)));
-    }
-
-  /* A completed transfer's remaining events are emitted with "finished". */
-  queue_move (transfer, &self->finishing);
-  rate_queue_remove (self, transfer);
-
-  return G_SOURCE_CONTINUE;
-}
-
-void
-g_curl_multi_mark_dirty (GCurlMulti    *self,
-                         GCurlTransfer *transfer)
-{
-  if (*g_curl_transfer_get_queue_slot (transfer) == NULL)
-    queue_move (transfer, &self->dirty);
-}
-
-/* Called from the write callback: the transfer held its data back for its
- * speed limit; the flush resumes it when its time comes. */
-void
-g_curl_multi_wait_for_rate (GCurlMulti    *self,
-                            GCurlTransfer *transfer)
-{
-  gboolean *waiting = g_curl_transfer_get_rate_waiting (transfer);
-
-  if (!*waiting)
-    {
-      *waiting = TRUE;
-      g_queue_push_tail_link (&self->rate_waiting, g_curl_transfer_get_rate_link (transfer));
-    }
-  if (self->source != NULL)
-    g_curl_source_wake (self->source, g_curl_transfer_get_rate_resume_at (transfer));
-}
-
-static void
-rate_queue_remove (GCurlMulti    *self,
-                   GCurlTransfer *transfer)
-{
-  gboolean *waiting = g_curl_transfer_get_rate_waiting (transfer);
-
-  if (*waiting)
-    {
-      g_queue_unlink (&self->rate_waiting, g_curl_transfer_get_rate_link (transfer));
-      *waiting = FALSE;
-    }
-}
-
-/* Resumes the transfers whose speed limit allows more data now. */
-static void
-resume_rate_limited (GCurlMulti *self,
-                     gint64      now)
-{
-  GQueue due = G_QUEUE_INIT;
-  gint64 next = -1;
-  GList *l, *next_link;
-  GCurlTransfer *transfer;
-
-  for (l = self->rate_waiting.head; l != NULL; l = next_link)
-    {
-      gint64 at;
-
-      transfer = l->data;
-      next_link = l->next;
-      at = g_curl_transfer_get_rate_resume_at (transfer);
-      if (at <= now)
-        {
-          rate_queue_remove (self, transfer);
-          g_queue_push_tail (&due, g_object_ref (transfer));
-        }
-      else if (next < 0 || at < next)
-        next = at;
-    }
-
-  /* Resuming runs the write callback, which may queue them again. */
-  while ((transfer = g_queue_pop_head (&due)) != NULL)
-    {
-      g_curl_transfer_rate_resume (transfer);
-      g_object_unref (transfer);
-    }
-
-  if (next >= 0 && self->source != NULL)
-    g_curl_source_wake (self->source, next);
-}
-
-void
-g_curl_multi_wake (GCurlMulti *self)
-{
-  if (self->source != NULL)
-    g_curl_source_wake (self->source, 0);
-}
-
+/* Test hook: the source of the multi's CURLM. */
 GSource *
 g_curl_multi_get_source (GCurlMulti *self)
 {
-  return self->source;
+  return self->engine != NULL ? g_curl_engine_get_source (self->engine) : NULL;
 }
 
 guint
@@ -317,27 +148,7 @@ g_curl_multi_get_retry_delay (GCurlMulti *self)
 gint64
 g_curl_multi_get_watchdog_due (GCurlMulti *self)
 {
-  return self->watchdog_due;
-}
-
-/* Ends a running transfer now (cancel, stall, failure to start); its
- * "finished" is emitted by the next flush, never from the caller. */
-void
-g_curl_multi_cancel_transfer (GCurlMulti    *self,
-                              GCurlTransfer *transfer,
-                              GError        *error)
-{
-  CURLMcode mcode;
-
-  mcode = curl_multi_remove_handle (self->handle, g_curl_transfer_get_handle (transfer));
-  if (mcode != CURLM_OK)
-    g_warning ("curl_multi_remove_handle() failed for %s: %s",
-               g_curl_transfer_get_shown_url (transfer), curl_multi_strerror (mcode));
-
-  queue_move (transfer, &self->finishing);
-
-  g_curl_transfer_fail (transfer, error);
-  g_curl_multi_wake (self);
+  return g_curl_engine_get_watchdog_due (self->engine);
 }
 
 /* Ends a transfer with @error, whether libcurl still runs it or has just
@@ -347,167 +158,30 @@ g_curl_multi_fail_transfer (GCurlMulti    *self,
                             GCurlTransfer *transfer,
                             GError        *error)
 {
-  if (g_curl_transfer_is_completed (transfer))
-    g_curl_transfer_fail (transfer, error);
-  else
-    g_curl_multi_cancel_transfer (self, transfer, error);
+  g_curl_transfer_end (transfer, error);
 }
 
 static void
-notify_n_transfers (GCurlMulti *self)
+notify_n_transfers (gpointer object,
+                    gpointer user_data)
 {
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_TRANSFERS]);
+  g_object_notify_by_pspec (object, properties[PROP_N_TRANSFERS]);
 }
 
-/* Makes the watchdog look at the transfers at @due (monotonic µs), unless
- * it will sooner. Deadlines only move later as data arrives, so a look
- * scheduled for the earliest one known is never late; when it finds
- * nothing due, it sleeps until the next. No transfer that can stall, no
- * wakeup. */
+/* The settings of the CURLM itself. */
 static void
-schedule_watchdog (GCurlMulti *self,
-                   gint64      due)
+apply_multi_options (GCurlMulti *self)
 {
-  if (due < 0 || self->watchdog == NULL ||
-      (self->watchdog_due >= 0 && self->watchdog_due <= due))
+  CURLM *handle;
+
+  if (self->engine == NULL)
     return;
 
-  self->watchdog_due = due;
-  g_source_set_ready_time (self->watchdog, due);
-}
-
-static gboolean
-watchdog_cb (gpointer user_data)
-{
-  GCurlMulti *self = user_data;
-  gint64 now = g_get_monotonic_time ();
-  gint64 next_due = -1;
-  gboolean nudge = FALSE;
-  GList *l, *next;
-
-  self->watchdog_due = -1;
-  g_source_set_ready_time (self->watchdog, -1);
-
-  for (l = self->running.head; l != NULL; l = next)
-    {
-      GCurlTransfer *transfer = l->data;
-      GError *error;
-
-      next = l->next;
-      error = g_curl_transfer_watch (transfer, now, &nudge, &next_due);
-      if (error != NULL)
-        {
-          /* Whatever stalled may be the connection, not the stream. */
-          g_curl_transfer_forbid_reuse (transfer);
-          g_curl_multi_cancel_transfer (self, transfer, error);
-        }
-    }
-
-  /* An HTTP/2 transfer without data for a while: make sure libcurl has
-   * nothing of it left in its buffers before waiting any longer. */
-  if (nudge && self->source != NULL)
-    g_curl_source_nudge (self->source);
-
-  schedule_watchdog (self, next_due);
-
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-watchdog_dispatch (GSource     *source,
-                   GSourceFunc  callback,
-                   gpointer     user_data)
-{
-  return callback (user_data);
-}
-
-static GSourceFuncs watchdog_funcs = {
-  NULL, NULL, watchdog_dispatch, NULL, NULL, NULL,
-};
-
-static void
-finish_transfer (GCurlMulti    *self,
-                 GCurlTransfer *transfer)
-{
-  GList *running_link = g_curl_transfer_get_running_link (transfer);
-
-  g_queue_unlink (&self->running, running_link);
-  /* Cancelled while its speed limit held it back. */
-  rate_queue_remove (self, transfer);
-  notify_n_transfers (self);
-
-  /* The transfer lets go of us before "finished", so that a handler may
-   * add it again; our reference to it goes last. */
-  g_object_unref (g_curl_transfer_steal_multi (transfer));
-  g_curl_transfer_emit_finished (transfer);
-  g_object_unref (transfer);
-}
-
-static void
-flush_cb (gpointer user_data)
-{
-  GCurlMulti *self = user_data;
-  gint64 interval = (gint64) self->progress_interval * 1000;
-  gint64 next_due = -1;
-  gboolean nudging, nudge_again = FALSE;
-  GCurlTransfer *transfer;
-
-  /* A handler that spins a nested main loop must not flush again. */
-  if (self->flushing)
-    return;
-
-  nudging = self->source != NULL && g_curl_source_is_nudging (self->source);
-
-  g_object_ref (self);
-  self->flushing = TRUE;
-
-  if (self->rate_waiting.length > 0)
-    resume_rate_limited (self, g_get_monotonic_time ());
-
-  /* Held progress may be due now. */
-  while ((transfer = queue_pop (&self->held)) != NULL)
-    queue_move (transfer, &self->dirty);
-
-  while (self->dirty.length > 0 || self->finishing.length > 0)
-    {
-      gint64 now = g_get_monotonic_time ();
-
-      while ((transfer = queue_pop (&self->dirty)) != NULL)
-        {
-          gint64 due = -1;
-
-          /* Right after libcurl returned: the watchdog learns when the
-           * transfer last received something (and whether libcurl let out
-           * more of what it sat on after a nudge: it may have more). */
-          schedule_watchdog (self, g_curl_transfer_watch_due (transfer, now, nudging,
-                                                              &nudge_again));
-
-          /* Held back by the interval, unless a handler queued it again. */
-          if (!g_curl_transfer_flush (transfer, now, interval, &due) &&
-              *g_curl_transfer_get_queue_slot (transfer) == NULL)
-            {
-              queue_move (transfer, &self->held);
-              if (next_due < 0 || due < next_due)
-                next_due = due;
-            }
-        }
-
-      while ((transfer = queue_pop (&self->finishing)) != NULL)
-        {
-          finish_transfer (self, transfer);
-          /* Handlers may have queued more: go round again. */
-          if (self->dirty.length > 0)
-            break;
-        }
-    }
-
-  if (next_due >= 0 && self->source != NULL)
-    g_curl_source_wake (self->source, next_due);
-  if (nudge_again && self->source != NULL)
-    g_curl_source_nudge (self->source);
-
-  self->flushing = FALSE;
-  g_object_unref (self);
+  handle = g_curl_engine_get_handle (self->engine);
+  curl_multi_setopt (handle, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) self->max_total_connections);
+  curl_multi_setopt (handle, CURLMOPT_MAX_HOST_CONNECTIONS, (long) self->max_host_connections);
+  curl_multi_setopt (handle, CURLMOPT_PIPELINING,
+                     self->defaults.multiplex > 0 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
 }
 
 static void
@@ -520,26 +194,12 @@ g_curl_multi_constructed (GObject *object)
   if (self->context == NULL)
     self->context = g_main_context_ref_thread_default ();
 
-  self->handle = curl_multi_init ();
-  self->source = g_curl_source_new_with_backend (self->handle, self->backend);
-  self->backend = g_curl_source_get_backend (self->source);
-  g_source_set_static_name (self->source, "GCurlMulti");
-  g_source_set_callback (self->source, G_SOURCE_FUNC (on_message), self, NULL);
-  g_curl_source_set_flush_func (self->source, flush_cb, self);
-  g_source_attach (self->source, self->context);
+  self->engine = g_curl_engine_new (self->context, self->backend, object, "GCurlMulti");
+  self->backend = g_curl_source_get_backend (g_curl_engine_get_source (self->engine));
+  g_curl_engine_set_count_func (self->engine, notify_n_transfers, NULL);
+  g_curl_engine_set_progress_interval (self->engine, self->progress_interval);
 
-  self->watchdog = g_source_new (&watchdog_funcs, sizeof (GSource));
-  self->watchdog_due = -1;
-  g_source_set_static_name (self->watchdog, "GCurlMulti stall watchdog");
-  g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
-  g_source_attach (self->watchdog, self->context);
-
-  curl_multi_setopt (self->handle, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                     (long) self->max_total_connections);
-  curl_multi_setopt (self->handle, CURLMOPT_MAX_HOST_CONNECTIONS,
-                     (long) self->max_host_connections);
-  curl_multi_setopt (self->handle, CURLMOPT_PIPELINING,
-                     self->defaults.multiplex > 0 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+  apply_multi_options (self);
 
   if (!self->proxy_resolver_set)
     self->proxy_resolver = g_object_ref (g_proxy_resolver_get_default ());
@@ -551,40 +211,14 @@ static void
 g_curl_multi_dispose (GObject *object)
 {
   GCurlMulti *self = G_CURL_MULTI (object);
-  GList *link;
 
   /* Running transfers keep us alive, so there are none here unless
-   * g_object_run_dispose() was called: end them cleanly. */
-  while ((link = g_queue_peek_head_link (&self->running)) != NULL)
-    {
-      GCurlTransfer *transfer = link->data;
-
-      g_queue_unlink (&self->running, link);
-      queue_move (transfer, NULL);
-      rate_queue_remove (self, transfer);
-      curl_multi_remove_handle (self->handle, g_curl_transfer_get_handle (transfer));
-      /* Each running transfer holds a reference to us, so this is not the
-       * last one. */
-      g_object_unref (g_curl_transfer_steal_multi (transfer));
-      g_object_unref (transfer);
-    }
-
-  g_curl_clear_source (&self->watchdog);
+   * g_object_run_dispose() was called: the engine ends them cleanly. */
+  g_clear_pointer (&self->engine, g_curl_engine_free);
   g_clear_object (&self->proxy_resolver);
   if (self->network_monitor != NULL)
     g_clear_signal_handler (&self->network_changed_id, self->network_monitor);
   g_clear_object (&self->network_monitor);
-
-  /* libcurl closes its cached connections here, through the close-socket
-   * callback and the socket callback: the source must still be alive. */
-  g_clear_pointer (&self->handle, curl_multi_cleanup);
-
-  if (self->source != NULL)
-    {
-      g_curl_source_detach_multi (self->source);
-      g_source_destroy (self->source);
-      g_clear_pointer (&self->source, g_source_unref);
-    }
 
   G_OBJECT_CLASS (g_curl_multi_parent_class)->dispose (object);
 }
@@ -728,7 +362,7 @@ g_curl_multi_get_property (GObject    *object,
       g_value_set_uint (value, self->progress_interval);
       break;
     case PROP_N_TRANSFERS:
-      g_value_set_uint (value, self->running.length);
+      g_value_set_uint (value, self->engine != NULL ? g_curl_engine_get_n_runs (self->engine) : 0);
       break;
     case PROP_ALLOWED_PROTOCOLS:
       g_value_set_string (value, self->defaults.allowed_protocols);
@@ -789,18 +423,16 @@ g_curl_multi_set_property (GObject      *object,
       break;
     case PROP_MAX_TOTAL_CONNECTIONS:
       set_uint (self, &self->max_total_connections, g_value_get_uint (value), prop_id);
-      if (self->handle != NULL)
-        curl_multi_setopt (self->handle, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                           (long) self->max_total_connections);
+      apply_multi_options (self);
       break;
     case PROP_MAX_HOST_CONNECTIONS:
       set_uint (self, &self->max_host_connections, g_value_get_uint (value), prop_id);
-      if (self->handle != NULL)
-        curl_multi_setopt (self->handle, CURLMOPT_MAX_HOST_CONNECTIONS,
-                           (long) self->max_host_connections);
+      apply_multi_options (self);
       break;
     case PROP_PROGRESS_INTERVAL:
       set_uint (self, &self->progress_interval, g_value_get_uint (value), prop_id);
+      if (self->engine != NULL)
+        g_curl_engine_set_progress_interval (self->engine, self->progress_interval);
       break;
     case PROP_ALLOWED_PROTOCOLS:
       {
@@ -882,9 +514,7 @@ g_curl_multi_set_property (GObject      *object,
       break;
     case PROP_MULTIPLEX:
       set_default_int (self, &self->defaults.multiplex, g_value_get_boolean (value), prop_id);
-      if (self->handle != NULL)
-        curl_multi_setopt (self->handle, CURLMOPT_PIPELINING,
-                           self->defaults.multiplex > 0 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+      apply_multi_options (self);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1200,11 +830,6 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
 static void
 g_curl_multi_init (GCurlMulti *self)
 {
-  g_queue_init (&self->running);
-  g_queue_init (&self->dirty);
-  g_queue_init (&self->held);
-  g_queue_init (&self->finishing);
-  g_queue_init (&self->rate_waiting);
   g_curl_request_options_init (&self->defaults);
   /* No transfer of the multi's waits for a connection by default; the
    * other numbers are set as construct properties. */
@@ -1265,7 +890,7 @@ g_curl_multi_get_handle (GCurlMulti *self)
 {
   g_return_val_if_fail (G_CURL_IS_MULTI (self), NULL);
 
-  return self->handle;
+  return self->engine != NULL ? g_curl_engine_get_handle (self->engine) : NULL;
 }
 
 /**
@@ -1301,21 +926,7 @@ g_curl_multi_get_n_transfers (GCurlMulti *self)
 {
   g_return_val_if_fail (G_CURL_IS_MULTI (self), 0);
 
-  return self->running.length;
-}
-
-static void
-add_handle (GCurlMulti    *self,
-            GCurlTransfer *transfer)
-{
-  CURLMcode mcode = curl_multi_add_handle (self->handle, g_curl_transfer_get_handle (transfer));
-
-  if (mcode != CURLM_OK)
-    g_curl_multi_cancel_transfer (self, transfer,
-                                  g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,
-                                               _("Could not start the transfer of %s: %s"),
-                                               g_curl_transfer_get_shown_url (transfer),
-                                               curl_multi_strerror (mcode)));
+  return self->engine != NULL ? g_curl_engine_get_n_runs (self->engine) : 0;
 }
 
 static gboolean
@@ -1418,14 +1029,14 @@ proxy_lookup_cb (GObject      *source,
       GCurlTransfer *transfer = waiter->transfer;
 
       /* Cancelled meanwhile, or already running again. */
-      if (g_curl_transfer_get_multi (transfer) != self ||
+      if (!g_curl_transfer_is_running_in (transfer, self->engine) ||
           g_curl_transfer_is_completed (transfer) ||
           g_curl_transfer_get_run (transfer) != waiter->run)
         continue;
 
       if (entry == NULL)
         {
-          g_curl_multi_cancel_transfer (self, transfer,
+          g_curl_transfer_end (transfer,
                                         g_error_new (G_CURL_ERROR,
                                                      G_CURL_ERROR_COULDNT_RESOLVE_PROXY,
                                                      _("Could not find the proxy for %s: %s"),
@@ -1435,7 +1046,7 @@ proxy_lookup_cb (GObject      *source,
         }
 
       g_curl_transfer_set_proxy (transfer, entry->proxy);
-      add_handle (self, transfer);
+      g_curl_transfer_submit (transfer);
     }
 
   g_object_unref (lookup->multi);
@@ -1523,7 +1134,6 @@ void
 g_curl_multi_add_transfer (GCurlMulti    *self,
                            GCurlTransfer *transfer)
 {
-  g_autoptr(GError) error = NULL;
   GCurlTransferState state;
 
   g_return_if_fail (G_CURL_IS_MULTI (self));
@@ -1532,17 +1142,12 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
   g_return_if_fail (state != G_CURL_TRANSFER_STATE_RUNNING &&
                     state != G_CURL_TRANSFER_STATE_PAUSED);
   g_return_if_fail (g_curl_transfer_get_multi (transfer) == NULL);
-  g_return_if_fail (self->handle != NULL);
+  g_return_if_fail (self->engine != NULL);
 
-  g_object_ref (transfer);
-  g_queue_push_tail_link (&self->running, g_curl_transfer_get_running_link (transfer));
-
-  if (!g_curl_transfer_start (transfer, self, &self->defaults, self->source, &error))
-    g_curl_multi_cancel_transfer (self, transfer, g_steal_pointer (&error));
-  else if (!choose_proxy (self, transfer))
-    add_handle (self, transfer);
-
-  notify_n_transfers (self);
+  /* A transfer that cannot start has ended already, with its error. */
+  if (g_curl_transfer_start (transfer, self->engine, &self->defaults) &&
+      !choose_proxy (self, transfer))
+    g_curl_transfer_submit (transfer);
 }
 
 /* send_and_read */

@@ -23,6 +23,8 @@ void     g_curl_source_nudge           (GSource              *source);
 gboolean g_curl_source_is_nudging      (GSource              *source);
 void     g_curl_source_forget_socket   (GSource              *source,
                                         curl_socket_t         fd);
+void     g_curl_source_own_sockets     (GSource              *source,
+                                        CURL                 *easy);
 void     g_curl_source_detach_multi    (GSource              *source);
 guint    g_curl_source_get_n_sockets   (GSource              *source);
 guint    g_curl_source_get_n_watches   (GSource              *source);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #ifdef HAVE_EPOLL
 #include <sys/epoll.h>
 #endif
@@ -984,6 +985,37 @@ g_curl_source_forget_socket (GSource       *source,
     free_socket (self, sock);
   else if (sock != NULL)
     drop_watch (self, sock);
+}
+
+static curl_socket_t
+open_socket_cb (void                 *user_data,
+                curlsocktype          purpose,
+                struct curl_sockaddr *address)
+{
+  return socket (address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/* The watch goes before the fd, so that no watch can outlive its socket,
+ * whenever libcurl's CURL_POLL_REMOVE comes. */
+static int
+close_socket_cb (void          *user_data,
+                 curl_socket_t  fd)
+{
+  g_curl_source_forget_socket (user_data, fd);
+  return close (fd);
+}
+
+/* Makes @source open and close the sockets of @easy (a handle of its
+ * multi): libcurl's close-socket callback drops the watch before the fd
+ * is closed. */
+void
+g_curl_source_own_sockets (GSource *source,
+                           CURL    *easy)
+{
+  curl_easy_setopt (easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+  curl_easy_setopt (easy, CURLOPT_OPENSOCKETDATA, NULL);
+  curl_easy_setopt (easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
+  curl_easy_setopt (easy, CURLOPT_CLOSESOCKETDATA, source);
 }
 
 /* The multi handle is about to be freed: the source must not touch it. */

@@ -1,14 +1,16 @@
-/* gcurl-transfer-private.h: what GCurlMulti needs of its transfers
+/* gcurl-transfer-private.h: what the multi and the GIO layer need of a
+ * transfer
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #pragma once
 
-#include "gcurl-transfer.h"
+#include "gcurl-engine-private.h"
 #include "gcurl-multi.h"
 #include "gcurl-request-options-private.h"
 #include "gcurl-sink-private.h"
+#include "gcurl-transfer.h"
 
 G_BEGIN_DECLS
 
@@ -25,70 +27,40 @@ struct _GCurlTransferEnding
   GCurlTransferEnding *outer;
 };
 
-/* What the multi does with a transfer libcurl has finished with. */
-typedef enum {
-  G_CURL_TRANSFER_DONE_FINISHED,  /* queue "finished" */
-  G_CURL_TRANSFER_DONE_RESTART,   /* add the handle again: a redirect */
-} GCurlTransferDoneAction;
-
+/* Runs (the multi) */
 gboolean                g_curl_transfer_start        (GCurlTransfer             *self,
-                                                      GCurlMulti                *multi,
-                                                      const GCurlRequestOptions *defaults,
-                                                      GSource                   *source,
-                                                      GError                   **error);
-GCurlMulti             *g_curl_transfer_get_multi    (GCurlTransfer             *self);
-GList                  *g_curl_transfer_get_running_link (GCurlTransfer         *self);
-GList                  *g_curl_transfer_get_dirty_link   (GCurlTransfer         *self);
-GQueue                **g_curl_transfer_get_queue_slot   (GCurlTransfer         *self);
-GCurlTransferDoneAction g_curl_transfer_handle_done  (GCurlTransfer             *self,
-                                                      CURLcode                   result);
-void                    g_curl_transfer_fail         (GCurlTransfer             *self,
+                                                      GCurlEngine               *engine,
+                                                      const GCurlRequestOptions *defaults);
+void                    g_curl_transfer_submit       (GCurlTransfer             *self);
+void                    g_curl_transfer_end          (GCurlTransfer             *self,
                                                       GError                    *error);
+gboolean                g_curl_transfer_is_running_in (GCurlTransfer            *self,
+                                                       GCurlEngine              *engine);
 gboolean                g_curl_transfer_is_completed (GCurlTransfer             *self);
-gboolean                g_curl_transfer_flush        (GCurlTransfer             *self,
-                                                      gint64                     now,
-                                                      gint64                     interval,
-                                                      gint64                    *next_due);
-void                    g_curl_transfer_emit_finished (GCurlTransfer            *self);
-const GCurlTransferEnding *g_curl_transfer_get_ending (GCurlTransfer              *self);
-gint64                  g_curl_transfer_watch_due    (GCurlTransfer             *self,
-                                                      gint64                     now,
-                                                      gboolean                   nudging,
-                                                      gboolean                  *nudge_again);
-GError                 *g_curl_transfer_watch        (GCurlTransfer             *self,
-                                                      gint64                     now,
-                                                      gboolean                  *nudge,
-                                                      gint64                    *next_due);
-GCurlMulti             *g_curl_transfer_steal_multi  (GCurlTransfer             *self);
-GList                  *g_curl_transfer_get_rate_link (GCurlTransfer            *self);
-gboolean               *g_curl_transfer_get_rate_waiting (GCurlTransfer         *self);
-gint64                  g_curl_transfer_get_rate_resume_at (GCurlTransfer       *self);
-void                    g_curl_transfer_rate_resume  (GCurlTransfer             *self);
+GCurlMulti             *g_curl_transfer_get_multi    (GCurlTransfer             *self);
+guint                   g_curl_transfer_get_run      (GCurlTransfer             *self);
+gboolean                g_curl_transfer_has_proxy    (GCurlTransfer             *self);
+void                    g_curl_transfer_set_proxy    (GCurlTransfer             *self,
+                                                      const char                *proxy);
+const char             *g_curl_transfer_get_shown_url (GCurlTransfer            *self);
+
+/* The GIO layer (send_async, its stream, download_async) */
+const GCurlTransferEnding *g_curl_transfer_get_ending (GCurlTransfer            *self);
 void                    g_curl_transfer_set_sink     (GCurlTransfer             *self,
                                                       GCurlBodySink             *sink);
 void                    g_curl_transfer_unpause_sink (GCurlTransfer             *self);
-const char             *g_curl_transfer_get_shown_url (GCurlTransfer    *self);
 const char             *g_curl_transfer_get_expected_checksum (GCurlTransfer    *self,
                                                                GChecksumType    *type);
-
-gboolean                g_curl_transfer_has_proxy    (GCurlTransfer             *self);
-guint                   g_curl_transfer_get_run      (GCurlTransfer             *self);
 void                    g_curl_transfer_set_fail_on_http_error (GCurlTransfer   *self,
                                                                 gboolean         fail);
-void                    g_curl_transfer_set_proxy    (GCurlTransfer             *self,
-                                                      const char                *proxy);
-
 gint64                  g_curl_transfer_get_expected_size (GCurlTransfer        *self);
 void                    g_curl_transfer_set_library_header (GCurlTransfer       *self,
                                                             const char          *name,
                                                             const char          *value);
 void                    g_curl_transfer_set_fresh_connect (GCurlTransfer        *self,
                                                            gboolean              fresh);
-void                    g_curl_transfer_forbid_reuse (GCurlTransfer             *self);
 void                    g_curl_transfer_set_resume_from (GCurlTransfer          *self,
                                                          gint64                  offset,
                                                          gboolean                filetime);
-
-
 
 G_END_DECLS

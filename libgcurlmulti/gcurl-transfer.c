@@ -12,17 +12,16 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "gcurl-engine-private.h"
 #include "gcurl-enum-types.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
 #include "gcurl-headers-private.h"
-#include "gcurl-multi-private.h"
 #include "gcurl-progress-private.h"
 #include "gcurl-rate-limit-private.h"
 #include "gcurl-redirect-private.h"
 #include "gcurl-request-options-private.h"
 #include "gcurl-sink-private.h"
-#include "gcurl-source-private.h"
 #include "gcurl-stall-private.h"
 #include "gcurl-timings-private.h"
 #include "gcurl-upload-private.h"
@@ -85,17 +84,13 @@ struct _GCurlTransfer
   guint               proxy_set : 1;      /* CURLOPT_PROXY is not libcurl's default */
   guint               pipewait : 1;       /* CURLOPT_PIPEWAIT is set */
   guint               fresh_connect : 1;  /* CURLOPT_FRESH_CONNECT is set */
-  guint               forbid_reuse : 1;   /* CURLOPT_FORBID_REUSE is set */
   char               *proxy;              /* CURLOPT_PROXY as set, or NULL */
   guint               fail_on_http_error : 1; /* download_async: >= 400 fails */
   gint64              redirect_time;      /* µs spent on followed redirects */
-  guint               run;                /* counts runs, for late callbacks */
+  guint               run_number;         /* counts runs, for late callbacks */
 
   /* The current run; reset by g_curl_transfer_start(). */
-  GCurlMulti         *multi;            /* owned while running */
-  GList               running_link;     /* in the multi's running queue */
-  GList               dirty_link;       /* in one of the multi's event queues */
-  GQueue             *queue;            /* which one, or NULL */
+  GCurlRun            run;              /* the engine's record of it */
   struct curl_slist  *header_list;
   char               *redirect_url;     /* where redirects led, or NULL */
   char               *shown_url;        /* current URL without password, or NULL */
@@ -130,7 +125,6 @@ struct _GCurlTransfer
   guint               paused_in_curl : 1; /* write callback returned PAUSE */
   guint               cannot_pause : 1;  /* file://: libcurl fails a PAUSE */
   guint               active : 1;        /* request sent: the watchdog runs */
-  guint               completed : 1;     /* libcurl is done, "finished" queued */
 
   /* What the last "progress" emission said, and when. */
   GCurlProgress       progress;
@@ -140,10 +134,7 @@ struct _GCurlTransfer
   /* Speed limit: a token bucket applied in the write callback. libcurl
    * 7.88's own limit reads whole socket buffers at once and lets a
    * loopback or LAN transfer through at full speed. */
-  GList               rate_link;         /* in the multi's rate queue */
   GCurlRateLimit      rate;
-  gint64              rate_resume_at;    /* µs */
-  gboolean            rate_waiting;
 
   /* Where the body goes: the memory sink, or send_async's stream. */
   GCurlBodySink      *sink;              /* (not owned): &memory by default */
@@ -198,6 +189,7 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (GCurlTransfer, g_curl_transfer, G_TYPE_OBJECT)
 
 static guint progress_props (guint changes);
+static const GCurlRunFuncs run_funcs;
 
 static void
 set_state (GCurlTransfer      *self,
@@ -265,8 +257,7 @@ state_is_running (GCurlTransferState state)
 static void
 mark_dirty (GCurlTransfer *self)
 {
-  if (self->multi != NULL)
-    g_curl_multi_mark_dirty (self->multi, self);
+  g_curl_engine_mark_dirty (&self->run);
 }
 
 /* Accepts @len more bytes if the speed limit allows; otherwise the multi
@@ -276,11 +267,10 @@ rate_allows (GCurlTransfer *self,
              gsize          len)
 {
   if (g_curl_rate_limit_take (&self->rate, self->max_download_speed, len,
-                              g_get_monotonic_time (), &self->rate_resume_at))
+                              g_get_monotonic_time (), &self->run.rate_resume_at))
     return TRUE;
 
-  if (self->multi != NULL)
-    g_curl_multi_wait_for_rate (self->multi, self);
+  g_curl_engine_wait_for_rate (&self->run);
   return FALSE;
 }
 
@@ -563,7 +553,7 @@ upload_ready (GObject *object)
 {
   GCurlTransfer *self = G_CURL_TRANSFER (object);
 
-  if (self->paused_in_curl && !self->pause_requested && !self->completed)
+  if (self->paused_in_curl && !self->pause_requested && !self->run.completed)
     unpause_in_curl (self);
 }
 
@@ -573,8 +563,8 @@ upload_failed (GObject *object,
 {
   GCurlTransfer *self = G_CURL_TRANSFER (object);
 
-  if (self->multi != NULL && !self->completed)
-    g_curl_multi_cancel_transfer (self->multi, self, error);
+  if (self->run.engine != NULL && !self->run.completed)
+    g_curl_engine_end_run (&self->run, error);
   else
     g_error_free (error);
 }
@@ -617,35 +607,14 @@ prereq_cb (void *user_data,
   return CURL_PREREQFUNC_OK;
 }
 
-static curl_socket_t
-open_socket_cb (void                  *user_data,
-                curlsocktype           purpose,
-                struct curl_sockaddr  *address)
-{
-  return socket (address->family, address->socktype | SOCK_CLOEXEC,
-                 address->protocol);
-}
-
-/* The watch goes before the fd, so that no watch can outlive its socket,
- * whenever libcurl's CURL_POLL_REMOVE comes. */
-static int
-close_socket_cb (void          *user_data,
-                 curl_socket_t  fd)
-{
-  GSource *source = user_data;
-
-  g_curl_source_forget_socket (source, fd);
-  return close (fd);
-}
-
 static void
 g_curl_transfer_dispose (GObject *object)
 {
   GCurlTransfer *self = G_CURL_TRANSFER (object);
 
-  /* A running transfer is owned by its multi, so this only runs once the
+  /* A running transfer is owned by its engine, so this only runs once the
    * handle has left it. */
-  g_clear_object (&self->multi);
+  g_assert (self->run.engine == NULL);
 
   G_OBJECT_CLASS (g_curl_transfer_parent_class)->dispose (object);
 }
@@ -1242,7 +1211,6 @@ set_constant_options (GCurlTransfer *self)
   if (h == NULL)
     return;
 
-  curl_easy_setopt (h, CURLOPT_PRIVATE, self);
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, self->error_buffer);
   curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, write_cb);
@@ -1255,9 +1223,6 @@ set_constant_options (GCurlTransfer *self)
   curl_easy_setopt (h, CURLOPT_SEEKDATA, self);
   curl_easy_setopt (h, CURLOPT_PREREQFUNCTION, prereq_cb);
   curl_easy_setopt (h, CURLOPT_PREREQDATA, self);
-  curl_easy_setopt (h, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
-  curl_easy_setopt (h, CURLOPT_OPENSOCKETDATA, NULL);
-  curl_easy_setopt (h, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
   curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -1273,9 +1238,7 @@ g_curl_transfer_init (GCurlTransfer *self)
   self->download_size = -1;
   self->upload_size = -1;
   g_curl_progress_init (&self->progress);
-  self->running_link.data = self;
-  self->dirty_link.data = self;
-  self->rate_link.data = self;
+  g_curl_run_init (&self->run, &run_funcs, G_OBJECT (self), self->handle);
   g_curl_upload_init (&self->upload, &upload_funcs, G_OBJECT (self));
 }
 
@@ -1450,17 +1413,6 @@ g_curl_transfer_set_fresh_connect (GCurlTransfer *self,
     return;
   curl_easy_setopt (self->handle, CURLOPT_FRESH_CONNECT, (long) fresh);
   self->fresh_connect = fresh;
-}
-
-/* The connection of this run is not to be used again (a stall): libcurl
- * 7.88 keeps an HTTP/2 connection in its cache when one of its streams is
- * removed, and the next request to that origin would stall on it too.
- * Set before the handle leaves the multi; the next run lifts it. */
-void
-g_curl_transfer_forbid_reuse (GCurlTransfer *self)
-{
-  curl_easy_setopt (self->handle, CURLOPT_FORBID_REUSE, 1L);
-  self->forbid_reuse = TRUE;
 }
 
 /* The offset download_async resumes a protocol other than HTTP at
@@ -1872,7 +1824,7 @@ unpause_in_curl (GCurlTransfer *self)
 {
   CURLcode code;
 
-  if (self->multi == NULL)
+  if (self->run.engine == NULL)
     return;
 
   self->paused_in_curl = FALSE;
@@ -1881,10 +1833,9 @@ unpause_in_curl (GCurlTransfer *self)
   mark_dirty (self);
   code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
   if (code != CURLE_OK)
-    g_curl_multi_cancel_transfer (self->multi, self,
-                                  g_curl_error_new_from_code (code, self->error_buffer));
+    g_curl_engine_end_run (&self->run, g_curl_error_new_from_code (code, self->error_buffer));
   else
-    g_curl_multi_wake (self->multi);
+    g_curl_engine_wake (&self->run);
 }
 
 /**
@@ -1966,7 +1917,7 @@ g_curl_transfer_pause (GCurlTransfer *self)
 {
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
 
-  if (self->state != G_CURL_TRANSFER_STATE_RUNNING || self->completed)
+  if (self->state != G_CURL_TRANSFER_STATE_RUNNING || self->run.completed)
     return;
 
   /* Applied by the write callback, which works before a connection exists
@@ -2000,8 +1951,7 @@ g_curl_transfer_resume (GCurlTransfer *self)
    * dispatch, which the wake makes sure of. */
   g_curl_stall_reset (&self->stall, self->activity, g_get_monotonic_time ());
   mark_dirty (self);
-  if (self->multi != NULL)
-    g_curl_multi_wake (self->multi);
+  g_curl_engine_wake (&self->run);
   set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
 
   if (self->paused_in_curl)
@@ -2027,12 +1977,11 @@ g_curl_transfer_cancel (GCurlTransfer *self)
 {
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
 
-  if (!state_is_running (self->state) || self->completed || self->multi == NULL)
+  if (!state_is_running (self->state) || self->run.completed || self->run.engine == NULL)
     return;
 
-  g_curl_multi_cancel_transfer (self->multi, self,
-                                g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                     _("Operation was cancelled")));
+  g_curl_engine_end_run (&self->run, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                          _("Operation was cancelled")));
 }
 
 /* Internal API for GCurlMulti. */
@@ -2131,17 +2080,17 @@ reset_response (GCurlTransfer *self)
   self->error_buffer[0] = '\0';
 }
 
-/* Starts a run of the transfer in @multi, with @defaults (the multi's
- * settings) and @source (which watches the handle's sockets). FALSE with
- * @error if it cannot start. */
+/* Starts a run of the transfer in @engine, with @defaults (its multi's
+ * settings). Returns TRUE if it is ready for g_curl_transfer_submit();
+ * otherwise the run has ended with the error why. */
 gboolean
-g_curl_transfer_start (GCurlTransfer              *self,
-                       GCurlMulti                 *multi,
-                       const GCurlRequestOptions  *defaults,
-                       GSource                    *source,
-                       GError                    **error)
+g_curl_transfer_start (GCurlTransfer             *self,
+                       GCurlEngine               *engine,
+                       const GCurlRequestOptions *defaults)
 {
   GCurlRequestOptions effective;
+  g_autoptr(GError) local_error = NULL;
+  GError **error = &local_error;
   gboolean pipewait;
   guint changed;
 
@@ -2149,8 +2098,8 @@ g_curl_transfer_start (GCurlTransfer              *self,
 
   g_clear_error (&self->error);
   reset_response (self);
-  self->run++;
-  self->multi = g_object_ref (multi);
+  self->run_number++;
+  g_curl_engine_start_run (engine, &self->run);
   self->n_redirects = 0;
   self->max_redirects = (guint) effective.max_redirects;
   self->stall_timeout = (guint) MIN (effective.stall_timeout, G_MAXUINT);
@@ -2162,7 +2111,6 @@ g_curl_transfer_start (GCurlTransfer              *self,
   self->pause_requested = FALSE;
   self->paused_in_curl = FALSE;
   self->active = FALSE;
-  self->completed = FALSE;
   g_curl_rate_limit_reset (&self->rate);
   self->sink_paused = FALSE;
   if (self->request_body != NULL)
@@ -2194,21 +2142,17 @@ g_curl_transfer_start (GCurlTransfer              *self,
                         (long) (self->buffer_size > 0 ? self->buffer_size : CURL_MAX_WRITE_SIZE));
     }
 
-  curl_easy_setopt (self->handle, CURLOPT_CLOSESOCKETDATA, source);
   if (!g_curl_request_options_apply (defaults, self->options, &effective, self->handle,
                                      &self->applied, error))
-    return FALSE;
+    {
+      g_curl_engine_end_run (&self->run, g_steal_pointer (&local_error));
+      return FALSE;
+    }
 
   /* An explicit proxy, the transfer's or the multi's, or libcurl's own
    * choice (its environment variables) until the multi's proxy resolver
    * has answered for this URL. */
   g_curl_transfer_set_proxy (self, effective.proxy);
-
-  if (self->forbid_reuse)
-    {
-      curl_easy_setopt (self->handle, CURLOPT_FORBID_REUSE, 0L);
-      self->forbid_reuse = FALSE;
-    }
 
   /* Wait for a connection in progress to the same origin to tell whether
    * it multiplexes, rather than open one more: only ALPN says so, so plain
@@ -2221,7 +2165,10 @@ g_curl_transfer_start (GCurlTransfer              *self,
     }
 
   if (self->upload.stream != NULL && !upload_rewind (self, error))
-    return FALSE;
+    {
+      g_curl_engine_end_run (&self->run, g_steal_pointer (&local_error));
+      return FALSE;
+    }
 
   configure_request (self);
 
@@ -2259,7 +2206,7 @@ g_curl_transfer_set_fail_on_http_error (GCurlTransfer *self,
 guint
 g_curl_transfer_get_run (GCurlTransfer *self)
 {
-  return self->run;
+  return self->run_number;
 }
 
 /* Whether the transfer names its own proxy (or none): then the multi's
@@ -2270,55 +2217,53 @@ g_curl_transfer_has_proxy (GCurlTransfer *self)
   return self->options != NULL && self->options->proxy != NULL;
 }
 
+/* The multi the transfer runs in (its engine's owner), or %NULL. */
 GCurlMulti *
 g_curl_transfer_get_multi (GCurlTransfer *self)
 {
-  return self->multi;
+  return (GCurlMulti *) self->run.keepalive;
 }
 
-GList *
-g_curl_transfer_get_running_link (GCurlTransfer *self)
+/* Whether the transfer runs in @engine now. */
+gboolean
+g_curl_transfer_is_running_in (GCurlTransfer *self,
+                               GCurlEngine   *engine)
 {
-  return &self->running_link;
+  return self->run.engine == engine && engine != NULL;
 }
 
-GList *
-g_curl_transfer_get_dirty_link (GCurlTransfer *self)
+/* Hands a started run to libcurl (once its proxy is known). */
+void
+g_curl_transfer_submit (GCurlTransfer *self)
 {
-  return &self->dirty_link;
+  g_curl_engine_submit (&self->run);
 }
 
-GQueue **
-g_curl_transfer_get_queue_slot (GCurlTransfer *self)
+/* Ends the run with @error, whether libcurl still runs it or has just
+ * completed it and its "finished" is yet to come. */
+void
+g_curl_transfer_end (GCurlTransfer *self,
+                     GError        *error)
 {
-  return &self->queue;
+  g_curl_engine_end_run (&self->run, error);
 }
 
-GList *
-g_curl_transfer_get_rate_link (GCurlTransfer *self)
+/* The run record's transfer. */
+static GCurlTransfer *
+from_run (GCurlRun *run)
 {
-  return &self->rate_link;
-}
-
-gboolean *
-g_curl_transfer_get_rate_waiting (GCurlTransfer *self)
-{
-  return &self->rate_waiting;
-}
-
-gint64
-g_curl_transfer_get_rate_resume_at (GCurlTransfer *self)
-{
-  return self->rate_resume_at;
+  return G_CURL_TRANSFER (run->object);
 }
 
 /* The speed limit allows more data now: let libcurl deliver what it held.
- * Called from the multi's flush, never from inside libcurl. */
-void
-g_curl_transfer_rate_resume (GCurlTransfer *self)
+ * Called from the engine's flush, never from inside libcurl. */
+static void
+run_rate_resume (GCurlRun *run)
 {
+  GCurlTransfer *self = from_run (run);
+
   /* Paused by the application meanwhile: its resume() will do it. */
-  if (!self->paused_in_curl || self->pause_requested || self->completed)
+  if (!self->paused_in_curl || self->pause_requested || self->run.completed)
     return;
 
   unpause_in_curl (self);
@@ -2327,15 +2272,15 @@ g_curl_transfer_rate_resume (GCurlTransfer *self)
 gboolean
 g_curl_transfer_is_completed (GCurlTransfer *self)
 {
-  return self->completed;
+  return self->run.completed;
 }
 
-/* Records the outcome; "finished" is emitted later by the multi. */
-void
-g_curl_transfer_fail (GCurlTransfer *self,
-                      GError        *error)
+/* Records the outcome; "finished" is emitted later, from the engine's
+ * flush. */
+static void
+transfer_fail (GCurlTransfer *self,
+               GError        *error)
 {
-  self->completed = TRUE;
   g_clear_error (&self->error);
   self->error = error;
 
@@ -2429,7 +2374,7 @@ proxy_error (GCurlTransfer *self,
     }
 }
 
-static GCurlTransferDoneAction
+static GCurlRunDoneAction
 follow_redirect (GCurlTransfer *self)
 {
   char *location = NULL;
@@ -2440,19 +2385,19 @@ follow_redirect (GCurlTransfer *self)
     {
       g_autofree char *original = g_curl_url_without_password (self->url);
 
-      g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_TOO_MANY_REDIRECTS,
+      transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_TOO_MANY_REDIRECTS,
                                                _("Maximum (%u) redirects followed from %s"),
                                                self->max_redirects, original));
-      return G_CURL_TRANSFER_DONE_FINISHED;
+      return G_CURL_RUN_FINISHED;
     }
 
   curl_easy_getinfo (self->handle, CURLINFO_REDIRECT_URL, &location);
   if (location == NULL)
     {
-      g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_WEIRD_SERVER_REPLY,
+      transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_WEIRD_SERVER_REPLY,
                                                _("Redirect from %s to an unusable location"),
                                                shown_url (self)));
-      return G_CURL_TRANSFER_DONE_FINISHED;
+      return G_CURL_RUN_FINISHED;
     }
 
   curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &status);
@@ -2473,8 +2418,8 @@ follow_redirect (GCurlTransfer *self)
       if (!upload_rewind (self, &error))
         {
           g_curl_redirect_step_clear (&step);
-          g_curl_transfer_fail (self, error);
-          return G_CURL_TRANSFER_DONE_FINISHED;
+          transfer_fail (self, error);
+          return G_CURL_RUN_FINISHED;
         }
     }
 
@@ -2487,29 +2432,38 @@ follow_redirect (GCurlTransfer *self)
   reset_response (self);
   configure_request (self);
 
-  return G_CURL_TRANSFER_DONE_RESTART;
+  return G_CURL_RUN_RESTART;
 }
 
-GCurlTransferDoneAction
-g_curl_transfer_handle_done (GCurlTransfer *self,
-                             CURLcode       result)
+static void
+run_fail (GCurlRun *run,
+          GError   *error)
 {
+  transfer_fail (from_run (run), error);
+}
+
+static GCurlRunDoneAction
+run_done (GCurlRun *run,
+          CURLcode  result)
+{
+  GCurlTransfer *self = from_run (run);
+
   if (result != CURLE_OK && self->upload.error != NULL)
     {
       /* The body's stream failed, not the network. */
-      g_curl_transfer_fail (self, g_error_copy (self->upload.error));
-      return G_CURL_TRANSFER_DONE_FINISHED;
+      transfer_fail (self, g_error_copy (self->upload.error));
+      return G_CURL_RUN_FINISHED;
     }
 
   if (result != CURLE_OK && self->memory.too_large)
     {
       g_autofree char *limit = g_format_size_full (self->max_body_size, G_FORMAT_SIZE_IEC_UNITS);
 
-      g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
+      transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
                                                _("The response from %s is larger than the "
                                                  "%s a body in memory may take"),
                                                shown_url (self), limit));
-      return G_CURL_TRANSFER_DONE_FINISHED;
+      return G_CURL_RUN_FINISHED;
     }
 
   if (result != CURLE_OK)
@@ -2520,8 +2474,8 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
         error = proxy_error (self, result);
       if (error == NULL)
         error = g_curl_error_new_from_code (result, self->error_buffer);
-      g_curl_transfer_fail (self, error);
-      return G_CURL_TRANSFER_DONE_FINISHED;
+      transfer_fail (self, error);
+      return G_CURL_RUN_FINISHED;
     }
 
   if (self->redirecting)
@@ -2538,29 +2492,28 @@ g_curl_transfer_handle_done (GCurlTransfer *self,
    * complete one with no body: that would be a silently lost response. */
   if (!self->headers_final)
     {
-      g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_PARTIAL_FILE,
+      transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_PARTIAL_FILE,
                                                _("The connection to %s closed before the "
                                                  "response headers were complete"),
                                                shown_url (self)));
-      return G_CURL_TRANSFER_DONE_FINISHED;
+      return G_CURL_RUN_FINISHED;
     }
 
   /* For download_async, an error status is a failure of the transfer too
    * (416 is how a complete .part is recognised). */
   if (self->fail_on_http_error && self->status_code >= 400 && self->status_code != 416)
     {
-      g_curl_transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
+      transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
                                                _("The server answered HTTP %u for %s"),
                                                self->status_code, shown_url (self)));
-      return G_CURL_TRANSFER_DONE_FINISHED;
+      return G_CURL_RUN_FINISHED;
     }
 
-  self->completed = TRUE;
   /* A body that went to another sink was never collected. */
   if (self->sink == &self->memory.parent)
     self->body_bytes = g_curl_memory_sink_steal_bytes (&self->memory);
 
-  return G_CURL_TRANSFER_DONE_FINISHED;
+  return G_CURL_RUN_FINISHED;
 }
 
 /* Body bytes sent: libcurl's count includes the chunked encoding's
@@ -2603,8 +2556,8 @@ report_progress (GCurlTransfer *self,
 {
   guint changes = g_curl_progress_report (&self->progress, now, self->downloaded,
                                           self->download_size, uploaded_bytes (self),
-                                          self->upload_size, self->completed,
-                                          self->completed && self->error == NULL);
+                                          self->upload_size, self->run.completed,
+                                          self->run.completed && self->error == NULL);
 
   g_signal_emit (self, signals[SIGNAL_PROGRESS], 0,
                  self->progress.downloaded, self->progress.download_size,
@@ -2615,13 +2568,15 @@ report_progress (GCurlTransfer *self,
 
 /* Emits what libcurl's callbacks recorded. Returns %FALSE when a progress
  * emission is held back by the interval: *next_due says when it is due. */
-gboolean
-g_curl_transfer_flush (GCurlTransfer *self,
-                       gint64         now,
-                       gint64         interval,
-                       gint64        *next_due)
+static gboolean
+run_flush (GCurlRun *run,
+           gint64    now,
+           gint64    interval,
+           gint64   *next_due)
 {
-  if (self->upload.wants_data && !self->completed)
+  GCurlTransfer *self = from_run (run);
+
+  if (self->upload.wants_data && !self->run.completed)
     g_curl_upload_read_ahead (&self->upload);
 
   /* The multi holds the transfer until "finished", whatever handlers do. */
@@ -2637,7 +2592,7 @@ g_curl_transfer_flush (GCurlTransfer *self,
     self->sink->funcs->flush (self->sink);
 
   /* A handler may have cancelled it: then "finished" says the rest. */
-  if (self->completed || !state_is_running (self->state))
+  if (self->run.completed || !state_is_running (self->state))
     return TRUE;
 
   if (!g_curl_progress_changed (&self->progress, self->downloaded, self->download_size,
@@ -2651,9 +2606,10 @@ g_curl_transfer_flush (GCurlTransfer *self,
   return TRUE;
 }
 
-void
-g_curl_transfer_emit_finished (GCurlTransfer *self)
+static void
+run_finish (GCurlRun *run)
 {
+  GCurlTransfer *self = from_run (run);
   GCurlTransferEnding ending;
   GCurlTransferState state;
   guint changed = 0;
@@ -2701,7 +2657,7 @@ g_curl_transfer_emit_finished (GCurlTransfer *self)
     self->sink->funcs->end (self->sink, self->error);
   g_curl_transfer_set_sink (self, NULL);
 
-  ending.run = self->run;
+  ending.run = self->run_number;
   ending.error = self->error != NULL ? g_error_copy (self->error) : NULL;
   ending.body = self->body_bytes != NULL ? g_bytes_ref (self->body_bytes) : NULL;
   ending.outer = self->ending;
@@ -2733,7 +2689,7 @@ g_curl_transfer_get_ending (GCurlTransfer *self)
 static gboolean
 is_held (GCurlTransfer *self)
 {
-  return !self->active || self->completed || self->paused_in_curl ||
+  return !self->active || self->run.completed || self->paused_in_curl ||
          self->state != G_CURL_TRANSFER_STATE_RUNNING;
 }
 
@@ -2753,12 +2709,13 @@ earliest (gint64 a,
  * g_curl_source_nudge(), @nudging: the dispatch that just ended was one)
  * brought data: libcurl had more of it in its buffers than one nudge lets
  * out, so *@nudge_again is set. */
-gint64
-g_curl_transfer_watch_due (GCurlTransfer *self,
-                           gint64         now,
-                           gboolean       nudging,
-                           gboolean      *nudge_again)
+static gint64
+run_watch_due (GCurlRun *run,
+               gint64    now,
+               gboolean  nudging,
+               gboolean *nudge_again)
 {
+  GCurlTransfer *self = from_run (run);
   gboolean was_nudged = self->stall.nudged;
 
   if (is_held (self))
@@ -2777,12 +2734,13 @@ g_curl_transfer_watch_due (GCurlTransfer *self,
  * HTTP/2 sits on bytes that way: an idle HTTP/1 transfer is waiting for
  * its server, and costs nobody a recv()), and lowers *@next_due to when it
  * must look again. */
-GError *
-g_curl_transfer_watch (GCurlTransfer *self,
-                       gint64         now,
-                       gboolean      *nudge,
-                       gint64        *next_due)
+static GError *
+run_watch (GCurlRun *run,
+           gint64    now,
+           gboolean *nudge,
+           gint64   *next_due)
 {
+  GCurlTransfer *self = from_run (run);
   if (is_held (self))
     {
       g_curl_stall_reset (&self->stall, self->activity, now);
@@ -2820,15 +2778,26 @@ g_curl_transfer_set_sink (GCurlTransfer *self,
 void
 g_curl_transfer_unpause_sink (GCurlTransfer *self)
 {
-  if (!self->sink_paused || self->pause_requested || self->completed)
+  if (!self->sink_paused || self->pause_requested || self->run.completed)
     return;
 
   self->sink_paused = FALSE;
   unpause_in_curl (self);
 }
 
-GCurlMulti *
-g_curl_transfer_steal_multi (GCurlTransfer *self)
+static const char *
+run_describe (GCurlRun *run)
 {
-  return g_steal_pointer (&self->multi);
+  return shown_url (from_run (run));
 }
+
+static const GCurlRunFuncs run_funcs = {
+  run_done,
+  run_flush,
+  run_finish,
+  run_fail,
+  run_watch_due,
+  run_watch,
+  run_rate_resume,
+  run_describe,
+};
