@@ -112,6 +112,8 @@ on_message (CURLMsg  *message,
     return G_SOURCE_CONTINUE;
 
   remove_handle (self, run);
+  GCURL_DEBUG ("%p %s: libcurl done: %s", run->object, run->funcs->describe (run),
+               curl_easy_strerror (message->data.result));
 
   if (run->funcs->done (run, message->data.result) == G_CURL_RUN_RESTART)
     {
@@ -207,6 +209,7 @@ watchdog_cb (gpointer user_data)
       error = run->funcs->watch (run, now, &nudge, &next_due);
       if (error != NULL)
         {
+          GCURL_DEBUG ("%p %s: stalled", run->object, run->funcs->describe (run));
           /* Whatever stalled may be the connection, not the stream:
            * libcurl 7.88 keeps an HTTP/2 connection whose stream was
            * removed, and the next request would stall on it too. The next
@@ -223,6 +226,8 @@ watchdog_cb (gpointer user_data)
     g_curl_source_nudge (self->source);
 
   schedule_watchdog (self, next_due);
+  GCURL_DEBUG ("watchdog: %u runs, nudge %d, next look in %" G_GINT64_FORMAT " ms",
+               self->running.length, nudge, next_due >= 0 ? (next_due - now) / 1000 : -1);
 
   return G_SOURCE_CONTINUE;
 }
@@ -258,6 +263,7 @@ finish_run (GCurlEngine *self,
   count_changed (self);
 
   g_clear_object (&run->keepalive);
+  GCURL_DEBUG ("%p %s: finished", run->object, run->funcs->describe (run));
   run->funcs->finish (run);
   g_object_unref (object);
 }
@@ -326,7 +332,10 @@ flush_cb (gpointer user_data)
   if (next_due >= 0)
     g_curl_source_wake (self->source, next_due);
   if (nudge_again)
-    g_curl_source_nudge (self->source);
+    {
+      GCURL_DEBUG ("a nudge brought data: nudging again");
+      g_curl_source_nudge (self->source);
+    }
 
   self->flushing = FALSE;
   g_object_unref (self->owner);
@@ -511,6 +520,7 @@ g_curl_engine_submit (GCurlRun *run)
       run->sockets_source = self->source;
     }
 
+  GCURL_DEBUG ("%p %s: submitted", run->object, run->funcs->describe (run));
   mcode = curl_multi_add_handle (self->handle, run->easy);
   if (mcode != CURLM_OK)
     g_curl_engine_end_run (run,
@@ -530,6 +540,7 @@ g_curl_engine_end_run (GCurlRun *run,
 
   g_assert (self != NULL);
 
+  GCURL_DEBUG ("%p %s: ended: %s", run->object, run->funcs->describe (run), error->message);
   if (!run->completed)
     {
       remove_handle (self, run);

@@ -23,13 +23,17 @@ G_BEGIN_DECLS
 typedef struct
 {
   guint64  seen_activity;  /* the activity count last observed */
-  gint64   last_activity;  /* µs (monotonic) it was observed changing */
+  gint64   last_activity;  /* µs (monotonic): the stall timeout counts from
+                            * here (a change seen, or a hold that ended) */
+  gint64   idle_since;     /* µs: a change last seen; nudges count from here */
   gboolean nudged;         /* nudged once in this idle spell */
 } GCurlStall;
 
 void     g_curl_stall_reset         (GCurlStall *stall,
                                      guint64     activity,
                                      gint64      now);
+void     g_curl_stall_restart_timeout (GCurlStall *stall,
+                                       gint64      now);
 gboolean g_curl_stall_observe       (GCurlStall *stall,
                                      guint64     activity,
                                      gint64      now);

@@ -9,9 +9,7 @@
 
 #include "gcurl-stall-private.h"
 
-/* Starts a new spell of watching (a run starts, the transfer is resumed, or
- * it was held back by something that is not the peer's fault): the stall
- * timeout counts from @now. */
+/* Starts watching (a run starts): everything counts from @now. */
 void
 g_curl_stall_reset (GCurlStall *stall,
                     guint64     activity,
@@ -19,7 +17,19 @@ g_curl_stall_reset (GCurlStall *stall,
 {
   stall->seen_activity = activity;
   stall->last_activity = now;
+  stall->idle_since = now;
   stall->nudged = FALSE;
+}
+
+/* The transfer was held back by something that is not the peer's fault
+ * (paused, a slow reader, the speed limit): the stall timeout counts from
+ * @now. The idle spell does not end: nothing arrived, and libcurl may
+ * still sit on bytes that a nudge lets out. */
+void
+g_curl_stall_restart_timeout (GCurlStall *stall,
+                              gint64      now)
+{
+  stall->last_activity = now;
 }
 
 /* Tells the watch the transfer's activity count at @now. Returns %TRUE if it
@@ -68,7 +78,7 @@ g_curl_stall_nudge_due (const GCurlStall *stall)
   if (stall->nudged)
     return -1;
 
-  return stall->last_activity + GCURL_STALL_NUDGE_IDLE_US;
+  return stall->idle_since + GCURL_STALL_NUDGE_IDLE_US;
 }
 
 /* Returns %TRUE, once per idle spell, when the spell has lasted long enough

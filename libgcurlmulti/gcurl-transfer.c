@@ -1828,8 +1828,9 @@ unpause_in_curl (GCurlTransfer *self)
     return;
 
   self->paused_in_curl = FALSE;
+  GCURL_DEBUG ("%p %s: unpaused in libcurl", self, shown_url (self));
   /* Held back until now by something that is not the peer's fault. */
-  g_curl_stall_reset (&self->stall, self->activity, g_get_monotonic_time ());
+  g_curl_stall_restart_timeout (&self->stall, g_get_monotonic_time ());
   mark_dirty (self);
   code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
   if (code != CURLE_OK)
@@ -1923,6 +1924,7 @@ g_curl_transfer_pause (GCurlTransfer *self)
   /* Applied by the write callback, which works before a connection exists
    * (curl_easy_pause() then fails with CURLE_BAD_FUNCTION_ARGUMENT). */
   self->pause_requested = TRUE;
+  GCURL_DEBUG ("%p %s: paused", self, shown_url (self));
   set_state (self, G_CURL_TRANSFER_STATE_PAUSED);
 }
 
@@ -1946,10 +1948,12 @@ g_curl_transfer_resume (GCurlTransfer *self)
     return;
 
   self->pause_requested = FALSE;
+  GCURL_DEBUG ("%p %s: resumed (held by libcurl: %d)", self, shown_url (self),
+               self->paused_in_curl);
   /* The stall timeout counts from now, and the watchdog must learn when
    * it ends even if nothing arrives: from the flush after the next
    * dispatch, which the wake makes sure of. */
-  g_curl_stall_reset (&self->stall, self->activity, g_get_monotonic_time ());
+  g_curl_stall_restart_timeout (&self->stall, g_get_monotonic_time ());
   mark_dirty (self);
   g_curl_engine_wake (&self->run);
   set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
@@ -2682,17 +2686,6 @@ g_curl_transfer_get_ending (GCurlTransfer *self)
   return self->ending;
 }
 
-/* Whether something that is not the peer's fault holds the transfer back
- * (the application's pause, a slow reader of the stream, the speed limit,
- * the request stream), or it cannot stall yet (waiting for a connection)
- * or any more. */
-static gboolean
-is_held (GCurlTransfer *self)
-{
-  return !self->active || self->run.completed || self->paused_in_curl ||
-         self->state != G_CURL_TRANSFER_STATE_RUNNING;
-}
-
 static gint64
 earliest (gint64 a,
           gint64 b)
@@ -2702,6 +2695,35 @@ earliest (gint64 a,
   if (b < 0)
     return a;
   return MIN (a, b);
+}
+
+/* Whether the transfer cannot stall yet (waiting for a connection) or any
+ * more. */
+static gboolean
+is_unwatched (GCurlTransfer *self)
+{
+  return !self->active || self->run.completed;
+}
+
+/* Whether something that is not the peer's fault holds the transfer back
+ * (the application's pause, a slow reader of the stream, the speed limit,
+ * the request stream): then it does not stall. */
+static gboolean
+is_held (GCurlTransfer *self)
+{
+  return self->paused_in_curl || self->state != G_CURL_TRANSFER_STATE_RUNNING;
+}
+
+/* When the watchdog must look at the transfer: its stall deadline unless
+ * it is held, and a nudge for an HTTP/2 transfer idle for a while, held
+ * or not: libcurl 7.88 can sit on the last bytes of a paused stream too,
+ * and a nudge lets them into its pause buffer for the resume. */
+static gint64
+watch_due (GCurlTransfer *self,
+           gboolean       held)
+{
+  return earliest (held ? -1 : g_curl_stall_deadline (&self->stall, self->stall_timeout),
+                   self->is_http2 ? g_curl_stall_nudge_due (&self->stall) : -1);
 }
 
 /* When the watchdog must look at the transfer next, -1 for never, as of
@@ -2718,14 +2740,13 @@ run_watch_due (GCurlRun *run,
   GCurlTransfer *self = from_run (run);
   gboolean was_nudged = self->stall.nudged;
 
-  if (is_held (self))
+  if (is_unwatched (self))
     return -1;
 
   if (g_curl_stall_observe (&self->stall, self->activity, now) && nudging && was_nudged)
     *nudge_again = TRUE;
 
-  return earliest (g_curl_stall_deadline (&self->stall, self->stall_timeout),
-                   self->is_http2 ? g_curl_stall_nudge_due (&self->stall) : -1);
+  return watch_due (self, is_held (self));
 }
 
 /* The watchdog's look at the transfer: returns the error to end it with if
@@ -2741,24 +2762,35 @@ run_watch (GCurlRun *run,
            gint64   *next_due)
 {
   GCurlTransfer *self = from_run (run);
-  if (is_held (self))
+  gboolean held = is_held (self);
+
+  if (is_unwatched (self))
     {
       g_curl_stall_reset (&self->stall, self->activity, now);
       return NULL;
     }
 
   g_curl_stall_observe (&self->stall, self->activity, now);
-  if (g_curl_stall_is_stalled (&self->stall, self->stall_timeout, now))
+  if (held)
+    {
+      /* Not the peer's fault: the stall timeout counts from the end of
+       * the hold. */
+      GCURL_DEBUG ("%p %s: held (paused in libcurl %d, state %d)", self, shown_url (self),
+                   self->paused_in_curl, self->state);
+      g_curl_stall_restart_timeout (&self->stall, now);
+    }
+  else if (g_curl_stall_is_stalled (&self->stall, self->stall_timeout, now))
     return g_error_new (G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
                         _("No data received from %s for %u seconds"),
                         shown_url (self), self->stall_timeout);
 
   if (self->is_http2 && g_curl_stall_take_nudge (&self->stall, now))
-    *nudge = TRUE;
+    {
+      GCURL_DEBUG ("%p %s: idle, nudging", self, shown_url (self));
+      *nudge = TRUE;
+    }
 
-  *next_due = earliest (*next_due,
-                        earliest (g_curl_stall_deadline (&self->stall, self->stall_timeout),
-                                  self->is_http2 ? g_curl_stall_nudge_due (&self->stall) : -1));
+  *next_due = earliest (*next_due, watch_due (self, held));
   return NULL;
 }
 

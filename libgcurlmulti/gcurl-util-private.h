@@ -9,6 +9,14 @@
 
 G_BEGIN_DECLS
 
+/* Debug messages (G_MESSAGES_DEBUG=GCurl) that cost a check when they are
+ * off: their arguments are not even evaluated then. */
+#define GCURL_DEBUG(...) \
+  G_STMT_START { \
+    if (G_UNLIKELY (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))) \
+      g_debug (__VA_ARGS__); \
+  } G_STMT_END
+
 GSource *g_curl_watch_cancellable       (GMainContext           *context,
                                          GCancellable           *cancellable,
                                          GCancellableSourceFunc  func,

@@ -63,6 +63,26 @@ test_reset_restarts (void)
   g_assert_cmpint (g_curl_stall_deadline (&stall, 2), ==, S (4));
 }
 
+/* A hold that ended restarts the stall timeout, but not the idle spell: a
+ * nudge stays due a second after the last byte, however often the
+ * application pauses and resumes. */
+static void
+test_restart_timeout_keeps_spell (void)
+{
+  GCurlStall stall;
+
+  g_curl_stall_reset (&stall, 0, S (10));
+  g_curl_stall_restart_timeout (&stall, S (10) + MS (600));
+  g_curl_stall_restart_timeout (&stall, S (10) + MS (900));
+  g_assert_cmpint (g_curl_stall_deadline (&stall, 2), ==, S (12) + MS (900));
+  g_assert_cmpint (g_curl_stall_nudge_due (&stall), ==, S (10) + GCURL_STALL_NUDGE_IDLE_US);
+  g_assert_true (g_curl_stall_take_nudge (&stall, S (11)));
+  /* Activity ends the spell: both clocks start again. */
+  g_assert_true (g_curl_stall_observe (&stall, 1, S (12)));
+  g_assert_cmpint (g_curl_stall_deadline (&stall, 2), ==, S (14));
+  g_assert_cmpint (g_curl_stall_nudge_due (&stall), ==, S (12) + GCURL_STALL_NUDGE_IDLE_US);
+}
+
 /* Table: after each step (activity count, time of the look), the stall
  * deadline for a 1 s timeout and whether it is stalled then. */
 static void
@@ -126,6 +146,7 @@ main (int   argc,
   g_test_add_func ("/stall/deadline-from-last-change", test_deadline_from_last_change);
   g_test_add_func ("/stall/timeout-zero", test_timeout_zero);
   g_test_add_func ("/stall/reset-restarts", test_reset_restarts);
+  g_test_add_func ("/stall/restart-timeout-keeps-spell", test_restart_timeout_keeps_spell);
   g_test_add_func ("/stall/table", test_table);
   g_test_add_func ("/stall/nudge-once-per-spell", test_nudge_once_per_spell);
 
