@@ -63,4 +63,8 @@ void                    g_curl_transfer_set_resume_from (GCurlTransfer          
                                                          gint64                  offset,
                                                          gboolean                filetime);
 
+/* Test hook: when the stall watch last saw the transfer receive something
+ * (or a hold end), monotonic µs. */
+gint64                  g_curl_transfer_get_last_activity (GCurlTransfer        *self);
+
 G_END_DECLS

@@ -1415,6 +1415,12 @@ g_curl_transfer_set_fresh_connect (GCurlTransfer *self,
   self->fresh_connect = fresh;
 }
 
+gint64
+g_curl_transfer_get_last_activity (GCurlTransfer *self)
+{
+  return self->stall.last_activity;
+}
+
 /* The offset download_async resumes a protocol other than HTTP at
  * (CURLOPT_RESUME_FROM_LARGE; HTTP has Range), 0 for none, and whether
  * libcurl learns the file's time (CURLOPT_FILETIME: an MDTM command for

@@ -38,6 +38,7 @@
 #include "test-util.h"
 #include "gcurl-download-private.h"
 #include "gcurl-multi-private.h"
+#include "gcurl-transfer-private.h"
 
 /* The two versions of the resource: the pattern from offset 0 and from
  * V2_OFFSET. Same size, other bytes. */
@@ -671,6 +672,20 @@ test_resume_across_origins (Fixture       *fixture,
   g_assert_cmpuint (count_log_lines (server, range, "GET /mirror.bin"), ==, 1);
 }
 
+static void
+first_progress_cb (GCurlTransfer *transfer,
+                   gint64         downloaded,
+                   gint64         download_size,
+                   gint64         uploaded,
+                   gint64         upload_size,
+                   gpointer       user_data)
+{
+  gint64 *first = user_data;
+
+  if (*first < 0)
+    *first = downloaded;
+}
+
 /* Point 6: download_async over FTP, when the application allows it, ends
  * (it waited for headers FTP does not have, paused by the stream's
  * back-pressure, for ever), resumes a .part with REST, and starts over for
@@ -690,6 +705,7 @@ test_ftp (Fixture       *fixture,
   g_autoptr(GError) error = NULL;
   TestRecorder recorder;
   gsize partial;
+  gint64 first = -1;
 
   if (server == NULL)
     return;
@@ -715,7 +731,11 @@ test_ftp (Fixture       *fixture,
   download_part (fixture->multi, url, dest, INTERRUPT_AT);
   partial = assert_prefix_of_version (part, 1);
   resumed = g_curl_transfer_new (url);
+  g_signal_connect (resumed, "progress", G_CALLBACK (first_progress_cb), &first);
   g_assert_true (download (fixture->multi, resumed, dest, G_CURL_DOWNLOAD_RESUME, NULL, &error));
+  /* Counted within the whole file from the start: libcurl resumed where
+   * the .part ends (and the download did not start over). */
+  g_assert_cmpint (first, >=, (gint64) partial);
   g_assert_no_error (error);
   assert_file_is_version (dest, 1, FILE_SIZE);
   bytes = g_strdup_printf ("bytes=%" G_GSIZE_FORMAT " ", (gsize) FILE_SIZE - partial);
@@ -978,9 +998,12 @@ test_stall_deadline (Fixture       *fixture,
   g_autoptr(GCurlTransfer) transfer = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *url = NULL;
-  TestFaultPlan plan = { TEST_FAULT_STALL, INTERRUPT_AT, 0, 0 };
+  /* nginx's /slow/ (1 MiB/s): the last byte comes some 1.2 s after the
+   * request, later than the stall timeout, so a stall clock that took the
+   * watchdog's looks for the bytes' arrival would be seen. */
+  TestFaultPlan plan = { TEST_FAULT_STALL, 1200 * 1024, 0, 0 };
   Watch w = { fixture->multi, 0, 0, -1 };
-  gint64 ended;
+  gint64 ended, last_activity;
 
   if (server == NULL)
     return;
@@ -989,7 +1012,7 @@ test_stall_deadline (Fixture       *fixture,
   relay = test_fault_proxy_new ("127.0.0.1", server->port, &error);
   g_assert_no_error (error);
   test_fault_proxy_set_plan (relay, &plan);
-  url = test_fault_proxy_url (relay, NULL, "/stall.bin");
+  url = test_fault_proxy_url (relay, NULL, "/slow/stall.bin");
 
   g_object_set (fixture->multi, "stall-timeout", 1, "progress-interval", 0, NULL);
   transfer = g_curl_transfer_new (url);
@@ -1000,6 +1023,11 @@ test_stall_deadline (Fixture       *fixture,
                               G_CURL_TRANSFER_STATE_FAILED);
   g_assert_cmpint (w.downloaded, >, 0);
   g_assert_cmpint (w.downloaded, <, FILE_SIZE);
+  /* The stall clock is the time the last bytes were seen, by the flush
+   * right before the "progress" that reported them. */
+  last_activity = g_curl_transfer_get_last_activity (transfer);
+  g_assert_cmpint (last_activity, <=, w.last);
+  g_assert_cmpint (last_activity, >, w.last - G_USEC_PER_SEC / 10);
   g_assert_cmpint (w.due, >, w.last);
   g_assert_cmpint (w.due, <=, w.last + G_USEC_PER_SEC);
   g_assert_cmpint (ended, >=, w.due);
