@@ -5,26 +5,19 @@
 
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <glib/gi18n-lib.h>
 
+#include "gcurl-easy-private.h"
 #include "gcurl-engine-private.h"
 #include "gcurl-enum-types.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
-#include "gcurl-headers-private.h"
 #include "gcurl-progress-private.h"
 #include "gcurl-rate-limit-private.h"
-#include "gcurl-redirect-private.h"
 #include "gcurl-request-options-private.h"
-#include "gcurl-sink-private.h"
-#include "gcurl-stall-private.h"
 #include "gcurl-timings-private.h"
-#include "gcurl-upload-private.h"
 #include "gcurl-transfer.h"
 #include "gcurl-transfer-private.h"
 #include "gcurl-util-private.h"
@@ -52,99 +45,23 @@
  * Since: 1.0
  */
 
-/* Redirects are followed by the library, not by libcurl, so that headers
- * the application set are not sent to another origin (libcurl 7.88 forwards
- * all but Authorization and Cookie). */
-
 struct _GCurlTransfer
 {
   GObject             parent_instance;
 
-  CURL               *handle;
   char               *url;
-  char                error_buffer[CURL_ERROR_SIZE];
-
-  /* The request. */
-  char               *method;           /* NULL: GET, or POST with a body */
-  GArray             *request_headers;  /* GCurlHeader, the application's */
-  GArray             *library_headers;  /* GCurlHeader, download_async's own
-                                         * (Range, If-Range): they follow
-                                         * redirects to any origin */
-  GBytes             *request_body;
-  GCurlUpload         upload;           /* a request body from a stream */
-  char               *content_type;
-  gint64              max_download_speed;
-  gint64              resume_from;        /* download_async, not HTTP: the
-                                           * offset libcurl resumes at */
+  GCurlEasy           easy;             /* the handle, the request, what
+                                         * libcurl's callbacks recorded */
+  GCurlRequestOptions *options;         /* (nullable) (owned): the settings
+                                         * that replace the multi's */
   GChecksumType       checksum_type;
   char               *expected_checksum;  /* hex, for download_async */
-  GCurlRequestOptions *options;           /* (nullable) (owned): the
-                                           * settings that replace the
-                                           * multi's; NULL for none */
-  guint               proxy_set : 1;      /* CURLOPT_PROXY is not libcurl's default */
-  guint               pipewait : 1;       /* CURLOPT_PIPEWAIT is set */
-  guint               fresh_connect : 1;  /* CURLOPT_FRESH_CONNECT is set */
-  char               *proxy;              /* CURLOPT_PROXY as set, or NULL */
-  guint               fail_on_http_error : 1; /* download_async: >= 400 fails */
-  gint64              redirect_time;      /* µs spent on followed redirects */
-  guint               run_number;         /* counts runs, for late callbacks */
-
-  /* The current run; reset by g_curl_transfer_start(). */
-  GCurlRun            run;              /* the engine's record of it */
-  struct curl_slist  *header_list;
-  char               *redirect_url;     /* where redirects led, or NULL */
-  char               *shown_url;        /* current URL without password, or NULL */
-  const char         *current_method;   /* static, or self->method */
-  guint               send_body : 1;
-  guint               send_headers : 1;
-  GCurlAppliedOptions applied;          /* what the handle was given */
-  gsize               buffer_size;      /* CURLOPT_BUFFERSIZE, 0: libcurl's */
-  guint               n_redirects;
-  guint               max_redirects;
-  guint               stall_timeout;
-  guint64             max_body_size;     /* 0: no limit */
+  guint               run_number;       /* counts runs, for late callbacks */
 
   GCurlTransferState  state;
-  guint               status_code;
-  GCurlResponseHeaders response_headers;
-  GByteArray         *body;
-  GBytes             *body_bytes;        /* once succeeded */
-  GError             *error;
-
-  /* Written by libcurl's callbacks, read when flushing. */
-  gint64              downloaded;
-  gint64              download_size;
-  guint64             activity;          /* bumped by every callback */
-  guint               headers_final : 1; /* final response's headers seen */
-  guint               headers_tentative : 1; /* a 401/407 that libcurl may
-                                              * answer itself (see
-                                              * headers_complete()) */
-  guint               headers_pending : 1; /* "got-headers" to emit */
-  guint               redirecting : 1;   /* this response will be followed */
-  guint               pause_requested : 1;
-  guint               paused_in_curl : 1; /* write callback returned PAUSE */
-  guint               cannot_pause : 1;  /* file://: libcurl fails a PAUSE */
-  guint               active : 1;        /* request sent: the watchdog runs */
-
-  /* What the last "progress" emission said, and when. */
-  GCurlProgress       progress;
-
-  gint64              upload_size;
-
-  /* Speed limit: a token bucket applied in the write callback. libcurl
-   * 7.88's own limit reads whole socket buffers at once and lets a
-   * loopback or LAN transfer through at full speed. */
-  GCurlRateLimit      rate;
-
-  /* Where the body goes: the memory sink, or send_async's stream. */
-  GCurlBodySink      *sink;              /* (not owned): &memory by default */
-  GCurlMemorySink     memory;
-  guint               sink_paused : 1;
-
-
-  /* Stall watchdog: when the activity count last changed. */
-  GCurlStall          stall;
-  guint               is_http2 : 1;       /* the final response is HTTP/2 */
+  GError             *error;            /* (nullable): why the last run ended */
+  GCurlProgress       progress;         /* what "progress" said last */
+  gint64              upload_size;      /* -1: none or unknown */
 
   /* While "finished" is emitted: the run it is for. */
   GCurlTransferEnding *ending;
@@ -219,22 +136,10 @@ notify_props (GCurlTransfer *self,
       }
 }
 
-/* The URL of the request being made: the original one until a redirect. */
-static const char *
-current_url (GCurlTransfer *self)
-{
-  return self->redirect_url != NULL ? self->redirect_url : self->url;
-}
-
-/* The URL of the request being made as messages show it: made when first
- * needed after the URL changed (self->shown_url is cleared then). */
 static const char *
 shown_url (GCurlTransfer *self)
 {
-  if (self->shown_url == NULL)
-    self->shown_url = g_curl_url_without_password (current_url (self));
-
-  return self->shown_url;
+  return g_curl_easy_get_shown_url (&self->easy);
 }
 
 /* For the multi's and download's messages. */
@@ -251,362 +156,6 @@ state_is_running (GCurlTransferState state)
          state == G_CURL_TRANSFER_STATE_PAUSED;
 }
 
-/* libcurl callbacks: they only record what happened. Signals are emitted
- * by g_curl_transfer_flush() once libcurl has returned. */
-
-static void
-mark_dirty (GCurlTransfer *self)
-{
-  g_curl_engine_mark_dirty (&self->run);
-}
-
-/* Accepts @len more bytes if the speed limit allows; otherwise the multi
- * resumes the transfer when it will. */
-static gboolean
-rate_allows (GCurlTransfer *self,
-             gsize          len)
-{
-  if (g_curl_rate_limit_take (&self->rate, self->max_download_speed, len,
-                              g_get_monotonic_time (), &self->run.rate_resume_at))
-    return TRUE;
-
-  g_curl_engine_wait_for_rate (&self->run);
-  return FALSE;
-}
-
-static gboolean headers_become_final (GCurlTransfer *self);
-
-static gboolean
-is_http (GCurlTransfer *self)
-{
-  const char *scheme = NULL;
-
-  curl_easy_getinfo (self->handle, CURLINFO_SCHEME, &scheme);
-  return scheme == NULL || g_ascii_strncasecmp (scheme, "http", 4) == 0;
-}
-
-/* The body has started: whatever response it belongs to is the final one.
- * That settles a 401 or 407 held back by headers_complete() (libcurl did
- * not answer it itself, or it would have skipped its body), and gives the
- * protocols without response headers (file, ftp…, when allowed) their
- * "got-headers". Returns %FALSE if the body is refused (the size limit). */
-static gboolean
-body_starts (GCurlTransfer *self)
-{
-  if (self->headers_final || self->redirecting)
-    return TRUE;
-  if (self->headers_tentative || !is_http (self))
-    return headers_become_final (self);
-
-  return TRUE;
-}
-
-static size_t
-write_cb (char   *data,
-          size_t  size,
-          size_t  nmemb,
-          void   *user_data)
-{
-  GCurlTransfer *self = user_data;
-  size_t len = size * nmemb;
-
-  if (G_UNLIKELY (!self->headers_final) && !body_starts (self))
-    return 0;
-
-  /* Pausing works from here whether or not the transfer is connected yet:
-   * libcurl keeps this chunk and gives it again after curl_easy_pause().
-   * Not for file://: libcurl 7.88 reads the whole file in one go and fails
-   * a pause ("Write callback asked for PAUSE when not supported"). */
-  if (self->pause_requested && !self->cannot_pause)
-    {
-      self->paused_in_curl = TRUE;
-      return CURL_WRITEFUNC_PAUSE;
-    }
-
-  /* The body of a response that will be followed is of no interest. */
-  if (self->redirecting)
-    {
-      self->activity++;
-      return len;
-    }
-
-  if (self->max_download_speed > 0 && !self->cannot_pause && !rate_allows (self, len))
-    {
-      self->paused_in_curl = TRUE;
-      return CURL_WRITEFUNC_PAUSE;
-    }
-
-  switch (self->sink->funcs->write (self->sink, data, len, !self->cannot_pause))
-    {
-    case G_CURL_SINK_FULL:
-      /* The consumer is full: libcurl holds this chunk until it drains. */
-      self->paused_in_curl = TRUE;
-      self->sink_paused = TRUE;
-      return CURL_WRITEFUNC_PAUSE;
-    case G_CURL_SINK_REFUSED:
-      /* libcurl reports a write error, which handle_done explains. */
-      return 0;
-    case G_CURL_SINK_TAKEN:
-      break;
-    }
-
-  self->activity++;
-  self->downloaded += len;
-  mark_dirty (self);
-
-  return len;
-}
-
-static void
-clear_response_headers (GCurlTransfer *self)
-{
-  g_curl_response_headers_clear (&self->response_headers);
-}
-
-/* A header of the final response, or of the one being received (see
- * g_curl_response_headers_lookup()). */
-static const char *
-lookup_response_header (GCurlTransfer *self,
-                        const char    *name)
-{
-  return g_curl_response_headers_lookup (&self->response_headers, self->handle, name);
-}
-
-/* The response whose head just ended is the final one: record its status
- * and size for "got-headers". Returns %FALSE if its announced size is past
- * the limit of a body in memory. */
-static gboolean
-headers_become_final (GCurlTransfer *self)
-{
-  long code = 0;
-  long version = 0;
-  curl_off_t length = -1;
-  gboolean http = is_http (self);
-  const char *scheme = NULL;
-
-  if (http)
-    curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_getinfo (self->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-  curl_easy_getinfo (self->handle, CURLINFO_HTTP_VERSION, &version);
-
-  curl_easy_getinfo (self->handle, CURLINFO_SCHEME, &scheme);
-  self->cannot_pause = scheme != NULL && g_ascii_strcasecmp (scheme, "file") == 0;
-  self->headers_final = TRUE;
-  self->headers_tentative = FALSE;
-  self->headers_pending = TRUE;
-  self->is_http2 = version == CURL_HTTP_VERSION_2_0;
-  self->status_code = (guint) code;
-  self->download_size = length >= 0 ? length : -1;
-
-  /* A continuation (206) counts within the whole resource, so that the
-   * fraction of a resumed download is that of the file, not of the rest. */
-  if (code == 206)
-    {
-      gint64 start, total;
-
-      if (g_curl_parse_content_range (lookup_response_header (self, "Content-Range"),
-                                      &start, &total) && start >= 0)
-        {
-          self->downloaded = start;
-          if (total >= 0)
-            self->download_size = total;
-          else if (length >= 0)
-            self->download_size = start + length;
-        }
-    }
-  else if (!http && self->resume_from > 0)
-    {
-      /* libcurl resumed it (CURLOPT_RESUME_FROM_LARGE): what it announces
-       * is the rest. */
-      self->downloaded = self->resume_from;
-      if (length >= 0)
-        self->download_size = self->resume_from + length;
-    }
-
-  mark_dirty (self);
-
-  return self->sink->funcs->begin (self->sink, length);
-}
-
-/* The head of a response has ended: decide whether it is the final
- * response. Returns %FALSE to refuse its body (the size limit). */
-static gboolean
-headers_complete (GCurlTransfer *self)
-{
-  long code = 0;
-
-  /* Other protocols (ftp…) give their server's replies as "headers": the
-   * body's first byte says their response is there (see body_starts()). */
-  if (!is_http (self))
-    return TRUE;
-
-  curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &code);
-
-  /* A proxy's reply to CONNECT: libcurl 7.88 gives it to the header
-   * callback like any response, with the response code still 0 (the
-   * proxy's own is CURLINFO_HTTP_CONNECTCODE). The origin's response comes
-   * through the tunnel after it. */
-  if (code == 0)
-    return TRUE;
-
-  /* 1xx responses come before the real one. */
-  if (code >= 100 && code < 200)
-    return TRUE;
-
-  if (g_curl_redirect_is_followed (code) && self->max_redirects > 0 &&
-      lookup_response_header (self, "Location") != NULL)
-    {
-      self->redirecting = TRUE;
-      return TRUE;
-    }
-
-  /* An authentication challenge that libcurl may answer itself, when
-   * credentials were set on the handle: it decides that only after this
-   * callback, and then skips the challenge's body and sends the request
-   * again (prereq_cb() sees it). Known to be final once its body starts
-   * or the transfer ends without another request. */
-  if (code == 401 || code == 407)
-    {
-      self->headers_tentative = TRUE;
-      return TRUE;
-    }
-
-  return headers_become_final (self);
-}
-
-/* Only watches for the start and the end of each response's headers:
- * libcurl stores the header lines itself (see lookup_response_header()). */
-static size_t
-header_cb (char   *data,
-           size_t  size,
-           size_t  nmemb,
-           void   *user_data)
-{
-  GCurlTransfer *self = user_data;
-  size_t len = size * nmemb;
-
-  self->activity++;
-  mark_dirty (self);
-
-  /* Trailers after the body are not response headers. */
-  if (self->headers_final)
-    return len;
-
-  if (len >= 5 && memcmp (data, "HTTP/", 5) == 0)
-    {
-      /* A new response (after a 1xx, a CONNECT reply or an authentication
-       * round): only the final one's headers count. */
-      clear_response_headers (self);
-      self->redirecting = FALSE;
-      self->headers_tentative = FALSE;
-    }
-  else if (len > 0 && (data[0] == '\r' || data[0] == '\n'))
-    {
-      if (!headers_complete (self))
-        return 0;
-    }
-
-  return len;
-}
-
-/* Request bodies from a stream. libcurl asks for data in read_cb; it
- * only copies what an asynchronous read brought. With nothing ready it
- * pauses the upload and asks the flush (outside libcurl: the stream may be
- * application code) to start the next read, whose completion unpauses. */
-
-static void unpause_in_curl (GCurlTransfer *self);
-
-static size_t
-read_cb (char   *buffer,
-         size_t  size,
-         size_t  nitems,
-         void   *user_data)
-{
-  GCurlTransfer *self = user_data;
-  size_t n = g_curl_upload_read (&self->upload, buffer, size * nitems);
-
-  if (n == CURL_READFUNC_PAUSE)
-    self->paused_in_curl = TRUE;
-  else if (n != CURL_READFUNC_ABORT && n > 0)
-    self->activity++;
-  /* The flush reads the next chunk. */
-  if (self->upload.wants_data)
-    mark_dirty (self);
-
-  return n;
-}
-
-static int
-seek_cb (void       *user_data,
-         curl_off_t  offset,
-         int         origin)
-{
-  GCurlTransfer *self = user_data;
-
-  return g_curl_upload_seek (&self->upload, offset, origin);
-}
-
-/* The next chunk of the request stream is there (or its end, or an
- * error): let libcurl read it, unless the transfer is held otherwise. */
-static void
-upload_ready (GObject *object)
-{
-  GCurlTransfer *self = G_CURL_TRANSFER (object);
-
-  if (self->paused_in_curl && !self->pause_requested && !self->run.completed)
-    unpause_in_curl (self);
-}
-
-static void
-upload_failed (GObject *object,
-               GError  *error)
-{
-  GCurlTransfer *self = G_CURL_TRANSFER (object);
-
-  if (self->run.engine != NULL && !self->run.completed)
-    g_curl_engine_end_run (&self->run, error);
-  else
-    g_error_free (error);
-}
-
-static const GCurlUploadFuncs upload_funcs = {
-  upload_ready, upload_failed,
-};
-
-static gboolean
-upload_rewind (GCurlTransfer  *self,
-               GError        **error)
-{
-  return g_curl_upload_rewind (&self->upload, shown_url (self), error);
-}
-
-/* Called by libcurl once it is connected and about to send the request:
- * from here on, time without a byte counts as a stall. Transfers queued for
- * a connection never get here, so they never time out while waiting. */
-static int
-prereq_cb (void *user_data,
-           char *conn_primary_ip,
-           char *conn_local_ip,
-           int   conn_primary_port,
-           int   conn_local_port)
-{
-  GCurlTransfer *self = user_data;
-
-  self->active = TRUE;
-  self->activity++;
-  mark_dirty (self);
-
-  /* A new request of this run: what came before was a response libcurl
-   * consumed itself (an authentication challenge it answers now). */
-  if (self->headers_tentative)
-    {
-      self->headers_tentative = FALSE;
-      clear_response_headers (self);
-    }
-
-  return CURL_PREREQFUNC_OK;
-}
-
 static void
 g_curl_transfer_dispose (GObject *object)
 {
@@ -614,7 +163,7 @@ g_curl_transfer_dispose (GObject *object)
 
   /* A running transfer is owned by its engine, so this only runs once the
    * handle has left it. */
-  g_assert (self->run.engine == NULL);
+  g_assert (self->easy.run.engine == NULL);
 
   G_OBJECT_CLASS (g_curl_transfer_parent_class)->dispose (object);
 }
@@ -624,25 +173,12 @@ g_curl_transfer_finalize (GObject *object)
 {
   GCurlTransfer *self = G_CURL_TRANSFER (object);
 
-  g_clear_pointer (&self->handle, curl_easy_cleanup);
-  g_clear_pointer (&self->header_list, curl_slist_free_all);
+  g_curl_easy_clear (&self->easy);
   g_clear_pointer (&self->url, g_free);
-  g_clear_pointer (&self->redirect_url, g_free);
-  g_clear_pointer (&self->shown_url, g_free);
-  g_clear_pointer (&self->proxy, g_free);
-  g_clear_pointer (&self->method, g_free);
-  g_clear_pointer (&self->request_headers, g_array_unref);
-  g_clear_pointer (&self->library_headers, g_array_unref);
-  g_clear_pointer (&self->request_body, g_bytes_unref);
-  g_curl_upload_clear (&self->upload);
-  g_clear_pointer (&self->content_type, g_free);
   g_clear_pointer (&self->expected_checksum, g_free);
   if (self->options != NULL)
     g_curl_request_options_clear (self->options);
   g_clear_pointer (&self->options, g_free);
-  clear_response_headers (self);
-  g_curl_memory_sink_clear (&self->memory);
-  g_clear_pointer (&self->body_bytes, g_bytes_unref);
   g_clear_error (&self->error);
 
   G_OBJECT_CLASS (g_curl_transfer_parent_class)->finalize (object);
@@ -767,7 +303,7 @@ g_curl_transfer_get_property (GObject    *object,
       g_value_set_enum (value, self->state);
       break;
     case PROP_STATUS_CODE:
-      g_value_set_uint (value, self->status_code);
+      g_value_set_uint (value, g_curl_transfer_get_status_code (self));
       break;
     case PROP_DOWNLOADED_BYTES:
       g_value_set_int64 (value, self->progress.downloaded);
@@ -791,7 +327,7 @@ g_curl_transfer_get_property (GObject    *object,
       g_value_set_int64 (value, self->progress.time_remaining);
       break;
     case PROP_MAX_DOWNLOAD_SPEED:
-      g_value_set_int64 (value, self->max_download_speed);
+      g_value_set_int64 (value, self->easy.max_download_speed);
       break;
     case PROP_USER_AGENT:
       g_value_set_string (value, self->options ? self->options->user_agent : NULL);
@@ -834,6 +370,7 @@ g_curl_transfer_set_property (GObject      *object,
     {
     case PROP_URL:
       self->url = g_value_dup_string (value);
+      self->easy.url = self->url;
       break;
     case PROP_METHOD:
       g_curl_transfer_set_method (self, g_value_get_string (value));
@@ -1201,45 +738,12 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
-/* The options every run shares, set once per handle (see
- * g_curl_transfer_get_handle() for why applications leave them alone). */
-static void
-set_constant_options (GCurlTransfer *self)
-{
-  CURL *h = self->handle;
-
-  if (h == NULL)
-    return;
-
-  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, self->error_buffer);
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt (h, CURLOPT_WRITEDATA, self);
-  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, header_cb);
-  curl_easy_setopt (h, CURLOPT_HEADERDATA, self);
-  curl_easy_setopt (h, CURLOPT_READFUNCTION, read_cb);
-  curl_easy_setopt (h, CURLOPT_READDATA, self);
-  curl_easy_setopt (h, CURLOPT_SEEKFUNCTION, seek_cb);
-  curl_easy_setopt (h, CURLOPT_SEEKDATA, self);
-  curl_easy_setopt (h, CURLOPT_PREREQFUNCTION, prereq_cb);
-  curl_easy_setopt (h, CURLOPT_PREREQDATA, self);
-  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, 2L);
-}
-
 static void
 g_curl_transfer_init (GCurlTransfer *self)
 {
-  self->handle = curl_easy_init ();
-  set_constant_options (self);
-  g_curl_memory_sink_init (&self->memory);
-  self->sink = &self->memory.parent;
-  self->download_size = -1;
+  g_curl_easy_init (&self->easy, G_OBJECT (self), NULL, &run_funcs);
   self->upload_size = -1;
   g_curl_progress_init (&self->progress);
-  g_curl_run_init (&self->run, &run_funcs, G_OBJECT (self), self->handle);
-  g_curl_upload_init (&self->upload, &upload_funcs, G_OBJECT (self));
 }
 
 /**
@@ -1323,7 +827,7 @@ g_curl_transfer_get_handle (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
 
-  return self->handle;
+  return self->easy.handle;
 }
 
 /**
@@ -1342,9 +846,7 @@ g_curl_transfer_get_method (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
 
-  if (self->method != NULL)
-    return self->method;
-  return self->request_body != NULL || self->upload.stream != NULL ? "POST" : "GET";
+  return g_curl_easy_get_method (&self->easy);
 }
 
 /**
@@ -1367,11 +869,11 @@ g_curl_transfer_set_method (GCurlTransfer *self,
   g_return_if_fail (method == NULL || g_curl_header_name_is_valid (method));
   g_return_if_fail (!state_is_running (self->state));
 
-  if (g_strcmp0 (self->method, method) == 0)
+  if (g_strcmp0 (self->easy.method, method) == 0)
     return;
 
-  g_free (self->method);
-  self->method = g_strdup (method);
+  g_free (self->easy.method);
+  self->easy.method = g_strdup (method);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_METHOD]);
 }
 
@@ -1388,7 +890,7 @@ g_curl_transfer_set_library_header (GCurlTransfer *self,
   g_assert (!state_is_running (self->state));
   g_assert (g_curl_header_name_is_valid (name) && (value == NULL || g_curl_header_value_is_valid (value)));
 
-  g_curl_header_list_set (&self->library_headers, name, value);
+  g_curl_header_list_set (&self->easy.library_headers, name, value);
 }
 
 /* The size of the body (of the whole resource, for a continuation) as the
@@ -1397,7 +899,7 @@ g_curl_transfer_set_library_header (GCurlTransfer *self,
 gint64
 g_curl_transfer_get_expected_size (GCurlTransfer *self)
 {
-  return self->download_size;
+  return self->easy.download_size;
 }
 
 /* Whether the next run must open a new connection (CURLOPT_FRESH_CONNECT):
@@ -1409,16 +911,13 @@ g_curl_transfer_set_fresh_connect (GCurlTransfer *self,
 {
   g_assert (!state_is_running (self->state));
 
-  if (self->fresh_connect == fresh)
-    return;
-  curl_easy_setopt (self->handle, CURLOPT_FRESH_CONNECT, (long) fresh);
-  self->fresh_connect = fresh;
+  g_curl_easy_set_fresh_connect (&self->easy, fresh);
 }
 
 gint64
 g_curl_transfer_get_last_activity (GCurlTransfer *self)
 {
-  return self->stall.last_activity;
+  return self->easy.stall.last_activity;
 }
 
 /* The offset download_async resumes a protocol other than HTTP at
@@ -1432,9 +931,7 @@ g_curl_transfer_set_resume_from (GCurlTransfer *self,
 {
   g_assert (!state_is_running (self->state));
 
-  self->resume_from = offset;
-  curl_easy_setopt (self->handle, CURLOPT_RESUME_FROM_LARGE, (curl_off_t) offset);
-  curl_easy_setopt (self->handle, CURLOPT_FILETIME, (long) filetime);
+  g_curl_easy_set_resume_from (&self->easy, offset, filetime);
 }
 
 /**
@@ -1464,7 +961,7 @@ g_curl_transfer_set_request_header (GCurlTransfer *self,
   g_return_if_fail (value == NULL || g_curl_header_value_is_valid (value));
   g_return_if_fail (!state_is_running (self->state));
 
-  g_curl_header_list_set (&self->request_headers, name, value);
+  g_curl_header_list_set (&self->easy.request_headers, name, value);
 }
 
 /**
@@ -1488,15 +985,7 @@ g_curl_transfer_set_request_body (GCurlTransfer *self,
   g_return_if_fail (content_type == NULL || g_curl_header_value_is_valid (content_type));
   g_return_if_fail (!state_is_running (self->state));
 
-  g_clear_pointer (&self->request_body, g_bytes_unref);
-  g_curl_upload_set_stream (&self->upload, NULL, -1);
-  g_clear_pointer (&self->content_type, g_free);
-  if (body != NULL)
-    {
-      self->request_body = g_bytes_ref (body);
-      self->content_type = g_strdup (content_type ? content_type
-                                                  : "application/octet-stream");
-    }
+  g_curl_easy_set_request_body (&self->easy, body, content_type);
 }
 
 /**
@@ -1532,11 +1021,7 @@ g_curl_transfer_set_request_stream (GCurlTransfer *self,
   g_return_if_fail (length >= -1);
   g_return_if_fail (!state_is_running (self->state));
 
-  g_clear_pointer (&self->request_body, g_bytes_unref);
-  g_curl_upload_set_stream (&self->upload, stream, length);
-  g_clear_pointer (&self->content_type, g_free);
-  if (stream != NULL)
-    self->content_type = g_strdup ("application/octet-stream");
+  g_curl_easy_set_request_stream (&self->easy, stream, length);
 }
 
 /**
@@ -1573,7 +1058,7 @@ g_curl_transfer_get_status_code (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
 
-  return self->headers_pending ? 0 : self->status_code;
+  return self->easy.headers_pending ? 0 : self->easy.status_code;
 }
 
 /**
@@ -1597,10 +1082,10 @@ g_curl_transfer_get_response_header (GCurlTransfer *self,
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
-  if (!self->headers_final || self->headers_pending)
+  if (!g_curl_easy_headers_final (&self->easy) || self->easy.headers_pending)
     return NULL;
 
-  return lookup_response_header (self, name);
+  return g_curl_easy_lookup_header (&self->easy, name);
 }
 
 /**
@@ -1620,10 +1105,10 @@ g_curl_transfer_get_body (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
 
-  if (self->body_bytes == NULL)
+  if (self->easy.body_bytes == NULL)
     return NULL;
 
-  return g_bytes_ref (self->body_bytes);
+  return g_bytes_ref (self->easy.body_bytes);
 }
 
 /**
@@ -1792,7 +1277,7 @@ g_curl_transfer_get_max_download_speed (GCurlTransfer *self)
 {
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
 
-  return self->max_download_speed;
+  return self->easy.max_download_speed;
 }
 
 /**
@@ -1812,37 +1297,13 @@ g_curl_transfer_set_max_download_speed (GCurlTransfer *self,
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
   g_return_if_fail (bytes_per_second >= 0);
 
-  if (self->max_download_speed == bytes_per_second)
+  if (self->easy.max_download_speed == bytes_per_second)
     return;
 
-  self->max_download_speed = bytes_per_second;
+  self->easy.max_download_speed = bytes_per_second;
   /* Measure the new rate from now on. */
-  g_curl_rate_limit_reset (&self->rate);
+  g_curl_rate_limit_reset (&self->easy.rate);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_DOWNLOAD_SPEED]);
-}
-
-/* Lets libcurl deliver the data it held since the write callback returned
- * CURL_WRITEFUNC_PAUSE. That happens at once, through write_cb, which only
- * records it; this is never called from inside a libcurl callback, where
- * neither application code nor the multi's flush runs. */
-static void
-unpause_in_curl (GCurlTransfer *self)
-{
-  CURLcode code;
-
-  if (self->run.engine == NULL)
-    return;
-
-  self->paused_in_curl = FALSE;
-  GCURL_DEBUG ("%p %s: unpaused in libcurl", self, shown_url (self));
-  /* Held back until now by something that is not the peer's fault. */
-  g_curl_stall_restart_timeout (&self->stall, g_get_monotonic_time ());
-  mark_dirty (self);
-  code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
-  if (code != CURLE_OK)
-    g_curl_engine_end_run (&self->run, g_curl_error_new_from_code (code, self->error_buffer));
-  else
-    g_curl_engine_wake (&self->run);
 }
 
 /**
@@ -1904,7 +1365,7 @@ g_curl_transfer_get_timings (GCurlTransfer *self)
   if (self->state == G_CURL_TRANSFER_STATE_NEW)
     return NULL;
 
-  return g_curl_timings_new_for_handle (self->handle, self->redirect_time);
+  return g_curl_timings_new_for_handle (self->easy.handle, self->easy.redirect_time);
 }
 
 /**
@@ -1924,13 +1385,10 @@ g_curl_transfer_pause (GCurlTransfer *self)
 {
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
 
-  if (self->state != G_CURL_TRANSFER_STATE_RUNNING || self->run.completed)
+  if (self->state != G_CURL_TRANSFER_STATE_RUNNING || self->easy.run.completed)
     return;
 
-  /* Applied by the write callback, which works before a connection exists
-   * (curl_easy_pause() then fails with CURLE_BAD_FUNCTION_ARGUMENT). */
-  self->pause_requested = TRUE;
-  GCURL_DEBUG ("%p %s: paused", self, shown_url (self));
+  g_curl_easy_pause (&self->easy);
   set_state (self, G_CURL_TRANSFER_STATE_PAUSED);
 }
 
@@ -1953,19 +1411,10 @@ g_curl_transfer_resume (GCurlTransfer *self)
   if (self->state != G_CURL_TRANSFER_STATE_PAUSED)
     return;
 
-  self->pause_requested = FALSE;
-  GCURL_DEBUG ("%p %s: resumed (held by libcurl: %d)", self, shown_url (self),
-               self->paused_in_curl);
-  /* The stall timeout counts from now, and the watchdog must learn when
-   * it ends even if nothing arrives: from the flush after the next
-   * dispatch, which the wake makes sure of. */
-  g_curl_stall_restart_timeout (&self->stall, g_get_monotonic_time ());
-  mark_dirty (self);
-  g_curl_engine_wake (&self->run);
+  /* The state first: notify::state handlers see a running transfer
+   * before libcurl delivers what it held. */
   set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
-
-  if (self->paused_in_curl)
-    unpause_in_curl (self);
+  g_curl_easy_resume (&self->easy);
 }
 
 /**
@@ -1987,108 +1436,14 @@ g_curl_transfer_cancel (GCurlTransfer *self)
 {
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
 
-  if (!state_is_running (self->state) || self->run.completed || self->run.engine == NULL)
+  if (!state_is_running (self->state) || !g_curl_easy_is_running (&self->easy))
     return;
 
-  g_curl_engine_end_run (&self->run, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+  g_curl_engine_end_run (&self->easy.run, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                                           _("Operation was cancelled")));
 }
 
 /* Internal API for GCurlMulti. */
-
-static void
-build_header_list (GCurlTransfer *self)
-{
-  gboolean have_content_type = FALSE;
-
-  g_clear_pointer (&self->header_list, curl_slist_free_all);
-
-  /* The library's own headers replace the application's of the same name,
-   * and follow every redirect. */
-  if (self->send_headers)
-    {
-      self->header_list = g_curl_header_list_append_to (self->request_headers, NULL,
-                                                        self->library_headers);
-      have_content_type = g_curl_header_list_has (self->request_headers, "Content-Type") &&
-                          !g_curl_header_list_has (self->library_headers, "Content-Type");
-    }
-  self->header_list = g_curl_header_list_append_to (self->library_headers, self->header_list,
-                                                    NULL);
-
-  if (self->send_body && !have_content_type)
-    {
-      g_autofree char *line = g_strconcat ("Content-Type: ", self->content_type, NULL);
-
-      self->header_list = curl_slist_append (self->header_list, line);
-    }
-
-  /* No "Expect: 100-continue": it costs a round trip (or a 1 s wait on
-   * servers that ignore it) for no gain on bodies held in memory. */
-  if (self->send_body)
-    self->header_list = curl_slist_append (self->header_list, "Expect:");
-}
-
-/* (Re)configures the easy handle for the next request of this run: the
- * first one, or the one a redirect leads to. */
-static void
-configure_request (GCurlTransfer *self)
-{
-  CURL *h = self->handle;
-  const char *method = self->current_method;
-
-  curl_easy_setopt (h, CURLOPT_URL, current_url (self));
-
-  /* Reset what a previous request may have set. */
-  curl_easy_setopt (h, CURLOPT_NOBODY, 0L);
-  curl_easy_setopt (h, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, NULL);
-
-  if (self->send_body && self->upload.stream != NULL)
-    {
-      /* No POSTFIELDS: libcurl reads the body through read_cb, and sends
-       * it chunked when the size is not known (-1). */
-      curl_easy_setopt (h, CURLOPT_POST, 1L);
-      curl_easy_setopt (h, CURLOPT_POSTFIELDS, NULL);
-      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE,
-                        (curl_off_t) self->upload.length);
-      if (g_strcmp0 (method, "POST") != 0)
-        curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
-    }
-  else if (self->send_body)
-    {
-      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE,
-                        (curl_off_t) g_bytes_get_size (self->request_body));
-      curl_easy_setopt (h, CURLOPT_POSTFIELDS,
-                        g_bytes_get_data (self->request_body, NULL));
-      if (g_strcmp0 (method, "POST") != 0)
-        curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
-    }
-  else if (g_strcmp0 (method, "HEAD") == 0)
-    curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
-  else if (g_strcmp0 (method, "GET") != 0)
-    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
-
-  build_header_list (self);
-  curl_easy_setopt (h, CURLOPT_HTTPHEADER, self->header_list);
-}
-
-static void
-reset_response (GCurlTransfer *self)
-{
-  clear_response_headers (self);
-  g_curl_memory_sink_reset (&self->memory, self->max_body_size);
-  g_clear_pointer (&self->body_bytes, g_bytes_unref);
-  self->status_code = 0;
-  self->downloaded = 0;
-  self->download_size = -1;
-  self->headers_final = FALSE;
-  self->headers_tentative = FALSE;
-  self->headers_pending = FALSE;
-  self->redirecting = FALSE;
-  self->is_http2 = FALSE;
-  self->cannot_pause = FALSE;
-  self->error_buffer[0] = '\0';
-}
 
 /* Starts a run of the transfer in @engine, with @defaults (its multi's
  * settings). Returns TRUE if it is ready for g_curl_transfer_submit();
@@ -2098,42 +1453,20 @@ g_curl_transfer_start (GCurlTransfer             *self,
                        GCurlEngine               *engine,
                        const GCurlRequestOptions *defaults)
 {
-  GCurlRequestOptions effective;
   g_autoptr(GError) local_error = NULL;
-  GError **error = &local_error;
-  gboolean pipewait;
+  gboolean ready;
   guint changed;
 
-  g_curl_request_options_merge (defaults, self->options, &effective);
-
   g_clear_error (&self->error);
-  reset_response (self);
   self->run_number++;
-  g_curl_engine_start_run (engine, &self->run);
-  self->n_redirects = 0;
-  self->max_redirects = (guint) effective.max_redirects;
-  self->stall_timeout = (guint) MIN (effective.stall_timeout, G_MAXUINT);
-  self->max_body_size = effective.max_body_size;
-  g_curl_memory_sink_reset (&self->memory, self->max_body_size);
-  self->redirect_time = 0;
-  self->activity = 0;
-  g_curl_stall_reset (&self->stall, 0, g_get_monotonic_time ());
-  self->pause_requested = FALSE;
-  self->paused_in_curl = FALSE;
-  self->active = FALSE;
-  g_curl_rate_limit_reset (&self->rate);
-  self->sink_paused = FALSE;
-  if (self->request_body != NULL)
-    self->upload_size = (gint64) g_bytes_get_size (self->request_body);
-  else if (self->upload.stream != NULL)
-    self->upload_size = self->upload.length;
+  g_curl_engine_start_run (engine, &self->easy.run);
+  ready = g_curl_easy_begin_run (&self->easy, defaults, self->options, &local_error);
+  if (self->easy.request_body != NULL)
+    self->upload_size = (gint64) g_bytes_get_size (self->easy.request_body);
+  else if (self->easy.upload.stream != NULL)
+    self->upload_size = self->easy.upload.length;
   else
     self->upload_size = -1;
-  g_clear_pointer (&self->redirect_url, g_free);
-  g_clear_pointer (&self->shown_url, g_free);
-  self->current_method = g_curl_transfer_get_method (self);
-  self->send_body = self->request_body != NULL || self->upload.stream != NULL;
-  self->send_headers = TRUE;
 
   changed = 1u << PROP_STATUS_CODE;
   if (self->state != G_CURL_TRANSFER_STATE_RUNNING)
@@ -2144,43 +1477,11 @@ g_curl_transfer_start (GCurlTransfer             *self,
   changed |= progress_props (g_curl_progress_reset (&self->progress));
   notify_props (self, changed);
 
-  /* Set only when it changes: the buffer is reallocated every time. */
-  if (self->sink->funcs->buffer_size != self->buffer_size)
+  if (!ready)
     {
-      self->buffer_size = self->sink->funcs->buffer_size;
-      curl_easy_setopt (self->handle, CURLOPT_BUFFERSIZE,
-                        (long) (self->buffer_size > 0 ? self->buffer_size : CURL_MAX_WRITE_SIZE));
-    }
-
-  if (!g_curl_request_options_apply (defaults, self->options, &effective, self->handle,
-                                     &self->applied, error))
-    {
-      g_curl_engine_end_run (&self->run, g_steal_pointer (&local_error));
+      g_curl_engine_end_run (&self->easy.run, g_steal_pointer (&local_error));
       return FALSE;
     }
-
-  /* An explicit proxy, the transfer's or the multi's, or libcurl's own
-   * choice (its environment variables) until the multi's proxy resolver
-   * has answered for this URL. */
-  g_curl_transfer_set_proxy (self, effective.proxy);
-
-  /* Wait for a connection in progress to the same origin to tell whether
-   * it multiplexes, rather than open one more: only ALPN says so, so plain
-   * http (HTTP/1.1 unless the application asked for more) never waits. */
-  pipewait = effective.multiplex > 0 && g_ascii_strncasecmp (self->url, "https:", 6) == 0;
-  if (pipewait != self->pipewait)
-    {
-      curl_easy_setopt (self->handle, CURLOPT_PIPEWAIT, (long) pipewait);
-      self->pipewait = pipewait;
-    }
-
-  if (self->upload.stream != NULL && !upload_rewind (self, error))
-    {
-      g_curl_engine_end_run (&self->run, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-
-  configure_request (self);
 
   return TRUE;
 }
@@ -2191,26 +1492,14 @@ void
 g_curl_transfer_set_proxy (GCurlTransfer *self,
                            const char    *proxy)
 {
-  if (proxy == NULL && !self->proxy_set)
-    return;
-
-  if (g_strcmp0 (self->proxy, proxy) != 0)
-    {
-      g_free (self->proxy);
-      self->proxy = g_strdup (proxy);
-    }
-
-  curl_easy_setopt (self->handle, CURLOPT_PROXY, proxy);
-  /* The choice is made: libcurl's no_proxy variable must not undo it. */
-  curl_easy_setopt (self->handle, CURLOPT_NOPROXY, proxy != NULL ? "" : NULL);
-  self->proxy_set = proxy != NULL;
+  g_curl_easy_set_proxy (&self->easy, proxy);
 }
 
 void
 g_curl_transfer_set_fail_on_http_error (GCurlTransfer *self,
                                         gboolean       fail)
 {
-  self->fail_on_http_error = fail;
+  self->easy.fail_on_http_error = fail;
 }
 
 guint
@@ -2231,7 +1520,7 @@ g_curl_transfer_has_proxy (GCurlTransfer *self)
 GCurlMulti *
 g_curl_transfer_get_multi (GCurlTransfer *self)
 {
-  return (GCurlMulti *) self->run.keepalive;
+  return (GCurlMulti *) self->easy.run.keepalive;
 }
 
 /* Whether the transfer runs in @engine now. */
@@ -2239,14 +1528,14 @@ gboolean
 g_curl_transfer_is_running_in (GCurlTransfer *self,
                                GCurlEngine   *engine)
 {
-  return self->run.engine == engine && engine != NULL;
+  return self->easy.run.engine == engine && engine != NULL;
 }
 
 /* Hands a started run to libcurl (once its proxy is known). */
 void
 g_curl_transfer_submit (GCurlTransfer *self)
 {
-  g_curl_engine_submit (&self->run);
+  g_curl_engine_submit (&self->easy.run);
 }
 
 /* Ends the run with @error, whether libcurl still runs it or has just
@@ -2255,7 +1544,7 @@ void
 g_curl_transfer_end (GCurlTransfer *self,
                      GError        *error)
 {
-  g_curl_engine_end_run (&self->run, error);
+  g_curl_engine_end_run (&self->easy.run, error);
 }
 
 /* The run record's transfer. */
@@ -2270,19 +1559,13 @@ from_run (GCurlRun *run)
 static void
 run_rate_resume (GCurlRun *run)
 {
-  GCurlTransfer *self = from_run (run);
-
-  /* Paused by the application meanwhile: its resume() will do it. */
-  if (!self->paused_in_curl || self->pause_requested || self->run.completed)
-    return;
-
-  unpause_in_curl (self);
+  g_curl_easy_rate_resume (&from_run (run)->easy);
 }
 
 gboolean
 g_curl_transfer_is_completed (GCurlTransfer *self)
 {
-  return self->run.completed;
+  return self->easy.run.completed;
 }
 
 /* Records the outcome; "finished" is emitted later, from the engine's
@@ -2298,153 +1581,6 @@ transfer_fail (GCurlTransfer *self,
     set_state (self, G_CURL_TRANSFER_STATE_CANCELLED);
 }
 
-/* libcurl before 8.6 reports its own size limits as CURLE_OUT_OF_MEMORY,
- * with nothing in the error buffer: a request head (with its URL) over
- * 1 MiB, found once connected, or a response header line over
- * CURL_MAX_HTTP_HEADER (100 KiB), found after the first lines of the head.
- * "Out of memory" would send the application looking for a leak where
- * there is an overlong URL or a misbehaving server; libcurl 8.6 and later
- * say CURLE_TOO_LARGE, and so does this, with what was too large. Anything
- * else stays as it is: a socket the source could not watch, which it
- * reports as CURLE_OUT_OF_MEMORY too, fails before the connection is made
- * or before the response. Returns NULL when @result is not a size limit. */
-static GError *
-size_limit_error (GCurlTransfer *self,
-                  CURLcode       result)
-{
-  long request_size = 0;
-  long header_size = 0;
-  curl_off_t connect_time = 0;
-
-  if (result != CURLE_OUT_OF_MEMORY || self->error_buffer[0] != '\0' || !is_http (self) ||
-      curl_version_info (CURLVERSION_NOW)->version_num >= 0x080600)
-    return NULL;
-
-  curl_easy_getinfo (self->handle, CURLINFO_REQUEST_SIZE, &request_size);
-  curl_easy_getinfo (self->handle, CURLINFO_HEADER_SIZE, &header_size);
-  curl_easy_getinfo (self->handle, CURLINFO_CONNECT_TIME_T, &connect_time);
-
-  if (request_size == 0 && connect_time > 0)
-    return g_error_new_literal (G_CURL_ERROR, G_CURL_ERROR_TOO_LARGE,
-                                _("The request is larger than libcurl can send"));
-  if (request_size > 0 && header_size > 0 && !self->headers_final)
-    return g_error_new (G_CURL_ERROR, G_CURL_ERROR_TOO_LARGE,
-                        _("A response header from %s is larger than the %u KiB libcurl takes"),
-                        shown_url (self), (guint) (CURL_MAX_HTTP_HEADER / 1024));
-
-  return NULL;
-}
-
-/* A failure that is the proxy's, not the server's: the proxy could not be
- * found or reached, or would not open the tunnel. libcurl's message says
- * "Couldn't connect to server" either way, which sends the user looking at
- * the wrong machine; the code stays libcurl's. Returns %NULL for any other
- * failure, or when no proxy was chosen by the library (one libcurl found
- * in the environment itself is not known here). */
-static GError *
-proxy_error (GCurlTransfer *self,
-             CURLcode       result)
-{
-  g_autofree char *proxy = NULL;
-  const char *detail;
-  curl_off_t connect_time = 0;
-  long connect_code = 0;
-
-  if (self->proxy == NULL || self->proxy[0] == '\0')
-    return NULL;
-
-  proxy = g_curl_proxy_without_password (self->proxy);
-  detail = self->error_buffer[0] != '\0' ? self->error_buffer : curl_easy_strerror (result);
-
-  switch (result)
-    {
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      return g_error_new (G_CURL_ERROR, result, _("Could not find the proxy %s for %s: %s"),
-                          proxy, shown_url (self), detail);
-    case CURLE_COULDNT_CONNECT:
-      return g_error_new (G_CURL_ERROR, result, _("Could not connect to the proxy %s for %s: %s"),
-                          proxy, shown_url (self), detail);
-    case CURLE_OPERATION_TIMEDOUT:
-      curl_easy_getinfo (self->handle, CURLINFO_CONNECT_TIME_T, &connect_time);
-      if (connect_time > 0)
-        return NULL;
-      return g_error_new (G_CURL_ERROR, result,
-                          _("Timed out connecting to the proxy %s for %s: %s"),
-                          proxy, shown_url (self), detail);
-    case CURLE_PROXY:
-      return g_error_new (G_CURL_ERROR, result, _("The proxy %s failed for %s: %s"),
-                          proxy, shown_url (self), detail);
-    default:
-      curl_easy_getinfo (self->handle, CURLINFO_HTTP_CONNECTCODE, &connect_code);
-      if (connect_code < 300)
-        return NULL;
-      return g_error_new (G_CURL_ERROR, result,
-                          _("The proxy %s refused the connection to %s (HTTP %ld): %s"),
-                          proxy, shown_url (self), connect_code, detail);
-    }
-}
-
-static GCurlRunDoneAction
-follow_redirect (GCurlTransfer *self)
-{
-  char *location = NULL;
-  GCurlRedirectStep step = { 0, };
-  long status = 0;
-
-  if (self->n_redirects >= self->max_redirects)
-    {
-      g_autofree char *original = g_curl_url_without_password (self->url);
-
-      transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_TOO_MANY_REDIRECTS,
-                                               _("Maximum (%u) redirects followed from %s"),
-                                               self->max_redirects, original));
-      return G_CURL_RUN_FINISHED;
-    }
-
-  curl_easy_getinfo (self->handle, CURLINFO_REDIRECT_URL, &location);
-  if (location == NULL)
-    {
-      transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_WEIRD_SERVER_REPLY,
-                                               _("Redirect from %s to an unusable location"),
-                                               shown_url (self)));
-      return G_CURL_RUN_FINISHED;
-    }
-
-  curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &status);
-  g_curl_redirect_next (current_url (self), location, (guint) status, self->current_method,
-                        self->send_body, &step);
-  /* Once at another origin, the application's headers never come back,
-   * not even on a redirect back to the first one. */
-  if (!step.same_origin)
-    self->send_headers = FALSE;
-  self->current_method = step.method;
-  self->send_body = step.send_body;
-
-  /* 307 and 308 send the body again. */
-  if (self->send_body && self->upload.stream != NULL)
-    {
-      GError *error = NULL;
-
-      if (!upload_rewind (self, &error))
-        {
-          g_curl_redirect_step_clear (&step);
-          transfer_fail (self, error);
-          return G_CURL_RUN_FINISHED;
-        }
-    }
-
-  self->redirect_time += g_curl_timings_info (self->handle, CURLINFO_TOTAL_TIME_T);
-  g_free (self->redirect_url);
-  self->redirect_url = g_steal_pointer (&step.url);
-  g_clear_pointer (&self->shown_url, g_free);
-  self->n_redirects++;
-
-  reset_response (self);
-  configure_request (self);
-
-  return G_CURL_RUN_RESTART;
-}
-
 static void
 run_fail (GCurlRun *run,
           GError   *error)
@@ -2457,87 +1593,13 @@ run_done (GCurlRun *run,
           CURLcode  result)
 {
   GCurlTransfer *self = from_run (run);
+  GError *error = NULL;
+  GCurlRunDoneAction action = g_curl_easy_done (&self->easy, result, &error);
 
-  if (result != CURLE_OK && self->upload.error != NULL)
-    {
-      /* The body's stream failed, not the network. */
-      transfer_fail (self, g_error_copy (self->upload.error));
-      return G_CURL_RUN_FINISHED;
-    }
+  if (error != NULL)
+    transfer_fail (self, error);
 
-  if (result != CURLE_OK && self->memory.too_large)
-    {
-      g_autofree char *limit = g_format_size_full (self->max_body_size, G_FORMAT_SIZE_IEC_UNITS);
-
-      transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
-                                               _("The response from %s is larger than the "
-                                                 "%s a body in memory may take"),
-                                               shown_url (self), limit));
-      return G_CURL_RUN_FINISHED;
-    }
-
-  if (result != CURLE_OK)
-    {
-      GError *error = size_limit_error (self, result);
-
-      if (error == NULL)
-        error = proxy_error (self, result);
-      if (error == NULL)
-        error = g_curl_error_new_from_code (result, self->error_buffer);
-      transfer_fail (self, error);
-      return G_CURL_RUN_FINISHED;
-    }
-
-  if (self->redirecting)
-    return follow_redirect (self);
-
-  /* A challenge libcurl did not answer (no credentials, or they failed)
-   * and whose body was empty is the response. So is whatever another
-   * protocol (file, ftp…, when allowed) gave without a byte of body: it has
-   * no headers at all. */
-  if (!self->headers_final && (self->headers_tentative || !is_http (self)))
-    headers_become_final (self);
-
-  /* libcurl 7.88 takes a response cut off inside its headers for a
-   * complete one with no body: that would be a silently lost response. */
-  if (!self->headers_final)
-    {
-      transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_PARTIAL_FILE,
-                                               _("The connection to %s closed before the "
-                                                 "response headers were complete"),
-                                               shown_url (self)));
-      return G_CURL_RUN_FINISHED;
-    }
-
-  /* For download_async, an error status is a failure of the transfer too
-   * (416 is how a complete .part is recognised). */
-  if (self->fail_on_http_error && self->status_code >= 400 && self->status_code != 416)
-    {
-      transfer_fail (self, g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
-                                               _("The server answered HTTP %u for %s"),
-                                               self->status_code, shown_url (self)));
-      return G_CURL_RUN_FINISHED;
-    }
-
-  /* A body that went to another sink was never collected. */
-  if (self->sink == &self->memory.parent)
-    self->body_bytes = g_curl_memory_sink_steal_bytes (&self->memory);
-
-  return G_CURL_RUN_FINISHED;
-}
-
-/* Body bytes sent: libcurl's count includes the chunked encoding's
- * framing, so a stream's body is counted as it is read. */
-static gint64
-uploaded_bytes (GCurlTransfer *self)
-{
-  curl_off_t uploaded = 0;
-
-  if (self->upload.stream != NULL)
-    return self->upload.sent;
-
-  curl_easy_getinfo (self->handle, CURLINFO_SIZE_UPLOAD_T, &uploaded);
-  return uploaded;
+  return action;
 }
 
 /* The properties of the figures in @changes (GCurlProgressChange). */
@@ -2564,10 +1626,11 @@ static guint
 report_progress (GCurlTransfer *self,
                  gint64         now)
 {
-  guint changes = g_curl_progress_report (&self->progress, now, self->downloaded,
-                                          self->download_size, uploaded_bytes (self),
-                                          self->upload_size, self->run.completed,
-                                          self->run.completed && self->error == NULL);
+  GCurlEasy *easy = &self->easy;
+  guint changes = g_curl_progress_report (&self->progress, now, easy->downloaded,
+                                          easy->download_size, g_curl_easy_uploaded (easy),
+                                          self->upload_size, easy->run.completed,
+                                          easy->run.completed && self->error == NULL);
 
   g_signal_emit (self, signals[SIGNAL_PROGRESS], 0,
                  self->progress.downloaded, self->progress.download_size,
@@ -2585,28 +1648,28 @@ run_flush (GCurlRun *run,
            gint64   *next_due)
 {
   GCurlTransfer *self = from_run (run);
+  GCurlEasy *easy = &self->easy;
 
-  if (self->upload.wants_data && !self->run.completed)
-    g_curl_upload_read_ahead (&self->upload);
+  g_curl_easy_read_ahead (easy);
 
   /* The multi holds the transfer until "finished", whatever handlers do. */
-  if (self->headers_pending)
+  if (easy->headers_pending)
     {
-      self->headers_pending = FALSE;
+      easy->headers_pending = FALSE;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_CODE]);
       g_signal_emit (self, signals[SIGNAL_GOT_HEADERS], 0);
     }
 
   /* The stream's reader may be waiting for what the sink took. */
-  if (self->sink->funcs->flush != NULL)
-    self->sink->funcs->flush (self->sink);
+  if (easy->sink->funcs->flush != NULL)
+    easy->sink->funcs->flush (easy->sink);
 
   /* A handler may have cancelled it: then "finished" says the rest. */
-  if (self->run.completed || !state_is_running (self->state))
+  if (easy->run.completed || !state_is_running (self->state))
     return TRUE;
 
-  if (!g_curl_progress_changed (&self->progress, self->downloaded, self->download_size,
-                                uploaded_bytes (self)))
+  if (!g_curl_progress_changed (&self->progress, easy->downloaded, easy->download_size,
+                                g_curl_easy_uploaded (easy)))
     return TRUE;
 
   if (!g_curl_progress_is_due (&self->progress, now, interval, next_due))
@@ -2620,6 +1683,7 @@ static void
 run_finish (GCurlRun *run)
 {
   GCurlTransfer *self = from_run (run);
+  GCurlEasy *easy = &self->easy;
   GCurlTransferEnding ending;
   GCurlTransferState state;
   guint changed = 0;
@@ -2636,9 +1700,9 @@ run_finish (GCurlRun *run)
   /* Headers that came with the last data and have not been reported,
    * whether or not the body that followed arrived whole: send_async's
    * stream then reports the failure after the bytes that did arrive. */
-  if (self->headers_pending && state != G_CURL_TRANSFER_STATE_CANCELLED)
+  if (easy->headers_pending && state != G_CURL_TRANSFER_STATE_CANCELLED)
     {
-      self->headers_pending = FALSE;
+      easy->headers_pending = FALSE;
       changed |= 1u << PROP_STATUS_CODE;
       g_signal_emit (self, signals[SIGNAL_GOT_HEADERS], 0);
 
@@ -2647,7 +1711,7 @@ run_finish (GCurlRun *run)
       if (self->error != NULL && state == G_CURL_TRANSFER_STATE_SUCCEEDED)
         state = G_CURL_TRANSFER_STATE_FAILED;
     }
-  self->headers_pending = FALSE;
+  easy->headers_pending = FALSE;
 
   changed |= report_progress (self, g_get_monotonic_time ());
   if (self->state != state)
@@ -2655,21 +1719,21 @@ run_finish (GCurlRun *run)
       self->state = state;
       changed |= 1u << PROP_STATE;
     }
-  self->pause_requested = FALSE;
-  self->paused_in_curl = FALSE;
+  easy->pause_requested = FALSE;
+  easy->paused_in_curl = FALSE;
 
   /* From here on, handlers (of notify::state, of "finished") may start the
    * next run. A sink (send_async's stream) takes the body of this run
    * only: it learns how the run ended first, and is unset. The library's
    * own handlers, which may come after the application's, read this run's
    * end from the ending. */
-  if (self->sink->funcs->end != NULL)
-    self->sink->funcs->end (self->sink, self->error);
-  g_curl_transfer_set_sink (self, NULL);
+  if (easy->sink->funcs->end != NULL)
+    easy->sink->funcs->end (easy->sink, self->error);
+  g_curl_easy_set_sink (easy, NULL);
 
   ending.run = self->run_number;
   ending.error = self->error != NULL ? g_error_copy (self->error) : NULL;
-  ending.body = self->body_bytes != NULL ? g_bytes_ref (self->body_bytes) : NULL;
+  ending.body = easy->body_bytes != NULL ? g_bytes_ref (easy->body_bytes) : NULL;
   ending.outer = self->ending;
   self->ending = &ending;
 
@@ -2692,112 +1756,23 @@ g_curl_transfer_get_ending (GCurlTransfer *self)
   return self->ending;
 }
 
-static gint64
-earliest (gint64 a,
-          gint64 b)
-{
-  if (a < 0)
-    return b;
-  if (b < 0)
-    return a;
-  return MIN (a, b);
-}
-
-/* Whether the transfer cannot stall yet (waiting for a connection) or any
- * more. */
-static gboolean
-is_unwatched (GCurlTransfer *self)
-{
-  return !self->active || self->run.completed;
-}
-
-/* Whether something that is not the peer's fault holds the transfer back
- * (the application's pause, a slow reader of the stream, the speed limit,
- * the request stream): then it does not stall. */
-static gboolean
-is_held (GCurlTransfer *self)
-{
-  return self->paused_in_curl || self->state != G_CURL_TRANSFER_STATE_RUNNING;
-}
-
-/* When the watchdog must look at the transfer: its stall deadline unless
- * it is held, and a nudge for an HTTP/2 transfer idle for a while, held
- * or not: libcurl 7.88 can sit on the last bytes of a paused stream too,
- * and a nudge lets them into its pause buffer for the resume. */
-static gint64
-watch_due (GCurlTransfer *self,
-           gboolean       held)
-{
-  return earliest (held ? -1 : g_curl_stall_deadline (&self->stall, self->stall_timeout),
-                   self->is_http2 ? g_curl_stall_nudge_due (&self->stall) : -1);
-}
-
-/* When the watchdog must look at the transfer next, -1 for never, as of
- * @now, right after libcurl returned. Also notes whether a nudge (see
- * g_curl_source_nudge(), @nudging: the dispatch that just ended was one)
- * brought data: libcurl had more of it in its buffers than one nudge lets
- * out, so *@nudge_again is set. */
+/* The watchdog's questions go to the easy handle (see gcurl-easy.c). */
 static gint64
 run_watch_due (GCurlRun *run,
                gint64    now,
                gboolean  nudging,
                gboolean *nudge_again)
 {
-  GCurlTransfer *self = from_run (run);
-  gboolean was_nudged = self->stall.nudged;
-
-  if (is_unwatched (self))
-    return -1;
-
-  if (g_curl_stall_observe (&self->stall, self->activity, now) && nudging && was_nudged)
-    *nudge_again = TRUE;
-
-  return watch_due (self, is_held (self));
+  return g_curl_easy_watch_due (&from_run (run)->easy, now, nudging, nudge_again);
 }
 
-/* The watchdog's look at the transfer: returns the error to end it with if
- * it has received nothing for its stall timeout since it sent its request,
- * or %NULL. Sets *@nudge if it has been idle for a nudge (only libcurl's
- * HTTP/2 sits on bytes that way: an idle HTTP/1 transfer is waiting for
- * its server, and costs nobody a recv()), and lowers *@next_due to when it
- * must look again. */
 static GError *
 run_watch (GCurlRun *run,
            gint64    now,
            gboolean *nudge,
            gint64   *next_due)
 {
-  GCurlTransfer *self = from_run (run);
-  gboolean held = is_held (self);
-
-  if (is_unwatched (self))
-    {
-      g_curl_stall_reset (&self->stall, self->activity, now);
-      return NULL;
-    }
-
-  g_curl_stall_observe (&self->stall, self->activity, now);
-  if (held)
-    {
-      /* Not the peer's fault: the stall timeout counts from the end of
-       * the hold. */
-      GCURL_DEBUG ("%p %s: held (paused in libcurl %d, state %d)", self, shown_url (self),
-                   self->paused_in_curl, self->state);
-      g_curl_stall_restart_timeout (&self->stall, now);
-    }
-  else if (g_curl_stall_is_stalled (&self->stall, self->stall_timeout, now))
-    return g_error_new (G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
-                        _("No data received from %s for %u seconds"),
-                        shown_url (self), self->stall_timeout);
-
-  if (self->is_http2 && g_curl_stall_take_nudge (&self->stall, now))
-    {
-      GCURL_DEBUG ("%p %s: idle, nudging", self, shown_url (self));
-      *nudge = TRUE;
-    }
-
-  *next_due = earliest (*next_due, watch_due (self, held));
-  return NULL;
+  return g_curl_easy_watch (&from_run (run)->easy, now, nudge, next_due);
 }
 
 /* Sends the body of the next run to @sink (not owned: it unsets itself
@@ -2807,8 +1782,7 @@ void
 g_curl_transfer_set_sink (GCurlTransfer *self,
                           GCurlBodySink *sink)
 {
-  self->sink = sink != NULL ? sink : &self->memory.parent;
-  self->sink_paused = FALSE;
+  g_curl_easy_set_sink (&self->easy, sink);
 }
 
 /* The sink has room again: let libcurl deliver what it held. Never called
@@ -2816,11 +1790,7 @@ g_curl_transfer_set_sink (GCurlTransfer *self,
 void
 g_curl_transfer_unpause_sink (GCurlTransfer *self)
 {
-  if (!self->sink_paused || self->pause_requested || self->run.completed)
-    return;
-
-  self->sink_paused = FALSE;
-  unpause_in_curl (self);
+  g_curl_easy_unpause_sink (&self->easy);
 }
 
 static const char *

@@ -18,11 +18,11 @@ G_BEGIN_DECLS
 typedef struct
 {
   /* A chunk, the end or a read error is there: libcurl may read again. */
-  void (*ready)  (GObject *owner);
+  void (*ready)  (gpointer  data);
   /* The body cannot be sent again (a seek that failed once the read
    * ahead of the replaced request was over): the run must end. */
-  void (*failed) (GObject *owner,
-                  GError  *error);
+  void (*failed) (gpointer  data,
+                  GError   *error);
 } GCurlUploadFuncs;
 
 /* libcurl asks for data in its read callback; the upload only copies what
@@ -45,11 +45,13 @@ typedef struct
   guint                   started : 1;     /* the stream has been read from */
   guint                   rewind_pending : 1;  /* seek once the read ends */
   const GCurlUploadFuncs *funcs;
+  gpointer                data;            /* for funcs */
   GObject                *owner;           /* (unowned): refed while reading */
 } GCurlUpload;
 
 void     g_curl_upload_init       (GCurlUpload            *upload,
                                    const GCurlUploadFuncs *funcs,
+                                   gpointer                data,
                                    GObject                *owner);
 void     g_curl_upload_clear      (GCurlUpload            *upload);
 void     g_curl_upload_set_stream (GCurlUpload            *upload,

@@ -13,13 +13,17 @@
 #include "gcurl-error.h"
 #include "gcurl-upload-private.h"
 
+/* The upload of @owner (refed while a read runs), which embeds it and is
+ * told through @funcs, with @data. */
 void
 g_curl_upload_init (GCurlUpload            *upload,
                     const GCurlUploadFuncs *funcs,
+                    gpointer                data,
                     GObject                *owner)
 {
   memset (upload, 0, sizeof *upload);
   upload->funcs = funcs;
+  upload->data = data;
   upload->owner = owner;
 }
 
@@ -110,7 +114,7 @@ read_cb (GObject      *source,
       g_clear_error (&error);
       upload->rewind_pending = FALSE;
       if (!seek_and_read (upload, &error))
-        upload->funcs->failed (owner, error);
+        upload->funcs->failed (upload->data, error);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
@@ -131,7 +135,7 @@ read_cb (GObject      *source,
           upload->chunk = bytes;
           upload->offset = 0;
         }
-      upload->funcs->ready (owner);
+      upload->funcs->ready (upload->data);
     }
 
   /* The upload lives in its owner, which the read held. */
