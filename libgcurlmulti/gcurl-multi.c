@@ -12,9 +12,9 @@
 #include "gcurl-enum-types.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
-#include "gcurl-input-stream-private.h"
 #include "gcurl-multi.h"
 #include "gcurl-multi-private.h"
+#include "gcurl-proxy-private.h"
 #include "gcurl-source-private.h"
 #include "gcurl-transfer-private.h"
 #include "gcurl-util-private.h"
@@ -49,11 +49,6 @@
 #define GCURL_DEFAULT_RETRY_DELAY_MS 1000
 #define GCURL_DEFAULT_MAX_BODY_SIZE (G_GUINT64_CONSTANT (256) * 1024 * 1024)
 
-/* How long the proxy resolver's answer for an origin is kept: proxies are
- * chosen per host in practice (libsoup asks once per connection), and a
- * network change forgets them all at once. */
-#define GCURL_PROXY_CACHE_TTL_US (60 * G_USEC_PER_SEC)
-
 struct _GCurlMulti
 {
   GObject             parent_instance;
@@ -70,22 +65,10 @@ struct _GCurlMulti
   guint               retry_delay;        /* ms */
   GCurlRequestOptions defaults;           /* the settings of every transfer
                                            * (proxy NULL: ask proxy_resolver) */
-  GProxyResolver     *proxy_resolver;     /* NULL: libcurl's own choice */
-  GHashTable         *proxy_cache;        /* origin → ProxyCacheEntry */
-  GHashTable         *proxy_pending;      /* origin → GPtrArray of ProxyWaiter */
-  GNetworkMonitor    *network_monitor;
-  gulong              network_changed_id;
+  GCurlProxyChooser   proxies;            /* the proxy resolver's answers */
   guint               proxy_resolver_set : 1;   /* at construction */
   guint               network_monitor_set : 1;
 };
-
-typedef struct
-{
-  char   *proxy;                          /* for CURLOPT_PROXY; "" = none,
-                                           * NULL = none, and libcurl's
-                                           * default says so too */
-  gint64  expires;                        /* monotonic µs */
-} ProxyCacheEntry;
 
 enum {
   PROP_0,
@@ -113,18 +96,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (GCurlMulti, g_curl_multi, G_TYPE_OBJECT)
-
-static void
-proxy_cache_entry_free (gpointer data)
-{
-  ProxyCacheEntry *entry = data;
-
-  g_free (entry->proxy);
-  g_free (entry);
-}
-
-static void set_network_monitor (GCurlMulti      *self,
-                                 GNetworkMonitor *monitor);
 
 /* Test hook: the source of the multi's CURLM. */
 GSource *
@@ -201,10 +172,11 @@ g_curl_multi_constructed (GObject *object)
 
   apply_multi_options (self);
 
+  g_curl_proxy_chooser_set_context (&self->proxies, self->context);
   if (!self->proxy_resolver_set)
-    self->proxy_resolver = g_object_ref (g_proxy_resolver_get_default ());
+    g_curl_proxy_chooser_set_resolver (&self->proxies, g_proxy_resolver_get_default ());
   if (!self->network_monitor_set)
-    set_network_monitor (self, g_network_monitor_get_default ());
+    g_curl_proxy_chooser_set_monitor (&self->proxies, g_network_monitor_get_default ());
 }
 
 static void
@@ -215,10 +187,7 @@ g_curl_multi_dispose (GObject *object)
   /* Running transfers keep us alive, so there are none here unless
    * g_object_run_dispose() was called: the engine ends them cleanly. */
   g_clear_pointer (&self->engine, g_curl_engine_free);
-  g_clear_object (&self->proxy_resolver);
-  if (self->network_monitor != NULL)
-    g_clear_signal_handler (&self->network_changed_id, self->network_monitor);
-  g_clear_object (&self->network_monitor);
+  g_curl_proxy_chooser_dispose (&self->proxies);
 
   G_OBJECT_CLASS (g_curl_multi_parent_class)->dispose (object);
 }
@@ -230,8 +199,7 @@ g_curl_multi_finalize (GObject *object)
 
   g_clear_pointer (&self->context, g_main_context_unref);
   g_curl_request_options_clear (&self->defaults);
-  g_clear_pointer (&self->proxy_cache, g_hash_table_unref);
-  g_clear_pointer (&self->proxy_pending, g_hash_table_unref);
+  g_curl_proxy_chooser_clear (&self->proxies);
 
   G_OBJECT_CLASS (g_curl_multi_parent_class)->finalize (object);
 }
@@ -270,70 +238,6 @@ set_default_int (GCurlMulti *self,
 {
   if (g_curl_request_options_set_int (&self->defaults, field, value))
     g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
-}
-
-static void
-forget_proxies (GCurlMulti *self)
-{
-  g_hash_table_remove_all (self->proxy_cache);
-}
-
-static gboolean
-forget_proxies_cb (gpointer user_data)
-{
-  g_autoptr(GCurlMulti) self = g_weak_ref_get (user_data);
-
-  if (self != NULL)
-    forget_proxies (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-weak_ref_free (gpointer data)
-{
-  g_weak_ref_clear (data);
-  g_free (data);
-}
-
-/* The monitor signals from the context it was made in, which may be
- * another thread's: the cache is only touched from the multi's. */
-static void
-network_changed_cb (GNetworkMonitor *monitor,
-                    gboolean         available,
-                    gpointer         user_data)
-{
-  GCurlMulti *self = user_data;
-  GWeakRef *ref;
-
-  if (g_main_context_is_owner (self->context))
-    {
-      /* Another network may have other proxies. */
-      forget_proxies (self);
-      return;
-    }
-
-  ref = g_new0 (GWeakRef, 1);
-  g_weak_ref_init (ref, self);
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, forget_proxies_cb,
-                              ref, weak_ref_free);
-}
-
-static void
-set_network_monitor (GCurlMulti      *self,
-                     GNetworkMonitor *monitor)
-{
-  if (self->network_monitor == monitor)
-    return;
-
-  if (self->network_monitor != NULL)
-    g_clear_signal_handler (&self->network_changed_id, self->network_monitor);
-  g_set_object (&self->network_monitor, monitor);
-  if (monitor != NULL)
-    self->network_changed_id = g_signal_connect_object (monitor, "network-changed",
-                                                        G_CALLBACK (network_changed_cb),
-                                                        self, 0);
-  forget_proxies (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NETWORK_MONITOR]);
 }
 
 static void
@@ -389,10 +293,10 @@ g_curl_multi_get_property (GObject    *object,
       g_value_set_string (value, self->defaults.proxy);
       break;
     case PROP_PROXY_RESOLVER:
-      g_value_set_object (value, self->proxy_resolver);
+      g_value_set_object (value, self->proxies.resolver);
       break;
     case PROP_NETWORK_MONITOR:
-      g_value_set_object (value, self->network_monitor);
+      g_value_set_object (value, self->proxies.monitor);
       break;
     case PROP_MAX_BODY_SIZE:
       g_value_set_uint64 (value, self->defaults.max_body_size);
@@ -494,15 +398,13 @@ g_curl_multi_set_property (GObject      *object,
       break;
     case PROP_PROXY_RESOLVER:
       self->proxy_resolver_set = TRUE;
-      if (g_set_object (&self->proxy_resolver, g_value_get_object (value)))
-        {
-          forget_proxies (self);
-          g_object_notify_by_pspec (object, pspec);
-        }
+      if (g_curl_proxy_chooser_set_resolver (&self->proxies, g_value_get_object (value)))
+        g_object_notify_by_pspec (object, pspec);
       break;
     case PROP_NETWORK_MONITOR:
       self->network_monitor_set = TRUE;
-      set_network_monitor (self, g_value_get_object (value));
+      if (g_curl_proxy_chooser_set_monitor (&self->proxies, g_value_get_object (value)))
+        g_object_notify_by_pspec (object, pspec);
       break;
     case PROP_MAX_BODY_SIZE:
       if (self->defaults.max_body_size != g_value_get_uint64 (value))
@@ -835,10 +737,7 @@ g_curl_multi_init (GCurlMulti *self)
    * other numbers are set as construct properties. */
   self->defaults.connect_timeout = 0;
   self->defaults.timeout = 0;
-  self->proxy_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                             proxy_cache_entry_free);
-  self->proxy_pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                               (GDestroyNotify) g_ptr_array_unref);
+  g_curl_proxy_chooser_init (&self->proxies, G_OBJECT (self));
 }
 
 /**
@@ -929,191 +828,6 @@ g_curl_multi_get_n_transfers (GCurlMulti *self)
   return self->engine != NULL ? g_curl_engine_get_n_runs (self->engine) : 0;
 }
 
-static gboolean
-proxy_in_environment (void)
-{
-  static const char * const names[] = {
-    "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
-  };
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (names); i++)
-    if (g_getenv (names[i]) != NULL)
-      return TRUE;
-
-  return FALSE;
-}
-
-/* The first proxy of @proxies that libcurl can use, as CURLOPT_PROXY
- * takes it ("" for a direct connection). */
-static char *
-proxy_from_list (char **proxies)
-{
-  guint i;
-
-  for (i = 0; proxies != NULL && proxies[i] != NULL; i++)
-    {
-      const char *p = proxies[i];
-
-      if (g_str_has_prefix (p, "direct://"))
-        return g_strdup ("");
-      /* GLib's "socks" is SOCKS version 5, or lower. */
-      if (g_str_has_prefix (p, "socks://"))
-        return g_strconcat ("socks5h://", p + strlen ("socks://"), NULL);
-      if (g_str_has_prefix (p, "http://") || g_str_has_prefix (p, "https://") ||
-          g_str_has_prefix (p, "socks4://") || g_str_has_prefix (p, "socks4a://") ||
-          g_str_has_prefix (p, "socks5://") || g_str_has_prefix (p, "socks5h://"))
-        return g_strdup (p);
-    }
-
-  return g_strdup ("");
-}
-
-/* A transfer waiting for the proxy of its origin. Transfers to one origin
- * wait behind one lookup, and start in the order they were added. */
-typedef struct
-{
-  GCurlTransfer *transfer;
-  guint          run;
-} ProxyWaiter;
-
-typedef struct
-{
-  GCurlMulti *multi;
-  char       *origin;
-} ProxyLookup;
-
-static void
-proxy_waiter_free (gpointer data)
-{
-  ProxyWaiter *waiter = data;
-
-  g_object_unref (waiter->transfer);
-  g_free (waiter);
-}
-
-static void
-proxy_lookup_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  ProxyLookup *lookup = user_data;
-  GCurlMulti *self = lookup->multi;
-  g_autoptr(GError) error = NULL;
-  g_auto(GStrv) proxies = g_proxy_resolver_lookup_finish (G_PROXY_RESOLVER (source),
-                                                          result, &error);
-  g_autoptr(GPtrArray) waiters = NULL;
-  g_autofree char *pending_key = NULL;
-  ProxyCacheEntry *entry = NULL;
-  guint i;
-
-  g_hash_table_steal_extended (self->proxy_pending, lookup->origin,
-                               (gpointer *) &pending_key, (gpointer *) &waiters);
-
-  if (proxies != NULL)
-    {
-      entry = g_new0 (ProxyCacheEntry, 1);
-      entry->proxy = proxy_from_list (proxies);
-      /* Without proxy variables in the environment, libcurl's default is
-       * a direct connection too: then nothing is set on the handles (each
-       * CURLOPT_PROXY and CURLOPT_NOPROXY is a copy per transfer). */
-      if (entry->proxy[0] == '\0' && !proxy_in_environment ())
-        g_clear_pointer (&entry->proxy, g_free);
-      entry->expires = g_get_monotonic_time () + GCURL_PROXY_CACHE_TTL_US;
-      g_hash_table_replace (self->proxy_cache, g_strdup (lookup->origin), entry);
-    }
-
-  for (i = 0; waiters != NULL && i < waiters->len; i++)
-    {
-      ProxyWaiter *waiter = g_ptr_array_index (waiters, i);
-      GCurlTransfer *transfer = waiter->transfer;
-
-      /* Cancelled meanwhile, or already running again. */
-      if (!g_curl_transfer_is_running_in (transfer, self->engine) ||
-          g_curl_transfer_is_completed (transfer) ||
-          g_curl_transfer_get_run (transfer) != waiter->run)
-        continue;
-
-      if (entry == NULL)
-        {
-          g_curl_transfer_end (transfer,
-                                        g_error_new (G_CURL_ERROR,
-                                                     G_CURL_ERROR_COULDNT_RESOLVE_PROXY,
-                                                     _("Could not find the proxy for %s: %s"),
-                                                     g_curl_transfer_get_shown_url (transfer),
-                                                     error->message));
-          continue;
-        }
-
-      g_curl_transfer_set_proxy (transfer, entry->proxy);
-      g_curl_transfer_submit (transfer);
-    }
-
-  g_object_unref (lookup->multi);
-  g_free (lookup->origin);
-  g_free (lookup);
-}
-
-/* Sets the proxy the resolver chose for @transfer's origin; returns %TRUE
- * if it has to be asked first, in which case the transfer is added to
- * libcurl once it has answered. */
-static gboolean
-choose_proxy (GCurlMulti    *self,
-              GCurlTransfer *transfer)
-{
-  static GType dummy_type;
-  g_autofree char *origin = NULL;
-  g_autofree char *uri = NULL;
-  ProxyCacheEntry *entry;
-  ProxyWaiter *waiter;
-  GPtrArray *waiters;
-  ProxyLookup *lookup;
-
-  if (self->defaults.proxy != NULL || self->proxy_resolver == NULL ||
-      g_curl_transfer_has_proxy (transfer))
-    return FALSE;
-
-  /* GLib's fallback when no module provides a resolver always answers
-   * "direct://": leave the choice to libcurl, which reads the proxy
-   * environment variables. */
-  if (dummy_type == 0)
-    dummy_type = g_type_from_name ("GDummyProxyResolver");
-  if (dummy_type != 0 && G_OBJECT_TYPE (self->proxy_resolver) == dummy_type)
-    return FALSE;
-
-  origin = g_curl_url_origin (g_curl_transfer_get_url (transfer));
-  if (origin == NULL)
-    return FALSE;
-  entry = g_hash_table_lookup (self->proxy_cache, origin);
-  if (entry != NULL && entry->expires > g_get_monotonic_time ())
-    {
-      g_curl_transfer_set_proxy (transfer, entry->proxy);
-      return FALSE;
-    }
-
-  waiter = g_new0 (ProxyWaiter, 1);
-  waiter->transfer = g_object_ref (transfer);
-  waiter->run = g_curl_transfer_get_run (transfer);
-
-  waiters = g_hash_table_lookup (self->proxy_pending, origin);
-  if (waiters != NULL)
-    {
-      g_ptr_array_add (waiters, waiter);
-      return TRUE;
-    }
-
-  waiters = g_ptr_array_new_with_free_func (proxy_waiter_free);
-  g_ptr_array_add (waiters, waiter);
-  g_hash_table_insert (self->proxy_pending, g_strdup (origin), waiters);
-
-  lookup = g_new0 (ProxyLookup, 1);
-  lookup->multi = g_object_ref (self);
-  lookup->origin = g_steal_pointer (&origin);
-  uri = g_strconcat (lookup->origin, "/", NULL);
-  g_proxy_resolver_lookup_async (self->proxy_resolver, uri, NULL, proxy_lookup_cb, lookup);
-  return TRUE;
-}
-
 /**
  * g_curl_multi_add_transfer:
  * @self: a multi
@@ -1145,313 +859,12 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
   g_return_if_fail (self->engine != NULL);
 
   /* A transfer that cannot start has ended already, with its error. */
-  if (g_curl_transfer_start (transfer, self->engine, &self->defaults) &&
-      !choose_proxy (self, transfer))
-    g_curl_transfer_submit (transfer);
-}
-
-/* send_and_read */
-
-typedef struct
-{
-  GCurlTransfer *transfer;
-  guint          run;
-  gulong         finished_id;
-  GSource       *cancel_source;
-} SendAndReadData;
-
-static void
-send_and_read_data_free (SendAndReadData *data)
-{
-  g_curl_clear_source (&data->cancel_source);
-  g_clear_signal_handler (&data->finished_id, data->transfer);
-  g_clear_object (&data->transfer);
-  g_free (data);
-}
-
-static void
-send_and_read_finished_cb (GCurlTransfer *transfer,
-                           gpointer       user_data)
-{
-  GTask *task = user_data;
-  SendAndReadData *data = g_task_get_task_data (task);
-  const GCurlTransferEnding *ending = g_curl_transfer_get_ending (transfer);
-
-  /* Not the transfer's current state: a handler that ran before this one
-   * may have started the next run already. */
-  if (ending == NULL || ending->run != data->run)
+  /* The application's proxy (the transfer's or this multi's), or the
+   * resolver's for its origin. */
+  if (!g_curl_transfer_start (transfer, self->engine, &self->defaults))
     return;
-
-  if (ending->error != NULL)
-    g_task_return_error (task, g_error_copy (ending->error));
-  else
-    g_task_return_pointer (task, ending->body ? g_bytes_ref (ending->body) : g_bytes_new (NULL, 0),
-                           (GDestroyNotify) g_bytes_unref);
-
-  /* Drops the data (and with it this handler) and the task. */
-  g_object_unref (task);
-}
-
-static gboolean
-send_and_read_cancelled_cb (GCancellable *cancellable,
-                            gpointer      user_data)
-{
-  GTask *task = user_data;
-  SendAndReadData *data = g_task_get_task_data (task);
-
-  g_curl_transfer_cancel (data->transfer);
-  return G_SOURCE_REMOVE;
-}
-
-/**
- * g_curl_multi_send_and_read_async:
- * @self: a multi
- * @transfer: a transfer that is not running
- * @cancellable: (nullable): a cancellable to stop the transfer
- * @callback: (scope async): called when the transfer has finished
- * @user_data: (closure): data for @callback
- *
- * Runs @transfer and collects its response body in memory. The callback
- * runs from the multi's main context once the transfer has finished; get
- * the body with [method@GCurl.Multi.send_and_read_finish].
- *
- * An HTTP error status is not an error here: the body is returned and the
- * status is on @transfer. Cancelling @cancellable cancels the transfer
- * and gives %G_IO_ERROR_CANCELLED.
- *
- * Since: 1.0
- */
-void
-g_curl_multi_send_and_read_async (GCurlMulti          *self,
-                                  GCurlTransfer       *transfer,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  SendAndReadData *data;
-
-  g_return_if_fail (G_CURL_IS_MULTI (self));
-  g_return_if_fail (G_CURL_IS_TRANSFER (transfer));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, g_curl_multi_send_and_read_async);
-  g_task_set_check_cancellable (task, FALSE);
-
-  if (g_task_return_error_if_cancelled (task))
+  if (self->defaults.proxy == NULL && !g_curl_transfer_has_proxy (transfer) &&
+      g_curl_proxy_chooser_choose (&self->proxies, transfer))
     return;
-
-  data = g_new0 (SendAndReadData, 1);
-  data->transfer = g_object_ref (transfer);
-  g_task_set_task_data (task, data, (GDestroyNotify) send_and_read_data_free);
-
-  /* The handler owns a reference to the task until "finished". */
-  data->finished_id = g_signal_connect (transfer, "finished",
-                                        G_CALLBACK (send_and_read_finished_cb),
-                                        g_object_ref (task));
-
-  data->cancel_source = g_curl_watch_cancellable (self->context, cancellable,
-                                                        send_and_read_cancelled_cb, task);
-
-  g_curl_multi_add_transfer (self, transfer);
-  data->run = g_curl_transfer_get_run (transfer);
-}
-
-/**
- * g_curl_multi_send_and_read_finish:
- * @self: a multi
- * @result: the result given to the callback
- * @error: return location for an error
- *
- * Finishes [method@GCurl.Multi.send_and_read_async].
- *
- * Returns: (transfer full): the response body, or %NULL with @error set:
- *   %G_CURL_ERROR for a failed transfer, %G_IO_ERROR_CANCELLED for a
- *   cancelled one
- *
- * Since: 1.0
- */
-GBytes *
-g_curl_multi_send_and_read_finish (GCurlMulti    *self,
-                                   GAsyncResult  *result,
-                                   GError       **error)
-{
-  g_return_val_if_fail (G_CURL_IS_MULTI (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, g_curl_multi_send_and_read_async), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/* send */
-
-typedef struct
-{
-  GCurlTransfer *transfer;
-  guint          run;
-  GInputStream  *stream;
-  gulong         headers_id;
-  gulong         finished_id;
-  GSource       *cancel_source;
-} SendData;
-
-static void
-send_data_disconnect (SendData *data)
-{
-  g_curl_clear_source (&data->cancel_source);
-  g_clear_signal_handler (&data->headers_id, data->transfer);
-  g_clear_signal_handler (&data->finished_id, data->transfer);
-}
-
-static void
-send_data_free (SendData *data)
-{
-  send_data_disconnect (data);
-  g_clear_object (&data->stream);
-  g_clear_object (&data->transfer);
-  g_free (data);
-}
-
-/* The handlers own a reference to the task until one of them returns it. */
-static void
-send_got_headers_cb (GCurlTransfer *transfer,
-                     gpointer       user_data)
-{
-  GTask *task = user_data;
-  SendData *data = g_task_get_task_data (task);
-
-  /* The headers of a later run, in a main loop nested in a handler of
-   * this run's "finished" (see send_finished_cb()). */
-  if (g_curl_transfer_get_run (transfer) != data->run)
-    return;
-
-  send_data_disconnect (data);
-  g_task_return_pointer (task, g_steal_pointer (&data->stream), g_object_unref);
-  g_object_unref (task);
-}
-
-static void
-send_finished_cb (GCurlTransfer *transfer,
-                  gpointer       user_data)
-{
-  GTask *task = user_data;
-  SendData *data = g_task_get_task_data (task);
-  const GCurlTransferEnding *ending = g_curl_transfer_get_ending (transfer);
-
-  /* Not the transfer's current state: a handler that ran before this one
-   * may have started the next run already. */
-  if (ending == NULL || ending->run != data->run)
-    return;
-
-  send_data_disconnect (data);
-  if (ending->error != NULL)
-    g_task_return_error (task, g_error_copy (ending->error));
-  else
-    g_task_return_pointer (task, g_steal_pointer (&data->stream), g_object_unref);
-  g_object_unref (task);
-}
-
-static gboolean
-send_cancelled_cb (GCancellable *cancellable,
-                   gpointer      user_data)
-{
-  SendData *data = g_task_get_task_data (user_data);
-
-  g_curl_transfer_cancel (data->transfer);
-  return G_SOURCE_REMOVE;
-}
-
-/**
- * g_curl_multi_send_async:
- * @self: a multi
- * @transfer: a transfer that is not running
- * @cancellable: (nullable): a cancellable to stop the transfer until its
- *   headers have arrived
- * @callback: (scope async): called once the response headers are there
- * @user_data: (closure): data for @callback
- *
- * Runs @transfer and streams its response body, as
- * `soup_session_send_async()` does. The callback runs from the multi's main
- * context once the final response's status and headers are known (after
- * redirects), or the transfer has failed; get the body's stream with
- * [method@GCurl.Multi.send_finish].
- *
- * The stream is a `GPollableInputStream` that delivers the body in order
- * and applies back-pressure: when the reader is more than a few hundred
- * KiB behind, the transfer is paused until it catches up, so a slow reader
- * of any body holds a bounded amount of memory. Closing or dropping the
- * stream before its end cancels the transfer. A failure after the headers
- * (such as the connection closing mid-body) is the error of the read that
- * comes after the last byte that arrived, never a silent short read.
- *
- * An HTTP error status is not an error here: the stream has the error
- * page, and the status is on @transfer. Read the stream from the multi's
- * main context.
- *
- * Since: 1.0
- */
-void
-g_curl_multi_send_async (GCurlMulti          *self,
-                         GCurlTransfer       *transfer,
-                         GCancellable        *cancellable,
-                         GAsyncReadyCallback  callback,
-                         gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  SendData *data;
-
-  g_return_if_fail (G_CURL_IS_MULTI (self));
-  g_return_if_fail (G_CURL_IS_TRANSFER (transfer));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, g_curl_multi_send_async);
-  g_task_set_check_cancellable (task, FALSE);
-
-  if (g_task_return_error_if_cancelled (task))
-    return;
-
-  data = g_new0 (SendData, 1);
-  data->transfer = g_object_ref (transfer);
-  data->stream = g_curl_input_stream_new (transfer, self->context);
-  g_task_set_task_data (task, data, (GDestroyNotify) send_data_free);
-
-  data->headers_id = g_signal_connect (transfer, "got-headers",
-                                       G_CALLBACK (send_got_headers_cb), g_object_ref (task));
-  data->finished_id = g_signal_connect_data (transfer, "finished",
-                                             G_CALLBACK (send_finished_cb), task,
-                                             NULL, 0);
-
-  data->cancel_source = g_curl_watch_cancellable (self->context, cancellable,
-                                                        send_cancelled_cb, task);
-
-  g_curl_multi_add_transfer (self, transfer);
-  data->run = g_curl_transfer_get_run (transfer);
-}
-
-/**
- * g_curl_multi_send_finish:
- * @self: a multi
- * @result: the result given to the callback
- * @error: return location for an error
- *
- * Finishes [method@GCurl.Multi.send_async].
- *
- * Returns: (transfer full): the stream of the response body, or %NULL with
- *   @error set: %G_CURL_ERROR for a transfer that failed before its headers
- *   arrived, %G_IO_ERROR_CANCELLED for a cancelled one
- *
- * Since: 1.0
- */
-GInputStream *
-g_curl_multi_send_finish (GCurlMulti    *self,
-                          GAsyncResult  *result,
-                          GError       **error)
-{
-  g_return_val_if_fail (G_CURL_IS_MULTI (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, g_curl_multi_send_async), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  g_curl_transfer_submit (transfer);
 }

@@ -1,0 +1,323 @@
+/* gcurl-send.c: send_and_read_async and send_async, GIO-style
+ *
+ * The two ways to run a transfer as one asynchronous call: with its body
+ * collected in memory, or streamed through a GCurlInputStream from its
+ * headers on. Both are a GTask around the transfer's signals, which only
+ * take the run they started (an earlier handler of "finished" may have
+ * started the next one).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "gcurl-input-stream-private.h"
+#include "gcurl-multi.h"
+#include "gcurl-transfer-private.h"
+#include "gcurl-util-private.h"
+
+/* send_and_read */
+
+typedef struct
+{
+  GCurlTransfer *transfer;
+  guint          run;
+  gulong         finished_id;
+  GSource       *cancel_source;
+} SendAndReadData;
+
+static void
+send_and_read_data_free (SendAndReadData *data)
+{
+  g_curl_clear_source (&data->cancel_source);
+  g_clear_signal_handler (&data->finished_id, data->transfer);
+  g_clear_object (&data->transfer);
+  g_free (data);
+}
+
+static void
+send_and_read_finished_cb (GCurlTransfer *transfer,
+                           gpointer       user_data)
+{
+  GTask *task = user_data;
+  SendAndReadData *data = g_task_get_task_data (task);
+  const GCurlTransferEnding *ending = g_curl_transfer_get_ending (transfer);
+
+  /* Not the transfer's current state: a handler that ran before this one
+   * may have started the next run already. */
+  if (ending == NULL || ending->run != data->run)
+    return;
+
+  if (ending->error != NULL)
+    g_task_return_error (task, g_error_copy (ending->error));
+  else
+    g_task_return_pointer (task, ending->body ? g_bytes_ref (ending->body) : g_bytes_new (NULL, 0),
+                           (GDestroyNotify) g_bytes_unref);
+
+  /* Drops the data (and with it this handler) and the task. */
+  g_object_unref (task);
+}
+
+static gboolean
+send_and_read_cancelled_cb (GCancellable *cancellable,
+                            gpointer      user_data)
+{
+  GTask *task = user_data;
+  SendAndReadData *data = g_task_get_task_data (task);
+
+  g_curl_transfer_cancel (data->transfer);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * g_curl_multi_send_and_read_async:
+ * @self: a multi
+ * @transfer: a transfer that is not running
+ * @cancellable: (nullable): a cancellable to stop the transfer
+ * @callback: (scope async): called when the transfer has finished
+ * @user_data: (closure): data for @callback
+ *
+ * Runs @transfer and collects its response body in memory. The callback
+ * runs from the multi's main context once the transfer has finished; get
+ * the body with [method@GCurl.Multi.send_and_read_finish].
+ *
+ * An HTTP error status is not an error here: the body is returned and the
+ * status is on @transfer. Cancelling @cancellable cancels the transfer
+ * and gives %G_IO_ERROR_CANCELLED.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_multi_send_and_read_async (GCurlMulti          *self,
+                                  GCurlTransfer       *transfer,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SendAndReadData *data;
+
+  g_return_if_fail (G_CURL_IS_MULTI (self));
+  g_return_if_fail (G_CURL_IS_TRANSFER (transfer));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, g_curl_multi_send_and_read_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  data = g_new0 (SendAndReadData, 1);
+  data->transfer = g_object_ref (transfer);
+  g_task_set_task_data (task, data, (GDestroyNotify) send_and_read_data_free);
+
+  /* The handler owns a reference to the task until "finished". */
+  data->finished_id = g_signal_connect (transfer, "finished",
+                                        G_CALLBACK (send_and_read_finished_cb),
+                                        g_object_ref (task));
+
+  data->cancel_source = g_curl_watch_cancellable (g_curl_multi_get_context (self), cancellable,
+                                                        send_and_read_cancelled_cb, task);
+
+  g_curl_multi_add_transfer (self, transfer);
+  data->run = g_curl_transfer_get_run (transfer);
+}
+
+/**
+ * g_curl_multi_send_and_read_finish:
+ * @self: a multi
+ * @result: the result given to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@GCurl.Multi.send_and_read_async].
+ *
+ * Returns: (transfer full): the response body, or %NULL with @error set:
+ *   %G_CURL_ERROR for a failed transfer, %G_IO_ERROR_CANCELLED for a
+ *   cancelled one
+ *
+ * Since: 1.0
+ */
+GBytes *
+g_curl_multi_send_and_read_finish (GCurlMulti    *self,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  g_return_val_if_fail (G_CURL_IS_MULTI (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, g_curl_multi_send_and_read_async), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* send */
+
+typedef struct
+{
+  GCurlTransfer *transfer;
+  guint          run;
+  GInputStream  *stream;
+  gulong         headers_id;
+  gulong         finished_id;
+  GSource       *cancel_source;
+} SendData;
+
+static void
+send_data_disconnect (SendData *data)
+{
+  g_curl_clear_source (&data->cancel_source);
+  g_clear_signal_handler (&data->headers_id, data->transfer);
+  g_clear_signal_handler (&data->finished_id, data->transfer);
+}
+
+static void
+send_data_free (SendData *data)
+{
+  send_data_disconnect (data);
+  g_clear_object (&data->stream);
+  g_clear_object (&data->transfer);
+  g_free (data);
+}
+
+/* The handlers own a reference to the task until one of them returns it. */
+static void
+send_got_headers_cb (GCurlTransfer *transfer,
+                     gpointer       user_data)
+{
+  GTask *task = user_data;
+  SendData *data = g_task_get_task_data (task);
+
+  /* The headers of a later run, in a main loop nested in a handler of
+   * this run's "finished" (see send_finished_cb()). */
+  if (g_curl_transfer_get_run (transfer) != data->run)
+    return;
+
+  send_data_disconnect (data);
+  g_task_return_pointer (task, g_steal_pointer (&data->stream), g_object_unref);
+  g_object_unref (task);
+}
+
+static void
+send_finished_cb (GCurlTransfer *transfer,
+                  gpointer       user_data)
+{
+  GTask *task = user_data;
+  SendData *data = g_task_get_task_data (task);
+  const GCurlTransferEnding *ending = g_curl_transfer_get_ending (transfer);
+
+  /* Not the transfer's current state: a handler that ran before this one
+   * may have started the next run already. */
+  if (ending == NULL || ending->run != data->run)
+    return;
+
+  send_data_disconnect (data);
+  if (ending->error != NULL)
+    g_task_return_error (task, g_error_copy (ending->error));
+  else
+    g_task_return_pointer (task, g_steal_pointer (&data->stream), g_object_unref);
+  g_object_unref (task);
+}
+
+static gboolean
+send_cancelled_cb (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  SendData *data = g_task_get_task_data (user_data);
+
+  g_curl_transfer_cancel (data->transfer);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * g_curl_multi_send_async:
+ * @self: a multi
+ * @transfer: a transfer that is not running
+ * @cancellable: (nullable): a cancellable to stop the transfer until its
+ *   headers have arrived
+ * @callback: (scope async): called once the response headers are there
+ * @user_data: (closure): data for @callback
+ *
+ * Runs @transfer and streams its response body, as
+ * `soup_session_send_async()` does. The callback runs from the multi's main
+ * context once the final response's status and headers are known (after
+ * redirects), or the transfer has failed; get the body's stream with
+ * [method@GCurl.Multi.send_finish].
+ *
+ * The stream is a `GPollableInputStream` that delivers the body in order
+ * and applies back-pressure: when the reader is more than a few hundred
+ * KiB behind, the transfer is paused until it catches up, so a slow reader
+ * of any body holds a bounded amount of memory. Closing or dropping the
+ * stream before its end cancels the transfer. A failure after the headers
+ * (such as the connection closing mid-body) is the error of the read that
+ * comes after the last byte that arrived, never a silent short read.
+ *
+ * An HTTP error status is not an error here: the stream has the error
+ * page, and the status is on @transfer. Read the stream from the multi's
+ * main context.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_multi_send_async (GCurlMulti          *self,
+                         GCurlTransfer       *transfer,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SendData *data;
+
+  g_return_if_fail (G_CURL_IS_MULTI (self));
+  g_return_if_fail (G_CURL_IS_TRANSFER (transfer));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, g_curl_multi_send_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  data = g_new0 (SendData, 1);
+  data->transfer = g_object_ref (transfer);
+  data->stream = g_curl_input_stream_new (transfer, g_curl_multi_get_context (self));
+  g_task_set_task_data (task, data, (GDestroyNotify) send_data_free);
+
+  data->headers_id = g_signal_connect (transfer, "got-headers",
+                                       G_CALLBACK (send_got_headers_cb), g_object_ref (task));
+  data->finished_id = g_signal_connect_data (transfer, "finished",
+                                             G_CALLBACK (send_finished_cb), task,
+                                             NULL, 0);
+
+  data->cancel_source = g_curl_watch_cancellable (g_curl_multi_get_context (self), cancellable,
+                                                        send_cancelled_cb, task);
+
+  g_curl_multi_add_transfer (self, transfer);
+  data->run = g_curl_transfer_get_run (transfer);
+}
+
+/**
+ * g_curl_multi_send_finish:
+ * @self: a multi
+ * @result: the result given to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@GCurl.Multi.send_async].
+ *
+ * Returns: (transfer full): the stream of the response body, or %NULL with
+ *   @error set: %G_CURL_ERROR for a transfer that failed before its headers
+ *   arrived, %G_IO_ERROR_CANCELLED for a cancelled one
+ *
+ * Since: 1.0
+ */
+GInputStream *
+g_curl_multi_send_finish (GCurlMulti    *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (G_CURL_IS_MULTI (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, g_curl_multi_send_async), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
