@@ -482,7 +482,7 @@ transfer_is_busy (GCurlTransfer *transfer)
 {
   GCurlTransferState state = g_curl_transfer_get_state (transfer);
 
-  return g_curl_transfer_get_multi (transfer) != NULL ||
+  return g_curl_transfer_get_owner (transfer) != NULL ||
          state == G_CURL_TRANSFER_STATE_RUNNING ||
          state == G_CURL_TRANSFER_STATE_PAUSED;
 }
@@ -967,7 +967,7 @@ send_cb (GObject      *source,
                            status, g_curl_transfer_get_shown_url (d->transfer));
       /* The transfer fails too, rather than fetch the error page and look
        * like a success to whatever is bound to its state or fraction. */
-      if (g_curl_transfer_get_multi (d->transfer) != NULL)
+      if (g_curl_transfer_get_owner (d->transfer) != NULL)
         g_curl_multi_fail_transfer (d->multi, d->transfer, g_error_copy (error));
       attempt_failed (task, error);
       return;

@@ -136,6 +136,7 @@ void        g_curl_easy_rate_resume     (GCurlEasy           *self);
 
 /* The request */
 const char *g_curl_easy_get_method      (GCurlEasy           *self);
+gint64      g_curl_easy_get_upload_size (GCurlEasy           *self);
 void        g_curl_easy_set_request_body   (GCurlEasy        *self,
                                             GBytes           *body,
                                             const char       *content_type);

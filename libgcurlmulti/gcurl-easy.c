@@ -497,6 +497,17 @@ g_curl_easy_get_method (GCurlEasy *self)
   return self->request_body != NULL || self->upload.stream != NULL ? "POST" : "GET";
 }
 
+/* The size of the request body, -1 for none or not known. */
+gint64
+g_curl_easy_get_upload_size (GCurlEasy *self)
+{
+  if (self->request_body != NULL)
+    return (gint64) g_bytes_get_size (self->request_body);
+  if (self->upload.stream != NULL)
+    return self->upload.length;
+  return -1;
+}
+
 void
 g_curl_easy_set_request_body (GCurlEasy  *self,
                               GBytes     *body,

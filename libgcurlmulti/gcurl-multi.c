@@ -5,7 +5,6 @@
 
 #include "config.h"
 
-#include <string.h>
 #include <glib/gi18n-lib.h>
 
 #include "gcurl-engine-private.h"
@@ -204,8 +203,6 @@ g_curl_multi_finalize (GObject *object)
   G_OBJECT_CLASS (g_curl_multi_parent_class)->finalize (object);
 }
 
-/* Refuses a list libcurl does not accept, which would otherwise leave
- * every protocol it has enabled. */
 static void
 set_uint (GCurlMulti *self,
           guint      *field,
@@ -219,14 +216,17 @@ set_uint (GCurlMulti *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
-/* The settings every transfer starts with, as properties. */
+/* The settings every transfer starts with, as properties: checked as a
+ * transfer's own are. */
 static void
 set_default_string (GCurlMulti  *self,
-                    char       **field,
+                    GCurlOption  option,
                     const char  *value,
                     guint        prop_id)
 {
-  if (g_curl_request_options_set_string (&self->defaults, field, value))
+  g_autofree char *property = g_strconcat ("GCurlMulti:", properties[prop_id]->name, NULL);
+
+  if (g_curl_request_options_set_checked (&self->defaults, option, value, property))
     g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
@@ -344,14 +344,7 @@ g_curl_multi_set_property (GObject      *object,
 
         if (protocols == NULL)
           protocols = GCURL_DEFAULT_ALLOWED_PROTOCOLS;
-        if (!g_curl_protocols_valid (protocols))
-          {
-            g_critical ("“%s” is not a list of protocols libcurl supports; "
-                        "GCurlMulti:allowed-protocols stays “%s”",
-                        protocols, self->defaults.allowed_protocols);
-            break;
-          }
-        set_default_string (self, &self->defaults.allowed_protocols, protocols, prop_id);
+        set_default_string (self, G_CURL_OPTION_ALLOWED_PROTOCOLS, protocols, prop_id);
       }
       break;
     case PROP_MAX_REDIRECTS:
@@ -359,19 +352,10 @@ g_curl_multi_set_property (GObject      *object,
                        prop_id);
       break;
     case PROP_TLS_CA_FILE:
-      set_default_string (self, &self->defaults.tls_ca_file, g_value_get_string (value), prop_id);
+      set_default_string (self, G_CURL_OPTION_TLS_CA_FILE, g_value_get_string (value), prop_id);
       break;
     case PROP_USER_AGENT:
-      {
-        const char *agent = g_value_get_string (value);
-
-        if (agent != NULL && strpbrk (agent, "\r\n") != NULL)
-          {
-            g_critical ("GCurlMulti:user-agent must not contain CR or LF");
-            break;
-          }
-        set_default_string (self, &self->defaults.user_agent, agent, prop_id);
-      }
+      set_default_string (self, G_CURL_OPTION_USER_AGENT, g_value_get_string (value), prop_id);
       break;
     case PROP_STALL_TIMEOUT:
       if (g_curl_request_options_set_int64 (&self->defaults, &self->defaults.stall_timeout,
@@ -385,16 +369,7 @@ g_curl_multi_set_property (GObject      *object,
       set_uint (self, &self->retry_delay, g_value_get_uint (value), prop_id);
       break;
     case PROP_PROXY:
-      {
-        const char *proxy = g_value_get_string (value);
-
-        if (proxy != NULL && strpbrk (proxy, "\r\n") != NULL)
-          {
-            g_critical ("GCurlMulti:proxy must not contain CR or LF");
-            break;
-          }
-        set_default_string (self, &self->defaults.proxy, proxy, prop_id);
-      }
+      set_default_string (self, G_CURL_OPTION_PROXY, g_value_get_string (value), prop_id);
       break;
     case PROP_PROXY_RESOLVER:
       self->proxy_resolver_set = TRUE;
@@ -473,8 +448,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    */
   properties[PROP_MAX_TOTAL_CONNECTIONS] =
     g_param_spec_uint ("max-total-connections", NULL, NULL, 0, G_MAXINT, 0,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READWRITE);
 
   /**
    * GCurlMulti:max-host-connections:
@@ -486,8 +460,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    */
   properties[PROP_MAX_HOST_CONNECTIONS] =
     g_param_spec_uint ("max-host-connections", NULL, NULL, 0, G_MAXINT, 0,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READWRITE);
 
   /**
    * GCurlMulti:progress-interval:
@@ -501,8 +474,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   properties[PROP_PROGRESS_INTERVAL] =
     g_param_spec_uint ("progress-interval", NULL, NULL, 0, G_MAXUINT,
                        GCURL_DEFAULT_PROGRESS_INTERVAL_MS,
-                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
   /**
    * GCurlMulti:n-transfers:
@@ -513,8 +485,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    */
   properties[PROP_N_TRANSFERS] =
     g_param_spec_uint ("n-transfers", NULL, NULL, 0, G_MAXUINT, 0,
-                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READABLE);
 
   /**
    * GCurlMulti:allowed-protocols:
@@ -530,8 +501,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   properties[PROP_ALLOWED_PROTOCOLS] =
     g_param_spec_string ("allowed-protocols", NULL, NULL,
                          GCURL_DEFAULT_ALLOWED_PROTOCOLS,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
   /**
    * GCurlMulti:max-redirects:
@@ -545,8 +515,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   properties[PROP_MAX_REDIRECTS] =
     g_param_spec_uint ("max-redirects", NULL, NULL, 0, G_MAXINT,
                        GCURL_DEFAULT_MAX_REDIRECTS,
-                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
   /**
    * GCurlMulti:tls-ca-file:
@@ -559,8 +528,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    */
   properties[PROP_TLS_CA_FILE] =
     g_param_spec_string ("tls-ca-file", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE);
 
   /**
    * GCurlMulti:user-agent:
@@ -572,8 +540,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    */
   properties[PROP_USER_AGENT] =
     g_param_spec_string ("user-agent", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE);
 
   /**
    * GCurlMulti:stall-timeout:
@@ -591,8 +558,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   properties[PROP_STALL_TIMEOUT] =
     g_param_spec_uint ("stall-timeout", NULL, NULL, 0, G_MAXUINT,
                        GCURL_DEFAULT_STALL_TIMEOUT_S,
-                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
   /**
    * GCurlMulti:download-retries:
@@ -607,8 +573,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   properties[PROP_DOWNLOAD_RETRIES] =
     g_param_spec_uint ("download-retries", NULL, NULL, 0, 100,
                        GCURL_DEFAULT_DOWNLOAD_RETRIES,
-                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
   /**
    * GCurlMulti:retry-delay:
@@ -624,8 +589,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   properties[PROP_RETRY_DELAY] =
     g_param_spec_uint ("retry-delay", NULL, NULL, 1, 3600 * 1000,
                        GCURL_DEFAULT_RETRY_DELAY_MS,
-                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
   /**
    * GCurlMulti:proxy:
@@ -645,8 +609,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    */
   properties[PROP_PROXY] =
     g_param_spec_string ("proxy", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE);
 
   /**
    * GCurlMulti:proxy-resolver:
@@ -666,8 +629,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    */
   properties[PROP_PROXY_RESOLVER] =
     g_param_spec_object ("proxy-resolver", NULL, NULL, G_TYPE_PROXY_RESOLVER,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE);
 
   /**
    * GCurlMulti:network-monitor:
@@ -682,8 +644,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    */
   properties[PROP_NETWORK_MONITOR] =
     g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE);
 
   /**
    * GCurlMulti:max-body-size:
@@ -703,8 +664,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   properties[PROP_MAX_BODY_SIZE] =
     g_param_spec_uint64 ("max-body-size", NULL, NULL, 0, G_MAXUINT64,
                          GCURL_DEFAULT_MAX_BODY_SIZE,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
   /**
    * GCurlMulti:multiplex:
@@ -723,8 +683,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    */
   properties[PROP_MULTIPLEX] =
     g_param_spec_boolean ("multiplex", NULL, NULL, TRUE,
-                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
-                          G_PARAM_STATIC_STRINGS);
+                          GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -855,7 +814,7 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
   state = g_curl_transfer_get_state (transfer);
   g_return_if_fail (state != G_CURL_TRANSFER_STATE_RUNNING &&
                     state != G_CURL_TRANSFER_STATE_PAUSED);
-  g_return_if_fail (g_curl_transfer_get_multi (transfer) == NULL);
+  g_return_if_fail (g_curl_transfer_get_owner (transfer) == NULL);
   g_return_if_fail (self->engine != NULL);
 
   /* A transfer that cannot start has ended already, with its error. */

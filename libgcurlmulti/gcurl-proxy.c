@@ -266,7 +266,7 @@ proxy_lookup_cb (GObject      *source,
       GCurlTransfer *transfer = waiter->transfer;
 
       /* Cancelled meanwhile, or already running again. */
-      if ((GObject *) g_curl_transfer_get_multi (transfer) != self->owner ||
+      if (g_curl_transfer_get_owner (transfer) != self->owner ||
           g_curl_transfer_is_completed (transfer) ||
           g_curl_transfer_get_run (transfer) != waiter->run)
         continue;

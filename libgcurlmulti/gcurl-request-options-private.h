@@ -45,6 +45,21 @@ typedef struct
   gboolean timeouts_set;       /* CURLOPT_CONNECTTIMEOUT/TIMEOUT are ours */
 } GCurlAppliedOptions;
 
+/* The settings a multi's and a transfer's properties set. */
+typedef enum
+{
+  G_CURL_OPTION_USER_AGENT,
+  G_CURL_OPTION_PROXY,
+  G_CURL_OPTION_TLS_CA_FILE,
+  G_CURL_OPTION_ALLOWED_PROTOCOLS,
+  G_CURL_OPTION_MAX_REDIRECTS,
+  G_CURL_OPTION_STALL_TIMEOUT,
+  G_CURL_OPTION_CONNECT_TIMEOUT,
+  G_CURL_OPTION_TIMEOUT,
+} GCurlOption;
+
+#define G_CURL_OPTION_IS_STRING(option) ((option) <= G_CURL_OPTION_ALLOWED_PROTOCOLS)
+
 void     g_curl_request_options_init    (GCurlRequestOptions       *options);
 void     g_curl_request_options_clear   (GCurlRequestOptions       *options);
 void     g_curl_request_options_touch   (GCurlRequestOptions       *options);
@@ -57,6 +72,17 @@ gboolean g_curl_request_options_set_int (GCurlRequestOptions       *options,
 gboolean g_curl_request_options_set_int64 (GCurlRequestOptions   *options,
                                            gint64                *field,
                                            gint64                 value);
+gboolean g_curl_request_options_set_checked (GCurlRequestOptions  *options,
+                                             GCurlOption           option,
+                                             const char           *value,
+                                             const char           *property);
+gboolean g_curl_request_options_set_number (GCurlRequestOptions   *options,
+                                            GCurlOption            option,
+                                            gint64                 value);
+const char *g_curl_request_options_get_string (const GCurlRequestOptions *options,
+                                               GCurlOption                option);
+gint64   g_curl_request_options_get_number (const GCurlRequestOptions *options,
+                                            GCurlOption                option);
 void     g_curl_request_options_merge   (const GCurlRequestOptions *defaults,
                                          const GCurlRequestOptions *overrides,
                                          GCurlRequestOptions       *effective);

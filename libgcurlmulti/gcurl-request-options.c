@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <string.h>
 #include <glib/gi18n-lib.h>
 
 #include "gcurl-error.h"
@@ -92,6 +93,100 @@ g_curl_request_options_set_int64 (GCurlRequestOptions *options,
   *field = value;
   g_curl_request_options_touch (options);
   return TRUE;
+}
+
+static char **
+string_field (GCurlRequestOptions *options,
+              GCurlOption          option)
+{
+  switch (option)
+    {
+    case G_CURL_OPTION_USER_AGENT:
+      return &options->user_agent;
+    case G_CURL_OPTION_PROXY:
+      return &options->proxy;
+    case G_CURL_OPTION_TLS_CA_FILE:
+      return &options->tls_ca_file;
+    case G_CURL_OPTION_ALLOWED_PROTOCOLS:
+      return &options->allowed_protocols;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Sets a string setting, as the multi's and the transfer's properties do:
+ * a value that is a programmer error (CR or LF, which would end a header
+ * line; protocols libcurl does not know, which would leave every one it
+ * has enabled) is refused with a critical naming @property, and changes
+ * nothing. Returns whether the setting changed. */
+gboolean
+g_curl_request_options_set_checked (GCurlRequestOptions *options,
+                                    GCurlOption          option,
+                                    const char          *value,
+                                    const char          *property)
+{
+  char **field = string_field (options, option);
+
+  if (value != NULL && option != G_CURL_OPTION_TLS_CA_FILE && strpbrk (value, "\r\n") != NULL)
+    {
+      g_critical ("%s must not contain CR or LF", property);
+      return FALSE;
+    }
+  if (value != NULL && option == G_CURL_OPTION_ALLOWED_PROTOCOLS && !g_curl_protocols_valid (value))
+    {
+      g_critical ("“%s” is not a list of protocols libcurl supports; %s stays “%s”",
+                  value, property, *field != NULL ? *field : "unset");
+      return FALSE;
+    }
+
+  return g_curl_request_options_set_string (options, field, value);
+}
+
+/* Sets a number setting; returns whether it changed. */
+gboolean
+g_curl_request_options_set_number (GCurlRequestOptions *options,
+                                   GCurlOption          option,
+                                   gint64               value)
+{
+  switch (option)
+    {
+    case G_CURL_OPTION_MAX_REDIRECTS:
+      return g_curl_request_options_set_int (options, &options->max_redirects, (int) value);
+    case G_CURL_OPTION_STALL_TIMEOUT:
+      return g_curl_request_options_set_int64 (options, &options->stall_timeout, value);
+    case G_CURL_OPTION_CONNECT_TIMEOUT:
+      return g_curl_request_options_set_int (options, &options->connect_timeout, (int) value);
+    case G_CURL_OPTION_TIMEOUT:
+      return g_curl_request_options_set_int (options, &options->timeout, (int) value);
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+const char *
+g_curl_request_options_get_string (const GCurlRequestOptions *options,
+                                   GCurlOption                option)
+{
+  return *string_field ((GCurlRequestOptions *) options, option);
+}
+
+gint64
+g_curl_request_options_get_number (const GCurlRequestOptions *options,
+                                   GCurlOption                option)
+{
+  switch (option)
+    {
+    case G_CURL_OPTION_MAX_REDIRECTS:
+      return options->max_redirects;
+    case G_CURL_OPTION_STALL_TIMEOUT:
+      return options->stall_timeout;
+    case G_CURL_OPTION_CONNECT_TIMEOUT:
+      return options->connect_timeout;
+    case G_CURL_OPTION_TIMEOUT:
+      return options->timeout;
+    default:
+      g_assert_not_reached ();
+    }
 }
 
 /* The settings a transfer runs with: its own where set, else its multi's.

@@ -7,7 +7,6 @@
 #pragma once
 
 #include "gcurl-engine-private.h"
-#include "gcurl-multi.h"
 #include "gcurl-request-options-private.h"
 #include "gcurl-sink-private.h"
 #include "gcurl-transfer.h"
@@ -34,10 +33,8 @@ gboolean                g_curl_transfer_start        (GCurlTransfer             
 void                    g_curl_transfer_submit       (GCurlTransfer             *self);
 void                    g_curl_transfer_end          (GCurlTransfer             *self,
                                                       GError                    *error);
-gboolean                g_curl_transfer_is_running_in (GCurlTransfer            *self,
-                                                       GCurlEngine              *engine);
 gboolean                g_curl_transfer_is_completed (GCurlTransfer             *self);
-GCurlMulti             *g_curl_transfer_get_multi    (GCurlTransfer             *self);
+GObject                *g_curl_transfer_get_owner    (GCurlTransfer             *self);
 guint                   g_curl_transfer_get_run      (GCurlTransfer             *self);
 gboolean                g_curl_transfer_has_proxy    (GCurlTransfer             *self);
 void                    g_curl_transfer_set_proxy    (GCurlTransfer             *self,

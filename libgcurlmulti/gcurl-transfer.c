@@ -61,7 +61,6 @@ struct _GCurlTransfer
   GCurlTransferState  state;
   GError             *error;            /* (nullable): why the last run ended */
   GCurlProgress       progress;         /* what "progress" said last */
-  gint64              upload_size;      /* -1: none or unknown */
 
   /* While "finished" is emitted: the run it is for. */
   GCurlTransferEnding *ending;
@@ -136,17 +135,11 @@ notify_props (GCurlTransfer *self,
       }
 }
 
-static const char *
-shown_url (GCurlTransfer *self)
-{
-  return g_curl_easy_get_shown_url (&self->easy);
-}
-
-/* For the multi's and download's messages. */
+/* The current URL without its password, for messages. */
 const char *
 g_curl_transfer_get_shown_url (GCurlTransfer *self)
 {
-  return shown_url (self);
+  return g_curl_easy_get_shown_url (&self->easy);
 }
 
 static gboolean
@@ -157,22 +150,12 @@ state_is_running (GCurlTransferState state)
 }
 
 static void
-g_curl_transfer_dispose (GObject *object)
-{
-  GCurlTransfer *self = G_CURL_TRANSFER (object);
-
-  /* A running transfer is owned by its engine, so this only runs once the
-   * handle has left it. */
-  g_assert (self->easy.run.engine == NULL);
-
-  G_OBJECT_CLASS (g_curl_transfer_parent_class)->dispose (object);
-}
-
-static void
 g_curl_transfer_finalize (GObject *object)
 {
   GCurlTransfer *self = G_CURL_TRANSFER (object);
 
+  /* A running transfer is owned by its engine (g_curl_easy_clear() checks
+   * that it has left it). */
   g_curl_easy_clear (&self->easy);
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->expected_checksum, g_free);
@@ -195,89 +178,43 @@ ensure_options (GCurlTransfer *self)
   return self->options;
 }
 
-/* The string options; programmer errors are refused with a critical and
- * change nothing. */
+/* The settings properties, in GCurlOption's order. */
+#define OPTION_OF_PROP(prop_id) ((GCurlOption) ((prop_id) - PROP_USER_AGENT))
+G_STATIC_ASSERT (PROP_TIMEOUT - PROP_USER_AGENT == G_CURL_OPTION_TIMEOUT);
+
+/* Sets one of the settings that replace the multi's. Only the stall
+ * timeout and the redirect limit may change while the transfer runs (for
+ * its next run, like the rest); programmer errors are refused with a
+ * critical and change nothing. */
 static void
-set_option_string (GCurlTransfer *self,
-                   guint          prop_id,
-                   const char    *value)
+set_option (GCurlTransfer *self,
+            guint          prop_id,
+            const GValue  *value)
 {
-  GCurlRequestOptions *options;
-  char **field;
-
-  if (state_is_running (self->state))
-    {
-      g_critical ("GCurlTransfer:%s cannot change while the transfer runs",
-                  properties[prop_id]->name);
-      return;
-    }
-  if (value != NULL && prop_id != PROP_TLS_CA_FILE && strpbrk (value, "\r\n") != NULL)
-    {
-      g_critical ("GCurlTransfer:%s must not contain CR or LF", properties[prop_id]->name);
-      return;
-    }
-  if (value != NULL && prop_id == PROP_ALLOWED_PROTOCOLS && !g_curl_protocols_valid (value))
-    {
-      g_critical ("“%s” is not a list of protocols libcurl supports", value);
-      return;
-    }
-
-  if (value == NULL && self->options == NULL)
-    return;
-
-  options = ensure_options (self);
-  switch (prop_id)
-    {
-    case PROP_USER_AGENT:
-      field = &options->user_agent;
-      break;
-    case PROP_PROXY:
-      field = &options->proxy;
-      break;
-    case PROP_TLS_CA_FILE:
-      field = &options->tls_ca_file;
-      break;
-    default:
-      field = &options->allowed_protocols;
-      break;
-    }
-
-  if (g_curl_request_options_set_string (options, field, value))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
-}
-
-static void
-set_option_int (GCurlTransfer *self,
-                guint          prop_id,
-                int            value)
-{
-  GCurlRequestOptions *options;
+  GCurlOption option = OPTION_OF_PROP (prop_id);
+  g_autofree char *property = g_strconcat ("GCurlTransfer:", properties[prop_id]->name, NULL);
   gboolean changed;
 
   if (state_is_running (self->state) &&
       prop_id != PROP_STALL_TIMEOUT && prop_id != PROP_MAX_REDIRECTS)
     {
-      g_critical ("GCurlTransfer:%s cannot change while the transfer runs",
-                  properties[prop_id]->name);
+      g_critical ("%s cannot change while the transfer runs", property);
       return;
     }
 
-  options = ensure_options (self);
-  switch (prop_id)
+  if (G_CURL_OPTION_IS_STRING (option))
     {
-    case PROP_MAX_REDIRECTS:
-      changed = g_curl_request_options_set_int (options, &options->max_redirects, value);
-      break;
-    case PROP_STALL_TIMEOUT:
-      changed = g_curl_request_options_set_int64 (options, &options->stall_timeout, value);
-      break;
-    case PROP_CONNECT_TIMEOUT:
-      changed = g_curl_request_options_set_int (options, &options->connect_timeout, value);
-      break;
-    default:
-      changed = g_curl_request_options_set_int (options, &options->timeout, value);
-      break;
+      if (g_value_get_string (value) == NULL && self->options == NULL)
+        return;
+      changed = g_curl_request_options_set_checked (ensure_options (self), option,
+                                                    g_value_get_string (value), property);
     }
+  else
+    changed = g_curl_request_options_set_number (ensure_options (self), option,
+                                                 G_VALUE_HOLDS_INT (value)
+                                                 ? (gint64) g_value_get_int (value)
+                                                 : (gint64) MIN (g_value_get_uint (value),
+                                                                 G_MAXINT));
 
   if (changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
@@ -330,28 +267,25 @@ g_curl_transfer_get_property (GObject    *object,
       g_value_set_int64 (value, self->easy.max_download_speed);
       break;
     case PROP_USER_AGENT:
-      g_value_set_string (value, self->options ? self->options->user_agent : NULL);
-      break;
     case PROP_PROXY:
-      g_value_set_string (value, self->options ? self->options->proxy : NULL);
-      break;
     case PROP_TLS_CA_FILE:
-      g_value_set_string (value, self->options ? self->options->tls_ca_file : NULL);
-      break;
     case PROP_ALLOWED_PROTOCOLS:
-      g_value_set_string (value, self->options ? self->options->allowed_protocols : NULL);
+      g_value_set_string (value, self->options != NULL
+                          ? g_curl_request_options_get_string (self->options, OPTION_OF_PROP (prop_id))
+                          : NULL);
       break;
     case PROP_MAX_REDIRECTS:
-      g_value_set_int (value, self->options ? self->options->max_redirects : -1);
-      break;
     case PROP_STALL_TIMEOUT:
-      g_value_set_int (value, self->options ? (int) self->options->stall_timeout : -1);
+      g_value_set_int (value, self->options != NULL
+                       ? (int) g_curl_request_options_get_number (self->options, OPTION_OF_PROP (prop_id))
+                       : -1);
       break;
     case PROP_CONNECT_TIMEOUT:
-      g_value_set_uint (value, self->options ? (guint) MAX (self->options->connect_timeout, 0) : 0);
-      break;
     case PROP_TIMEOUT:
-      g_value_set_uint (value, self->options ? (guint) MAX (self->options->timeout, 0) : 0);
+      g_value_set_uint (value, self->options != NULL
+                        ? (guint) MAX (g_curl_request_options_get_number (self->options,
+                                                                          OPTION_OF_PROP (prop_id)), 0)
+                        : 0);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -382,15 +316,11 @@ g_curl_transfer_set_property (GObject      *object,
     case PROP_PROXY:
     case PROP_TLS_CA_FILE:
     case PROP_ALLOWED_PROTOCOLS:
-      set_option_string (self, prop_id, g_value_get_string (value));
-      break;
     case PROP_MAX_REDIRECTS:
     case PROP_STALL_TIMEOUT:
-      set_option_int (self, prop_id, g_value_get_int (value));
-      break;
     case PROP_CONNECT_TIMEOUT:
     case PROP_TIMEOUT:
-      set_option_int (self, prop_id, (int) MIN (g_value_get_uint (value), G_MAXINT));
+      set_option (self, prop_id, value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -404,7 +334,6 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
 
   g_curl_init_i18n ();
 
-  object_class->dispose = g_curl_transfer_dispose;
   object_class->finalize = g_curl_transfer_finalize;
   object_class->get_property = g_curl_transfer_get_property;
   object_class->set_property = g_curl_transfer_set_property;
@@ -430,8 +359,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_METHOD] =
     g_param_spec_string ("method", NULL, NULL, "GET",
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE);
 
   /**
    * GCurlTransfer:state:
@@ -443,8 +371,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL,
                        G_CURL_TYPE_TRANSFER_STATE, G_CURL_TRANSFER_STATE_NEW,
-                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READABLE);
 
   /**
    * GCurlTransfer:status-code:
@@ -459,8 +386,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_STATUS_CODE] =
     g_param_spec_uint ("status-code", NULL, NULL, 0, 999, 0,
-                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READABLE);
 
   /**
    * GCurlTransfer:downloaded-bytes:
@@ -474,8 +400,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_DOWNLOADED_BYTES] =
     g_param_spec_int64 ("downloaded-bytes", NULL, NULL, 0, G_MAXINT64, 0,
-                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                        G_PARAM_STATIC_STRINGS);
+                        GCURL_PARAM_READABLE);
 
   /**
    * GCurlTransfer:download-size:
@@ -487,8 +412,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_DOWNLOAD_SIZE] =
     g_param_spec_int64 ("download-size", NULL, NULL, -1, G_MAXINT64, -1,
-                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                        G_PARAM_STATIC_STRINGS);
+                        GCURL_PARAM_READABLE);
 
   /**
    * GCurlTransfer:uploaded-bytes:
@@ -499,8 +423,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_UPLOADED_BYTES] =
     g_param_spec_int64 ("uploaded-bytes", NULL, NULL, 0, G_MAXINT64, 0,
-                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                        G_PARAM_STATIC_STRINGS);
+                        GCURL_PARAM_READABLE);
 
   /**
    * GCurlTransfer:upload-size:
@@ -512,8 +435,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_UPLOAD_SIZE] =
     g_param_spec_int64 ("upload-size", NULL, NULL, -1, G_MAXINT64, -1,
-                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                        G_PARAM_STATIC_STRINGS);
+                        GCURL_PARAM_READABLE);
 
   /**
    * GCurlTransfer:fraction:
@@ -526,8 +448,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_FRACTION] =
     g_param_spec_double ("fraction", NULL, NULL, 0.0, 1.0, 0.0,
-                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READABLE);
 
   /**
    * GCurlTransfer:download-speed:
@@ -538,8 +459,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_DOWNLOAD_SPEED] =
     g_param_spec_int64 ("download-speed", NULL, NULL, 0, G_MAXINT64, 0,
-                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                        G_PARAM_STATIC_STRINGS);
+                        GCURL_PARAM_READABLE);
 
   /**
    * GCurlTransfer:time-remaining:
@@ -551,8 +471,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_TIME_REMAINING] =
     g_param_spec_int64 ("time-remaining", NULL, NULL, -1, G_MAXINT64, -1,
-                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                        G_PARAM_STATIC_STRINGS);
+                        GCURL_PARAM_READABLE);
 
   /**
    * GCurlTransfer:max-download-speed:
@@ -564,8 +483,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_MAX_DOWNLOAD_SPEED] =
     g_param_spec_int64 ("max-download-speed", NULL, NULL, 0, G_MAXINT64, 0,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                        G_PARAM_STATIC_STRINGS);
+                        GCURL_PARAM_READWRITE);
 
   /**
    * GCurlTransfer:user-agent:
@@ -577,8 +495,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_USER_AGENT] =
     g_param_spec_string ("user-agent", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE);
 
   /**
    * GCurlTransfer:proxy:
@@ -592,8 +509,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_PROXY] =
     g_param_spec_string ("proxy", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE);
 
   /**
    * GCurlTransfer:tls-ca-file:
@@ -606,8 +522,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_TLS_CA_FILE] =
     g_param_spec_string ("tls-ca-file", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE);
 
   /**
    * GCurlTransfer:allowed-protocols:
@@ -621,8 +536,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_ALLOWED_PROTOCOLS] =
     g_param_spec_string ("allowed-protocols", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                         G_PARAM_STATIC_STRINGS);
+                         GCURL_PARAM_READWRITE);
 
   /**
    * GCurlTransfer:max-redirects:
@@ -635,8 +549,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_MAX_REDIRECTS] =
     g_param_spec_int ("max-redirects", NULL, NULL, -1, G_MAXINT, -1,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                      G_PARAM_STATIC_STRINGS);
+                      GCURL_PARAM_READWRITE);
 
   /**
    * GCurlTransfer:stall-timeout:
@@ -650,8 +563,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_STALL_TIMEOUT] =
     g_param_spec_int ("stall-timeout", NULL, NULL, -1, G_MAXINT, -1,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                      G_PARAM_STATIC_STRINGS);
+                      GCURL_PARAM_READWRITE);
 
   /**
    * GCurlTransfer:connect-timeout:
@@ -664,8 +576,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_CONNECT_TIMEOUT] =
     g_param_spec_uint ("connect-timeout", NULL, NULL, 0, G_MAXINT, 0,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READWRITE);
 
   /**
    * GCurlTransfer:timeout:
@@ -679,8 +590,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_TIMEOUT] =
     g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXINT, 0,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                       G_PARAM_STATIC_STRINGS);
+                       GCURL_PARAM_READWRITE);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -742,7 +652,6 @@ static void
 g_curl_transfer_init (GCurlTransfer *self)
 {
   g_curl_easy_init (&self->easy, G_OBJECT (self), NULL, &run_funcs);
-  self->upload_size = -1;
   g_curl_progress_init (&self->progress);
 }
 
@@ -902,9 +811,7 @@ g_curl_transfer_get_expected_size (GCurlTransfer *self)
   return self->easy.download_size;
 }
 
-/* Whether the next run must open a new connection (CURLOPT_FRESH_CONNECT):
- * download_async's retries, which must not land on the connection that
- * failed. */
+/* download_async's retries (see g_curl_easy_set_fresh_connect()). */
 void
 g_curl_transfer_set_fresh_connect (GCurlTransfer *self,
                                    gboolean       fresh)
@@ -920,10 +827,8 @@ g_curl_transfer_get_last_activity (GCurlTransfer *self)
   return self->easy.stall.last_activity;
 }
 
-/* The offset download_async resumes a protocol other than HTTP at
- * (CURLOPT_RESUME_FROM_LARGE; HTTP has Range), 0 for none, and whether
- * libcurl learns the file's time (CURLOPT_FILETIME: an MDTM command for
- * FTP), which download_async keeps to tell a changed file. */
+/* download_async's resume of FTP and file (see
+ * g_curl_easy_set_resume_from()). */
 void
 g_curl_transfer_set_resume_from (GCurlTransfer *self,
                                  gint64         offset,
@@ -1461,12 +1366,6 @@ g_curl_transfer_start (GCurlTransfer             *self,
   self->run_number++;
   g_curl_engine_start_run (engine, &self->easy.run);
   ready = g_curl_easy_begin_run (&self->easy, defaults, self->options, &local_error);
-  if (self->easy.request_body != NULL)
-    self->upload_size = (gint64) g_bytes_get_size (self->easy.request_body);
-  else if (self->easy.upload.stream != NULL)
-    self->upload_size = self->easy.upload.length;
-  else
-    self->upload_size = -1;
 
   changed = 1u << PROP_STATUS_CODE;
   if (self->state != G_CURL_TRANSFER_STATE_RUNNING)
@@ -1486,8 +1385,7 @@ g_curl_transfer_start (GCurlTransfer             *self,
   return TRUE;
 }
 
-/* Sets CURLOPT_PROXY; %NULL leaves the choice to libcurl. Nothing to do
- * for the common case, a handle that never had one. */
+/* The proxy the multi chose (see g_curl_easy_set_proxy()). */
 void
 g_curl_transfer_set_proxy (GCurlTransfer *self,
                            const char    *proxy)
@@ -1517,18 +1415,10 @@ g_curl_transfer_has_proxy (GCurlTransfer *self)
 }
 
 /* The multi the transfer runs in (its engine's owner), or %NULL. */
-GCurlMulti *
-g_curl_transfer_get_multi (GCurlTransfer *self)
+GObject *
+g_curl_transfer_get_owner (GCurlTransfer *self)
 {
-  return (GCurlMulti *) self->easy.run.keepalive;
-}
-
-/* Whether the transfer runs in @engine now. */
-gboolean
-g_curl_transfer_is_running_in (GCurlTransfer *self,
-                               GCurlEngine   *engine)
-{
-  return self->easy.run.engine == engine && engine != NULL;
+  return self->easy.run.keepalive;
 }
 
 /* Hands a started run to libcurl (once its proxy is known). */
@@ -1554,8 +1444,7 @@ from_run (GCurlRun *run)
   return G_CURL_TRANSFER (run->object);
 }
 
-/* The speed limit allows more data now: let libcurl deliver what it held.
- * Called from the engine's flush, never from inside libcurl. */
+/* The speed limit allows more data now (from the engine's flush). */
 static void
 run_rate_resume (GCurlRun *run)
 {
@@ -1629,7 +1518,7 @@ report_progress (GCurlTransfer *self,
   GCurlEasy *easy = &self->easy;
   guint changes = g_curl_progress_report (&self->progress, now, easy->downloaded,
                                           easy->download_size, g_curl_easy_uploaded (easy),
-                                          self->upload_size, easy->run.completed,
+                                          g_curl_easy_get_upload_size (easy), easy->run.completed,
                                           easy->run.completed && self->error == NULL);
 
   g_signal_emit (self, signals[SIGNAL_PROGRESS], 0,
@@ -1775,9 +1664,7 @@ run_watch (GCurlRun *run,
   return g_curl_easy_watch (&from_run (run)->easy, now, nudge, next_due);
 }
 
-/* Sends the body of the next run to @sink (not owned: it unsets itself
- * before it goes) instead of memory, until the run has ended; %NULL is
- * memory again. */
+/* See g_curl_easy_set_sink(): the sink is unset once "finished" is due. */
 void
 g_curl_transfer_set_sink (GCurlTransfer *self,
                           GCurlBodySink *sink)
@@ -1785,8 +1672,7 @@ g_curl_transfer_set_sink (GCurlTransfer *self,
   g_curl_easy_set_sink (&self->easy, sink);
 }
 
-/* The sink has room again: let libcurl deliver what it held. Never called
- * from inside libcurl (the sink's consumer is application code). */
+/* The sink has room again (see g_curl_easy_unpause_sink()). */
 void
 g_curl_transfer_unpause_sink (GCurlTransfer *self)
 {
@@ -1796,7 +1682,7 @@ g_curl_transfer_unpause_sink (GCurlTransfer *self)
 static const char *
 run_describe (GCurlRun *run)
 {
-  return shown_url (from_run (run));
+  return g_curl_transfer_get_shown_url (from_run (run));
 }
 
 static const GCurlRunFuncs run_funcs = {

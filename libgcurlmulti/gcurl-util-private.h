@@ -9,6 +9,11 @@
 
 G_BEGIN_DECLS
 
+/* The flags of the library's properties (as gtkprivate.h has
+ * GTK_PARAM_READWRITE): each notifies only when its value changes. */
+#define GCURL_PARAM_READABLE  (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS)
+#define GCURL_PARAM_READWRITE (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS)
+
 /* Debug messages (G_MESSAGES_DEBUG=GCurl) that cost a check when they are
  * off: their arguments are not even evaluated then. */
 #define GCURL_DEBUG(...) \
