@@ -7,7 +7,7 @@
 
 #include <curl/curl.h>
 
-#include "gcurl-transfer.h"
+#include "gcurl-timings.h"
 
 G_BEGIN_DECLS
 
