@@ -665,7 +665,7 @@ reset_response (GCurlEasy *self,
   clear_response_headers (self);
   g_curl_memory_sink_reset (&self->memory, max_body_size);
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
-  self->phase = G_CURL_PHASE_QUEUED;
+  advance_phase (self, G_CURL_PHASE_QUEUED);
   self->status_code = 0;
   self->downloaded = 0;
   self->download_size = -1;
