@@ -510,7 +510,10 @@ g_curl_engine_submit (GCurlRun *run)
   GCurlEngine *self = run->engine;
   CURLMcode mcode;
 
+  /* Started, and not ended since (the proxy chooser checks that before it
+   * submits a run that waited for its answer). */
   g_assert (self != NULL);
+  g_assert (!run->completed);
 
   /* The source opens and closes the handle's sockets, so that no watch
    * can outlive its socket. */
