@@ -54,8 +54,9 @@ advance_phase (GCurlEasy  *self,
     return;
 
   g_assert (allowed_from[to] & (1u << self->phase));
-  GCURL_DEBUG ("%p %s: %s → %s", self->run.object, g_curl_easy_get_shown_url (self),
-               g_curl_phase_to_string (self->phase), g_curl_phase_to_string (to));
+  GCURL_RUN_DEBUG (&self->run, "%p %s: %s → %s", self->run.object,
+                   g_curl_easy_get_shown_url (self),
+                   g_curl_phase_to_string (self->phase), g_curl_phase_to_string (to));
   self->phase = to;
 }
 
@@ -987,7 +988,7 @@ g_curl_easy_unpause (GCurlEasy *self)
     return;
 
   self->paused_in_curl = FALSE;
-  GCURL_DEBUG ("%p %s: unpaused in libcurl", self->run.object, shown_url (self));
+  GCURL_RUN_DEBUG (&self->run, "%p %s: unpaused in libcurl", self->run.object, shown_url (self));
   /* Held back until now by something that is not the peer's fault. */
   g_curl_stall_restart_timeout (&self->stall, g_get_monotonic_time ());
   mark_dirty (self);
@@ -1005,15 +1006,15 @@ void
 g_curl_easy_pause (GCurlEasy *self)
 {
   self->pause_requested = TRUE;
-  GCURL_DEBUG ("%p %s: paused", self->run.object, shown_url (self));
+  GCURL_RUN_DEBUG (&self->run, "%p %s: paused", self->run.object, shown_url (self));
 }
 
 void
 g_curl_easy_resume (GCurlEasy *self)
 {
   self->pause_requested = FALSE;
-  GCURL_DEBUG ("%p %s: resumed (held by libcurl: %d)", self->run.object, shown_url (self),
-               self->paused_in_curl);
+  GCURL_RUN_DEBUG (&self->run, "%p %s: resumed (held by libcurl: %d)", self->run.object,
+                   shown_url (self), self->paused_in_curl);
   /* The stall timeout counts from now, and the watchdog must learn when
    * it ends even if nothing arrives: from the flush after the next
    * dispatch, which the wake makes sure of. */
@@ -1148,9 +1149,9 @@ g_curl_easy_watch (GCurlEasy *self,
     {
       /* Not the peer's fault: the stall timeout counts from the end of
        * the hold. */
-      GCURL_DEBUG ("%p %s: held (paused in libcurl %d, by the application %d)",
-                   self->run.object, shown_url (self), self->paused_in_curl,
-                   self->pause_requested);
+      GCURL_RUN_DEBUG (&self->run, "%p %s: held (paused in libcurl %d, by the application %d)",
+                       self->run.object, shown_url (self), self->paused_in_curl,
+                       self->pause_requested);
       g_curl_stall_restart_timeout (&self->stall, now);
     }
   else if (g_curl_stall_is_stalled (&self->stall, self->stall_timeout, now))
@@ -1160,7 +1161,7 @@ g_curl_easy_watch (GCurlEasy *self,
 
   if (self->is_http2 && g_curl_stall_take_nudge (&self->stall, now))
     {
-      GCURL_DEBUG ("%p %s: idle, nudging", self->run.object, shown_url (self));
+      GCURL_RUN_DEBUG (&self->run, "%p %s: idle, nudging", self->run.object, shown_url (self));
       *nudge = TRUE;
     }
 

@@ -86,9 +86,20 @@ struct _GCurlRun
   gint64               rate_resume_at;   /* µs (monotonic) */
   gboolean             completed;     /* libcurl is done, "finished" queued */
   gboolean             forbid_reuse;  /* CURLOPT_FORBID_REUSE set (a stall) */
+  gboolean             debug;         /* debug messages on, asked at its start */
   GSource             *sockets_source;   /* whose socket callbacks the
                                           * handle has */
 };
+
+/* A debug message about @run. Whether they are on is asked once per run,
+ * when it starts: g_log_writer_default_would_drop() reads G_MESSAGES_DEBUG
+ * from the environment every time, and a run changes phase several
+ * times. Off, a message costs one test. */
+#define GCURL_RUN_DEBUG(run, ...) \
+  G_STMT_START { \
+    if (G_UNLIKELY ((run)->debug)) \
+      g_debug (__VA_ARGS__); \
+  } G_STMT_END
 
 GCurlEngine *g_curl_engine_new               (GMainContext       *context,
                                               GCurlSourceBackend  backend,

@@ -112,8 +112,8 @@ on_message (CURLMsg  *message,
     return G_SOURCE_CONTINUE;
 
   remove_handle (self, run);
-  GCURL_DEBUG ("%p %s: libcurl done: %s", run->object, run->funcs->describe (run),
-               curl_easy_strerror (message->data.result));
+  GCURL_RUN_DEBUG (run, "%p %s: libcurl done: %s", run->object, run->funcs->describe (run),
+                   curl_easy_strerror (message->data.result));
 
   if (run->funcs->done (run, message->data.result) == G_CURL_RUN_RESTART)
     {
@@ -209,7 +209,7 @@ watchdog_cb (gpointer user_data)
       error = run->funcs->watch (run, now, &nudge, &next_due);
       if (error != NULL)
         {
-          GCURL_DEBUG ("%p %s: stalled", run->object, run->funcs->describe (run));
+          GCURL_RUN_DEBUG (run, "%p %s: stalled", run->object, run->funcs->describe (run));
           /* Whatever stalled may be the connection, not the stream:
            * libcurl 7.88 keeps an HTTP/2 connection whose stream was
            * removed, and the next request would stall on it too. The next
@@ -263,7 +263,7 @@ finish_run (GCurlEngine *self,
   count_changed (self);
 
   g_clear_object (&run->keepalive);
-  GCURL_DEBUG ("%p %s: finished", run->object, run->funcs->describe (run));
+  GCURL_RUN_DEBUG (run, "%p %s: finished", run->object, run->funcs->describe (run));
   run->funcs->finish (run);
   g_object_unref (object);
 }
@@ -494,6 +494,7 @@ g_curl_engine_start_run (GCurlEngine *self,
   run->engine = self;
   run->keepalive = g_object_ref (self->owner);
   run->completed = FALSE;
+  run->debug = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
   if (run->forbid_reuse)
     {
       curl_easy_setopt (run->easy, CURLOPT_FORBID_REUSE, 0L);
@@ -523,7 +524,7 @@ g_curl_engine_submit (GCurlRun *run)
       run->sockets_source = self->source;
     }
 
-  GCURL_DEBUG ("%p %s: submitted", run->object, run->funcs->describe (run));
+  GCURL_RUN_DEBUG (run, "%p %s: submitted", run->object, run->funcs->describe (run));
   mcode = curl_multi_add_handle (self->handle, run->easy);
   if (mcode != CURLM_OK)
     g_curl_engine_end_run (run,
@@ -543,7 +544,8 @@ g_curl_engine_end_run (GCurlRun *run,
 
   g_assert (self != NULL);
 
-  GCURL_DEBUG ("%p %s: ended: %s", run->object, run->funcs->describe (run), error->message);
+  GCURL_RUN_DEBUG (run, "%p %s: ended: %s", run->object, run->funcs->describe (run),
+                   error->message);
   if (!run->completed)
     {
       remove_handle (self, run);

@@ -170,7 +170,7 @@ test_phases_second_run (TestFixture   *fixture,
 }
 
 /* With debug output off (the default), not one debug line of the library
- * is formatted: GCURL_DEBUG checks g_log_writer_default_would_drop() first. */
+ * is formatted: a run asks g_log_writer_default_would_drop() when it starts. */
 static void
 test_debug_off (TestFixture   *fixture,
                 gconstpointer  data)
