@@ -127,6 +127,7 @@ run_round (GCurlMulti *multi,
   return round.connections;
 }
 
+/* 100000 transfers on one multi keep RSS within 4 MiB and fds within 16 of the warm-up round. */
 static void
 test_soak (void)
 {

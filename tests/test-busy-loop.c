@@ -201,6 +201,7 @@ hold_paused (const char    *what,
 #define PAUSED_SIZE 2000000
 #define PAUSED_RATE 400000
 
+/* Paused 5 s mid-body while the server sends: the loop sleeps, no byte comes; then all of it. */
 static void
 test_paused_while_server_sends (Fixture       *fixture,
                                 gconstpointer  data)
@@ -224,6 +225,7 @@ test_paused_while_server_sends (Fixture       *fixture,
  * write callback, on a socket that has a whole response waiting. */
 #define BEFORE_CONNECT_SIZE 3000000
 
+/* Paused before it connects: no byte in 5 s, the loop asleep, the request sent; then all of it. */
 static void
 test_paused_before_connect (Fixture       *fixture,
                             gconstpointer  data)
@@ -251,6 +253,7 @@ test_paused_before_connect (Fixture       *fixture,
  * is readable all along, and the limit holds the data back. */
 #define RATE_SIZE 300000
 
+/* At 1 KiB/s with a readable socket the loop sleeps, about 1 KiB/s comes, the body ends whole. */
 static void
 test_rate_limited (Fixture       *fixture,
                    gconstpointer  data)
@@ -304,6 +307,7 @@ write_done_cb (GObject      *source,
   *done = TRUE;
 }
 
+/* An upload whose stream runs dry lets the loop sleep 5 s, sends nothing more, then all of it. */
 static void
 test_upload_starved (Fixture       *fixture,
                      gconstpointer  data)
@@ -375,6 +379,7 @@ test_upload_starved (Fixture       *fixture,
 #define TIMER_LATE_MS   1000
 #define MAX_ITERATIONS_PER_TIMER 4
 
+/* 20 staggered timeouts each end TIMEDOUT within 1 s after their time, with few wakeups. */
 static void
 test_timer_many_timeouts (Fixture       *fixture,
                           gconstpointer  data)
@@ -500,7 +505,8 @@ assert_http2 (GCurlTransfer *transfer)
   g_assert_cmpint (version, ==, CURL_HTTP_VERSION_2_0);
 }
 
-/* (c) An HTTP/2 stream paused with pause(), the body collected in memory,
+/* A paused h2 stream lets the loop sleep and gets no byte; resumed, it ends with its whole body.
+ * (c) An HTTP/2 stream paused with pause(), the body collected in memory,
  * with libcurl's receive buffer of @data bytes (0: the default). A small
  * one makes libcurl 7.88 keep the stream's last DATA frame in its
  * connection buffer when the server has sent everything (see the
@@ -541,6 +547,7 @@ test_http2_paused (Fixture       *fixture,
  * paused one keeps arriving. */
 #define BESIDE_RATE (20 * 1024)
 
+/* An h2 stream paused beside a running one on its connection: the loop sleeps, both end whole. */
 static void
 test_http2_paused_beside_running (Fixture       *fixture,
                                   gconstpointer  data)
@@ -603,7 +610,8 @@ splice_cb (GObject      *source,
   sr->done = TRUE;
 }
 
-/* (c) An HTTP/2 stream read by nobody: send_async's stream holds its
+/* An unread h2 stream stops the transfer short with the loop asleep; read, it gives the whole body.
+ * (c) An HTTP/2 stream read by nobody: send_async's stream holds its
  * read-ahead, then the transfer pauses until the reader catches up. */
 static void
 test_http2_slow_reader (Fixture       *fixture,

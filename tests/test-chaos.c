@@ -1407,6 +1407,7 @@ track_free (Track *t)
   g_free (t);
 }
 
+/* A seed's 2500 random operations keep every run's invariants; at the end nothing is leaked. */
 static void
 test_chaos (Fixture       *fixture,
             gconstpointer  data)

@@ -168,6 +168,7 @@ write_part (Fixture    *fixture,
     }
 }
 
+/* A 3 MiB download lands whole at its destination, and no .part is left. */
 static void
 test_simple (Fixture       *fixture,
              gconstpointer  data)
@@ -182,6 +183,7 @@ test_simple (Fixture       *fixture,
   assert_no_file (fixture, "file.part");
 }
 
+/* An existing destination fails G_IO_ERROR_EXISTS before any request; OVERWRITE replaces it. */
 static void
 test_existing_destination (Fixture       *fixture,
                            gconstpointer  data)
@@ -206,6 +208,7 @@ test_existing_destination (Fixture       *fixture,
   assert_file_is_pattern (fixture, "file", 5000);
 }
 
+/* A 404 is tried once and fails HTTP_RETURNED_ERROR (the transfer FAILED); no file, no .part. */
 static void
 test_http_error_saves_nothing (Fixture       *fixture,
                                gconstpointer  data)
@@ -237,6 +240,7 @@ cancel_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A cancelled download keeps a partial .part; RESUME then fetches only the rest, as a 206. */
 static void
 test_cancel_then_resume (Fixture       *fixture,
                          gconstpointer  data)
@@ -275,7 +279,8 @@ test_cancel_then_resume (Fixture       *fixture,
   g_assert_cmpfloat (g_curl_transfer_get_fraction (again), ==, 1.0);
 }
 
-/* Each starts from a .part of 1000 bytes and must end with the right file. */
+/* RESUME gets the right file: no Range support, a changed ETag, a misplaced 206, or a good 206.
+ * Each starts from a .part of 1000 bytes and must end with the right file. */
 static void
 test_resume_cases (Fixture       *fixture,
                    gconstpointer  data)
@@ -316,6 +321,7 @@ test_resume_cases (Fixture       *fixture,
     }
 }
 
+/* RESUME with the whole file in the .part takes the server's 416 as success and renames it. */
 static void
 test_resume_complete_part (Fixture       *fixture,
                            gconstpointer  data)
@@ -332,6 +338,7 @@ test_resume_complete_part (Fixture       *fixture,
   assert_file_is_pattern (fixture, "file", 5000);
 }
 
+/* Without RESUME a stale .part of other bytes is replaced by the whole download. */
 static void
 test_no_resume_replaces_part (Fixture       *fixture,
                               gconstpointer  data)
@@ -346,6 +353,7 @@ test_no_resume_replaces_part (Fixture       *fixture,
   assert_file_is_pattern (fixture, "file", 5000);
 }
 
+/* Cut twice after 150000 bytes, the download retries, its last attempt a 206 of the rest. */
 static void
 test_retries_resume (Fixture       *fixture,
                      gconstpointer  data)
@@ -367,7 +375,8 @@ test_retries_resume (Fixture       *fixture,
   g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), ==, 500000);
 }
 
-/* A download waiting to retry (here for a minute) retries as soon as the
+/* A retry waiting 60 s starts once network-changed says available, not while it says unavailable.
+ * A download waiting to retry (here for a minute) retries as soon as the
  * network monitor says the network is there again. */
 static void
 test_retry_on_network_change (Fixture       *fixture,
@@ -405,6 +414,7 @@ test_retry_on_network_change (Fixture       *fixture,
   assert_file_is_pattern (fixture, "file", 200000);
 }
 
+/* With download-retries 2, 3 cut attempts fail PARTIAL_FILE; the .part keeps their 3000 bytes. */
 static void
 test_retries_exhausted (Fixture       *fixture,
                         gconstpointer  data)
@@ -423,6 +433,7 @@ test_retries_exhausted (Fixture       *fixture,
   g_assert_cmpint (file_size (fixture, "file.part"), ==, 3000);
 }
 
+/* A 503 with Retry-After: 1 delays the retry 1 s, over the 20 ms retry-delay; then it succeeds. */
 static void
 test_retry_after (Fixture       *fixture,
                   gconstpointer  data)
@@ -441,6 +452,7 @@ test_retry_after (Fixture       *fixture,
   g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC);
 }
 
+/* A matching SHA-256 saves the file; a wrong one: one fresh retry, then INVALID_DATA, no file. */
 static void
 test_checksum (Fixture       *fixture,
                gconstpointer  data)
@@ -539,7 +551,8 @@ download_part (Fixture    *fixture,
   return file_size (fixture, part);
 }
 
-/* Without extended attributes (a tmpfs or network mount without them), the
+/* Without xattrs the ETag is kept in a .validators side file; a 206 of a changed file is refused.
+ * Without extended attributes (a tmpfs or network mount without them), the
  * validators go to a side file; a resumed download whose server ignores
  * If-Range (as h2o 2.2 does) and answers 206 for a changed resource is
  * started over, not spliced. */
@@ -574,7 +587,8 @@ test_validators_side_file (Fixture       *fixture,
   assert_no_file (fixture, "file.part.validators");
 }
 
-/* Where the file system has extended attributes, the validators are one
+/* With xattrs the validators are one xattr, no side file, read back byte for byte.
+ * Where the file system has extended attributes, the validators are one
  * (GIO escapes its newlines), there is no side file, and they are read
  * back. */
 static void
@@ -621,7 +635,8 @@ test_validators_xattr (Fixture       *fixture,
   assert_file_is_pattern (fixture, "odd", 1024 * 1024);
 }
 
-/* A retry within one download checks the continuation against the ETag its
+/* A retry's 206 with a new ETag is refused with nothing on disk: the file comes whole, a 200.
+ * A retry within one download checks the continuation against the ETag its
  * own first attempt got, even with nowhere to keep it on disk: the resource
  * changed between the attempts and the server ignores If-Range. */
 static void
@@ -682,7 +697,8 @@ truncate_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Another program shortens the .part while it is written. Appending, the
+/* A .part truncated under the download costs one fresh attempt; truncated twice, INVALID_DATA.
+ * Another program shortens the .part while it is written. Appending, the
  * writes go on at its new end, never after a hole of zeros that would pass
  * for data, and the size check before the rename catches it: one more
  * attempt from zero; a second time, G_IO_ERROR_INVALID_DATA and nothing is
@@ -728,7 +744,8 @@ test_part_truncated (Fixture       *fixture,
   g_free (always.path);
 }
 
-/* Range and If-Range are the download's own: they follow a redirect to
+/* A resume redirected to another origin still sends Range there and gets a 206 of the rest.
+ * Range and If-Range are the download's own: they follow a redirect to
  * another origin (a mirror), unlike the application's headers. */
 static void
 test_resume_across_origins (Fixture       *fixture,
@@ -803,6 +820,7 @@ count_done_cb (GObject      *source,
   (*(guint *) user_data)++;
 }
 
+/* 100 concurrent downloads of different sizes all succeed, each file with its own bytes. */
 static void
 test_many_concurrent (Fixture       *fixture,
                       gconstpointer  data)

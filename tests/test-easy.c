@@ -94,7 +94,8 @@ test_phases_get (TestFixture   *fixture,
   g_assert_cmpstr (phases, ==, "idle>queued queued>active active>body");
 }
 
-/* A followed redirect: its head is "redirecting", then the next hop starts
+/* A followed redirect logs active>redirecting>queued, and the second hop's lines name /redirect/0.
+ * A followed redirect: its head is "redirecting", then the next hop starts
  * queued again, and its lines name the URL it leads to. */
 static void
 test_phases_redirect (TestFixture   *fixture,
@@ -130,7 +131,8 @@ test_phases_redirect (TestFixture   *fixture,
   g_assert_true (named_second_hop);
 }
 
-/* A 401 that libcurl does not answer (no credentials) is "challenged" until
+/* An unanswered 401 logs active>challenged>body, and is the transfer's response, with its body.
+ * A 401 that libcurl does not answer (no credentials) is "challenged" until
  * its body starts, and is then the response. */
 static void
 test_phases_challenge (TestFixture   *fixture,
@@ -169,8 +171,8 @@ test_phases_second_run (TestFixture   *fixture,
   g_assert_cmpstr (phases, ==, "body>queued queued>active active>body");
 }
 
-/* With debug output off (the default), not one debug line of the library
- * is formatted: a run asks g_log_writer_default_would_drop() when it starts. */
+/* With GCurl debug output off, a redirected run sends not one debug line to the log handler:
+ * a run asks g_log_writer_default_would_drop() when it starts, and formats nothing. */
 static void
 test_debug_off (TestFixture   *fixture,
                 gconstpointer  data)

@@ -283,6 +283,7 @@ assert_reset_at_once (TestFaultProxy *proxy)
 
 /* Tests */
 
+/* Without a fault 4 MiB pass through exact, and the proxy's byte and connection counts match. */
 static void
 test_none (Fixture       *fixture,
            gconstpointer  data G_GNUC_UNUSED)
@@ -307,6 +308,7 @@ test_none (Fixture       *fixture,
   g_assert_cmpuint (connection_bytes (fixture->proxy, 0), ==, response->len);
 }
 
+/* test_fault_proxy_url() gives the proxy's own port, http or the given scheme, a '/' added. */
 static void
 test_url (Fixture       *fixture,
           gconstpointer  data G_GNUC_UNUSED)
@@ -323,6 +325,7 @@ test_url (Fixture       *fixture,
   g_assert_cmpstr (url_tls, ==, expected_tls);
 }
 
+/* A RESET plan cuts the response after exactly N bytes (the head included) with an RST. */
 static void
 test_reset (Fixture       *fixture,
             gconstpointer  data G_GNUC_UNUSED)
@@ -345,7 +348,8 @@ test_reset (Fixture       *fixture,
   wait_n_open (fixture->proxy, 0);
 }
 
-/* A response of exactly N bytes goes through whole; with N = 0 the request
+/* A RESET at a response's exact length passes it whole; at 0 the request still reaches the server.
+ * A response of exactly N bytes goes through whole; with N = 0 the request
  * reaches the server, and the answer never comes. */
 static void
 test_reset_edges (Fixture       *fixture,
@@ -390,6 +394,7 @@ test_reset_edges (Fixture       *fixture,
   wait_n_open (fixture->proxy, 0);
 }
 
+/* A CLOSE plan ends the response after exactly 1000 bytes with a clean EOF. */
 static void
 test_close (Fixture       *fixture,
             gconstpointer  data G_GNUC_UNUSED)
@@ -408,6 +413,7 @@ test_close (Fixture       *fixture,
   g_assert_cmpuint (test_fault_proxy_get_bytes_down (fixture->proxy), ==, 1000);
 }
 
+/* A STALL plan sends 1000 bytes then nothing, keeps the connection and still forwards requests. */
 static void
 test_stall (Fixture       *fixture,
             gconstpointer  data G_GNUC_UNUSED)
@@ -453,6 +459,7 @@ test_stall (Fixture       *fixture,
   g_assert_cmpuint (connection_bytes (fixture->proxy, 1), ==, 1000);
 }
 
+/* A TRICKLE of 50 KiB/s takes at least 1.8 s for 100 KiB, and the body arrives exact. */
 static void
 test_trickle (Fixture       *fixture,
               gconstpointer  data G_GNUC_UNUSED)
@@ -518,6 +525,7 @@ test_trickle_after (Fixture       *fixture,
   g_assert_cmpuint (more->len, >, 0);
 }
 
+/* A CORRUPT plan inverts exactly the byte at the offset (head or body), all else intact. */
 static void
 test_corrupt (Fixture       *fixture,
               gconstpointer  data G_GNUC_UNUSED)
@@ -564,6 +572,7 @@ test_corrupt (Fixture       *fixture,
   wait_n_open (fixture->proxy, 0);
 }
 
+/* A REFUSE plan resets the connection before any byte, and nothing reaches the server. */
 static void
 test_refuse (Fixture       *fixture,
              gconstpointer  data G_GNUC_UNUSED)
@@ -580,6 +589,7 @@ test_refuse (Fixture       *fixture,
   g_assert_cmpuint (test_server_get_request_count (fixture->server), ==, requests);
 }
 
+/* Paused, new connects are refused, open ones work; resumed on the same port, and again later. */
 static void
 test_pause_listening (Fixture       *fixture,
                       gconstpointer  data G_GNUC_UNUSED)
@@ -632,6 +642,7 @@ test_pause_listening (Fixture       *fixture,
   g_assert_cmpuint (test_fault_proxy_get_n_accepted (fixture->proxy), ==, 3);
 }
 
+/* A plan for the first 2 connections faults those two only; set_plan() restarts the count. */
 static void
 test_first_connections (Fixture       *fixture,
                         gconstpointer  data G_GNUC_UNUSED)
@@ -664,6 +675,7 @@ test_first_connections (Fixture       *fixture,
   g_assert_cmpuint (test_fault_proxy_get_n_accepted (fixture->proxy), ==, 8);
 }
 
+/* The per-connection, up and down byte counts and the accepted count match what the clients saw. */
 static void
 test_counters (Fixture       *fixture,
                gconstpointer  data G_GNUC_UNUSED)
@@ -708,7 +720,8 @@ test_counters (Fixture       *fixture,
   g_assert_cmpuint (test_fault_proxy_get_n_accepted (fixture->proxy), ==, 3);
 }
 
-/* Without a fault, a FIN and an RST from the server reach the client as
+/* Without a fault the server's FIN and RST reach the client as such, after the same bytes.
+ * Without a fault, a FIN and an RST from the server reach the client as
  * such, after the bytes before them. */
 static void
 test_passthrough_end (Fixture       *fixture,
@@ -730,7 +743,8 @@ test_passthrough_end (Fixture       *fixture,
   wait_n_open (raw, 0);
 }
 
-/* A host name: its addresses are tried in turn (the server listens on
+/* An upstream named "localhost" works though only 127.0.0.1 listens: its addresses are tried.
+ * A host name: its addresses are tried in turn (the server listens on
  * 127.0.0.1 only, "localhost" may give ::1 first). */
 static void
 test_upstream_by_name (Fixture       *fixture,
@@ -767,7 +781,8 @@ test_upstream_refused (Fixture       *fixture,
   g_assert_error (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND);
 }
 
-/* Freeing the proxy with connections open in every state closes them all:
+/* Freeing the proxy closes idle, stalled, trickling and lingering connections; no fd is left.
+ * Freeing the proxy with connections open in every state closes them all:
  * the fd count goes back to what it was before the proxy. */
 static void
 test_free_with_open_connections (Fixture       *fixture,
@@ -819,7 +834,8 @@ test_free_with_open_connections (Fixture       *fixture,
   test_assert_fds_back_to (fixture->server, fixture->fds_before);
 }
 
-/* How libcurl sees the faults, and a retry that gets through. */
+/* libcurl sees RESET as RECV_ERROR, CLOSE as PARTIAL_FILE, CORRUPT as OK; a retry succeeds.
+ * How libcurl sees the faults, and a retry that gets through. */
 static void
 test_curl (Fixture       *fixture,
            gconstpointer  data G_GNUC_UNUSED)

@@ -381,6 +381,7 @@ run_stream (GCurlMulti      *multi,
     g_assert_null (g_curl_transfer_get_body (transfer));
 }
 
+/* Each table case, by add, send-and-read or stream, ends in its state, error, status and bytes. */
 static void
 test_fault (Fixture       *fixture,
             gconstpointer  data)
@@ -454,6 +455,7 @@ assert_refused_url (GCurlMulti *multi,
   test_recorder_clear (&recorder);
 }
 
+/* Malformed URLs fail URL_MALFORMAT (an unknown scheme UNSUPPORTED_PROTOCOL) with nothing sent. */
 static void
 test_bad_urls (Fixture       *fixture,
                gconstpointer  data)
@@ -487,7 +489,8 @@ test_bad_urls (Fixture       *fixture,
     }
 }
 
-/* A 1 MiB URL: far more than any server takes. */
+/* A 1 MiB URL fails with G_CURL_ERROR_TOO_LARGE before anything reaches the server.
+ * A 1 MiB URL: far more than any server takes. */
 static void
 test_overlong_url (Fixture       *fixture,
                    gconstpointer  data)
@@ -500,7 +503,8 @@ test_overlong_url (Fixture       *fixture,
   assert_refused_url (fixture->multi, url->str, G_CURL_ERROR_TOO_LARGE);
 }
 
-/* A header with a CR or LF, or a name that is not a token, is refused with
+/* A header with CR/LF or a non-token name is refused with a critical; the request goes without it.
+ * A header with a CR or LF, or a name that is not a token, is refused with
  * a critical: it would end the header early and make another header, or
  * another request, of the rest. */
 static void
@@ -557,7 +561,8 @@ test_bad_headers (Fixture       *fixture,
   g_assert_cmpuint (test_server_get_path_count (server, "/smuggled"), ==, before_smuggled);
 }
 
-/* The method and the body's type go into the request head too. */
+/* A method or content type with CR/LF or a space is refused with a critical; a plain GET goes.
+ * The method and the body's type go into the request head too. */
 static void
 test_bad_method_and_type (Fixture       *fixture,
                           gconstpointer  data)
@@ -633,7 +638,8 @@ test_null_arguments (Fixture       *fixture,
   test_assert_pattern_body (transfer, 10);
 }
 
-/* Schemes other than http and https, asked for or redirected to: refused
+/* file, dict and gopher URLs, direct or by 302/307, fail UNSUPPORTED_PROTOCOL, sending nothing.
+ * Schemes other than http and https, asked for or redirected to: refused
  * before anything is read or sent. gopher:// would send its path as is,
  * here an HTTP request to the raw server, which would count it. */
 static void
@@ -680,7 +686,8 @@ test_disallowed_schemes (Fixture       *fixture,
   g_assert_cmpuint (test_server_get_path_count (server, "/gopher-smuggled"), ==, before_smuggled);
 }
 
-/* The same through the async ways: the error in the task, no stream. */
+/* A redirect to file:// fails send_and_read and send_async UNSUPPORTED_PROTOCOL, no stream.
+ * The same through the async ways: the error in the task, no stream. */
 static void
 test_disallowed_scheme_async (Fixture       *fixture,
                               gconstpointer  data)
@@ -748,7 +755,8 @@ echo_via (GCurlMulti *multi,
   return body_text (transfer);
 }
 
-/* Credentials in the URL belong to its origin, as the application's
+/* URL credentials reach the same origin, by redirect too, never another origin nor A after B.
+ * Credentials in the URL belong to its origin, as the application's
  * headers do: a redirect to the same origin keeps them, one to another
  * origin (another host or port, or a scheme-relative Location) drops them,
  * and so does coming back from there. */
@@ -805,7 +813,8 @@ test_url_credentials (Fixture       *fixture,
     }
 }
 
-/* Messages name the URL without its password, which would otherwise go
+/* Redirect-loop and stall error messages name the URL but not its password.
+ * Messages name the URL without its password, which would otherwise go
  * wherever the application logs its errors. */
 static void
 test_url_credentials_not_in_messages (Fixture       *fixture,
@@ -851,6 +860,7 @@ transfer_with_secrets (const char *url)
   return transfer;
 }
 
+/* The application's secret headers follow a same-origin redirect; none reach another origin. */
 static void
 test_header_credentials (Fixture       *fixture,
                          gconstpointer  data)
@@ -889,7 +899,8 @@ test_header_credentials (Fixture       *fixture,
     }
 }
 
-/* Once the request has left its origin, coming back by a redirect the
+/* Headers dropped on a redirect to origin B are not sent again when B redirects back to A.
+ * Once the request has left its origin, coming back by a redirect the
  * other origin chose does not bring the headers back. */
 static void
 test_header_credentials_there_and_back (Fixture       *fixture,

@@ -66,7 +66,8 @@ noop_cb (gpointer user_data)
 
 /* Sockets */
 
-/* fd 0 is a valid socket when stdin is closed (daemons, services): its
+/* With stdin closed, transfers whose socket is fd 0 succeed and leave no watch and no fd 0.
+ * fd 0 is a valid socket when stdin is closed (daemons, services): its
  * events must reach libcurl like those of any other fd. */
 static void
 test_fd_zero (Fixture       *fixture,
@@ -158,6 +159,7 @@ url_via_resolver (const char *url,
   return g_uri_to_string (other);
 }
 
+/* 40 transfers to a name only the threaded resolver resolves succeed and leave no watch. */
 static void
 test_resolver_socketpair (Fixture       *fixture,
                           gconstpointer  data)
@@ -247,6 +249,7 @@ refused_first_resolve (const char *url,
   return g_uri_to_string (other);
 }
 
+/* With its first address refused, a transfer connects to the second (2 sockets) and succeeds. */
 static void
 test_refused_then_next_address (Fixture       *fixture,
                                 gconstpointer  data)
@@ -297,7 +300,8 @@ test_refused_then_next_address (Fixture       *fixture,
 
 /* Hangs */
 
-/* libcurl 7.88 waits for ever after a 101 it did not ask for: only the
+/* An unrequested 101 is ended by the 1 s stall watchdog: FAILED, OPERATION_TIMEDOUT.
+ * libcurl 7.88 waits for ever after a 101 it did not ask for: only the
  * stall watchdog ends the transfer. */
 static void
 test_unrequested_101 (Fixture       *fixture,
@@ -315,7 +319,8 @@ test_unrequested_101 (Fixture       *fixture,
 
 /* Security */
 
-/* libcurl strips only an exact "Authorization:" on a redirect to another
+/* An Authorization name with a space or tab is refused with a critical, and never sent.
+ * libcurl strips only an exact "Authorization:" on a redirect to another
  * host; "Authorization :" (a name with a space) would go along. Such a name
  * is not an HTTP token: it is refused, and never sent anywhere. */
 static void

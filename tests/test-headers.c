@@ -12,7 +12,8 @@
 
 #include "gcurl-headers-private.h"
 
-/* Names are RFC 9110 tokens: anything else (spaces, separators, control
+/* g_curl_header_name_is_valid() takes RFC 9110 tokens only: not NULL, empty, spaces or separators.
+ * Names are RFC 9110 tokens: anything else (spaces, separators, control
  * characters, non-ASCII, empty) is refused. */
 static void
 test_names (void)
@@ -34,7 +35,8 @@ test_names (void)
     }
 }
 
-/* Values may be anything but a line break, which would start a header of
+/* g_curl_header_value_is_valid() refuses CR and LF only: empty, tabs and UTF-8 are valid.
+ * Values may be anything but a line break, which would start a header of
  * its own. */
 static void
 test_values (void)
@@ -60,7 +62,8 @@ slist_lines (struct curl_slist *slist)
   return lines;
 }
 
-/* One value per name, compared without case, in the order set; NULL
+/* A name set again goes last with its new value, NULL removes it, "" is "Name;", a 2nd list wins.
+ * One value per name, compared without case, in the order set; NULL
  * removes; an empty value is "Name;" for libcurl; a second list replaces
  * the names it has. */
 static void
@@ -100,7 +103,8 @@ test_list (void)
   g_array_unref (library);
 }
 
-/* "bytes A-B/T", "bytes A-B/ *" and "bytes * /T" (without the spaces):
+/* g_curl_parse_content_range() reads start and total (-1 for "*"), refuses other units and forms.
+ * "bytes A-B/T", "bytes A-B/ *" and "bytes * /T" (without the spaces):
  * what is absent is -1; other units and garbage are refused. */
 static void
 test_content_range (void)

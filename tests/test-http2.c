@@ -413,6 +413,7 @@ run_multiplexed (GCurlMulti *multi,
   assert_one_h2_connection (transfers);
 }
 
+/* 50 GETs to cleartext h2c all arrive exact, over HTTP/2, on one connection. */
 static void
 test_multiplex (Fixture       *fixture,
                 gconstpointer  data)
@@ -423,6 +424,7 @@ test_multiplex (Fixture       *fixture,
   run_multiplexed (fixture->multi, &h2c);
 }
 
+/* 50 GETs to h2 over TLS, with the test CA, all arrive exact, over HTTP/2, on one connection. */
 static void
 test_tls_multiplex (Fixture       *fixture,
                     gconstpointer  data)
@@ -434,7 +436,8 @@ test_tls_multiplex (Fixture       *fixture,
   run_multiplexed (fixture->multi, &h2);
 }
 
-/* Transfers that wait for a stream are not stalled: with one stream per
+/* Transfers queued over 2 s for the single h2 stream are not failed by a 1 s stall-timeout.
+ * Transfers that wait for a stream are not stalled: with one stream per
  * connection, each waits for those before it to finish. */
 static void
 test_stall_not_while_queued (Fixture       *fixture,
@@ -558,6 +561,7 @@ run_paused (GCurlMulti *multi,
   g_test_message ("paused and resumed %u times", pauses);
 }
 
+/* An h2 stream paused from the start, or toggled every iteration, ends with its whole body. */
 static void
 test_pause_resume_checksum (Fixture       *fixture,
                             gconstpointer  data)
@@ -576,6 +580,7 @@ test_pause_resume_checksum (Fixture       *fixture,
 
 /* TLS */
 
+/* With tls-ca-file, h2 over TLS verifies by IP and DNS name; the handshake is after the connect. */
 static void
 test_tls_verified (Fixture       *fixture,
                    gconstpointer  data)
@@ -620,6 +625,7 @@ test_tls_verified (Fixture       *fixture,
   test_assert_pattern_body (by_name, TLS_GET_SIZE);
 }
 
+/* Without tls-ca-file the test CA is unknown: PEER_FAILED_VERIFICATION, FAILED, no body. */
 static void
 test_tls_unverified (Fixture       *fixture,
                      gconstpointer  data)
@@ -635,7 +641,8 @@ test_tls_unverified (Fixture       *fixture,
   assert_failed (transfer, G_CURL_ERROR, G_CURL_ERROR_PEER_FAILED_VERIFICATION);
 }
 
-/* A transfer run with a CA file and then without one goes back to the
+/* tls-ca-file unset between runs of one transfer fails verification; set again, it works.
+ * A transfer run with a CA file and then without one goes back to the
  * system's trust store, which does not know the test CA; and a setting
  * changed between runs reaches the handle again. */
 static void
@@ -687,6 +694,7 @@ assert_wrong_host (GCurlMulti *multi,
   g_assert_nonnull (strstr (error->message, host));
 }
 
+/* A trusted certificate of another name or address fails PEER_FAILED_VERIFICATION, naming it. */
 static void
 test_tls_wrong_host (Fixture       *fixture,
                      gconstpointer  data)

@@ -64,7 +64,8 @@ read_once (GInputStream  *stream,
   return rr.n;
 }
 
-/* Reads waiting for data are filled by libcurl's chunks directly, many
+/* An 8 MiB stream reads exact in chunks over CURL_MAX_WRITE_SIZE; max-body-size does not apply.
+ * Reads waiting for data are filled by libcurl's chunks directly, many
  * KiB at a time; the bytes are the body's, in order. */
 static void
 test_large_reads (Fixture       *fixture,
@@ -99,7 +100,8 @@ test_large_reads (Fixture       *fixture,
   g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
 }
 
-/* A read waiting for data can be cancelled; the stream stays usable and
+/* A waiting read cancelled gives CANCELLED (or a chunk already copied); the body still reads whole.
+ * A read waiting for data can be cancelled; the stream stays usable and
  * loses nothing: the next read gets the bytes that come. */
 static void
 test_cancel_waiting_read (Fixture       *fixture,
@@ -148,6 +150,7 @@ test_cancel_waiting_read (Fixture       *fixture,
   g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
 }
 
+/* A 1 MiB stream comes with status and headers set, reads to the exact body, and keeps no body. */
 static void
 test_read_all (Fixture       *fixture,
                gconstpointer  data)
@@ -186,6 +189,7 @@ splice_cb (GObject      *source,
   ra->done = TRUE;
 }
 
+/* g_output_stream_splice_async() of a 3 MiB chunked response copies the exact body. */
 static void
 test_splice (Fixture       *fixture,
              gconstpointer  data)
@@ -227,6 +231,7 @@ read_line_cb (GObject      *source,
   g_ptr_array_add (lines, line);
 }
 
+/* A GDataInputStream reads /echo-headers by lines: the method first, the sent header among them. */
 static void
 test_data_input_stream (Fixture       *fixture,
                         gconstpointer  data)
@@ -263,6 +268,7 @@ test_data_input_stream (Fixture       *fixture,
     test_run_until_finished (transfer);
 }
 
+/* A 404 gives a stream, not an error: its body "status 404" reads to the end. */
 static void
 test_http_error_is_a_stream (Fixture       *fixture,
                              gconstpointer  data)
@@ -283,6 +289,7 @@ test_http_error_is_a_stream (Fixture       *fixture,
     test_run_until_finished (transfer);
 }
 
+/* A refused connection fails send_async with G_CURL_ERROR_COULDNT_CONNECT and no stream. */
 static void
 test_refused (Fixture       *fixture,
               gconstpointer  data)
@@ -303,6 +310,7 @@ cancel_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Cancelled before the headers, send_async fails G_IO_ERROR_CANCELLED; the transfer CANCELLED. */
 static void
 test_cancel_before_headers (Fixture       *fixture,
                             gconstpointer  data)
@@ -320,7 +328,8 @@ test_cancel_before_headers (Fixture       *fixture,
   g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_CANCELLED);
 }
 
-/* The reader is slow; the transfer must wait for it rather than buffer
+/* A slow reader of 32 MiB: the stream holds at most the high-water mark plus one sink buffer.
+ * The reader is slow; the transfer must wait for it rather than buffer
  * the whole body. */
 static void
 test_slow_reader_back_pressure (Fixture       *fixture,
@@ -389,7 +398,8 @@ digest_read_cb (GObject      *source,
                                    NULL, digest_read_cb, digest);
 }
 
-/* A 1 GiB body read by a reader slower than loopback (small reads, each
+/* A 1 GiB body read slowly arrives exact while the peak RSS grows by under 64 MiB.
+ * A 1 GiB body read by a reader slower than loopback (small reads, each
  * hashed): memory must stay bounded by the stream's buffer, not grow with
  * the body. */
 static void
@@ -434,6 +444,7 @@ test_slow_reader_1gib_rss (Fixture       *fixture,
     test_run_until_finished (transfer);
 }
 
+/* Closing or dropping a stream mid-body cancels its run: CANCELLED, with G_IO_ERROR_CANCELLED. */
 static void
 test_early_close (Fixture       *fixture,
                   gconstpointer  data)
@@ -462,6 +473,7 @@ test_early_close (Fixture       *fixture,
     }
 }
 
+/* A body cut at 5000 of 100000 bytes reads all 5000, then fails G_CURL_ERROR_PARTIAL_FILE. */
 static void
 test_mid_body_error (Fixture       *fixture,
                      gconstpointer  data)
@@ -485,6 +497,7 @@ test_mid_body_error (Fixture       *fixture,
   g_clear_error (&ra.error);
 }
 
+/* A blocking splice on the multi's thread reads a slow body whole (the read runs the context). */
 static void
 test_blocking_read (Fixture       *fixture,
                     gconstpointer  data)
@@ -509,7 +522,8 @@ test_blocking_read (Fixture       *fixture,
     test_run_until_finished (transfer);
 }
 
-/* A stream is the body of one run. An application's "finished" handler
+/* A cancelled run's stream fails CANCELLED though a handler reran it; the rerun keeps its own body.
+ * A stream is the body of one run. An application's "finished" handler
  * (connected before send_async's own) may run the transfer again: the
  * stream still ends as its run did, and neither the next run's body nor
  * its fate is the stream's business (found by test-chaos, seed 8). */
@@ -550,7 +564,8 @@ test_stream_of_one_run (Fixture       *fixture,
   test_assert_pattern_body (transfer, 20000);
 }
 
-/* send_async's callback too has the result of its own run, when a
+/* Cancelled before headers, send_async reports CANCELLED though a handler reran the transfer.
+ * send_async's callback too has the result of its own run, when a
  * handler before its own started the next run. */
 static void
 test_send_readd_in_finished (Fixture       *fixture,

@@ -15,7 +15,8 @@
 
 #define MS(ms) ((gint64) (ms) * 1000)
 
-/* Nothing known at first; the first report takes the figures and says what
+/* Nothing is known before the first report; it gives size and fraction, the second the speed.
+ * Nothing known at first; the first report takes the figures and says what
  * changed; the speed needs two reports. */
 static void
 test_first_reports (void)
@@ -60,7 +61,8 @@ test_speed_smoothed (void)
   g_assert_cmpint (p.time_remaining, ==, 60000 / ((10000 * 7 + 30000 * 3) / 10));
 }
 
-/* The fraction never passes 1 (more bytes than announced), is 0 while the
+/* The fraction stays <= 1, is 0 without a size, 1 on success, what came on failure; no ETA at end.
+ * The fraction never passes 1 (more bytes than announced), is 0 while the
  * size is unknown, and is 1 once succeeded; the time left is unknown once
  * ended. */
 static void
@@ -85,7 +87,8 @@ test_fraction_bounds (void)
   g_assert_cmpint (p.time_remaining, ==, -1);
 }
 
-/* A report is due once the interval has passed since the last one; the
+/* A report is due once the interval since the last has passed; the first, and interval 0, always.
+ * A report is due once the interval has passed since the last one; the
  * first is always due. */
 static void
 test_due (void)
@@ -120,7 +123,8 @@ test_reset (void)
   g_assert_cmpuint (g_curl_progress_reset (&p), ==, 0);
 }
 
-/* The token bucket: a tenth of a second's worth of burst, the first chunk
+/* The token bucket passes the first chunk, a 0.1 s burst, then the rate, to the exact microsecond.
+ * The token bucket: a tenth of a second's worth of burst, the first chunk
  * always, then the rate; the moment more may pass is exact. */
 static void
 test_rate_limit (void)

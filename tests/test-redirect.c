@@ -14,6 +14,7 @@
 
 #include "gcurl-redirect-private.h"
 
+/* 301, 302, 303, 307 and 308 are followed; 200, 204, 300, 304-306, 309, 399, 400 and 0 are not. */
 static void
 test_followed (void)
 {
@@ -72,6 +73,7 @@ static const Step steps[] = {
     "http://v:q@a.test/y" },
 };
 
+/* Each redirect step gives the table's method, body, same-origin flag and URL (credentials too). */
 static void
 test_step (gconstpointer data)
 {

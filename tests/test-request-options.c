@@ -24,7 +24,8 @@ defaults_init (GCurlRequestOptions *defaults)
   defaults->multiplex = TRUE;
 }
 
-/* Unset fields take the multi's, set ones win; the merged strings are the
+/* The merge takes the multi's value where the transfer set none; a set value, "" or 0 too, wins.
+ * Unset fields take the multi's, set ones win; the merged strings are the
  * very ones of the two (borrowed). */
 static void
 test_merge (void)
@@ -83,7 +84,8 @@ test_serial (void)
   g_curl_request_options_clear (&b);
 }
 
-/* A handle is given the settings once per change of either side; a list
+/* apply() records both serials and the custom CA; an invalid protocol list fails, unrecorded.
+ * A handle is given the settings once per change of either side; a list
  * of protocols libcurl refuses is an error, and the handle is not marked
  * as having its settings. */
 static void
@@ -130,6 +132,7 @@ test_apply (void)
   g_curl_request_options_clear (&defaults);
 }
 
+/* g_curl_protocols_valid() takes known protocol lists and "all", refuses "" and unknown names. */
 static void
 test_protocols_valid (void)
 {

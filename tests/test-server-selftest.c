@@ -272,6 +272,7 @@ dechunk (GBytes *body)
 
 /* Pattern */
 
+/* test_pattern_fill() at an offset matches the whole there, varies, and hashes as expected. */
 static void
 test_pattern (void)
 {
@@ -296,6 +297,7 @@ test_pattern (void)
 
 /* SoupServer routes */
 
+/* /bytes/1000 on both SoupServer origins: 200, the pattern, its length, type and ETag. */
 static void
 test_soup_bytes (Fixture       *fixture,
                  gconstpointer  data G_GNUC_UNUSED)
@@ -320,6 +322,7 @@ test_soup_bytes (Fixture       *fixture,
     }
 }
 
+/* /bytes/N?chunked=1 is sent chunked and de-chunks to the N-byte pattern. */
 static void
 test_soup_bytes_chunked (Fixture       *fixture,
                          gconstpointer  data G_GNUC_UNUSED)
@@ -334,6 +337,7 @@ test_soup_bytes_chunked (Fixture       *fixture,
   assert_body_is_pattern (body, 0, 200000);
 }
 
+/* Ranges A-B and A- give 206, the pattern's slice and Content-Range; A >= N gives 416. */
 static void
 test_soup_range (Fixture       *fixture,
                  gconstpointer  data G_GNUC_UNUSED)
@@ -359,6 +363,7 @@ test_soup_range (Fixture       *fixture,
   assert_header (beyond, "Content-Range", "bytes */1000");
 }
 
+/* /echo answers "POST LENGTH SHA256" of the request body, and echoes its Content-Type. */
 static void
 test_soup_echo (Fixture       *fixture,
                 gconstpointer  data G_GNUC_UNUSED)
@@ -378,6 +383,7 @@ test_soup_echo (Fixture       *fixture,
   assert_body_is_text (response, expected);
 }
 
+/* /status, /redirect, /redirect-to, /loop, /headers, /echo-headers and 404 answer as documented. */
 static void
 test_soup_misc (Fixture       *fixture,
                 gconstpointer  data G_GNUC_UNUSED)
@@ -430,6 +436,7 @@ test_soup_misc (Fixture       *fixture,
   g_assert_cmpuint (missing->status, ==, 404);
 }
 
+/* /delay/300 answers "delayed", not before 300 ms. */
 static void
 test_soup_delay (Fixture       *fixture,
                  gconstpointer  data G_GNUC_UNUSED)
@@ -443,6 +450,7 @@ test_soup_delay (Fixture       *fixture,
   assert_body_is_text (response, "delayed");
 }
 
+/* /slow/2000?rate=5000 sends the whole pattern, paced: in 300 ms to 5 s. */
 static void
 test_soup_slow (Fixture       *fixture,
                 gconstpointer  data G_GNUC_UNUSED)
@@ -459,7 +467,8 @@ test_soup_slow (Fixture       *fixture,
   assert_body_is_pattern (response->body, 0, 2000);
 }
 
-/* Two requests on one connection: the library's connection reuse tests
+/* The SoupServer answers a second request on the connection of the first.
+ * Two requests on one connection: the library's connection reuse tests
  * rely on the SoupServer keeping connections alive. */
 static void
 test_soup_keep_alive (Fixture       *fixture,
@@ -499,7 +508,8 @@ test_soup_keep_alive (Fixture       *fixture,
   g_assert_cmpuint (test_server_get_path_count (fixture->server, "/bytes/10"), ==, 2);
 }
 
-/* Disconnecting in the middle of paced or delayed responses must neither
+/* Clients hanging up mid /slow and mid /delay make the server log no warning (fatal).
+ * Disconnecting in the middle of paced or delayed responses must neither
  * warn nor leak; the server notices on its next write. */
 static void
 test_soup_client_gives_up (Fixture       *fixture,
@@ -519,6 +529,7 @@ test_soup_client_gives_up (Fixture       *fixture,
 
 /* Raw fault server */
 
+/* The raw server's /bytes gives the pattern, its length and ETag, honours Range, and can chunk. */
 static void
 test_raw_bytes (Fixture       *fixture,
                 gconstpointer  data G_GNUC_UNUSED)
@@ -544,6 +555,7 @@ test_raw_bytes (Fixture       *fixture,
   assert_body_is_pattern (dechunked, 0, 150000);
 }
 
+/* /close-mid-body/1000/300 announces 1000 bytes, sends 300, and ends with a clean EOF. */
 static void
 test_raw_close_mid_body (Fixture       *fixture,
                          gconstpointer  data G_GNUC_UNUSED)
@@ -558,6 +570,7 @@ test_raw_close_mid_body (Fixture       *fixture,
   assert_body_is_pattern (response->body, 0, 300);
 }
 
+/* /length-mismatch/100/150 announces 100 bytes and sends 150 before a clean close. */
 static void
 test_raw_length_mismatch (Fixture       *fixture,
                           gconstpointer  data G_GNUC_UNUSED)
@@ -570,6 +583,7 @@ test_raw_length_mismatch (Fixture       *fixture,
   assert_body_is_pattern (response->body, 0, 150);
 }
 
+/* /reset/500 sends 500 of 1000000 bytes, then a reset: CONNECTION_CLOSED, not EOF. */
 static void
 test_raw_reset (Fixture       *fixture,
                 gconstpointer  data G_GNUC_UNUSED)
@@ -583,6 +597,7 @@ test_raw_reset (Fixture       *fixture,
   g_assert_error (response->error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
 }
 
+/* /garbage, /chunked-bad and /close-mid-headers send exactly their bytes; other paths 404. */
 static void
 test_raw_malformed (Fixture       *fixture,
                     gconstpointer  data G_GNUC_UNUSED)
@@ -606,6 +621,7 @@ test_raw_malformed (Fixture       *fixture,
   g_assert_cmpuint (missing->status, ==, 404);
 }
 
+/* The raw /echo-headers echoes the method and the headers with names, order and case as sent. */
 static void
 test_raw_echo_headers (Fixture       *fixture,
                        gconstpointer  data G_GNUC_UNUSED)
@@ -622,6 +638,7 @@ test_raw_echo_headers (Fixture       *fixture,
                        "HOST2: 2\n");
 }
 
+/* /huge-header/N sends an N-byte X-Huge and "ok" (200000 too); over 16 MiB gives 400. */
 static void
 test_raw_huge_header (Fixture       *fixture,
                       gconstpointer  data G_GNUC_UNUSED)
@@ -647,6 +664,7 @@ test_raw_huge_header (Fixture       *fixture,
   g_assert_cmpuint (too_large->status, ==, 400);
 }
 
+/* /many-headers/1000 sends exactly X-Header-0 to 999 and "ok"; over 100000 gives 400. */
 static void
 test_raw_many_headers (Fixture       *fixture,
                        gconstpointer  data G_GNUC_UNUSED)
@@ -669,6 +687,7 @@ test_raw_many_headers (Fixture       *fixture,
   g_assert_cmpuint (too_many->status, ==, 400);
 }
 
+/* /informational/100, 102, 103: the interim (Link for 103), then a 200 of 1000 bytes; 101: 400. */
 static void
 test_raw_informational (Fixture       *fixture,
                         gconstpointer  data G_GNUC_UNUSED)
@@ -705,6 +724,7 @@ test_raw_informational (Fixture       *fixture,
   g_assert_cmpuint (switching->status, ==, 400);
 }
 
+/* /stray-body/204 and 304 send 100 bytes after the head (announced with ?length=1); 200: 400. */
 static void
 test_raw_stray_body (Fixture       *fixture,
                      gconstpointer  data G_GNUC_UNUSED)
@@ -778,6 +798,7 @@ assert_closed_by_server (GSocketConnection *connection)
     g_assert_cmpint (n, ==, 0);
 }
 
+/* Stalled responses send what they say then nothing; freeing the server closes all in < 1 s. */
 static void
 test_raw_stall (Fixture       *fixture,
                 gconstpointer  data G_GNUC_UNUSED)
@@ -816,6 +837,7 @@ test_raw_stall (Fixture       *fixture,
 
 /* Ports */
 
+/* A connect to the blackhole port (the same port each call) is still pending after 1.2 s. */
 static void
 test_blackhole (Fixture       *fixture,
                 gconstpointer  data G_GNUC_UNUSED)
@@ -843,6 +865,7 @@ test_blackhole (Fixture       *fixture,
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
 }
 
+/* A connect to the refused port fails with G_IO_ERROR_CONNECTION_REFUSED. */
 static void
 test_refused (void)
 {
@@ -860,6 +883,7 @@ test_refused (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
 }
 
+/* The request count covers all three origins, and a path's count ignores the query. */
 static void
 test_counts (Fixture       *fixture,
              gconstpointer  data G_GNUC_UNUSED)
@@ -883,6 +907,7 @@ test_counts (Fixture       *fixture,
   g_assert_cmpuint (test_server_get_path_count (server, "/bytes/11"), ==, 0);
 }
 
+/* test_server_url*() join an origin's base (no trailing '/') and the path, a missing '/' added. */
 static void
 test_urls (Fixture       *fixture,
            gconstpointer  data G_GNUC_UNUSED)
@@ -951,6 +976,7 @@ check_large_body (const char *base_uri)
   g_assert_cmpstr (g_checksum_get_string (checksum), ==, expected);
 }
 
+/* With -m slow, 512 MiB of /bytes from the SoupServer and from the raw server arrive exact. */
 static void
 test_large_bytes (Fixture       *fixture,
                   gconstpointer  data G_GNUC_UNUSED)

@@ -15,6 +15,7 @@
 
 static TestServer *server;
 
+/* 40 transfers on the application's CURLM end whole; before and after, no watch, no wakeup. */
 static void
 test_raw_concurrent (void)
 {
@@ -51,6 +52,7 @@ test_raw_concurrent (void)
   test_raw_multi_clear (&raw);
 }
 
+/* Without a callback the source still runs the transfer; DONE waits for curl_multi_info_read(). */
 static void
 test_raw_no_callback (void)
 {
@@ -82,6 +84,7 @@ test_raw_no_callback (void)
   g_string_free (sink, TRUE);
 }
 
+/* A callback returning G_SOURCE_REMOVE gets its completion, and the source is destroyed. */
 static void
 test_raw_remove_source_from_callback (void)
 {
@@ -101,7 +104,8 @@ test_raw_remove_source_from_callback (void)
   g_string_free (sink, TRUE);
 }
 
-/* A completion that happens inside a timer action (curl's own timeout on a
+/* A CURLOPT_TIMEOUT_MS that fires in a timer action ends the transfer TIMEDOUT, not before 400 ms.
+ * A completion that happens inside a timer action (curl's own timeout on a
  * server that never answers) must be delivered, and promptly: the timer is
  * rounded up and re-synced, so it neither fires early and hangs nor spins. */
 static void
@@ -136,7 +140,8 @@ capture_socket_cb (void                 *user_data,
   return *fd;
 }
 
-/* Someone closes curl's socket behind its back: the source must neither
+/* With curl's socket swapped for /dev/null, the loop wakes < 100 times in 300 ms; the run fails.
+ * Someone closes curl's socket behind its back: the source must neither
  * crash nor spin on the dead fd, and the transfer must end. */
 static void
 test_raw_socket_closed_behind_back (void)
@@ -294,7 +299,8 @@ count_iterations_undrained (guint ms)
   return n;
 }
 
-/* While another transfer runs, the socket of a finished keep-alive
+/* An idle keep-alive socket is unwatched and reused; its peer's close wakes the loop < 30 times.
+ * While another transfer runs, the socket of a finished keep-alive
  * transfer is idle: it is not counted as watched, its next transfer reuses
  * the connection, and when the peer closes it the loop wakes once, not
  * over and over (the close is level-triggered). */
@@ -355,6 +361,7 @@ test_keepalive_idle_socket (void)
   keepalive_server_stop (&ks);
 }
 
+/* new_with_backend() keeps fds; g_curl_source_new() picks epoll unless GCURL_BACKEND=fds. */
 static void
 test_backend_choice (void)
 {
@@ -375,7 +382,8 @@ test_backend_choice (void)
   curl_multi_cleanup (multi);
 }
 
-/* The socket callback cannot watch a socket: that transfer fails, the rest
+/* An unwatchable socket fails only its transfer (COULDNT_CONNECT, a warning); the next succeeds.
+ * The socket callback cannot watch a socket: that transfer fails, the rest
  * of the multi goes on (returning -1 would break the whole multi). */
 static void
 test_failed_watch (void)
@@ -396,7 +404,8 @@ test_failed_watch (void)
   test_assert_pattern_body (fine, 1000);
 }
 
-/* Sockets opened and closed one after the other reuse fd numbers: every
+/* 40 transfers without connection reuse each get their body and leave no watch and no fd behind.
+ * Sockets opened and closed one after the other reuse fd numbers: every
  * watch must follow its own socket. */
 static void
 test_fd_reuse (void)
@@ -420,7 +429,8 @@ test_fd_reuse (void)
   test_assert_fds_back_to (server, fds_before);
 }
 
-/* An error is learnt by reading or writing, as libcurl's own poll does:
+/* G_IO_ERR maps to IN|OUT|ERR (a read or write finds the error), HUP to IN, NVAL to ERR alone.
+ * An error is learnt by reading or writing, as libcurl's own poll does:
  * given CURL_CSELECT_ERR alone, libcurl 7.88 fails the transfer with
  * CURLE_SEND_ERROR "select/poll returned error" and loses the real error.
  * The kernel can report a reset connection as an error alone, before it

@@ -15,7 +15,8 @@
 #define S(seconds) ((gint64) (seconds) * G_USEC_PER_SEC)
 #define MS(ms) ((gint64) (ms) * 1000)
 
-/* The deadline is the last change seen plus the timeout, whatever the time
+/* The stall deadline is the last activity seen plus the timeout; looks without activity keep it.
+ * The deadline is the last change seen plus the timeout, whatever the time
  * of the look; looks without a change leave it where it is. */
 static void
 test_deadline_from_last_change (void)
@@ -49,7 +50,8 @@ test_timeout_zero (void)
   g_assert_false (g_curl_stall_is_stalled (&stall, 0, S (1000000)));
 }
 
-/* A reset (resume, a hold that ended) starts the timeout over, even with
+/* A reset restarts the stall timeout from its time, even with the activity count unchanged.
+ * A reset (resume, a hold that ended) starts the timeout over, even with
  * the same activity count. */
 static void
 test_reset_restarts (void)
@@ -63,7 +65,8 @@ test_reset_restarts (void)
   g_assert_cmpint (g_curl_stall_deadline (&stall, 2), ==, S (4));
 }
 
-/* A hold that ended restarts the stall timeout, but not the idle spell: a
+/* restart_timeout() moves the stall deadline but leaves the nudge due 1 s after the last byte.
+ * A hold that ended restarts the stall timeout, but not the idle spell: a
  * nudge stays due a second after the last byte, however often the
  * application pauses and resumes. */
 static void
@@ -83,7 +86,8 @@ test_restart_timeout_keeps_spell (void)
   g_assert_cmpint (g_curl_stall_nudge_due (&stall), ==, S (12) + GCURL_STALL_NUDGE_IDLE_US);
 }
 
-/* Table: after each step (activity count, time of the look), the stall
+/* With a 1 s timeout each look gives the table's deadline; stalled exactly 1 s after a change.
+ * Table: after each step (activity count, time of the look), the stall
  * deadline for a 1 s timeout and whether it is stalled then. */
 static void
 test_table (void)
@@ -116,7 +120,8 @@ test_table (void)
     }
 }
 
-/* A nudge is due a second into an idle spell, given once per spell, and
+/* A nudge is given once per idle spell, not before 1 s idle, and again after new activity.
+ * A nudge is due a second into an idle spell, given once per spell, and
  * due again once activity starts a new spell. */
 static void
 test_nudge_once_per_spell (void)

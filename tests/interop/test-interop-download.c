@@ -406,6 +406,7 @@ resume_changed_file (Fixture    *fixture,
     g_assert_cmpuint (count_log_lines (server, "206 ", name), >=, 1);
 }
 
+/* A .part of a file then changed on h2o (If-Range ignored) ends as the new version whole, a 200. */
 static void
 test_changed_file_h2o (Fixture       *fixture,
                        gconstpointer  data)
@@ -413,6 +414,7 @@ test_changed_file_h2o (Fixture       *fixture,
   resume_changed_file (fixture, INTEROP_H2O);
 }
 
+/* A .part of a file then changed on nginx ends as the new version whole, a 200; no .part left. */
 static void
 test_changed_file_nginx (Fixture       *fixture,
                          gconstpointer  data)
@@ -420,7 +422,8 @@ test_changed_file_nginx (Fixture       *fixture,
   resume_changed_file (fixture, INTEROP_NGINX);
 }
 
-/* A resume of an unchanged file fetches only the rest: the validators did
+/* A resume of an unchanged file on h2o asks once for bytes=N- and gets a 206 of the rest.
+ * A resume of an unchanged file fetches only the rest: the validators did
  * not get in the way. */
 static void
 test_unchanged_file_resumes (Fixture       *fixture,
@@ -558,6 +561,7 @@ crash_while_redownloading (Fixture    *fixture,
   g_assert_false (dir_has_prefix (fixture->dir, ".goutputstream-"));
 }
 
+/* Killed mid-download and mid-redownload of a change (nginx), a resume then gives v2 exactly. */
 static void
 test_crash_nginx (Fixture       *fixture,
                   gconstpointer  data)
@@ -565,6 +569,7 @@ test_crash_nginx (Fixture       *fixture,
   crash_while_redownloading (fixture, INTEROP_NGINX);
 }
 
+/* Killed mid-download and mid-redownload of a change (h2o), a resume then gives v2 exactly. */
 static void
 test_crash_h2o (Fixture       *fixture,
                 gconstpointer  data)
@@ -597,6 +602,7 @@ change_on_first_failure_cb (GCurlTransfer *transfer,
     }
 }
 
+/* A retry after a reset refuses h2o's 206 of the changed file and fetches the new one whole. */
 static void
 test_retry_after_change (Fixture       *fixture,
                          gconstpointer  data)
@@ -634,7 +640,8 @@ test_retry_after_change (Fixture       *fixture,
   g_assert_cmpuint (count_log_lines (server, "206 ", name), ==, 1);
 }
 
-/* Point 5: a resume through a redirect to another origin (a mirror or CDN
+/* A resume redirected to nginx's other origin asks there for bytes=N- and gets a 206.
+ * Point 5: a resume through a redirect to another origin (a mirror or CDN
  * link) still asks for the rest only: the download's own Range and
  * If-Range follow redirects, the application's headers do not. */
 static void
@@ -686,7 +693,8 @@ first_progress_cb (GCurlTransfer *transfer,
     *first = downloaded;
 }
 
-/* Point 6: download_async over FTP, when the application allows it, ends
+/* FTP downloads end, resume a .part with REST (only the rest sent), and start over for a change.
+ * Point 6: download_async over FTP, when the application allows it, ends
  * (it waited for headers FTP does not have, paused by the stream's
  * back-pressure, for ever), resumes a .part with REST, and starts over for
  * a changed file. */
@@ -753,7 +761,8 @@ test_ftp (Fixture       *fixture,
   assert_file_is_version (dest, 2, FILE_SIZE);
 }
 
-/* file:// downloads, when allowed: complete and resumable too. */
+/* With file allowed, a file:// download completes with the exact bytes.
+ * file:// downloads, when allowed: complete and resumable too. */
 static void
 test_file_scheme (Fixture       *fixture,
                   gconstpointer  data)
@@ -815,6 +824,7 @@ shorten_cb (GCurlTransfer *transfer,
   s->done++;
 }
 
+/* A .part halved mid-download by another program costs one fresh attempt; the file ends exact. */
 static void
 test_part_shortened (Fixture       *fixture,
                      gconstpointer  data)
@@ -859,6 +869,7 @@ change_after_first_cb (GCurlTransfer *transfer,
     serve_version (change->name, 2, FILE_SIZE);
 }
 
+/* A checksum mismatch gets one fresh 200 attempt; wrong twice, INVALID_DATA and no file. */
 static void
 test_checksum_second_chance (Fixture       *fixture,
                              gconstpointer  data)
@@ -904,7 +915,8 @@ test_checksum_second_chance (Fixture       *fixture,
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
 }
 
-/* Point 3: a 307 of a streamed request body (a file, and memory) sends it
+/* A POST body streamed from memory or a file goes again, whole, after a 307 or a 308.
+ * Point 3: a 307 of a streamed request body (a file, and memory) sends it
  * again, whole, whenever the redirect comes: httpbin echoes what arrived
  * after the redirect. The read-ahead of the first request used to be
  * pending when the body was rewound ("Stream has outstanding operation",
@@ -989,6 +1001,7 @@ watch_cb (GCurlTransfer *transfer,
   w->due = g_curl_multi_get_watchdog_due (w->multi);
 }
 
+/* A stall behind a relay fails TIMEDOUT with the watchdog due at most 1 s after the last byte. */
 static void
 test_stall_deadline (Fixture       *fixture,
                      gconstpointer  data)

@@ -623,7 +623,8 @@ fault_name (TestFaultKind kind)
   return names[kind];
 }
 
-/* The fault on the first K connections, FAULT_AFTER bytes into each: the
+/* A fault on the first K connections costs K retries, each a 206 resume; the file is exact.
+ * The fault on the first K connections, FAULT_AFTER bytes into each: the
  * download retries K times, each retry resuming from the .part on a new
  * connection (206), and the file is byte-exact; the relay's byte counts
  * and nginx's log show that nothing was fetched twice. */
@@ -727,7 +728,8 @@ test_mid_body (Fixture       *fixture,
 
 /* 4. TRICKLE: slow but moving is not a stall */
 
-/* A body trickled at 200 KB/s after its first 100 KiB, with a stall
+/* A body trickled at 200 KB/s is no stall: one attempt, exact, for download and send_and_read.
+ * A body trickled at 200 KB/s after its first 100 KiB, with a stall
  * timeout of 1 s, completes byte-exact in one attempt (one connection): a
  * slow body is not a stall. */
 static void
@@ -788,7 +790,8 @@ test_trickle (Fixture       *fixture,
 
 /* 5. CORRUPT */
 
-/* One byte of the TLS stream inverted mid-body: the record check fails,
+/* A corrupted TLS byte fails one attempt transiently; the retry resumes (206) to an exact file.
+ * One byte of the TLS stream inverted mid-body: the record check fails,
  * the first attempt fails with a transient error, the retry resumes and
  * the file is byte-exact. */
 static void
@@ -832,7 +835,8 @@ test_corrupt_https (Fixture       *fixture,
   g_assert_cmpuint (connection_bytes (fixture->tls_relay, 1), <, FILE_SIZE);
 }
 
-/* One byte inverted over plain HTTP, with the expected SHA-256 given: the
+/* A corrupted byte caught by the SHA-256 gets one fresh 200 attempt from zero, not a resume.
+ * One byte inverted over plain HTTP, with the expected SHA-256 given: the
  * first attempt's file mismatches, the .part is deleted, ONE fresh attempt
  * from zero (a 200 of the whole file, no Range) succeeds. */
 static void
@@ -890,7 +894,8 @@ test_corrupt_http_checksum (Fixture       *fixture,
     }
 }
 
-/* Every connection corrupted, with the expected SHA-256: the first
+/* Corrupted on every connection: INVALID_DATA, and no file, no .part, no side file.
+ * Every connection corrupted, with the expected SHA-256: the first
  * attempt and the one fresh attempt mismatch, the download fails with
  * G_IO_ERROR_INVALID_DATA, and neither the destination nor the .part (nor
  * its validators) exist. */
@@ -933,7 +938,8 @@ test_corrupt_http_checksum_always (Fixture       *fixture,
 
 /* 6. REFUSE, and a server that is not listening */
 
-/* The relay accepts and resets the first two connections before any
+/* Two connections reset before any byte are retried; the third attempt gets the whole file.
+ * The relay accepts and resets the first two connections before any
  * byte (a listening but broken server): both attempts fail transiently,
  * the third completes the file. Over TLS the reset comes before or
  * during the handshake, whichever the race gives. */
@@ -981,7 +987,8 @@ resume_listening_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Nothing listens on the port (connections refused) when the download
+/* A download retries COULDNT_CONNECT until the port listens again; send_and_read fails at once.
+ * Nothing listens on the port (connections refused) when the download
  * starts, for 1.5 s: a refused connection is transient, and the download
  * completes once the server is back. send_and_read, meanwhile, fails at
  * once with COULDNT_CONNECT. */
@@ -1067,7 +1074,8 @@ all_mid_body (GPtrArray *dls,
   return TRUE;
 }
 
-/* 50 downloads of a 2 MiB file from nginx's /slow/ (1 MiB/s each), all
+/* 50 downloads outlive nginx's SIGKILL and restart: all resume (206), exact, retries spread out.
+ * 50 downloads of a 2 MiB file from nginx's /slow/ (1 MiB/s each), all
  * mid-body when nginx is SIGKILLed, restarted 2 s later on the same
  * ports: with the default retry settings every one completes byte-exact,
  * no .part is left, and the first retries are not in lockstep (the
@@ -1204,7 +1212,8 @@ typedef struct
   guint64       after;
 } FatalCase;
 
-/* Each fault on every connection, with one retry: the download fails,
+/* With one retry and a fault on every connection, nothing is renamed; the .part is a true prefix.
+ * Each fault on every connection, with one retry: the download fails,
  * the destination does not exist, and the .part holds a prefix of the
  * right bytes (for RESET and CLOSE, what both attempts brought). */
 static void
@@ -1470,7 +1479,8 @@ measure_rss (const char *what)
   return rss;
 }
 
-/* 200 downloads (and 40 send_and_reads) through connections reset,
+/* 200 faulted or cancelled downloads on one multi: fds back to baseline, RSS within 2 MiB.
+ * 200 downloads (and 40 send_and_reads) through connections reset,
  * closed and stalled (stall-timeout 1 s, download-retries 2), some
  * cancelled at random moments, on a multi of their own: once the multi is
  * dropped the fd count is back to the baseline taken with the servers and
@@ -1574,7 +1584,8 @@ static const SendCase send_cases[] = {
   { "refuse-https", TEST_FAULT_REFUSE, TRUE, 0, -2 },
 };
 
-/* send_and_read through a fault on the first connection: it never
+/* send_and_read makes one connection, fails with the fault's error; a corrupt plain body is kept.
+ * send_and_read through a fault on the first connection: it never
  * retries (one connection), and fails with the fault's error; over plain
  * HTTP a corrupted byte is delivered as is, the rest of the body intact
  * (nothing checks a plain body), exactly one byte inverted. */

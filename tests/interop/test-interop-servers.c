@@ -329,6 +329,7 @@ start_target (InteropServer *target)
 
 /* Tests */
 
+/* Reports each interop kind as installed or what is missing; it asserts nothing. */
 static void
 test_missing (void)
 {
@@ -342,6 +343,7 @@ test_missing (void)
     }
 }
 
+/* A web server serves the pattern over HTTP/1.1 and TLS h2, ranges (206, 416, multipart), logs. */
 static void
 test_web_server (gconstpointer data)
 {
@@ -447,7 +449,8 @@ test_web_server (gconstpointer data)
   interop_server_stop (&server);
 }
 
-/* interop_env_replace_file(): a new ETag and Last-Modified, however soon,
+/* A file replaced at once gets a new strong ETag and Last-Modified; a stale If-Range gets 200.
+ * interop_env_replace_file(): a new ETag and Last-Modified, however soon,
  * and a strong ETag. */
 static void
 test_changed_file (gconstpointer data)
@@ -516,6 +519,7 @@ test_changed_file (gconstpointer data)
   interop_server_stop (&server);
 }
 
+/* nginx's /slow/ is rate-limited, redirect-other-origin goes to url2, redirect307 keeps https. */
 static void
 test_nginx_extras (void)
 {
@@ -583,6 +587,7 @@ test_nginx_extras (void)
   interop_server_stop (&server);
 }
 
+/* Apache's basic and digest areas: 401 and the realm with no or a wrong password, else 200. */
 static void
 test_apache_auth (void)
 {
@@ -633,6 +638,7 @@ proxy_url (InteropServer *proxy)
   return g_strdup (proxy->url);
 }
 
+/* A proxy forwards GETs and ranges by address and name, CONNECTs to any port, and logs them. */
 static void
 test_proxy (gconstpointer data)
 {
@@ -739,6 +745,7 @@ test_proxy (gconstpointer data)
   interop_server_stop (&target);
 }
 
+/* httpbin answers /get, /status, /bytes, /range (206), /basic-auth, and logs as interop.h says. */
 static void
 test_httpbin (void)
 {
@@ -795,6 +802,7 @@ test_httpbin (void)
   interop_server_stop (&server);
 }
 
+/* pyftpdlib serves the pattern in EPSV, PASV and active mode, and a range; it logs the RETR. */
 static void
 test_ftp (void)
 {
