@@ -8,6 +8,7 @@
 #define __GCURLMULTI_H_INSIDE__
 
 #include "gcurl-version.h"
+#include "gcurl-date.h"
 #include "gcurl-error.h"
 #include "gcurl-source.h"
 #include "gcurl-timings.h"
