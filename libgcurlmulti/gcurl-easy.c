@@ -895,12 +895,10 @@ follow_redirect (GCurlEasy  *self,
   return G_CURL_RUN_RESTART;
 }
 
-/* libcurl is done with the handle, with @result: the outcome of the run
- * (*@error set for a failure), or the next request of a redirect. */
-GCurlRunDoneAction
-g_curl_easy_done (GCurlEasy  *self,
-                  CURLcode    result,
-                  GError    **error)
+static GCurlRunDoneAction
+handle_done (GCurlEasy  *self,
+             CURLcode    result,
+             GError    **error)
 {
   if (result != CURLE_OK && self->upload.error != NULL)
     {
@@ -966,6 +964,30 @@ g_curl_easy_done (GCurlEasy  *self,
     self->body_bytes = g_curl_memory_sink_steal_bytes (&self->memory);
 
   return G_CURL_RUN_FINISHED;
+}
+
+/* libcurl is done with the handle, with @result: the outcome of the run
+ * (*@error set for a failure), or the next request of a redirect. A
+ * failure carries the status and the system error with it, for
+ * g_curl_error_is_transient(). */
+GCurlRunDoneAction
+g_curl_easy_done (GCurlEasy  *self,
+                  CURLcode    result,
+                  GError    **error)
+{
+  GError *local_error = NULL;
+  GCurlRunDoneAction action = handle_done (self, result, &local_error);
+
+  if (local_error != NULL)
+    {
+      long os_errno = 0;
+
+      curl_easy_getinfo (self->handle, CURLINFO_OS_ERRNO, &os_errno);
+      g_curl_error_set_response (local_error, self->status_code, (int) os_errno);
+      g_propagate_error (error, local_error);
+    }
+
+  return action;
 }
 
 /* Whether the run is in an engine and libcurl is not done with it. */

@@ -16,6 +16,10 @@ GError *g_curl_error_new_from_code (CURLcode    code,
 
 void    g_curl_init_i18n           (void);
 
+void     g_curl_error_set_response  (GError     *error,
+                                    guint       status,
+                                    int         os_errno);
+
 gboolean g_curl_error_is_transient_for_status (const GError *error,
                                                guint         status,
                                                int           os_errno);

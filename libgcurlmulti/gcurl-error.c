@@ -12,6 +12,45 @@
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
 
+/* What g_curl_error_is_transient() needs besides the code, carried by
+ * every error of the domain (GLib's extended error domains). */
+typedef struct
+{
+  guint status;     /* the HTTP status of the response, 0 if none */
+  int   os_errno;   /* CURLINFO_OS_ERRNO, 0 if none */
+} GCurlErrorPrivate;
+
+/* As G_DEFINE_EXTENDED_ERROR() places it: just before the GError. */
+static GCurlErrorPrivate *
+get_private (const GError *error)
+{
+  const gsize align = 2 * sizeof (gsize);
+  const gsize size = (sizeof (GCurlErrorPrivate) + (align - 1)) & -align;
+
+  return (GCurlErrorPrivate *) (((guint8 *) error) - size);
+}
+
+static void
+private_init (GError *error)
+{
+  GCurlErrorPrivate *priv = get_private (error);
+
+  priv->status = 0;
+  priv->os_errno = 0;
+}
+
+static void
+private_copy (const GError *src,
+              GError       *dest)
+{
+  *get_private (dest) = *get_private (src);
+}
+
+static void
+private_clear (GError *error)
+{
+}
+
 /**
  * g_curl_error_quark:
  *
@@ -22,7 +61,42 @@
  *
  * Since: 1.0
  */
-G_DEFINE_QUARK (g-curl-error-quark, g_curl_error)
+GQuark
+g_curl_error_quark (void)
+{
+  static GQuark quark;
+  static gsize initialized = 0;
+
+  /* The name is the one G_DEFINE_QUARK() gave before the domain carried
+   * data: a program may look the domain up by it. */
+  if (g_once_init_enter (&initialized))
+    {
+      quark = g_error_domain_register_static ("g-curl-error-quark",
+                                              sizeof (GCurlErrorPrivate),
+                                              private_init, private_copy,
+                                              private_clear);
+      g_once_init_leave (&initialized, 1);
+    }
+
+  return quark;
+}
+
+/* Records what the response was when @error happened, for
+ * g_curl_error_is_transient(). Errors of other domains are left alone. */
+void
+g_curl_error_set_response (GError *error,
+                           guint   status,
+                           int     os_errno)
+{
+  GCurlErrorPrivate *priv;
+
+  if (error->domain != G_CURL_ERROR)
+    return;
+
+  priv = get_private (error);
+  priv->status = status;
+  priv->os_errno = os_errno;
+}
 
 /* The detailed text libcurl wrote to the handle's error buffer says what
  * happened ("Failed to connect to 127.0.0.1 port 1: Connection refused");
@@ -92,4 +166,43 @@ g_curl_error_is_transient_for_status (const GError *error,
     default:
       return FALSE;
     }
+}
+
+/**
+ * g_curl_error_is_transient:
+ * @error: (nullable): an error from this library, or %NULL
+ *
+ * Says whether the failure @error describes is worth another attempt
+ * later: the network or the server may be back. That is so for a refused
+ * or reset connection, a host or proxy name that did not resolve, a
+ * response cut off, a server that sent nothing, a time limit or the stall
+ * watchdog, an HTTP/2 stream error, a TLS handshake the connection was
+ * lost under, and the statuses that say "try again" with
+ * %G_CURL_ERROR_HTTP_RETURNED_ERROR (408, 429 and 5xx). What a retry
+ * cannot fix is not: a bad URL, a protocol not allowed, a 404, a
+ * certificate that does not verify, a cancellation. This is the rule
+ * g_curl_multi_download_async() retries by.
+ *
+ * The status and the system error behind the code travel with errors of
+ * %G_CURL_ERROR made by the library, also through g_error_copy(). An
+ * error re-created from its domain, code and message alone (as PyGObject
+ * does with a `GLib.Error` passed back in) has lost them: an
+ * %G_CURL_ERROR_HTTP_RETURNED_ERROR is then not transient, and neither is
+ * a %G_CURL_ERROR_SSL_CONNECT_ERROR.
+ *
+ * Returns: %TRUE if the same request may succeed when tried again
+ *
+ * Since: 1.0
+ */
+gboolean
+g_curl_error_is_transient (const GError *error)
+{
+  const GCurlErrorPrivate *priv;
+
+  if (error == NULL || error->domain != G_CURL_ERROR)
+    return FALSE;
+
+  priv = get_private (error);
+
+  return g_curl_error_is_transient_for_status (error, priv->status, priv->os_errno);
 }

@@ -333,6 +333,9 @@ typedef enum {
 } GCurlError;
 
 GCURL_AVAILABLE_IN_ALL
-GQuark g_curl_error_quark (void);
+GQuark   g_curl_error_quark        (void);
+
+GCURL_AVAILABLE_IN_ALL
+gboolean g_curl_error_is_transient (const GError *error);
 
 G_END_DECLS

@@ -268,6 +268,9 @@ async function refusedConnection() {
     checkEqual(transfer.get_state(), GCurl.TransferState.FAILED, 'state');
     check(isError(transfer.get_error(), GCurl.Error, GCurl.Error.COULDNT_CONNECT),
         'GCurl.Transfer.get_error() is COULDNT_CONNECT too');
+    check(GCurl.error_is_transient(error), 'a refused connection is worth a retry');
+    check(!GCurl.error_is_transient(new GLib.Error(GCurl.error_quark(),
+        GCurl.Error.URL_MALFORMAT, 'bad URL')), 'a malformed URL is not worth a retry');
 }
 
 async function sendStream(server) {

@@ -246,7 +246,8 @@ def test_send_and_read_cancel(server):
 
 
 def test_refused_connection(server):
-    """A refused connection is GCurl.Error.COULDNT_CONNECT, from the call and the transfer."""
+    """A refused connection is GCurl.Error.COULDNT_CONNECT, from the call and the transfer,
+    and GCurl.error_is_transient() says it is worth a retry."""
     multi = GCurl.Multi.new()
     bound, url = refused_url()
     outcome = []
@@ -271,6 +272,10 @@ def test_refused_connection(server):
     check_equal(transfer.get_state(), GCurl.TransferState.FAILED, "state")
     check(transfer.get_error().matches(GCurl.error_quark(), GCurl.Error.COULDNT_CONNECT),
           "GCurl.Transfer.get_error() is COULDNT_CONNECT too")
+    check(GCurl.error_is_transient(error), "a refused connection is worth a retry")
+    check(not GCurl.error_is_transient(GLib.Error.new_literal(
+        GCurl.error_quark(), "bad URL", GCurl.Error.URL_MALFORMAT)),
+        "a malformed URL is not worth a retry")
 
 
 def test_send_stream(server):
