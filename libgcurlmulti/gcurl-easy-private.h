@@ -48,6 +48,9 @@ struct _GCurlEasy
   /* The request. */
   char               *method;           /* (nullable): GET, or POST with a body */
   GArray             *request_headers;  /* (nullable): GCurlHeader, the application's */
+  GArray             *app_headers;      /* (nullable): this run's: the multi's default
+                                         * headers with request_headers over them;
+                                         * NULL when the multi has none */
   GArray             *library_headers;  /* (nullable): GCurlHeader, download_async's
                                          * own (Range, If-Range): they follow
                                          * redirects to any origin */

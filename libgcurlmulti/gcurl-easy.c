@@ -479,6 +479,7 @@ g_curl_easy_clear (GCurlEasy *self)
   g_clear_pointer (&self->proxy, g_free);
   g_clear_pointer (&self->method, g_free);
   g_clear_pointer (&self->request_headers, g_array_unref);
+  g_clear_pointer (&self->app_headers, g_array_unref);
   g_clear_pointer (&self->library_headers, g_array_unref);
   g_clear_pointer (&self->request_body, g_bytes_unref);
   g_curl_upload_clear (&self->upload);
@@ -587,17 +588,19 @@ g_curl_easy_set_resume_from (GCurlEasy *self,
 static void
 build_header_list (GCurlEasy *self)
 {
+  GArray *app_headers = self->app_headers != NULL ? self->app_headers : self->request_headers;
   gboolean have_content_type = FALSE;
 
   g_clear_pointer (&self->header_list, curl_slist_free_all);
 
   /* The library's own headers replace the application's of the same name,
-   * and follow every redirect. */
+   * and follow every redirect; the application's (its multi's defaults
+   * too) go to the first origin only. */
   if (self->send_headers)
     {
-      self->header_list = g_curl_header_list_append_to (self->request_headers, NULL,
+      self->header_list = g_curl_header_list_append_to (app_headers, NULL,
                                                         self->library_headers);
-      have_content_type = g_curl_header_list_has (self->request_headers, "Content-Type") &&
+      have_content_type = g_curl_header_list_has (app_headers, "Content-Type") &&
                           !g_curl_header_list_has (self->library_headers, "Content-Type");
     }
   self->header_list = g_curl_header_list_append_to (self->library_headers, self->header_list,
@@ -715,6 +718,19 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
   self->current_method = g_curl_easy_get_method (self);
   self->send_body = self->request_body != NULL || self->upload.stream != NULL;
   self->send_headers = TRUE;
+
+  /* The multi's default headers, with the transfer's own over them. */
+  g_clear_pointer (&self->app_headers, g_array_unref);
+  if (effective.headers != NULL)
+    {
+      self->app_headers = g_curl_header_list_copy (effective.headers);
+      for (guint i = 0; self->request_headers != NULL && i < self->request_headers->len; i++)
+        {
+          GCurlHeader *header = &g_array_index (self->request_headers, GCurlHeader, i);
+
+          g_curl_header_list_set (&self->app_headers, header->name, header->value);
+        }
+    }
 
   /* Set only when it changes: the buffer is reallocated every time. */
   if (self->sink->funcs->buffer_size != self->buffer_size)

@@ -130,5 +130,6 @@ void         g_curl_engine_mark_dirty        (GCurlRun           *run);
 void         g_curl_engine_wait_for_rate     (GCurlRun           *run);
 void         g_curl_engine_wake              (GCurlRun           *run);
 void         g_curl_engine_end_all           (GCurlEngine        *engine);
+GPtrArray   *g_curl_engine_ref_running       (GCurlEngine        *engine);
 
 G_END_DECLS

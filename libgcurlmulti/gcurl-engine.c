@@ -401,6 +401,26 @@ g_curl_engine_end_all (GCurlEngine *self)
   count_changed (self);
 }
 
+/* The objects of the runs that have not ended, each with a reference of
+ * the array's, in the order they started: what a caller may end one by
+ * one, whatever ending one does to the others. */
+GPtrArray *
+g_curl_engine_ref_running (GCurlEngine *self)
+{
+  GPtrArray *objects = g_ptr_array_new_with_free_func (g_object_unref);
+  GList *link;
+
+  for (link = self->running.head; link != NULL; link = link->next)
+    {
+      GCurlRun *run = link->data;
+
+      if (!run->completed)
+        g_ptr_array_add (objects, g_object_ref (run->object));
+    }
+
+  return objects;
+}
+
 void
 g_curl_engine_free (GCurlEngine *self)
 {

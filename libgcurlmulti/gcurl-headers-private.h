@@ -26,6 +26,7 @@ typedef struct
 void                g_curl_header_list_set        (GArray            **list,
                                                    const char         *name,
                                                    const char         *value);
+GArray             *g_curl_header_list_copy       (GArray             *list);
 gboolean            g_curl_header_list_has        (GArray             *list,
                                                    const char         *name);
 struct curl_slist  *g_curl_header_list_append_to  (GArray             *list,

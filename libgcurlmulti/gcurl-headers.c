@@ -78,6 +78,23 @@ g_curl_header_list_set (GArray     **list,
   g_array_append_val (*list, header);
 }
 
+/* A list of its own with the headers of @list (%NULL for %NULL). */
+GArray *
+g_curl_header_list_copy (GArray *list)
+{
+  GArray *copy = NULL;
+  guint i;
+
+  for (i = 0; list != NULL && i < list->len; i++)
+    {
+      GCurlHeader *header = &g_array_index (list, GCurlHeader, i);
+
+      g_curl_header_list_set (&copy, header->name, header->value);
+    }
+
+  return copy;
+}
+
 gboolean
 g_curl_header_list_has (GArray     *list,
                         const char *name)

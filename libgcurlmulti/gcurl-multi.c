@@ -11,6 +11,7 @@
 #include "gcurl-enum-types.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
+#include "gcurl-headers-private.h"
 #include "gcurl-multi.h"
 #include "gcurl-multi-private.h"
 #include "gcurl-proxy-private.h"
@@ -89,6 +90,8 @@ enum {
   PROP_NETWORK_MONITOR,
   PROP_MAX_BODY_SIZE,
   PROP_MULTIPLEX,
+  PROP_CONNECT_TIMEOUT,
+  PROP_TIMEOUT,
   N_PROPS
 };
 
@@ -304,6 +307,12 @@ g_curl_multi_get_property (GObject    *object,
     case PROP_MULTIPLEX:
       g_value_set_boolean (value, self->defaults.multiplex > 0);
       break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint (value, (guint) self->defaults.connect_timeout);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, (guint) self->defaults.timeout);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -392,6 +401,14 @@ g_curl_multi_set_property (GObject      *object,
     case PROP_MULTIPLEX:
       set_default_int (self, &self->defaults.multiplex, g_value_get_boolean (value), prop_id);
       apply_multi_options (self);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      set_default_int (self, &self->defaults.connect_timeout,
+                       (int) MIN (g_value_get_uint (value), G_MAXINT), prop_id);
+      break;
+    case PROP_TIMEOUT:
+      set_default_int (self, &self->defaults.timeout,
+                       (int) MIN (g_value_get_uint (value), G_MAXINT), prop_id);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -685,6 +702,37 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
     g_param_spec_boolean ("multiplex", NULL, NULL, TRUE,
                           GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
+  /**
+   * GCurlMulti:connect-timeout:
+   *
+   * The default of [property@GCurl.Transfer:connect-timeout] for the
+   * transfers of this multi: seconds the connection (name lookup, TCP and
+   * TLS handshakes included) may take before a transfer fails with
+   * %G_CURL_ERROR_OPERATION_TIMEDOUT; 0 for libcurl's default, 300. A
+   * transfer that sets its own wins. A change applies to the transfers
+   * started after it.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CONNECT_TIMEOUT] =
+    g_param_spec_uint ("connect-timeout", NULL, NULL, 0, G_MAXINT, 0,
+                       GCURL_PARAM_READWRITE);
+
+  /**
+   * GCurlMulti:timeout:
+   *
+   * The default of [property@GCurl.Transfer:timeout] for the transfers of
+   * this multi: seconds each request (each redirect is one) may take in all
+   * before it fails with %G_CURL_ERROR_OPERATION_TIMEDOUT; 0 for no limit.
+   * A transfer that sets its own wins. For downloads of any size,
+   * [property@GCurl.Multi:stall-timeout] is usually what you want.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXINT, 0,
+                       GCURL_PARAM_READWRITE);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -785,6 +833,63 @@ g_curl_multi_get_n_transfers (GCurlMulti *self)
   g_return_val_if_fail (G_CURL_IS_MULTI (self), 0);
 
   return self->engine != NULL ? g_curl_engine_get_n_runs (self->engine) : 0;
+}
+
+/**
+ * g_curl_multi_set_default_header:
+ * @self: a multi
+ * @name: a header name: an HTTP token such as `Accept-Language`
+ * @value: (nullable): its value, without CR or LF; %NULL removes it
+ *
+ * Sets a header that every transfer of this multi sends, as if each had
+ * set it with [method@GCurl.Transfer.set_request_header]: a transfer's
+ * own header of the same name (compared without case) wins, and like the
+ * transfer's own headers it goes to the origin of the transfer's URL only,
+ * never to another origin a redirect leads to. A change applies to the
+ * transfers started after it.
+ *
+ * A name that is not an HTTP token, or a value containing CR or LF, is a
+ * programmer error: it is refused with a critical and never sent.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_multi_set_default_header (GCurlMulti *self,
+                                 const char *name,
+                                 const char *value)
+{
+  g_return_if_fail (G_CURL_IS_MULTI (self));
+  g_return_if_fail (g_curl_header_name_is_valid (name));
+  g_return_if_fail (value == NULL || g_curl_header_value_is_valid (value));
+
+  g_curl_request_options_set_header (&self->defaults, name, value);
+}
+
+/**
+ * g_curl_multi_cancel_all:
+ * @self: a multi
+ *
+ * Cancels every transfer of this multi that has not finished, as
+ * [method@GCurl.Transfer.cancel] does, in the order they were added: each
+ * is %G_CURL_TRANSFER_STATE_CANCELLED when this returns, and emits
+ * [signal@GCurl.Transfer::finished] later, from the multi's main context.
+ * Transfers added from a handler of those signals run as usual.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_multi_cancel_all (GCurlMulti *self)
+{
+  g_autoptr(GPtrArray) transfers = NULL;
+
+  g_return_if_fail (G_CURL_IS_MULTI (self));
+
+  if (self->engine == NULL)
+    return;
+
+  transfers = g_curl_engine_ref_running (self->engine);
+  for (guint i = 0; i < transfers->len; i++)
+    g_curl_transfer_cancel (transfers->pdata[i]);
 }
 
 /**

@@ -59,6 +59,12 @@ GCURL_AVAILABLE_IN_ALL
 void          g_curl_multi_add_transfer          (GCurlMulti          *self,
                                                   GCurlTransfer       *transfer);
 GCURL_AVAILABLE_IN_ALL
+void          g_curl_multi_cancel_all            (GCurlMulti          *self);
+GCURL_AVAILABLE_IN_ALL
+void          g_curl_multi_set_default_header    (GCurlMulti          *self,
+                                                  const char          *name,
+                                                  const char          *value);
+GCURL_AVAILABLE_IN_ALL
 guint         g_curl_multi_get_n_transfers       (GCurlMulti          *self);
 GCURL_AVAILABLE_IN_ALL
 void          g_curl_multi_send_and_read_async   (GCurlMulti          *self,

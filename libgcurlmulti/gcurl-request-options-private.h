@@ -33,6 +33,8 @@ typedef struct
   int      timeout;            /* s, -1: unset, 0: none */
   guint64  max_body_size;      /* bytes, GCURL_UNSET_SIZE: unset, 0: no limit */
   int      multiplex;          /* -1: unset, else a boolean */
+  GArray  *headers;            /* (nullable) (owned): GCurlHeader, the multi's
+                                * default headers (a run copies them) */
   guint    serial;             /* changed by g_curl_request_options_touch() */
 } GCurlRequestOptions;
 
@@ -66,6 +68,9 @@ void     g_curl_request_options_touch   (GCurlRequestOptions       *options);
 gboolean g_curl_request_options_set_string (GCurlRequestOptions    *options,
                                             char                  **field,
                                             const char             *value);
+gboolean g_curl_request_options_set_header (GCurlRequestOptions  *options,
+                                            const char           *name,
+                                            const char           *value);
 gboolean g_curl_request_options_set_int (GCurlRequestOptions       *options,
                                          int                       *field,
                                          int                        value);

@@ -11,6 +11,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "gcurl-error.h"
+#include "gcurl-headers-private.h"
 #include "gcurl-request-options-private.h"
 
 /* Every field unset. */
@@ -27,6 +28,7 @@ g_curl_request_options_init (GCurlRequestOptions *options)
   options->timeout = -1;
   options->max_body_size = GCURL_UNSET_SIZE;
   options->multiplex = -1;
+  options->headers = NULL;
   g_curl_request_options_touch (options);
 }
 
@@ -37,6 +39,25 @@ g_curl_request_options_clear (GCurlRequestOptions *options)
   g_clear_pointer (&options->proxy, g_free);
   g_clear_pointer (&options->tls_ca_file, g_free);
   g_clear_pointer (&options->allowed_protocols, g_free);
+  g_clear_pointer (&options->headers, g_array_unref);
+}
+
+/* Sets (or with %NULL removes) a default header. Returns whether anything
+ * changed. */
+gboolean
+g_curl_request_options_set_header (GCurlRequestOptions *options,
+                                   const char          *name,
+                                   const char          *value)
+{
+  if (value == NULL && !g_curl_header_list_has (options->headers, name))
+    return FALSE;
+
+  g_curl_header_list_set (&options->headers, name, value);
+  if (options->headers->len == 0)
+    g_clear_pointer (&options->headers, g_array_unref);
+  g_curl_request_options_touch (options);
+
+  return TRUE;
 }
 
 /* A new serial: unique in the process, so that a transfer moved to another
@@ -211,6 +232,9 @@ g_curl_request_options_merge (const GCurlRequestOptions *defaults,
   effective->max_body_size = overrides != NULL && overrides->max_body_size != GCURL_UNSET_SIZE
                             ? overrides->max_body_size : defaults->max_body_size;
   MERGE_NUMBER (multiplex);
+  /* Only the multi has default headers; a transfer's own are its request
+   * headers, which win over them (g_curl_easy_begin_run()). */
+  effective->headers = defaults->headers;
 #undef MERGE_STRING
 #undef MERGE_NUMBER
   effective->serial = 0;

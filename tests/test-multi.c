@@ -686,6 +686,200 @@ test_delayed_response (Fixture       *fixture,
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 600 * 1000);
 }
 
+/* Defaults for every transfer */
+
+/* The body of /echo-headers for @url (reached directly or by a 307), lower-cased. */
+static char *
+echo_headers (GCurlMulti    *multi,
+              GCurlTransfer *transfer)
+{
+  g_autoptr(GBytes) body = NULL;
+
+  test_run_transfer (multi, transfer);
+  g_assert_no_error ((GError *) g_curl_transfer_get_error (transfer));
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+  body = g_curl_transfer_get_body (transfer);
+
+  return g_ascii_strdown (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+}
+
+static GCurlTransfer *
+echo_via_redirect_new (const char *target_base)
+{
+  g_autofree char *target = g_strconcat (target_base, "/echo-headers", NULL);
+  g_autofree char *escaped = g_uri_escape_string (target, NULL, FALSE);
+
+  return test_transfer_new_printf (server, "/redirect-to?status=307&url=%s", escaped);
+}
+
+/* The multi's default headers reach every transfer's origin, a transfer's own wins, NULL removes. */
+static void
+test_default_headers (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) plain = test_transfer_new_printf (server, "/echo-headers");
+  g_autoptr(GCurlTransfer) own = test_transfer_new_printf (server, "/echo-headers");
+  g_autoptr(GCurlTransfer) after = test_transfer_new_printf (server, "/echo-headers");
+  g_autofree char *plain_text = NULL;
+  g_autofree char *own_text = NULL;
+  g_autofree char *after_text = NULL;
+
+  g_curl_multi_set_default_header (fixture->multi, "Accept-Language", "de, en;q=0.5");
+  g_curl_multi_set_default_header (fixture->multi, "X-Default", "from the multi");
+  g_curl_multi_set_default_header (fixture->multi, "X-Gone", "soon");
+  g_curl_multi_set_default_header (fixture->multi, "x-gone", NULL);
+
+  plain_text = echo_headers (fixture->multi, plain);
+  g_assert_nonnull (strstr (plain_text, "\naccept-language: de, en;q=0.5\n"));
+  g_assert_nonnull (strstr (plain_text, "\nx-default: from the multi\n"));
+  g_assert_null (strstr (plain_text, "x-gone"));
+  g_assert_nonnull (strstr (plain_text, "\nuser-agent: libgcurlmulti/"));
+
+  /* The transfer's own header of the same name, in another case, wins: sent once. */
+  g_curl_transfer_set_request_header (own, "x-DEFAULT", "from the transfer");
+  own_text = echo_headers (fixture->multi, own);
+  g_assert_nonnull (strstr (own_text, "\nx-default: from the transfer\n"));
+  g_assert_null (strstr (own_text, "from the multi"));
+  g_assert_nonnull (strstr (own_text, "\naccept-language: de, en;q=0.5\n"));
+
+  /* Removed from the multi: the next transfer no longer sends it. */
+  g_curl_multi_set_default_header (fixture->multi, "X-Default", NULL);
+  after_text = echo_headers (fixture->multi, after);
+  g_assert_null (strstr (after_text, "x-default"));
+  g_assert_nonnull (strstr (after_text, "\naccept-language: de, en;q=0.5\n"));
+}
+
+/* Default headers follow a 307 to the same origin and never reach another one. */
+static void
+test_default_headers_cross_origin (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) same = echo_via_redirect_new (test_server_get_uri (server));
+  g_autoptr(GCurlTransfer) other = echo_via_redirect_new (test_server_get_uri2 (server));
+  g_autofree char *same_text = NULL;
+  g_autofree char *other_text = NULL;
+
+  g_curl_multi_set_default_header (fixture->multi, "Authorization", "Bearer secret-token");
+  same_text = echo_headers (fixture->multi, same);
+  other_text = echo_headers (fixture->multi, other);
+  g_assert_nonnull (strstr (same_text, "secret-token"));
+  g_assert_null (strstr (other_text, "secret-token"));
+  g_assert_nonnull (strstr (other_text, "method: get"));
+}
+
+/* Bad default header names and values are refused with a critical and never sent. */
+static void
+test_default_headers_bad (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  const char *names[] = { "Bad Name", "Bad:Name", "", "X-Ok" };
+  const char *values[] = { "v", "v", "v", "a\r\nX-Injected: 1" };
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/echo-headers");
+  g_autofree char *text = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_test_expect_message ("GCurl", G_LOG_LEVEL_CRITICAL, "*assertion*failed*");
+      g_curl_multi_set_default_header (fixture->multi, names[i], values[i]);
+      g_test_assert_expected_messages ();
+    }
+
+  text = echo_headers (fixture->multi, transfer);
+  g_assert_null (strstr (text, "x-injected"));
+  g_assert_null (strstr (text, "bad"));
+  g_assert_null (strstr (text, "x-ok"));
+}
+
+/* The multi's connect-timeout and timeout apply to its transfers; a transfer's own wins. */
+static void
+test_default_timeouts (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autofree char *blackhole = g_strdup_printf ("http://127.0.0.1:%u/",
+                                                test_server_get_blackhole_port (server));
+  g_autoptr(GCurlTransfer) connecting = g_curl_transfer_new (blackhole);
+  g_autoptr(GCurlTransfer) slow = test_transfer_new_printf (server, "/delay/3000");
+  g_autoptr(GCurlTransfer) patient = test_transfer_new_printf (server, "/delay/1500");
+  guint connect_timeout = 0, timeout = 0;
+
+  g_object_set (fixture->multi, "connect-timeout", 1, "timeout", 1, NULL);
+  g_object_get (fixture->multi, "connect-timeout", &connect_timeout, "timeout", &timeout, NULL);
+  g_assert_cmpuint (connect_timeout, ==, 1);
+  g_assert_cmpuint (timeout, ==, 1);
+
+  test_run_transfer (fixture->multi, connecting);
+  test_assert_transfer_error (connecting, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                              G_CURL_TRANSFER_STATE_FAILED);
+  test_run_transfer (fixture->multi, slow);
+  test_assert_transfer_error (slow, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                              G_CURL_TRANSFER_STATE_FAILED);
+
+  g_object_set (patient, "timeout", 30, NULL);
+  test_run_transfer (fixture->multi, patient);
+  g_assert_no_error ((GError *) g_curl_transfer_get_error (patient));
+  g_assert_cmpuint (g_curl_transfer_get_status_code (patient), ==, 200);
+}
+
+static void
+count_cb (GCurlTransfer *transfer,
+          guint         *count)
+{
+  (*count)++;
+}
+
+/* cancel_all() cancels every unfinished transfer at once, each finishes once, the multi goes on. */
+static void
+test_cancel_all (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) done = test_transfer_new_printf (server, "/bytes/100");
+  g_autoptr(GCurlTransfer) next = test_transfer_new_printf (server, "/bytes/100");
+  GCurlTransfer *running[3];
+  guint finished = 0;
+
+  /* No proxy lookup that could still be under way when they are cancelled. */
+  g_object_set (fixture->multi, "proxy", "", NULL);
+  test_run_transfer (fixture->multi, done);
+  g_assert_cmpint (g_curl_transfer_get_state (done), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+
+  for (guint i = 0; i < G_N_ELEMENTS (running); i++)
+    {
+      running[i] = test_transfer_new_printf (server, "/delay/%u", 5000 + i);
+      g_signal_connect (running[i], "finished", G_CALLBACK (count_cb), &finished);
+      g_curl_multi_add_transfer (fixture->multi, running[i]);
+    }
+  /* One has its request sent, one is paused. */
+  test_run_for (100);
+  g_curl_transfer_pause (running[1]);
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 3);
+
+  g_curl_multi_cancel_all (fixture->multi);
+  for (guint i = 0; i < G_N_ELEMENTS (running); i++)
+    {
+      g_assert_cmpint (g_curl_transfer_get_state (running[i]), ==,
+                       G_CURL_TRANSFER_STATE_CANCELLED);
+      g_assert_error ((GError *) g_curl_transfer_get_error (running[i]),
+                      G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    }
+  g_assert_cmpuint (finished, ==, 0);
+  while (finished < G_N_ELEMENTS (running))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (g_curl_multi_get_n_transfers (fixture->multi), ==, 0);
+
+  /* A finished transfer is left as it was; cancelling again does nothing. */
+  g_assert_cmpint (g_curl_transfer_get_state (done), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  g_curl_multi_cancel_all (fixture->multi);
+  test_run_for (50);
+  g_assert_cmpuint (finished, ==, G_N_ELEMENTS (running));
+
+  /* The multi goes on. */
+  test_run_transfer (fixture->multi, next);
+  test_assert_pattern_body (next, 100);
+
+  for (guint i = 0; i < G_N_ELEMENTS (running); i++)
+    g_object_unref (running[i]);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -695,6 +889,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   server = test_server_new ();
   test_util_set_server (server);
+  /* Made on first use, with fds of its own: not in any test's fd count. */
+  test_server_get_blackhole_port (server);
 
   ADD_TEST ("/multi/get/concurrent-500", test_concurrent);
   ADD_TEST ("/multi/handler/unref-transfer-in-finished", test_unref_transfer_in_finished);
@@ -711,6 +907,11 @@ main (int   argc,
   ADD_TEST ("/multi/threads", test_threads);
   ADD_TEST ("/multi/idle/zero-wakeups", test_idle_zero_wakeups);
   ADD_TEST ("/multi/timer/delayed-response", test_delayed_response);
+  ADD_TEST ("/multi/defaults/headers", test_default_headers);
+  ADD_TEST ("/multi/defaults/headers-cross-origin", test_default_headers_cross_origin);
+  ADD_TEST ("/multi/defaults/headers-bad", test_default_headers_bad);
+  ADD_TEST ("/multi/defaults/timeouts", test_default_timeouts);
+  ADD_TEST ("/multi/cancel-all", test_cancel_all);
 
   ret = g_test_run ();
   test_server_free (server);
