@@ -21,6 +21,7 @@ LAYERS = {
     'source': 1,                                # the GSource that drives a CURLM
     'engine': 2,                                # the CURLM, its runs, the watchdog
     'upload': 3, 'easy': 3, 'transfer': 3,      # one transfer
+    'response': 3,                              # …and what its response said
     'proxy': 4, 'multi': 4,                     # the session
     'send': 5, 'input-stream': 5, 'download': 5,  # the GIO layer, on the public API
 }

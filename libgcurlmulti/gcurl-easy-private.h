@@ -86,6 +86,8 @@ struct _GCurlEasy
 
   /* The response, as libcurl's callbacks recorded it. */
   guint               status_code;
+  char               *reason;           /* (nullable): of the response being
+                                         * received; none in HTTP/2 */
   GCurlResponseHeaders response_headers;
   gint64              downloaded;
   gint64              download_size;    /* -1: unknown */

@@ -99,6 +99,34 @@ static void
 clear_response_headers (GCurlEasy *self)
 {
   g_curl_response_headers_clear (&self->response_headers);
+  g_clear_pointer (&self->reason, g_free);
+}
+
+/* The reason phrase of a status line ("HTTP/1.1 404 Not Found\r\n"), or
+ * %NULL if it has none (HTTP/2 and 3 have none). Valid UTF-8 whatever the
+ * server sent: RFC 9110 allows Latin-1 there. */
+static char *
+parse_reason (const char *line,
+              size_t      len)
+{
+  const char *end = line + len;
+  const char *p = memchr (line, ' ', len);
+
+  if (p == NULL)
+    return NULL;
+  /* The status, then one space. */
+  while (p < end && *p == ' ')
+    p++;
+  while (p < end && g_ascii_isdigit (*p))
+    p++;
+  while (p < end && *p == ' ')
+    p++;
+  while (end > p && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  if (end == p)
+    return NULL;
+
+  return g_utf8_make_valid (p, end - p);
 }
 
 /* A header of the final response, or of the one being received (see
@@ -327,6 +355,7 @@ header_cb (char   *data,
       /* A new response (after a 1xx, a CONNECT reply or an authentication
        * round): only the final one's headers count. */
       clear_response_headers (self);
+      self->reason = parse_reason (data, len);
       advance_phase (self, G_CURL_PHASE_ACTIVE);
     }
   else if (len > 0 && (data[0] == '\r' || data[0] == '\n'))

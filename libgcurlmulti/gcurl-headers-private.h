@@ -49,5 +49,8 @@ const char         *g_curl_response_headers_lookup (GCurlResponseHeaders *header
                                                     CURL                 *handle,
                                                     const char           *name);
 void                g_curl_response_headers_clear  (GCurlResponseHeaders *headers);
+char              **g_curl_response_headers_values (CURL                 *handle,
+                                                    const char           *name);
+char              **g_curl_response_headers_names  (CURL                 *handle);
 
 G_END_DECLS

@@ -242,3 +242,48 @@ g_curl_response_headers_clear (GCurlResponseHeaders *headers)
 {
   g_clear_pointer (&headers->cache, g_hash_table_unref);
 }
+
+/* Every value of the header @name of the response on @handle, in the
+ * order they came, each as it was sent (not joined): a Set-Cookie with an
+ * Expires date has a comma of its own. %NULL if there is none. */
+char **
+g_curl_response_headers_values (CURL       *handle,
+                                const char *name)
+{
+  g_autoptr(GStrvBuilder) builder = NULL;
+  struct curl_header *header = NULL;
+  size_t amount, i;
+
+  if (curl_easy_header (handle, name, 0, CURLH_HEADER, -1, &header) != CURLHE_OK)
+    return NULL;
+
+  builder = g_strv_builder_new ();
+  amount = header->amount;
+  g_strv_builder_add (builder, header->value);
+  for (i = 1; i < amount; i++)
+    if (curl_easy_header (handle, name, i, CURLH_HEADER, -1, &header) == CURLHE_OK)
+      g_strv_builder_add (builder, header->value);
+
+  return g_strv_builder_end (builder);
+}
+
+/* The names of the headers of the response on @handle, in the order they
+ * first came, each once (compared without case), as the server spelled it
+ * first. */
+char **
+g_curl_response_headers_names (CURL *handle)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (ascii_case_hash, ascii_case_equal,
+                                                      g_free, NULL);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  struct curl_header *header = NULL;
+
+  while ((header = curl_easy_nextheader (handle, CURLH_HEADER, -1, header)) != NULL)
+    if (!g_hash_table_contains (seen, header->name))
+      {
+        g_hash_table_add (seen, g_strdup (header->name));
+        g_strv_builder_add (builder, header->name);
+      }
+
+  return g_strv_builder_end (builder);
+}

@@ -40,6 +40,8 @@ gboolean                g_curl_transfer_has_proxy    (GCurlTransfer             
 void                    g_curl_transfer_set_proxy    (GCurlTransfer             *self,
                                                       const char                *proxy);
 const char             *g_curl_transfer_get_shown_url (GCurlTransfer            *self);
+typedef struct _GCurlEasy GCurlEasy;
+GCurlEasy              *g_curl_transfer_get_easy     (GCurlTransfer             *self);
 
 /* The GIO layer (send_async, its stream, download_async) */
 const GCurlTransferEnding *g_curl_transfer_get_ending (GCurlTransfer            *self);

@@ -88,6 +88,7 @@ enum {
   PROP_STALL_TIMEOUT,
   PROP_CONNECT_TIMEOUT,
   PROP_TIMEOUT,
+  PROP_EFFECTIVE_URL,
   N_PROPS
 };
 
@@ -241,6 +242,9 @@ g_curl_transfer_get_property (GObject    *object,
       break;
     case PROP_STATUS_CODE:
       g_value_set_uint (value, g_curl_transfer_get_status_code (self));
+      break;
+    case PROP_EFFECTIVE_URL:
+      g_value_set_string (value, g_curl_transfer_get_effective_url (self));
       break;
     case PROP_DOWNLOADED_BYTES:
       g_value_set_int64 (value, self->progress.downloaded);
@@ -591,6 +595,19 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
   properties[PROP_TIMEOUT] =
     g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXINT, 0,
                        GCURL_PARAM_READWRITE);
+
+  /**
+   * GCurlTransfer:effective-url:
+   *
+   * The URL of the last request: see
+   * [method@GCurl.Transfer.get_effective_url]. Notified when a redirect is
+   * followed, and when a new run starts over from
+   * [property@GCurl.Transfer:url].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_EFFECTIVE_URL] =
+    g_param_spec_string ("effective-url", NULL, NULL, NULL, GCURL_PARAM_READABLE);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -945,52 +962,6 @@ g_curl_transfer_get_state (GCurlTransfer *self)
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), G_CURL_TRANSFER_STATE_NEW);
 
   return self->state;
-}
-
-/**
- * g_curl_transfer_get_status_code:
- * @self: a transfer
- *
- * Gets the HTTP status of the final response. A status of 400 or more is
- * not a failure of the transfer: the response is there to read.
- *
- * Returns: the status, or 0 before [signal@GCurl.Transfer::got-headers]
- *
- * Since: 1.0
- */
-guint
-g_curl_transfer_get_status_code (GCurlTransfer *self)
-{
-  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
-
-  return self->easy.headers_pending ? 0 : self->easy.status_code;
-}
-
-/**
- * g_curl_transfer_get_response_header:
- * @self: a transfer
- * @name: a header name, compared without case
- *
- * Gets a header of the final response, once
- * [signal@GCurl.Transfer::got-headers] was emitted. A header the response
- * had several times is returned as one comma-separated list.
- *
- * Returns: (transfer none) (nullable): the value, or %NULL if the response
- *   has no such header
- *
- * Since: 1.0
- */
-const char *
-g_curl_transfer_get_response_header (GCurlTransfer *self,
-                                     const char    *name)
-{
-  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
-  g_return_val_if_fail (name != NULL, NULL);
-
-  if (!g_curl_easy_headers_final (&self->easy) || self->easy.headers_pending)
-    return NULL;
-
-  return g_curl_easy_lookup_header (&self->easy, name);
 }
 
 /**
@@ -1364,10 +1335,12 @@ g_curl_transfer_start (GCurlTransfer             *self,
 
   g_clear_error (&self->error);
   self->run_number++;
+  /* The last run was redirected: the URL goes back to the first one. */
+  changed = self->easy.redirect_url != NULL ? 1u << PROP_EFFECTIVE_URL : 0;
   g_curl_engine_start_run (engine, &self->easy.run);
   ready = g_curl_easy_begin_run (&self->easy, defaults, self->options, &local_error);
 
-  changed = 1u << PROP_STATUS_CODE;
+  changed |= 1u << PROP_STATUS_CODE;
   if (self->state != G_CURL_TRANSFER_STATE_RUNNING)
     {
       self->state = G_CURL_TRANSFER_STATE_RUNNING;
@@ -1438,6 +1411,12 @@ g_curl_transfer_end (GCurlTransfer *self,
 }
 
 /* The run record's transfer. */
+GCurlEasy *
+g_curl_transfer_get_easy (GCurlTransfer *self)
+{
+  return &self->easy;
+}
+
 static GCurlTransfer *
 from_run (GCurlRun *run)
 {
@@ -1487,6 +1466,8 @@ run_done (GCurlRun *run,
 
   if (error != NULL)
     transfer_fail (self, error);
+  else if (action == G_CURL_RUN_RESTART)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EFFECTIVE_URL]);
 
   return action;
 }

@@ -86,6 +86,15 @@ GCURL_AVAILABLE_IN_ALL
 const char         *g_curl_transfer_get_response_header  (GCurlTransfer *self,
                                                           const char    *name);
 GCURL_AVAILABLE_IN_ALL
+char              **g_curl_transfer_get_response_header_values (GCurlTransfer *self,
+                                                                const char    *name);
+GCURL_AVAILABLE_IN_ALL
+char              **g_curl_transfer_list_response_headers (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+const char         *g_curl_transfer_get_reason_phrase    (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+const char         *g_curl_transfer_get_effective_url    (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
 GBytes             *g_curl_transfer_get_body             (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL
 const GError       *g_curl_transfer_get_error            (GCurlTransfer *self);

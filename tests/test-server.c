@@ -1409,6 +1409,12 @@ raw_connection_dispatch (RawConnection *conn,
                                "X-Spaces:   padded   \r\n"
                                "Transfer-Encoding: chunked\r\n\r\n"
                                "5\r\nhello\r\n0\r\nX-Trailer: late\r\n\r\n");
+  else if (g_str_equal (path, "/cookies"))
+    conn->head = g_string_new ("HTTP/1.1 299 Caf\xe9 Cr\xe8me\r\nConnection: close\r\n"
+                               "Set-Cookie: a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/\r\n"
+                               "X-Other: x\r\n"
+                               "set-cookie: b=2; Expires=Thu, 22 Oct 2037 07:28:00 GMT\r\n"
+                               "Content-Length: 2\r\n\r\nok");
   else if (g_str_equal (path, "/chunked-bad"))
     conn->head = g_string_new ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nhello\r\n");
   else if (g_str_equal (path, "/garbage"))

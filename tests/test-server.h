@@ -59,6 +59,10 @@
  *                         continued by "  second"), "X-Multi" twice,
  *                         "X-Spaces:   padded   ", and the chunked body
  *                         "hello" followed by the trailer "X-Trailer: late".
+ *   /cookies              "299 Caf\xe9 Cr\xe8me" (a Latin-1 reason phrase),
+ *                         two Set-Cookie with Expires dates (the second
+ *                         spelled "set-cookie") around "X-Other: x", body
+ *                         "ok".
  *   /echo-headers         like the SoupServer's, but with names, order and
  *                         values exactly as received.
  *   /huge-header/N        200 with one header "X-Huge" whose value is N

@@ -133,6 +133,7 @@ class TestServer {
         const [line] = stdout.read_line_utf8(null);
         const info = JSON.parse(line);
         this.uri = info.uri.replace(/\/$/, '');
+        this.rawUri = info.raw_uri.replace(/\/$/, '');
         this.sha256 = info.sha256;
     }
 
@@ -332,6 +333,25 @@ async function download(server) {
     }
 }
 
+// Two Set-Cookie stay two values, header names list once each, reason and effective URL.
+async function responseHeaders(server) {
+    const multi = GCurl.Multi.new();
+    const url = `${server.rawUri}/cookies`;
+    const transfer = GCurl.Transfer.new(url);
+    const body = await withTimeout(multi.send_and_read_async(transfer, null), 'the response');
+
+    checkEqual(new TextDecoder().decode(body.toArray()), 'ok', 'body');
+    checkEqual(transfer.get_status_code(), 299, 'status');
+    checkEqual(transfer.get_reason_phrase(), 'Caf\ufffd Cr\ufffdme', 'reason phrase, made UTF-8');
+    checkEqual(JSON.stringify(transfer.get_response_header_values('set-cookie')),
+        JSON.stringify(['a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/',
+            'b=2; Expires=Thu, 22 Oct 2037 07:28:00 GMT']), 'Set-Cookie values');
+    checkEqual(transfer.get_response_header_values('X-Missing'), null, 'a header not sent');
+    checkEqual(transfer.list_response_headers().join(' '),
+        'Connection Set-Cookie X-Other Content-Length', 'header names');
+    checkEqual(transfer.effective_url, url, 'effective-url');
+}
+
 const CASES = {
     'concurrent_transfers': concurrentTransfers,
     'bind_fraction': bindFraction,
@@ -339,6 +359,7 @@ const CASES = {
     'refused_connection': refusedConnection,
     'send_stream': sendStream,
     'download': download,
+    'response_headers': responseHeaders,
 };
 
 async function main() {

@@ -278,6 +278,29 @@ def test_refused_connection(server):
         "a malformed URL is not worth a retry")
 
 
+def test_response_headers(server):
+    """Two Set-Cookie stay two values, header names list once each, reason and effective URL."""
+    multi = GCurl.Multi.new()
+    transfer = GCurl.Transfer.new(server.raw_uri.rstrip("/") + "/cookies")
+    outcome = []
+
+    multi.send_and_read_async(transfer, None,
+                              lambda multi, result: outcome.append(multi.send_and_read_finish(result)))
+    wait_until(lambda: outcome, "the response")
+    check_equal(outcome[0].get_data(), b"ok", "body")
+    check_equal(transfer.get_status_code(), 299, "status")
+    check_equal(transfer.get_reason_phrase(), "Caf\ufffd Cr\ufffdme", "reason phrase, made UTF-8")
+    check_equal(transfer.get_response_header_values("set-cookie"),
+                ["a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/",
+                 "b=2; Expires=Thu, 22 Oct 2037 07:28:00 GMT"], "Set-Cookie values")
+    # PyGObject gives a NULL string array as an empty list.
+    check_equal(transfer.get_response_header_values("X-Missing"), [], "a header not sent")
+    check_equal(transfer.list_response_headers(),
+                ["Connection", "Set-Cookie", "X-Other", "Content-Length"], "header names")
+    check_equal(transfer.props.effective_url, server.raw_uri.rstrip("/") + "/cookies",
+                "effective-url")
+
+
 def test_send_stream(server):
     """send_async: the Gio.InputStream, read to the end with read_bytes_async."""
     multi = GCurl.Multi.new()
@@ -352,6 +375,7 @@ CASES = [
     test_refused_connection,
     test_send_stream,
     test_download,
+    test_response_headers,
 ]
 
 
