@@ -962,10 +962,8 @@ send_cb (GObject      *source,
   status = g_curl_transfer_get_status_code (d->transfer);
   if (status >= 400 && status != 416)
     {
-      error = g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
-                           _("The server answered HTTP %u for %s"),
-                           status, g_curl_transfer_get_shown_url (d->transfer));
-      g_curl_error_set_response (error, status, 0);
+      error = g_curl_error_new_http (status, g_curl_transfer_get_reason_phrase (d->transfer),
+                                     g_curl_transfer_get_shown_url (d->transfer));
       /* The transfer fails too, rather than fetch the error page and look
        * like a success to whatever is bound to its state or fraction. */
       if (g_curl_transfer_get_owner (d->transfer) != NULL)

@@ -61,6 +61,7 @@ struct _GCurlEasy
   gint64              resume_from;      /* download_async, not HTTP: the offset
                                          * libcurl resumes at */
   gboolean            fail_on_http_error;  /* download_async: >= 400 fails */
+  gboolean            fail_on_status;   /* fail-on-http-error, for this run */
 
   /* What the handle was given. */
   GCurlAppliedOptions applied;

@@ -747,6 +747,7 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
   self->current_method = g_curl_easy_get_method (self);
   self->send_body = self->request_body != NULL || self->upload.stream != NULL;
   self->send_headers = TRUE;
+  self->fail_on_status = effective.fail_on_http_error > 0;
 
   /* The multi's default headers, with the transfer's own over them. */
   g_clear_pointer (&self->app_headers, g_array_unref);
@@ -995,18 +996,20 @@ handle_done (GCurlEasy  *self,
       return G_CURL_RUN_FINISHED;
     }
 
-  /* For download_async, an error status is a failure of the transfer too
-   * (416 is how a complete .part is recognised). */
-  if (self->fail_on_http_error && self->status_code >= 400 && self->status_code != 416)
-    {
-      g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
-                   _("The server answered HTTP %u for %s"), self->status_code, shown_url (self));
-      return G_CURL_RUN_FINISHED;
-    }
-
   /* A body that went to another sink was never collected. */
   if (self->sink == &self->memory.parent)
     self->body_bytes = g_curl_memory_sink_steal_bytes (&self->memory);
+
+  /* With fail-on-http-error, an error status fails the transfer, its page
+   * kept; for download_async too, but 416 is how it recognises a complete
+   * .part. */
+  if (self->status_code >= 400 &&
+      (self->fail_on_http_error ? self->status_code != 416 : self->fail_on_status))
+    {
+      g_propagate_error (error, g_curl_error_new_http (self->status_code, self->reason,
+                                                       shown_url (self)));
+      return G_CURL_RUN_FINISHED;
+    }
 
   return G_CURL_RUN_FINISHED;
 }

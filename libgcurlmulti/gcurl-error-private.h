@@ -16,6 +16,9 @@ GError *g_curl_error_new_from_code (CURLcode    code,
 
 void    g_curl_init_i18n           (void);
 
+GError  *g_curl_error_new_http      (guint       status,
+                                    const char *reason,
+                                    const char *url);
 void     g_curl_error_set_response  (GError     *error,
                                     guint       status,
                                     int         os_errno);

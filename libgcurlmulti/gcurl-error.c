@@ -81,6 +81,27 @@ g_curl_error_quark (void)
   return quark;
 }
 
+/* %G_CURL_ERROR_HTTP_RETURNED_ERROR for a final @status of 400 or more,
+ * naming the status, its @reason phrase (if the server sent one) and @url
+ * (without a password). */
+GError *
+g_curl_error_new_http (guint       status,
+                       const char *reason,
+                       const char *url)
+{
+  GError *error;
+
+  if (reason != NULL)
+    error = g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
+                         _("The server answered HTTP %u (%s) for %s"), status, reason, url);
+  else
+    error = g_error_new (G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR,
+                         _("The server answered HTTP %u for %s"), status, url);
+  g_curl_error_set_response (error, status, 0);
+
+  return error;
+}
+
 /* Records what the response was when @error happened, for
  * g_curl_error_is_transient(). Errors of other domains are left alone. */
 void

@@ -92,6 +92,7 @@ enum {
   PROP_MULTIPLEX,
   PROP_CONNECT_TIMEOUT,
   PROP_TIMEOUT,
+  PROP_FAIL_ON_HTTP_ERROR,
   N_PROPS
 };
 
@@ -313,6 +314,9 @@ g_curl_multi_get_property (GObject    *object,
     case PROP_TIMEOUT:
       g_value_set_uint (value, (guint) self->defaults.timeout);
       break;
+    case PROP_FAIL_ON_HTTP_ERROR:
+      g_value_set_boolean (value, self->defaults.fail_on_http_error > 0);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -409,6 +413,10 @@ g_curl_multi_set_property (GObject      *object,
     case PROP_TIMEOUT:
       set_default_int (self, &self->defaults.timeout,
                        (int) MIN (g_value_get_uint (value), G_MAXINT), prop_id);
+      break;
+    case PROP_FAIL_ON_HTTP_ERROR:
+      set_default_int (self, &self->defaults.fail_on_http_error, g_value_get_boolean (value),
+                       prop_id);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -733,6 +741,26 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
     g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXINT, 0,
                        GCURL_PARAM_READWRITE);
 
+  /**
+   * GCurlMulti:fail-on-http-error:
+   *
+   * Whether a final response with a status of 400 or more ends its
+   * transfer %G_CURL_TRANSFER_STATE_FAILED with
+   * %G_CURL_ERROR_HTTP_RETURNED_ERROR, whose message names the status, the
+   * reason phrase and the URL, instead of %G_CURL_TRANSFER_STATE_SUCCEEDED
+   * with that status. The error page is still there to read:
+   * [method@GCurl.Transfer.get_body] returns it, and the stream of
+   * [method@GCurl.Multi.send_async] gives its bytes before the read that
+   * fails. The default of [property@GCurl.Transfer:fail-on-http-error]
+   * for the transfers of this multi, %FALSE by default;
+   * [method@GCurl.Multi.download_async] always fails on such a status.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_FAIL_ON_HTTP_ERROR] =
+    g_param_spec_boolean ("fail-on-http-error", NULL, NULL, FALSE,
+                          GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -744,6 +772,7 @@ g_curl_multi_init (GCurlMulti *self)
    * other numbers are set as construct properties. */
   self->defaults.connect_timeout = 0;
   self->defaults.timeout = 0;
+  self->defaults.fail_on_http_error = FALSE;
   g_curl_proxy_chooser_init (&self->proxies, G_OBJECT (self));
 }
 

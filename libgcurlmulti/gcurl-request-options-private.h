@@ -33,6 +33,7 @@ typedef struct
   int      timeout;            /* s, -1: unset, 0: none */
   guint64  max_body_size;      /* bytes, GCURL_UNSET_SIZE: unset, 0: no limit */
   int      multiplex;          /* -1: unset, else a boolean */
+  int      fail_on_http_error; /* -1: unset, else a boolean */
   GArray  *headers;            /* (nullable) (owned): GCurlHeader, the multi's
                                 * default headers (a run copies them) */
   guint    serial;             /* changed by g_curl_request_options_touch() */
@@ -58,6 +59,7 @@ typedef enum
   G_CURL_OPTION_STALL_TIMEOUT,
   G_CURL_OPTION_CONNECT_TIMEOUT,
   G_CURL_OPTION_TIMEOUT,
+  G_CURL_OPTION_FAIL_ON_HTTP_ERROR,
 } GCurlOption;
 
 #define G_CURL_OPTION_IS_STRING(option) ((option) <= G_CURL_OPTION_ALLOWED_PROTOCOLS)

@@ -28,6 +28,7 @@ g_curl_request_options_init (GCurlRequestOptions *options)
   options->timeout = -1;
   options->max_body_size = GCURL_UNSET_SIZE;
   options->multiplex = -1;
+  options->fail_on_http_error = -1;
   options->headers = NULL;
   g_curl_request_options_touch (options);
 }
@@ -179,6 +180,8 @@ g_curl_request_options_set_number (GCurlRequestOptions *options,
       return g_curl_request_options_set_int (options, &options->connect_timeout, (int) value);
     case G_CURL_OPTION_TIMEOUT:
       return g_curl_request_options_set_int (options, &options->timeout, (int) value);
+    case G_CURL_OPTION_FAIL_ON_HTTP_ERROR:
+      return g_curl_request_options_set_int (options, &options->fail_on_http_error, value != 0);
     default:
       g_assert_not_reached ();
     }
@@ -205,6 +208,8 @@ g_curl_request_options_get_number (const GCurlRequestOptions *options,
       return options->connect_timeout;
     case G_CURL_OPTION_TIMEOUT:
       return options->timeout;
+    case G_CURL_OPTION_FAIL_ON_HTTP_ERROR:
+      return options->fail_on_http_error;
     default:
       g_assert_not_reached ();
     }
@@ -232,6 +237,7 @@ g_curl_request_options_merge (const GCurlRequestOptions *defaults,
   effective->max_body_size = overrides != NULL && overrides->max_body_size != GCURL_UNSET_SIZE
                             ? overrides->max_body_size : defaults->max_body_size;
   MERGE_NUMBER (multiplex);
+  MERGE_NUMBER (fail_on_http_error);
   /* Only the multi has default headers; a transfer's own are its request
    * headers, which win over them (g_curl_easy_begin_run()). */
   effective->headers = defaults->headers;

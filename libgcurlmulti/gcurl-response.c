@@ -1,7 +1,7 @@
 /* gcurl-response.c: what a transfer's final response said
  *
  * The part of GCurlTransfer's API that reads the response: its status,
- * reason phrase, headers, and the URL it came from. libcurl keeps the
+ * reason phrase, headers, body, and the URL it came from. libcurl keeps the
  * headers (curl_easy_header()); the values are read from there when asked.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -182,4 +182,32 @@ g_curl_transfer_list_response_headers (GCurlTransfer *self)
     return g_new0 (char *, 1);
 
   return g_curl_response_headers_names (easy->handle);
+}
+
+/**
+ * g_curl_transfer_get_body:
+ * @self: a transfer
+ *
+ * Gets the response body collected in memory, once the transfer has
+ * succeeded, or failed on its status with
+ * [property@GCurl.Transfer:fail-on-http-error]: then the error page.
+ *
+ * Returns: (transfer full) (nullable): the body, or %NULL unless the state
+ *   is %G_CURL_TRANSFER_STATE_SUCCEEDED, or %G_CURL_TRANSFER_STATE_FAILED
+ *   with %G_CURL_ERROR_HTTP_RETURNED_ERROR
+ *
+ * Since: 1.0
+ */
+GBytes *
+g_curl_transfer_get_body (GCurlTransfer *self)
+{
+  GCurlEasy *easy;
+
+  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
+
+  easy = g_curl_transfer_get_easy (self);
+  if (easy->body_bytes == NULL)
+    return NULL;
+
+  return g_bytes_ref (easy->body_bytes);
 }

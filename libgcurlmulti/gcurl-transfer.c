@@ -88,6 +88,7 @@ enum {
   PROP_STALL_TIMEOUT,
   PROP_CONNECT_TIMEOUT,
   PROP_TIMEOUT,
+  PROP_FAIL_ON_HTTP_ERROR,
   PROP_EFFECTIVE_URL,
   N_PROPS
 };
@@ -214,6 +215,8 @@ set_option (GCurlTransfer *self,
     changed = g_curl_request_options_set_number (ensure_options (self), option,
                                                  G_VALUE_HOLDS_INT (value)
                                                  ? (gint64) g_value_get_int (value)
+                                                 : G_VALUE_HOLDS_BOOLEAN (value)
+                                                 ? (gint64) g_value_get_boolean (value)
                                                  : (gint64) MIN (g_value_get_uint (value),
                                                                  G_MAXINT));
 
@@ -291,6 +294,10 @@ g_curl_transfer_get_property (GObject    *object,
                                                                           OPTION_OF_PROP (prop_id)), 0)
                         : 0);
       break;
+    case PROP_FAIL_ON_HTTP_ERROR:
+      g_value_set_boolean (value, self->options != NULL &&
+                           self->options->fail_on_http_error > 0);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -324,6 +331,7 @@ g_curl_transfer_set_property (GObject      *object,
     case PROP_STALL_TIMEOUT:
     case PROP_CONNECT_TIMEOUT:
     case PROP_TIMEOUT:
+    case PROP_FAIL_ON_HTTP_ERROR:
       set_option (self, prop_id, value);
       break;
     default:
@@ -595,6 +603,20 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
   properties[PROP_TIMEOUT] =
     g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXINT, 0,
                        GCURL_PARAM_READWRITE);
+
+  /**
+   * GCurlTransfer:fail-on-http-error:
+   *
+   * Whether a final status of 400 or more fails the transfer with
+   * %G_CURL_ERROR_HTTP_RETURNED_ERROR, the error page still readable (see
+   * [property@GCurl.Multi:fail-on-http-error]). Never set, the multi's
+   * applies; once set, this one.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_FAIL_ON_HTTP_ERROR] =
+    g_param_spec_boolean ("fail-on-http-error", NULL, NULL, FALSE,
+                          GCURL_PARAM_READWRITE);
 
   /**
    * GCurlTransfer:effective-url:
@@ -962,29 +984,6 @@ g_curl_transfer_get_state (GCurlTransfer *self)
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), G_CURL_TRANSFER_STATE_NEW);
 
   return self->state;
-}
-
-/**
- * g_curl_transfer_get_body:
- * @self: a transfer
- *
- * Gets the response body collected in memory, once the transfer has
- * succeeded.
- *
- * Returns: (transfer full) (nullable): the body, or %NULL unless the state
- *   is %G_CURL_TRANSFER_STATE_SUCCEEDED
- *
- * Since: 1.0
- */
-GBytes *
-g_curl_transfer_get_body (GCurlTransfer *self)
-{
-  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
-
-  if (self->easy.body_bytes == NULL)
-    return NULL;
-
-  return g_bytes_ref (self->easy.body_bytes);
 }
 
 /**

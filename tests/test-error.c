@@ -13,6 +13,15 @@
 
 static TestServer *server;
 
+/* FAILED with HTTP_RETURNED_ERROR (test_assert_transfer_error() wants no body). */
+static void
+assert_http_failure (GCurlTransfer *transfer)
+{
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_FAILED);
+  g_assert_error ((GError *) g_curl_transfer_get_error (transfer),
+                  G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR);
+}
+
 typedef struct
 {
   gboolean  done;
@@ -173,6 +182,114 @@ test_recreated (void)
   g_assert_false (g_curl_error_is_transient (other));
 }
 
+/* fail-on-http-error */
+
+/* On the multi: a 404 fails with status, reason and URL in the message, the error page kept. */
+static void
+test_fail_on_http_error (TestFixture   *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) missing = test_transfer_new_printf (server, "/status/404");
+  g_autoptr(GCurlTransfer) busy = test_transfer_new_printf (server, "/status/503");
+  g_autoptr(GCurlTransfer) fine = test_transfer_new_printf (server, "/status/200");
+  g_autofree char *url = test_server_url (server, "/status/404");
+  g_autoptr(GBytes) page = NULL;
+  const GError *error;
+  gboolean fail = FALSE;
+
+  g_object_set (fixture->multi, "fail-on-http-error", TRUE, NULL);
+  g_object_get (fixture->multi, "fail-on-http-error", &fail, NULL);
+  g_assert_true (fail);
+
+  test_run_transfer (fixture->multi, missing);
+  assert_http_failure (missing);
+  error = g_curl_transfer_get_error (missing);
+  g_assert_nonnull (strstr (error->message, "404"));
+  g_assert_nonnull (strstr (error->message, "Not Found"));
+  g_assert_nonnull (strstr (error->message, url));
+  g_assert_false (g_curl_error_is_transient (error));
+  g_assert_cmpuint (g_curl_transfer_get_status_code (missing), ==, 404);
+  page = g_curl_transfer_get_body (missing);
+  g_assert_nonnull (page);
+  g_assert_cmpmem (g_bytes_get_data (page, NULL), g_bytes_get_size (page), "status 404", 10);
+
+  test_run_transfer (fixture->multi, busy);
+  g_assert_true (g_curl_error_is_transient (g_curl_transfer_get_error (busy)));
+
+  test_run_transfer (fixture->multi, fine);
+  g_assert_cmpint (g_curl_transfer_get_state (fine), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+}
+
+/* A transfer's own fail-on-http-error wins over its multi's, both ways. */
+static void
+test_fail_on_http_error_override (TestFixture   *fixture,
+                                  gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) lenient = test_transfer_new_printf (server, "/status/404");
+  g_autoptr(GCurlTransfer) strict = test_transfer_new_printf (server, "/status/404");
+  gboolean fail = TRUE;
+
+  g_object_get (lenient, "fail-on-http-error", &fail, NULL);
+  g_assert_false (fail);
+
+  g_object_set (fixture->multi, "fail-on-http-error", TRUE, NULL);
+  g_object_set (lenient, "fail-on-http-error", FALSE, NULL);
+  test_run_transfer (fixture->multi, lenient);
+  g_assert_cmpint (g_curl_transfer_get_state (lenient), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (lenient), ==, 404);
+
+  g_object_set (fixture->multi, "fail-on-http-error", FALSE, NULL);
+  g_object_set (strict, "fail-on-http-error", TRUE, NULL);
+  test_run_transfer (fixture->multi, strict);
+  assert_http_failure (strict);
+}
+
+/* send_and_read fails with the error; the page is the transfer's body. */
+static void
+test_fail_on_http_error_send_and_read (TestFixture   *fixture,
+                                       gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/status/410");
+  g_autoptr(GBytes) page = NULL;
+  TestSendAndRead result = { 0, };
+
+  g_object_set (transfer, "fail-on-http-error", TRUE, NULL);
+  g_curl_multi_send_and_read_async (fixture->multi, transfer, NULL, test_send_and_read_cb,
+                                    &result);
+  test_run_until (&result.done);
+  g_assert_null (result.bytes);
+  g_assert_error (result.error, G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR);
+  g_assert_nonnull (strstr (result.error->message, "410"));
+  page = g_curl_transfer_get_body (transfer);
+  g_assert_cmpmem (g_bytes_get_data (page, NULL), g_bytes_get_size (page), "status 410", 10);
+  g_clear_error (&result.error);
+}
+
+/* send_async's stream gives the error page's bytes, then the read that fails. */
+static void
+test_fail_on_http_error_stream (TestFixture   *fixture,
+                                gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/status/404");
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  char buffer[64];
+  gsize total = 0;
+  gssize n;
+
+  g_object_set (transfer, "fail-on-http-error", TRUE, NULL);
+  stream = test_send_and_wait (fixture->multi, transfer, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (stream);
+
+  while ((n = g_input_stream_read (stream, buffer + total, sizeof buffer - total, NULL,
+                                   &error)) > 0)
+    total += (gsize) n;
+  g_assert_cmpint (n, ==, -1);
+  g_assert_error (error, G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR);
+  g_assert_cmpmem (buffer, total, "status 404", 10);
+}
+
 #define ADD_TEST(path, func) \
   g_test_add (path, TestFixture, NULL, test_fixture_setup, func, test_fixture_teardown)
 
@@ -191,6 +308,10 @@ main (int   argc,
   ADD_TEST ("/error/transient/cut-off", test_cut_off);
   ADD_TEST ("/error/transient/not", test_not_transient);
   g_test_add_func ("/error/transient/recreated", test_recreated);
+  ADD_TEST ("/error/fail-on-http-error/multi", test_fail_on_http_error);
+  ADD_TEST ("/error/fail-on-http-error/override", test_fail_on_http_error_override);
+  ADD_TEST ("/error/fail-on-http-error/send-and-read", test_fail_on_http_error_send_and_read);
+  ADD_TEST ("/error/fail-on-http-error/stream", test_fail_on_http_error_stream);
 
   ret = g_test_run ();
   test_server_free (server);

@@ -352,6 +352,26 @@ async function responseHeaders(server) {
     checkEqual(transfer.effective_url, url, 'effective-url');
 }
 
+// fail-on-http-error: a 404 rejects with GCurl.Error.HTTP_RETURNED_ERROR, the page still readable.
+async function failOnHttpError(server) {
+    const multi = new GCurl.Multi({fail_on_http_error: true});
+    const transfer = GCurl.Transfer.new(server.url('/status/404'));
+    let error = null;
+
+    try {
+        await withTimeout(multi.send_and_read_async(transfer, null), 'the result');
+    } catch (e) {
+        error = e;
+    }
+    check(isError(error, GCurl.Error, GCurl.Error.HTTP_RETURNED_ERROR),
+        `rejected with GCurl.Error.HTTP_RETURNED_ERROR (${error})`);
+    check(error.message.includes('404') && error.message.includes('Not Found'),
+        `the message names the status and reason (${error.message})`);
+    checkEqual(transfer.get_state(), GCurl.TransferState.FAILED, 'state');
+    checkEqual(new TextDecoder().decode(transfer.get_body().toArray()), 'status 404',
+        'the error page');
+}
+
 const CASES = {
     'concurrent_transfers': concurrentTransfers,
     'bind_fraction': bindFraction,
@@ -360,6 +380,7 @@ const CASES = {
     'send_stream': sendStream,
     'download': download,
     'response_headers': responseHeaders,
+    'fail_on_http_error': failOnHttpError,
 };
 
 async function main() {

@@ -301,6 +301,30 @@ def test_response_headers(server):
                 "effective-url")
 
 
+def test_fail_on_http_error(server):
+    """fail-on-http-error: a 404 raises GCurl.Error.HTTP_RETURNED_ERROR, the page still readable."""
+    multi = GCurl.Multi(fail_on_http_error=True)
+    transfer = GCurl.Transfer.new(server.url("/status/404"))
+    outcome = []
+
+    def on_done(multi, result):
+        try:
+            outcome.append(multi.send_and_read_finish(result))
+        except GLib.Error as error:
+            outcome.append(error)
+
+    multi.send_and_read_async(transfer, None, on_done)
+    wait_until(lambda: outcome, "the result")
+    error = outcome[0]
+    check(isinstance(error, GLib.Error)
+          and error.matches(GCurl.error_quark(), GCurl.Error.HTTP_RETURNED_ERROR),
+          f"send_and_read_finish raised HTTP_RETURNED_ERROR ({error!r})")
+    check("404" in error.message and "Not Found" in error.message,
+          f"the message names the status and reason ({error.message})")
+    check_equal(transfer.get_state(), GCurl.TransferState.FAILED, "state")
+    check_equal(transfer.get_body().get_data(), b"status 404", "the error page")
+
+
 def test_send_stream(server):
     """send_async: the Gio.InputStream, read to the end with read_bytes_async."""
     multi = GCurl.Multi.new()
@@ -376,6 +400,7 @@ CASES = [
     test_send_stream,
     test_download,
     test_response_headers,
+    test_fail_on_http_error,
 ]
 
 
