@@ -62,6 +62,7 @@ struct _GCurlEasy
                                          * libcurl resumes at */
   gboolean            fail_on_http_error;  /* download_async: >= 400 fails */
   gboolean            fail_on_status;   /* fail-on-http-error, for this run */
+  char               *redirect_protocols;  /* redirect-protocols, for this run */
 
   /* What the handle was given. */
   GCurlAppliedOptions applied;

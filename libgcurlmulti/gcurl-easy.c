@@ -509,6 +509,7 @@ g_curl_easy_clear (GCurlEasy *self)
   g_clear_pointer (&self->method, g_free);
   g_clear_pointer (&self->request_headers, g_array_unref);
   g_clear_pointer (&self->app_headers, g_array_unref);
+  g_clear_pointer (&self->redirect_protocols, g_free);
   g_clear_pointer (&self->library_headers, g_array_unref);
   g_clear_pointer (&self->request_body, g_bytes_unref);
   g_curl_upload_clear (&self->upload);
@@ -748,6 +749,10 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
   self->send_body = self->request_body != NULL || self->upload.stream != NULL;
   self->send_headers = TRUE;
   self->fail_on_status = effective.fail_on_http_error > 0;
+  g_free (self->redirect_protocols);
+  self->redirect_protocols = g_strdup (effective.redirect_protocols != NULL
+                                       ? effective.redirect_protocols
+                                       : GCURL_DEFAULT_REDIRECT_PROTOCOLS);
 
   /* The multi's default headers, with the transfer's own over them. */
   g_clear_pointer (&self->app_headers, g_array_unref);
@@ -892,6 +897,7 @@ follow_redirect (GCurlEasy  *self,
                  GError    **error)
 {
   char *location = NULL;
+  const char *scheme;
   GCurlRedirectStep step = { 0, };
   long status = 0;
 
@@ -909,6 +915,17 @@ follow_redirect (GCurlEasy  *self,
     {
       g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_WEIRD_SERVER_REPLY,
                    _("Redirect from %s to an unusable location"), shown_url (self));
+      return G_CURL_RUN_FINISHED;
+    }
+
+  /* Where a redirect may lead is narrower than where the application may
+   * go itself (libcurl's CURLOPT_PROTOCOLS_STR still bounds both). */
+  scheme = g_uri_peek_scheme (location);
+  if (scheme == NULL || !g_curl_protocols_contain (self->redirect_protocols, scheme))
+    {
+      g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                   _("%s redirects to a “%s” URL, which its redirects may not lead to"),
+                   shown_url (self), scheme != NULL ? scheme : "?");
       return G_CURL_RUN_FINISHED;
     }
 

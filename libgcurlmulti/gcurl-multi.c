@@ -93,6 +93,7 @@ enum {
   PROP_CONNECT_TIMEOUT,
   PROP_TIMEOUT,
   PROP_FAIL_ON_HTTP_ERROR,
+  PROP_REDIRECT_PROTOCOLS,
   N_PROPS
 };
 
@@ -317,6 +318,9 @@ g_curl_multi_get_property (GObject    *object,
     case PROP_FAIL_ON_HTTP_ERROR:
       g_value_set_boolean (value, self->defaults.fail_on_http_error > 0);
       break;
+    case PROP_REDIRECT_PROTOCOLS:
+      g_value_set_string (value, self->defaults.redirect_protocols);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -417,6 +421,15 @@ g_curl_multi_set_property (GObject      *object,
     case PROP_FAIL_ON_HTTP_ERROR:
       set_default_int (self, &self->defaults.fail_on_http_error, g_value_get_boolean (value),
                        prop_id);
+      break;
+    case PROP_REDIRECT_PROTOCOLS:
+      {
+        const char *protocols = g_value_get_string (value);
+
+        if (protocols == NULL)
+          protocols = GCURL_DEFAULT_REDIRECT_PROTOCOLS;
+        set_default_string (self, G_CURL_OPTION_REDIRECT_PROTOCOLS, protocols, prop_id);
+      }
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -760,6 +773,26 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   properties[PROP_FAIL_ON_HTTP_ERROR] =
     g_param_spec_boolean ("fail-on-http-error", NULL, NULL, FALSE,
                           GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
+
+  /**
+   * GCurlMulti:redirect-protocols:
+   *
+   * The URL schemes a redirect may lead to, as libcurl's comma-separated
+   * list: by default `http,https`, whatever
+   * [property@GCurl.Multi:allowed-protocols] allows the application's own
+   * URLs. So an application that fetches `file://` URLs itself can still
+   * never be sent to `file:///etc/passwd` by a server. A redirect never
+   * goes further than allowed-protocols either. A redirect elsewhere
+   * fails its transfer with %G_CURL_ERROR_UNSUPPORTED_PROTOCOL, before
+   * anything is read or sent there. A list libcurl does not accept is
+   * refused with a critical and the property keeps its value.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_REDIRECT_PROTOCOLS] =
+    g_param_spec_string ("redirect-protocols", NULL, NULL,
+                         GCURL_DEFAULT_REDIRECT_PROTOCOLS,
+                         GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

@@ -27,6 +27,7 @@ typedef struct
   char    *proxy;              /* NULL: unset; "": no proxy */
   char    *tls_ca_file;        /* NULL: unset */
   char    *allowed_protocols;  /* NULL: unset */
+  char    *redirect_protocols; /* NULL: unset */
   int      max_redirects;      /* -1: unset */
   gint64   stall_timeout;      /* s, -1: unset, 0: no watchdog */
   int      connect_timeout;    /* s, -1: unset, 0: libcurl's (300 s) */
@@ -55,6 +56,7 @@ typedef enum
   G_CURL_OPTION_PROXY,
   G_CURL_OPTION_TLS_CA_FILE,
   G_CURL_OPTION_ALLOWED_PROTOCOLS,
+  G_CURL_OPTION_REDIRECT_PROTOCOLS,
   G_CURL_OPTION_MAX_REDIRECTS,
   G_CURL_OPTION_STALL_TIMEOUT,
   G_CURL_OPTION_CONNECT_TIMEOUT,
@@ -62,7 +64,10 @@ typedef enum
   G_CURL_OPTION_FAIL_ON_HTTP_ERROR,
 } GCurlOption;
 
-#define G_CURL_OPTION_IS_STRING(option) ((option) <= G_CURL_OPTION_ALLOWED_PROTOCOLS)
+#define G_CURL_OPTION_IS_STRING(option) ((option) <= G_CURL_OPTION_REDIRECT_PROTOCOLS)
+
+/* What a redirect may lead to unless the application says otherwise. */
+#define GCURL_DEFAULT_REDIRECT_PROTOCOLS "http,https"
 
 void     g_curl_request_options_init    (GCurlRequestOptions       *options);
 void     g_curl_request_options_clear   (GCurlRequestOptions       *options);
@@ -101,5 +106,7 @@ gboolean g_curl_request_options_apply   (const GCurlRequestOptions *defaults,
                                          GError                   **error);
 
 gboolean g_curl_protocols_valid         (const char                *protocols);
+gboolean g_curl_protocols_contain       (const char                *protocols,
+                                         const char                *scheme);
 
 G_END_DECLS

@@ -22,6 +22,7 @@ g_curl_request_options_init (GCurlRequestOptions *options)
   options->proxy = NULL;
   options->tls_ca_file = NULL;
   options->allowed_protocols = NULL;
+  options->redirect_protocols = NULL;
   options->max_redirects = -1;
   options->stall_timeout = -1;
   options->connect_timeout = -1;
@@ -40,6 +41,7 @@ g_curl_request_options_clear (GCurlRequestOptions *options)
   g_clear_pointer (&options->proxy, g_free);
   g_clear_pointer (&options->tls_ca_file, g_free);
   g_clear_pointer (&options->allowed_protocols, g_free);
+  g_clear_pointer (&options->redirect_protocols, g_free);
   g_clear_pointer (&options->headers, g_array_unref);
 }
 
@@ -131,6 +133,8 @@ string_field (GCurlRequestOptions *options,
       return &options->tls_ca_file;
     case G_CURL_OPTION_ALLOWED_PROTOCOLS:
       return &options->allowed_protocols;
+    case G_CURL_OPTION_REDIRECT_PROTOCOLS:
+      return &options->redirect_protocols;
     default:
       g_assert_not_reached ();
     }
@@ -154,7 +158,9 @@ g_curl_request_options_set_checked (GCurlRequestOptions *options,
       g_critical ("%s must not contain CR or LF", property);
       return FALSE;
     }
-  if (value != NULL && option == G_CURL_OPTION_ALLOWED_PROTOCOLS && !g_curl_protocols_valid (value))
+  if (value != NULL &&
+      (option == G_CURL_OPTION_ALLOWED_PROTOCOLS || option == G_CURL_OPTION_REDIRECT_PROTOCOLS) &&
+      !g_curl_protocols_valid (value))
     {
       g_critical ("“%s” is not a list of protocols libcurl supports; %s stays “%s”",
                   value, property, *field != NULL ? *field : "unset");
@@ -230,6 +236,7 @@ g_curl_request_options_merge (const GCurlRequestOptions *defaults,
   MERGE_STRING (proxy);
   MERGE_STRING (tls_ca_file);
   MERGE_STRING (allowed_protocols);
+  MERGE_STRING (redirect_protocols);
   MERGE_NUMBER (max_redirects);
   MERGE_NUMBER (stall_timeout);
   MERGE_NUMBER (connect_timeout);
@@ -349,4 +356,23 @@ g_curl_protocols_valid (const char *protocols)
 
   g_clear_pointer (&probe, curl_easy_cleanup);
   return valid;
+}
+
+/* Whether the CURLOPT_PROTOCOLS_STR list @protocols ("http,https", "all")
+ * has @scheme, compared without case. */
+gboolean
+g_curl_protocols_contain (const char *protocols,
+                          const char *scheme)
+{
+  g_auto(GStrv) names = g_strsplit (protocols, ",", -1);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      const char *name = g_strstrip (names[i]);
+
+      if (g_ascii_strcasecmp (name, "all") == 0 || g_ascii_strcasecmp (name, scheme) == 0)
+        return TRUE;
+    }
+
+  return FALSE;
 }

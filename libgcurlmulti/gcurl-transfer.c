@@ -84,6 +84,7 @@ enum {
   PROP_PROXY,
   PROP_TLS_CA_FILE,
   PROP_ALLOWED_PROTOCOLS,
+  PROP_REDIRECT_PROTOCOLS,
   PROP_MAX_REDIRECTS,
   PROP_STALL_TIMEOUT,
   PROP_CONNECT_TIMEOUT,
@@ -277,6 +278,7 @@ g_curl_transfer_get_property (GObject    *object,
     case PROP_PROXY:
     case PROP_TLS_CA_FILE:
     case PROP_ALLOWED_PROTOCOLS:
+    case PROP_REDIRECT_PROTOCOLS:
       g_value_set_string (value, self->options != NULL
                           ? g_curl_request_options_get_string (self->options, OPTION_OF_PROP (prop_id))
                           : NULL);
@@ -327,6 +329,7 @@ g_curl_transfer_set_property (GObject      *object,
     case PROP_PROXY:
     case PROP_TLS_CA_FILE:
     case PROP_ALLOWED_PROTOCOLS:
+    case PROP_REDIRECT_PROTOCOLS:
     case PROP_MAX_REDIRECTS:
     case PROP_STALL_TIMEOUT:
     case PROP_CONNECT_TIMEOUT:
@@ -548,6 +551,19 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_ALLOWED_PROTOCOLS] =
     g_param_spec_string ("allowed-protocols", NULL, NULL, NULL,
+                         GCURL_PARAM_READWRITE);
+
+  /**
+   * GCurlTransfer:redirect-protocols:
+   *
+   * The protocols this transfer's redirects may lead to; %NULL for its
+   * multi's [property@GCurl.Multi:redirect-protocols]. Never wider than
+   * [property@GCurl.Transfer:allowed-protocols].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_REDIRECT_PROTOCOLS] =
+    g_param_spec_string ("redirect-protocols", NULL, NULL, NULL,
                          GCURL_PARAM_READWRITE);
 
   /**

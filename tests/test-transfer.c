@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "test-util.h"
 #include "gcurl-multi-private.h"
 
@@ -558,6 +560,94 @@ test_redirect_to_file (Fixture       *fixture,
   test_run_transfer (fixture->multi, transfer);
   test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
                               G_CURL_TRANSFER_STATE_FAILED);
+}
+
+/* The transfer of a 302 to @target (escaped into the URL). */
+static GCurlTransfer *
+redirect_to_new (const char *target)
+{
+  g_autofree char *escaped = g_uri_escape_string (target, NULL, FALSE);
+
+  return test_transfer_new_printf (server, "/redirect-to?status=302&url=%s", escaped);
+}
+
+static char *
+body_string (GCurlTransfer *transfer)
+{
+  g_autoptr(GBytes) body = g_curl_transfer_get_body (transfer);
+
+  return body != NULL ? g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body)) : NULL;
+}
+
+/* With file allowed for the app's own URLs, a server still cannot redirect to file://. */
+static void
+test_redirect_protocols (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("gcurl-redirect-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "secret", NULL);
+  g_autofree char *file_url = g_filename_to_uri (path, NULL, NULL);
+  g_autoptr(GCurlTransfer) direct = g_curl_transfer_new (file_url);
+  g_autoptr(GCurlTransfer) refused = redirect_to_new (file_url);
+  g_autoptr(GCurlTransfer) let_through = redirect_to_new (file_url);
+  g_autoptr(GCurlTransfer) never_wider = redirect_to_new (file_url);
+  g_autofree char *protocols = NULL;
+  g_autofree char *direct_body = NULL;
+  g_autofree char *through_body = NULL;
+
+  g_assert_true (g_file_set_contents (path, "secret contents", -1, NULL));
+  g_object_get (fixture->multi, "redirect-protocols", &protocols, NULL);
+  g_assert_cmpstr (protocols, ==, "http,https");
+  g_object_set (fixture->multi, "allowed-protocols", "http,https,file", NULL);
+
+  /* The application's own file:// URL is allowed… */
+  test_run_transfer (fixture->multi, direct);
+  direct_body = body_string (direct);
+  g_assert_cmpstr (direct_body, ==, "secret contents");
+
+  /* …a server's redirect there is not, and nothing of the file is read. */
+  test_run_transfer (fixture->multi, refused);
+  test_assert_transfer_error (refused, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                              G_CURL_TRANSFER_STATE_FAILED);
+  g_assert_nonnull (strstr (g_curl_transfer_get_error (refused)->message, "“file”"));
+  g_assert_cmpuint (g_curl_transfer_get_status_code (refused), ==, 0);
+
+  /* The transfer may widen its own redirect protocols… */
+  g_object_set (let_through, "redirect-protocols", "http,https,file", NULL);
+  test_run_transfer (fixture->multi, let_through);
+  through_body = body_string (let_through);
+  g_assert_cmpstr (through_body, ==, "secret contents");
+
+  /* …but never past the protocols allowed at all. */
+  g_object_set (never_wider, "redirect-protocols", "all", "allowed-protocols", "http", NULL);
+  test_run_transfer (fixture->multi, never_wider);
+  test_assert_transfer_error (never_wider, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                              G_CURL_TRANSFER_STATE_FAILED);
+
+  g_remove (path);
+  g_rmdir (dir);
+}
+
+/* A redirect-protocols of https only refuses a redirect to plain http; a bad list is a critical. */
+static void
+test_redirect_protocols_narrow (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  g_autofree char *target = test_server_url (server, "/bytes/10");
+  g_autoptr(GCurlTransfer) transfer = redirect_to_new (target);
+  g_autofree char *protocols = NULL;
+
+  g_object_set (fixture->multi, "redirect-protocols", "https", NULL);
+  test_run_transfer (fixture->multi, transfer);
+  test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL,
+                              G_CURL_TRANSFER_STATE_FAILED);
+  g_assert_cmpuint (test_server_get_path_count (server, "/bytes/10"), ==, 0);
+
+  g_test_expect_message ("GCurl", G_LOG_LEVEL_CRITICAL, "*not a list of protocols*");
+  g_object_set (fixture->multi, "redirect-protocols", "http,nonsense", NULL);
+  g_test_assert_expected_messages ();
+  g_object_get (fixture->multi, "redirect-protocols", &protocols, NULL);
+  g_assert_cmpstr (protocols, ==, "https");
 }
 
 static char *
@@ -1141,6 +1231,8 @@ main (int   argc,
   ADD_TEST ("/transfer/redirect/loop", test_redirect_loop);
   ADD_TEST ("/transfer/redirect/not-followed", test_redirect_not_followed);
   ADD_TEST ("/transfer/redirect/to-file", test_redirect_to_file);
+  ADD_TEST ("/transfer/redirect/protocols", test_redirect_protocols);
+  ADD_TEST ("/transfer/redirect/protocols-narrow", test_redirect_protocols_narrow);
   ADD_TEST ("/transfer/redirect/cross-origin-headers", test_redirect_cross_origin_headers);
   ADD_TEST ("/transfer/redirect/post-303", test_redirect_post_303);
   ADD_TEST ("/transfer/settings", test_transfer_settings);
