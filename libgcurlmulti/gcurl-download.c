@@ -508,7 +508,7 @@ clear_download_request (GCurlTransfer *transfer,
                         gpointer       user_data)
 {
   g_signal_handlers_disconnect_by_func (transfer, clear_download_request, user_data);
-  g_curl_transfer_set_fail_on_http_error (transfer, FALSE);
+  g_curl_transfer_set_download_mode (transfer, FALSE);
   g_curl_transfer_set_fresh_connect (transfer, FALSE);
   set_resume_request (transfer, TRUE, 0, NULL);
 }
@@ -750,6 +750,18 @@ verify_checksum (GFile          *part,
 
 /* Whether the .part is exactly what was written into it, and as long as the
  * resource: another program may have shortened or replaced it. */
+/* Whether the transfer set accept-encoding itself, to something that
+ * decodes. */
+static gboolean
+asks_for_decoding (GCurlTransfer *transfer)
+{
+  g_autofree char *encoding = NULL;
+
+  g_object_get (transfer, "accept-encoding", &encoding, NULL);
+
+  return encoding != NULL && g_ascii_strcasecmp (encoding, "identity") != 0;
+}
+
 static gboolean
 verify_size (Download  *d,
              GError   **error)
@@ -1081,9 +1093,11 @@ start_attempt (GTask *task)
     }
 
   /* Continue the .part with RESUME, and always on a retry; never after a
-   * .part was found to be of another version, or wrong. */
+   * .part was found to be of another version, or wrong, nor when the
+   * transfer asked for decoding: a range counts encoded bytes. */
   d->offset = 0;
-  if (!d->force_fresh && ((d->flags & G_CURL_DOWNLOAD_RESUME) || d->attempt > 0))
+  if (!d->force_fresh && ((d->flags & G_CURL_DOWNLOAD_RESUME) || d->attempt > 0) &&
+      !asks_for_decoding (d->transfer))
     {
       g_autoptr(GFileInfo) info = g_file_query_info (d->part, G_FILE_ATTRIBUTE_STANDARD_SIZE,
                                                      G_FILE_QUERY_INFO_NONE, NULL, NULL);
@@ -1103,7 +1117,7 @@ start_attempt (GTask *task)
    * stalled or broken HTTP/2 connection stays in libcurl's cache. */
   g_curl_transfer_set_fresh_connect (d->transfer, d->retrying);
   d->retrying = FALSE;
-  g_curl_transfer_set_fail_on_http_error (d->transfer, TRUE);
+  g_curl_transfer_set_download_mode (d->transfer, TRUE);
   g_curl_multi_send_async (d->multi, d->transfer, NULL, send_cb, task);
 }
 

@@ -62,6 +62,11 @@ struct _GCurlEasy
                                          * libcurl resumes at */
   gboolean            fail_on_http_error;  /* download_async: >= 400 fails */
   gboolean            fail_on_status;   /* fail-on-http-error, for this run */
+  gboolean            as_served;        /* download_async: no decoding unless
+                                         * the transfer asks */
+  char               *accept_encoding;  /* CURLOPT_ACCEPT_ENCODING as last set */
+  guint               decoding : 1;     /* the body of this response is decoded */
+  gint64              encoded_base;     /* downloaded before this response's body */
   char               *redirect_protocols;  /* redirect-protocols, for this run */
 
   /* What the handle was given. */

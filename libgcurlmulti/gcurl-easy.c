@@ -161,6 +161,18 @@ rate_allows (GCurlEasy *self,
 /* The response whose head just ended (or whose body starts) is the final
  * one: record its status and size for "got-headers". Returns %FALSE if the
  * sink refuses its body (the size limit of a body in memory). */
+
+/* The body bytes received so far, encoded: libcurl counts them before it
+ * decodes (CURLINFO_SIZE_DOWNLOAD_T). */
+static void
+encoded_count (GCurlEasy *self)
+{
+  curl_off_t received = 0;
+
+  curl_easy_getinfo (self->handle, CURLINFO_SIZE_DOWNLOAD_T, &received);
+  self->downloaded = self->encoded_base + received;
+}
+
 static gboolean
 headers_become_final (GCurlEasy *self)
 {
@@ -206,6 +218,17 @@ headers_become_final (GCurlEasy *self)
       self->downloaded = self->resume_from;
       if (length >= 0)
         self->download_size = self->resume_from + length;
+    }
+
+  /* A body libcurl decodes is longer than its Content-Length: it is
+   * counted as it comes, encoded (see encoded_count()). */
+  self->decoding = FALSE;
+  if (self->accept_encoding != NULL)
+    {
+      const char *coding = g_curl_easy_lookup_header (self, "Content-Encoding");
+
+      self->decoding = coding != NULL && g_ascii_strcasecmp (coding, "identity") != 0;
+      self->encoded_base = self->downloaded;
     }
 
   mark_dirty (self);
@@ -278,7 +301,10 @@ write_cb (char   *data,
     }
 
   self->activity++;
-  self->downloaded += len;
+  if (self->decoding)
+    encoded_count (self);
+  else
+    self->downloaded += len;
   mark_dirty (self);
 
   return len;
@@ -510,6 +536,7 @@ g_curl_easy_clear (GCurlEasy *self)
   g_clear_pointer (&self->request_headers, g_array_unref);
   g_clear_pointer (&self->app_headers, g_array_unref);
   g_clear_pointer (&self->redirect_protocols, g_free);
+  g_clear_pointer (&self->accept_encoding, g_free);
   g_clear_pointer (&self->library_headers, g_array_unref);
   g_clear_pointer (&self->request_body, g_bytes_unref);
   g_curl_upload_clear (&self->upload);
@@ -728,6 +755,7 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
                        GError                   **error)
 {
   GCurlRequestOptions effective;
+  const char *encoding;
   gboolean pipewait;
 
   g_curl_request_options_merge (defaults, overrides, &effective);
@@ -749,6 +777,18 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
   self->send_body = self->request_body != NULL || self->upload.stream != NULL;
   self->send_headers = TRUE;
   self->fail_on_status = effective.fail_on_http_error > 0;
+
+  /* download_async saves what the server serves, unless the transfer
+   * asked for decoding itself. */
+  encoding = effective.accept_encoding;
+  if (self->as_served && (overrides == NULL || overrides->accept_encoding == NULL))
+    encoding = NULL;
+  if (g_strcmp0 (encoding, self->accept_encoding) != 0)
+    {
+      curl_easy_setopt (self->handle, CURLOPT_ACCEPT_ENCODING, encoding);
+      g_free (self->accept_encoding);
+      self->accept_encoding = g_strdup (encoding);
+    }
   g_free (self->redirect_protocols);
   self->redirect_protocols = g_strdup (effective.redirect_protocols != NULL
                                        ? effective.redirect_protocols

@@ -94,6 +94,7 @@ enum {
   PROP_TIMEOUT,
   PROP_FAIL_ON_HTTP_ERROR,
   PROP_REDIRECT_PROTOCOLS,
+  PROP_ACCEPT_ENCODING,
   N_PROPS
 };
 
@@ -321,6 +322,9 @@ g_curl_multi_get_property (GObject    *object,
     case PROP_REDIRECT_PROTOCOLS:
       g_value_set_string (value, self->defaults.redirect_protocols);
       break;
+    case PROP_ACCEPT_ENCODING:
+      g_value_set_string (value, self->defaults.accept_encoding);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -430,6 +434,10 @@ g_curl_multi_set_property (GObject      *object,
           protocols = GCURL_DEFAULT_REDIRECT_PROTOCOLS;
         set_default_string (self, G_CURL_OPTION_REDIRECT_PROTOCOLS, protocols, prop_id);
       }
+      break;
+    case PROP_ACCEPT_ENCODING:
+      set_default_string (self, G_CURL_OPTION_ACCEPT_ENCODING, g_value_get_string (value),
+                          prop_id);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -789,6 +797,31 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    *
    * Since: 1.0
    */
+  /**
+   * GCurlMulti:accept-encoding:
+   *
+   * The content codings transfers ask for (`Accept-Encoding`) and decode,
+   * as libcurl's `CURLOPT_ACCEPT_ENCODING`: `""` (the default) asks for
+   * every coding this libcurl can decode (gzip, deflate, br and zstd on
+   * Debian 12) and decodes the body, so that
+   * [method@GCurl.Transfer.get_body] and the streams give it as it was
+   * before the server compressed it; a list such as `"gzip"` asks for
+   * those; %NULL asks for none and decodes nothing, so a body arrives as
+   * served. [method@GCurl.Multi.download_async] saves a file as served
+   * (a `.tar.gz` stays one, and ranges count encoded bytes) unless the
+   * transfer sets [property@GCurl.Transfer:accept-encoding] itself.
+   *
+   * While a body is decoded, [property@GCurl.Transfer:downloaded-bytes]
+   * counts the bytes as they came (encoded), as `Content-Length` does, so
+   * that [property@GCurl.Transfer:fraction] goes from 0 to 1 with the
+   * transfer; the body itself is longer.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ACCEPT_ENCODING] =
+    g_param_spec_string ("accept-encoding", NULL, NULL, "",
+                         GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
+
   properties[PROP_REDIRECT_PROTOCOLS] =
     g_param_spec_string ("redirect-protocols", NULL, NULL,
                          GCURL_DEFAULT_REDIRECT_PROTOCOLS,

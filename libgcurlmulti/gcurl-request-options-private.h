@@ -28,6 +28,7 @@ typedef struct
   char    *tls_ca_file;        /* NULL: unset */
   char    *allowed_protocols;  /* NULL: unset */
   char    *redirect_protocols; /* NULL: unset */
+  char    *accept_encoding;    /* NULL: unset; the multi's NULL: none asked */
   int      max_redirects;      /* -1: unset */
   gint64   stall_timeout;      /* s, -1: unset, 0: no watchdog */
   int      connect_timeout;    /* s, -1: unset, 0: libcurl's (300 s) */
@@ -57,6 +58,7 @@ typedef enum
   G_CURL_OPTION_TLS_CA_FILE,
   G_CURL_OPTION_ALLOWED_PROTOCOLS,
   G_CURL_OPTION_REDIRECT_PROTOCOLS,
+  G_CURL_OPTION_ACCEPT_ENCODING,
   G_CURL_OPTION_MAX_REDIRECTS,
   G_CURL_OPTION_STALL_TIMEOUT,
   G_CURL_OPTION_CONNECT_TIMEOUT,
@@ -64,7 +66,7 @@ typedef enum
   G_CURL_OPTION_FAIL_ON_HTTP_ERROR,
 } GCurlOption;
 
-#define G_CURL_OPTION_IS_STRING(option) ((option) <= G_CURL_OPTION_REDIRECT_PROTOCOLS)
+#define G_CURL_OPTION_IS_STRING(option) ((option) <= G_CURL_OPTION_ACCEPT_ENCODING)
 
 /* What a redirect may lead to unless the application says otherwise. */
 #define GCURL_DEFAULT_REDIRECT_PROTOCOLS "http,https"

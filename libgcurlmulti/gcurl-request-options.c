@@ -23,6 +23,7 @@ g_curl_request_options_init (GCurlRequestOptions *options)
   options->tls_ca_file = NULL;
   options->allowed_protocols = NULL;
   options->redirect_protocols = NULL;
+  options->accept_encoding = NULL;
   options->max_redirects = -1;
   options->stall_timeout = -1;
   options->connect_timeout = -1;
@@ -42,6 +43,7 @@ g_curl_request_options_clear (GCurlRequestOptions *options)
   g_clear_pointer (&options->tls_ca_file, g_free);
   g_clear_pointer (&options->allowed_protocols, g_free);
   g_clear_pointer (&options->redirect_protocols, g_free);
+  g_clear_pointer (&options->accept_encoding, g_free);
   g_clear_pointer (&options->headers, g_array_unref);
 }
 
@@ -135,6 +137,8 @@ string_field (GCurlRequestOptions *options,
       return &options->allowed_protocols;
     case G_CURL_OPTION_REDIRECT_PROTOCOLS:
       return &options->redirect_protocols;
+    case G_CURL_OPTION_ACCEPT_ENCODING:
+      return &options->accept_encoding;
     default:
       g_assert_not_reached ();
     }
@@ -237,6 +241,7 @@ g_curl_request_options_merge (const GCurlRequestOptions *defaults,
   MERGE_STRING (tls_ca_file);
   MERGE_STRING (allowed_protocols);
   MERGE_STRING (redirect_protocols);
+  MERGE_STRING (accept_encoding);
   MERGE_NUMBER (max_redirects);
   MERGE_NUMBER (stall_timeout);
   MERGE_NUMBER (connect_timeout);

@@ -50,8 +50,10 @@ void                    g_curl_transfer_set_sink     (GCurlTransfer             
 void                    g_curl_transfer_unpause_sink (GCurlTransfer             *self);
 const char             *g_curl_transfer_get_expected_checksum (GCurlTransfer    *self,
                                                                GChecksumType    *type);
-void                    g_curl_transfer_set_fail_on_http_error (GCurlTransfer   *self,
-                                                                gboolean         fail);
+/* download_async's rules: a status >= 400 fails (416 does not), and the
+ * body is saved as served unless the transfer asks for decoding. */
+void                    g_curl_transfer_set_download_mode (GCurlTransfer  *self,
+                                                           gboolean        download);
 gint64                  g_curl_transfer_get_expected_size (GCurlTransfer        *self);
 void                    g_curl_transfer_set_library_header (GCurlTransfer       *self,
                                                             const char          *name,

@@ -85,6 +85,7 @@ enum {
   PROP_TLS_CA_FILE,
   PROP_ALLOWED_PROTOCOLS,
   PROP_REDIRECT_PROTOCOLS,
+  PROP_ACCEPT_ENCODING,
   PROP_MAX_REDIRECTS,
   PROP_STALL_TIMEOUT,
   PROP_CONNECT_TIMEOUT,
@@ -279,6 +280,7 @@ g_curl_transfer_get_property (GObject    *object,
     case PROP_TLS_CA_FILE:
     case PROP_ALLOWED_PROTOCOLS:
     case PROP_REDIRECT_PROTOCOLS:
+    case PROP_ACCEPT_ENCODING:
       g_value_set_string (value, self->options != NULL
                           ? g_curl_request_options_get_string (self->options, OPTION_OF_PROP (prop_id))
                           : NULL);
@@ -330,6 +332,7 @@ g_curl_transfer_set_property (GObject      *object,
     case PROP_TLS_CA_FILE:
     case PROP_ALLOWED_PROTOCOLS:
     case PROP_REDIRECT_PROTOCOLS:
+    case PROP_ACCEPT_ENCODING:
     case PROP_MAX_REDIRECTS:
     case PROP_STALL_TIMEOUT:
     case PROP_CONNECT_TIMEOUT:
@@ -410,6 +413,8 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * [signal@GCurl.Transfer::progress]. For a partial response (206, a
    * resumed download) the count starts where the range starts, so that it
    * and [property@GCurl.Transfer:fraction] describe the whole resource.
+   * For a body decoded (see [property@GCurl.Multi:accept-encoding]), the
+   * bytes as they came, before decoding.
    *
    * Since: 1.0
    */
@@ -564,6 +569,20 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    */
   properties[PROP_REDIRECT_PROTOCOLS] =
     g_param_spec_string ("redirect-protocols", NULL, NULL, NULL,
+                         GCURL_PARAM_READWRITE);
+
+  /**
+   * GCurlTransfer:accept-encoding:
+   *
+   * The content codings this transfer asks for and decodes (see
+   * [property@GCurl.Multi:accept-encoding]); %NULL for its multi's, and
+   * for [method@GCurl.Multi.download_async] none. `"identity"` asks for
+   * none.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ACCEPT_ENCODING] =
+    g_param_spec_string ("accept-encoding", NULL, NULL, NULL,
                          GCURL_PARAM_READWRITE);
 
   /**
@@ -757,30 +776,9 @@ g_curl_transfer_get_url (GCurlTransfer *self)
  * Gets the libcurl easy handle of the transfer, to set options the
  * library has no API for, before the transfer is added to a multi.
  *
- * Do not set the options the library relies on, which it sets once when
- * the transfer is made: `CURLOPT_PRIVATE`, `CURLOPT_ERRORBUFFER`,
- * `CURLOPT_NOSIGNAL`, `CURLOPT_FOLLOWLOCATION`, `CURLOPT_SSL_VERIFYPEER`,
- * `CURLOPT_SSL_VERIFYHOST`, and the write, header, read, seek,
- * pre-request, open-socket and close-socket callbacks and their data.
- *
- * These are set from the transfer's and its multi's settings when it
- * starts, and replace a value set here: `CURLOPT_URL`, the method and body
- * options (`CURLOPT_HTTPGET`, `CURLOPT_NOBODY`, `CURLOPT_CUSTOMREQUEST`,
- * `CURLOPT_POST*`), `CURLOPT_HTTPHEADER`, and when they change,
- * `CURLOPT_USERAGENT`, `CURLOPT_PROTOCOLS_STR`,
- * `CURLOPT_REDIR_PROTOCOLS_STR`, `CURLOPT_CAINFO`, `CURLOPT_CAPATH`,
- * `CURLOPT_CONNECTTIMEOUT` and `CURLOPT_TIMEOUT`; `CURLOPT_PROXY` and
- * `CURLOPT_NOPROXY` once a proxy was chosen; `CURLOPT_PIPEWAIT` for an
- * `https` URL (see [property@GCurl.Multi:multiplex]). A transfer whose body
- * is streamed ([method@GCurl.Multi.send_async],
- * [method@GCurl.Multi.download_async]) gets a 256 KiB
- * `CURLOPT_BUFFERSIZE`; [method@GCurl.Multi.download_async] sets
- * `CURLOPT_RESUME_FROM_LARGE` and `CURLOPT_FILETIME` while it runs.
- *
- * Options that libcurl acts on itself are fine: with `CURLOPT_HTTPAUTH`
- * and `CURLOPT_USERPWD` (or their proxy counterparts), the challenge that
- * libcurl answers is not reported; the response to its authenticated
- * request is.
+ * Some options are the library's, some are replaced when the transfer
+ * starts, and credentials set here follow redirects to other origins:
+ * [The raw libcurl handle](raw-handle.html) lists them all.
  *
  * Returns: (transfer none): the easy handle, owned by @self
  *
@@ -863,7 +861,7 @@ g_curl_transfer_set_library_header (GCurlTransfer *self,
 gint64
 g_curl_transfer_get_expected_size (GCurlTransfer *self)
 {
-  return self->easy.download_size;
+  return self->easy.decoding ? -1 : self->easy.download_size;
 }
 
 /* download_async's retries (see g_curl_easy_set_fresh_connect()). */
@@ -1382,10 +1380,11 @@ g_curl_transfer_set_proxy (GCurlTransfer *self,
 }
 
 void
-g_curl_transfer_set_fail_on_http_error (GCurlTransfer *self,
-                                        gboolean       fail)
+g_curl_transfer_set_download_mode (GCurlTransfer *self,
+                                   gboolean       download)
 {
-  self->easy.fail_on_http_error = fail;
+  self->easy.fail_on_http_error = download;
+  self->easy.as_served = download;
 }
 
 guint

@@ -852,6 +852,64 @@ test_many_concurrent (Fixture       *fixture,
     }
 }
 
+/* The first bytes and the size of the file @name. */
+static GBytes *
+file_bytes (Fixture    *fixture,
+            const char *name)
+{
+  g_autofree char *path = path_in (fixture, name);
+  char *contents = NULL;
+  gsize length = 0;
+
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+
+  return g_bytes_new_take (contents, length);
+}
+
+/* A gzip body is saved as served (the multi decodes by default, a download does not). */
+static void
+test_as_served (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/gzip-zeros/%u", 100000);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) saved = NULL;
+  const guint8 *bytes;
+  gsize size;
+
+  g_assert_true (download (fixture, transfer, "file.gz", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  saved = file_bytes (fixture, "file.gz");
+  bytes = g_bytes_get_data (saved, &size);
+  g_assert_cmpuint (size, <, 100000);
+  g_assert_cmpuint (size, >=, 2);
+  g_assert_cmpuint (bytes[0], ==, 0x1f);
+  g_assert_cmpuint (bytes[1], ==, 0x8b);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), ==, (gint64) size);
+}
+
+/* A transfer that sets accept-encoding itself gets its download decoded. */
+static void
+test_decoded_when_asked (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/gzip-zeros/%u", 100000);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) saved = NULL;
+  const guint8 *bytes;
+  gsize size, i;
+
+  g_object_set (transfer, "accept-encoding", "", NULL);
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  saved = file_bytes (fixture, "file");
+  bytes = g_bytes_get_data (saved, &size);
+  for (i = 0; i < size && bytes[i] == 0; i++)
+    ;
+  g_assert_cmpuint (size, ==, 100000);
+  g_assert_cmpuint (i, ==, size);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -863,6 +921,8 @@ main (int   argc,
   test_util_set_server (server);
 
   ADD_TEST ("/download/simple", test_simple);
+  ADD_TEST ("/download/as-served", test_as_served);
+  ADD_TEST ("/download/decoded-when-asked", test_decoded_when_asked);
   ADD_TEST ("/download/existing-destination", test_existing_destination);
   ADD_TEST ("/download/http-error-saves-nothing", test_http_error_saves_nothing);
   ADD_TEST ("/download/cancel-then-resume", test_cancel_then_resume);

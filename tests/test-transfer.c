@@ -869,9 +869,8 @@ test_max_body_size_decoded (Fixture       *fixture,
   gsize size, i;
 
   g_object_set (fixture->multi, "max-body-size", limit, NULL);
-  /* Decoding is the application's choice, through the easy handle. */
-  curl_easy_setopt (g_curl_transfer_get_handle (small), CURLOPT_ACCEPT_ENCODING, "gzip");
-  curl_easy_setopt (g_curl_transfer_get_handle (bomb), CURLOPT_ACCEPT_ENCODING, "gzip");
+  g_object_set (small, "accept-encoding", "gzip", NULL);
+  g_object_set (bomb, "accept-encoding", "gzip", NULL);
 
   /* Under the limit: decoded in full. */
   test_run_transfer (fixture->multi, small);
@@ -887,6 +886,139 @@ test_max_body_size_decoded (Fixture       *fixture,
   test_assert_transfer_error (bomb, G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
                               G_CURL_TRANSFER_STATE_FAILED);
   g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (bomb), <=, limit);
+}
+
+/* Content decoding */
+
+/* Whether @body is @n zero bytes. */
+static gboolean
+is_zeros (GBytes *body,
+          gsize   n)
+{
+  gsize size, i;
+  const guint8 *bytes = g_bytes_get_data (body, &size);
+
+  for (i = 0; i < size && bytes[i] == 0; i++)
+    ;
+
+  return size == n && i == n;
+}
+
+/* By default every coding is asked for and the body decoded; the request says so. */
+static void
+test_decoding_default (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/gzip-zeros/%u", 100000);
+  g_autoptr(GCurlTransfer) echo = test_transfer_new_printf (server, "/echo-headers");
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GBytes) echoed = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *encoding = NULL;
+
+  g_object_get (fixture->multi, "accept-encoding", &encoding, NULL);
+  g_assert_cmpstr (encoding, ==, "");
+
+  test_run_transfer (fixture->multi, transfer);
+  body = g_curl_transfer_get_body (transfer);
+  g_assert_true (is_zeros (body, 100000));
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "Content-Encoding"), ==, "gzip");
+
+  test_run_transfer (fixture->multi, echo);
+  echoed = g_curl_transfer_get_body (echo);
+  text = g_ascii_strdown (g_bytes_get_data (echoed, NULL), g_bytes_get_size (echoed));
+  g_assert_nonnull (strstr (text, "\naccept-encoding: "));
+  g_assert_nonnull (strstr (text, "gzip"));
+}
+
+/* With the multi's accept-encoding NULL, nothing is asked for and a gzip body arrives as served. */
+static void
+test_decoding_none (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/gzip-zeros/%u", 100000);
+  g_autoptr(GCurlTransfer) echo = test_transfer_new_printf (server, "/echo-headers");
+  g_autoptr(GCurlTransfer) asks = test_transfer_new_printf (server, "/gzip-zeros/%u", 100000);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GBytes) echoed = NULL;
+  g_autoptr(GBytes) decoded = NULL;
+  g_autofree char *text = NULL;
+  const guint8 *bytes;
+  gsize size;
+
+  g_object_set (fixture->multi, "accept-encoding", NULL, NULL);
+  test_run_transfer (fixture->multi, transfer);
+  body = g_curl_transfer_get_body (transfer);
+  bytes = g_bytes_get_data (body, &size);
+  g_assert_cmpuint (size, <, 100000);
+  g_assert_cmpuint (size, >=, 2);
+  g_assert_cmpuint (bytes[0], ==, 0x1f);
+  g_assert_cmpuint (bytes[1], ==, 0x8b);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), ==, (gint64) size);
+
+  test_run_transfer (fixture->multi, echo);
+  echoed = g_curl_transfer_get_body (echo);
+  text = g_ascii_strdown (g_bytes_get_data (echoed, NULL), g_bytes_get_size (echoed));
+  g_assert_null (strstr (text, "accept-encoding"));
+
+  /* The transfer's own setting wins. */
+  g_object_set (asks, "accept-encoding", "gzip", NULL);
+  test_run_transfer (fixture->multi, asks);
+  decoded = g_curl_transfer_get_body (asks);
+  g_assert_true (is_zeros (decoded, 100000));
+}
+
+typedef struct
+{
+  guint   reports;
+  gboolean over;          /* downloaded-bytes past download-size, or fraction past 1 */
+  gboolean one_early;     /* fraction 1 before the last report */
+  double  last_fraction;
+} DecodedProgress;
+
+static void
+decoded_progress_cb (GCurlTransfer   *transfer,
+                     gint64           done,
+                     gint64           size,
+                     gint64           uploaded,
+                     gint64           upload_size,
+                     DecodedProgress *p)
+{
+  g_assert_cmpint (done, ==, g_curl_transfer_get_downloaded_bytes (transfer));
+  p->reports++;
+  if ((size >= 0 && done > size) || g_curl_transfer_get_fraction (transfer) > 1.0)
+    p->over = TRUE;
+  if (p->last_fraction >= 1.0)
+    p->one_early = TRUE;
+  p->last_fraction = g_curl_transfer_get_fraction (transfer);
+}
+
+/* A decoded body's progress counts encoded bytes: never past download-size, 1 only at the end. */
+static void
+test_decoding_progress (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer =
+    test_transfer_new_printf (server, "/gzip-zeros/%u", 64 * 1024 * 1024);
+  g_autoptr(GBytes) body = NULL;
+  DecodedProgress p = { 0, };
+  const char *length;
+
+  g_object_set (fixture->multi, "progress-interval", 0, NULL);
+  g_signal_connect (transfer, "progress", G_CALLBACK (decoded_progress_cb), &p);
+  test_run_transfer (fixture->multi, transfer);
+
+  body = g_curl_transfer_get_body (transfer);
+  g_assert_true (is_zeros (body, 64 * 1024 * 1024));
+  length = g_curl_transfer_get_response_header (transfer, "Content-Length");
+  g_assert_nonnull (length);
+  g_assert_cmpint (g_curl_transfer_get_download_size (transfer), ==, g_ascii_strtoll (length, NULL, 10));
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), ==,
+                   g_curl_transfer_get_download_size (transfer));
+  g_assert_cmpfloat (g_curl_transfer_get_fraction (transfer), ==, 1.0);
+  g_assert_cmpuint (p.reports, >=, 1);
+  g_assert_false (p.over);
+  g_assert_false (p.one_early);
 }
 
 /* Cancel */
@@ -1240,6 +1372,9 @@ main (int   argc,
   ADD_TEST ("/transfer/timings", test_timings);
   ADD_TEST ("/transfer/max-body-size", test_max_body_size);
   ADD_TEST ("/transfer/max-body-size/decoded", test_max_body_size_decoded);
+  ADD_TEST ("/transfer/decoding/default", test_decoding_default);
+  ADD_TEST ("/transfer/decoding/none", test_decoding_none);
+  ADD_TEST ("/transfer/decoding/progress", test_decoding_progress);
   ADD_TEST ("/transfer/cancel/before-connect", test_cancel_before_connect);
   ADD_TEST ("/transfer/cancel/during-connect", test_cancel_during_connect);
   ADD_TEST ("/transfer/cancel/during-body", test_cancel_during_body);

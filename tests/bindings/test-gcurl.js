@@ -372,6 +372,24 @@ async function failOnHttpError(server) {
         'the error page');
 }
 
+// accept-encoding: "" (the default) decodes a gzip body; null gets it as served.
+async function contentDecoding(server) {
+    const url = server.url('/gzip-zeros/100000');
+    const rawMulti = GCurl.Multi.new();
+    rawMulti.accept_encoding = null;
+    const [decoded, raw] = await withTimeout(Promise.all([
+        GCurl.Multi.new().send_and_read_async(GCurl.Transfer.new(url), null),
+        rawMulti.send_and_read_async(GCurl.Transfer.new(url), null),
+    ]), 'both bodies');
+
+    const bytes = decoded.toArray();
+    checkEqual(bytes.length, 100000, 'the decoded body has 100000 bytes');
+    check(bytes.every(b => b === 0), 'the decoded body is all zeros');
+    const served = raw.toArray();
+    check(served.length < 100000 && served[0] === 0x1f && served[1] === 0x8b,
+        `the body as served is gzip (${served.length} bytes)`);
+}
+
 const CASES = {
     'concurrent_transfers': concurrentTransfers,
     'bind_fraction': bindFraction,
@@ -381,6 +399,7 @@ const CASES = {
     'download': download,
     'response_headers': responseHeaders,
     'fail_on_http_error': failOnHttpError,
+    'content_decoding': contentDecoding,
 };
 
 async function main() {

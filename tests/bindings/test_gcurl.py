@@ -325,6 +325,25 @@ def test_fail_on_http_error(server):
     check_equal(transfer.get_body().get_data(), b"status 404", "the error page")
 
 
+def test_content_decoding(server):
+    """accept-encoding: "" (the default) decodes a gzip body; None gets it as served."""
+    outcome = {}
+
+    def fetch(key, multi):
+        transfer = GCurl.Transfer.new(server.url("/gzip-zeros/100000"))
+        multi.send_and_read_async(transfer, None,
+                                  lambda m, result: outcome.update({key: m.send_and_read_finish(result)}))
+
+    fetch("decoded", GCurl.Multi.new())
+    raw_multi = GCurl.Multi.new()
+    raw_multi.props.accept_encoding = None
+    fetch("raw", raw_multi)
+    wait_until(lambda: len(outcome) == 2, "both bodies")
+    check_equal(outcome["decoded"].get_data(), bytes(100000), "the decoded body: 100000 zero bytes")
+    raw = outcome["raw"].get_data()
+    check(len(raw) < 100000 and raw[:2] == b"\x1f\x8b", f"the body as served is gzip ({len(raw)} bytes)")
+
+
 def test_send_stream(server):
     """send_async: the Gio.InputStream, read to the end with read_bytes_async."""
     multi = GCurl.Multi.new()
@@ -401,6 +420,7 @@ CASES = [
     test_download,
     test_response_headers,
     test_fail_on_http_error,
+    test_content_decoding,
 ]
 
 
