@@ -87,6 +87,18 @@ GCURL_AVAILABLE_IN_ALL
 GInputStream *g_curl_multi_send_finish           (GCurlMulti          *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
+GCURL_AVAILABLE_IN_ALL
+void          g_curl_multi_send_and_splice_async (GCurlMulti          *self,
+                                                  GCurlTransfer       *transfer,
+                                                  GOutputStream       *output,
+                                                  GOutputStreamSpliceFlags flags,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+GCURL_AVAILABLE_IN_ALL
+gssize        g_curl_multi_send_and_splice_finish (GCurlMulti         *self,
+                                                   GAsyncResult       *result,
+                                                   GError            **error);
 
 GCURL_AVAILABLE_IN_ALL
 void          g_curl_multi_download_async        (GCurlMulti          *self,

@@ -1,8 +1,8 @@
-/* gcurl-send.c: send_and_read_async and send_async, GIO-style
+/* gcurl-send.c: send_and_read_async, send_async, send_and_splice_async
  *
- * The two ways to run a transfer as one asynchronous call: with its body
- * collected in memory, or streamed through a GCurlInputStream from its
- * headers on. Both are a GTask around the transfer's signals, which only
+ * The ways to run a transfer as one asynchronous call: with its body
+ * collected in memory, streamed through a GCurlInputStream from its headers
+ * on, or that stream spliced into an output stream. Both are a GTask around the transfer's signals, which only
  * take the run they started (an earlier handler of "finished" may have
  * started the next one).
  *
@@ -252,7 +252,9 @@ send_cancelled_cb (GCancellable *cancellable,
  * comes after the last byte that arrived, never a silent short read.
  *
  * An HTTP error status is not an error here: the stream has the error
- * page, and the status is on @transfer. Read the stream from the multi's
+ * page, and the status is on @transfer; with
+ * [property@GCurl.Multi:fail-on-http-error], the read after the page fails
+ * with %G_CURL_ERROR_HTTP_RETURNED_ERROR. Read the stream from the multi's
  * main context.
  *
  * Since: 1.0
@@ -320,4 +322,151 @@ g_curl_multi_send_finish (GCurlMulti    *self,
   g_return_val_if_fail (g_async_result_is_tagged (result, g_curl_multi_send_async), NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* send_and_splice */
+
+typedef struct
+{
+  GCurlTransfer            *transfer;
+  GOutputStream            *output;
+  GOutputStreamSpliceFlags  flags;
+} SpliceData;
+
+static void
+splice_data_free (SpliceData *data)
+{
+  g_object_unref (data->transfer);
+  g_object_unref (data->output);
+  g_free (data);
+}
+
+static void
+splice_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SpliceData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  gssize n = g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, &error);
+
+  if (n < 0)
+    {
+      /* The output failed, or the call was cancelled: the transfer stops
+       * (if it has not ended already, with the error reported here). */
+      g_curl_transfer_cancel (data->transfer);
+      g_task_return_error (task, error);
+    }
+  else
+    g_task_return_int (task, n);
+}
+
+static void
+splice_sent_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GTask *task = user_data;
+  SpliceData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr(GInputStream) stream = g_curl_multi_send_finish (G_CURL_MULTI (source), result,
+                                                             &error);
+
+  if (stream == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  /* The splice reads the next chunk once the last one is written: a slow
+   * output fills the stream's buffer, which pauses the transfer. Dropping
+   * the stream unfinished (an error of the output) cancels the transfer. */
+  g_output_stream_splice_async (data->output, stream, data->flags,
+                                g_task_get_priority (task), g_task_get_cancellable (task),
+                                splice_done_cb, task);
+}
+
+/**
+ * g_curl_multi_send_and_splice_async:
+ * @self: a multi
+ * @transfer: a transfer that is not running
+ * @output: the stream to write the response body to
+ * @flags: what to close at the end, as g_output_stream_splice() takes it
+ * @cancellable: (nullable): a cancellable to stop the transfer and the
+ *   writing
+ * @callback: (scope async): called once the body is written, or the
+ *   transfer or a write failed
+ * @user_data: (closure): data for @callback
+ *
+ * Runs @transfer and writes its response body to @output as it arrives, as
+ * `soup_session_send_and_splice_async()` does: the stream of
+ * [method@GCurl.Multi.send_async] spliced into @output with
+ * g_output_stream_splice_async(). The transfer waits (it is paused) while
+ * @output is behind, so a body of any size takes a bounded amount of
+ * memory. Get the number of bytes written with
+ * [method@GCurl.Multi.send_and_splice_finish]. When a write fails or
+ * @cancellable is cancelled, the transfer is cancelled too.
+ *
+ * As with [method@GCurl.Multi.send_async], an HTTP error status is written
+ * like any body unless [property@GCurl.Multi:fail-on-http-error] is set:
+ * then the error page is written, and the call fails with
+ * %G_CURL_ERROR_HTTP_RETURNED_ERROR.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_multi_send_and_splice_async (GCurlMulti               *self,
+                                    GCurlTransfer            *transfer,
+                                    GOutputStream            *output,
+                                    GOutputStreamSpliceFlags  flags,
+                                    GCancellable             *cancellable,
+                                    GAsyncReadyCallback       callback,
+                                    gpointer                  user_data)
+{
+  GTask *task;
+  SpliceData *data;
+
+  g_return_if_fail (G_CURL_IS_MULTI (self));
+  g_return_if_fail (G_CURL_IS_TRANSFER (transfer));
+  g_return_if_fail (G_IS_OUTPUT_STREAM (output));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, g_curl_multi_send_and_splice_async);
+  data = g_new0 (SpliceData, 1);
+  data->transfer = g_object_ref (transfer);
+  data->output = g_object_ref (output);
+  data->flags = flags;
+  g_task_set_task_data (task, data, (GDestroyNotify) splice_data_free);
+
+  g_curl_multi_send_async (self, transfer, cancellable, splice_sent_cb, task);
+}
+
+/**
+ * g_curl_multi_send_and_splice_finish:
+ * @self: a multi
+ * @result: the result given to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@GCurl.Multi.send_and_splice_async].
+ *
+ * Returns: the number of bytes written to the output, or -1 with @error
+ *   set: %G_CURL_ERROR for a transfer that failed (before its headers or
+ *   during its body), %G_IO_ERROR_CANCELLED, or the output's own error
+ *
+ * Since: 1.0
+ */
+gssize
+g_curl_multi_send_and_splice_finish (GCurlMulti    *self,
+                                     GAsyncResult  *result,
+                                     GError       **error)
+{
+  g_return_val_if_fail (G_CURL_IS_MULTI (self), -1);
+  g_return_val_if_fail (g_task_is_valid (result, self), -1);
+  g_return_val_if_fail (g_async_result_is_tagged (result, g_curl_multi_send_and_splice_async),
+                        -1);
+
+  return g_task_propagate_int (G_TASK (result), error);
 }

@@ -390,6 +390,27 @@ async function contentDecoding(server) {
         `the body as served is gzip (${served.length} bytes)`);
 }
 
+// send_and_splice_async: the body written into a Gio.MemoryOutputStream, its byte count.
+async function sendAndSplice(server) {
+    const multi = GCurl.Multi.new();
+    const transfer = GCurl.Transfer.new(server.url(`/bytes/${STREAM_SIZE}`));
+    const output = Gio.MemoryOutputStream.new_resizable();
+    const count = await withTimeout(new Promise((resolve, reject) => {
+        multi.send_and_splice_async(transfer, output, Gio.OutputStreamSpliceFlags.CLOSE_TARGET,
+            null, (m, result) => {
+                try {
+                    resolve(m.send_and_splice_finish(result));
+                } catch (e) {
+                    reject(e);
+                }
+            });
+    }), 'the splice');
+
+    checkEqual(count, STREAM_SIZE, 'bytes spliced');
+    check(output.is_closed(), 'the output is closed (CLOSE_TARGET)');
+    checkEqual(sha256(output.steal_as_bytes()), server.sha256[STREAM_SIZE], 'SHA-256 of the output');
+}
+
 const CASES = {
     'concurrent_transfers': concurrentTransfers,
     'bind_fraction': bindFraction,
@@ -400,6 +421,7 @@ const CASES = {
     'response_headers': responseHeaders,
     'fail_on_http_error': failOnHttpError,
     'content_decoding': contentDecoding,
+    'send_and_splice': sendAndSplice,
 };
 
 async function main() {

@@ -344,6 +344,22 @@ def test_content_decoding(server):
     check(len(raw) < 100000 and raw[:2] == b"\x1f\x8b", f"the body as served is gzip ({len(raw)} bytes)")
 
 
+def test_send_and_splice(server):
+    """send_and_splice_async: the body written into a Gio.MemoryOutputStream, its byte count."""
+    multi = GCurl.Multi.new()
+    transfer = GCurl.Transfer.new(server.url(f"/bytes/{STREAM_SIZE}"))
+    output = Gio.MemoryOutputStream.new_resizable()
+    outcome = []
+
+    multi.send_and_splice_async(transfer, output, Gio.OutputStreamSpliceFlags.CLOSE_TARGET, None,
+                                lambda m, result: outcome.append(m.send_and_splice_finish(result)))
+    wait_until(lambda: outcome, "the splice")
+    check_equal(outcome[0], STREAM_SIZE, "bytes spliced")
+    check(output.is_closed(), "the output is closed (CLOSE_TARGET)")
+    data = output.steal_as_bytes().get_data()
+    check_equal(hashlib.sha256(data).hexdigest(), server.sha256[STREAM_SIZE], "SHA-256 of the output")
+
+
 def test_send_stream(server):
     """send_async: the Gio.InputStream, read to the end with read_bytes_async."""
     multi = GCurl.Multi.new()
@@ -421,6 +437,7 @@ CASES = [
     test_response_headers,
     test_fail_on_http_error,
     test_content_decoding,
+    test_send_and_splice,
 ]
 
 
