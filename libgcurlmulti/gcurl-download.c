@@ -1002,6 +1002,17 @@ send_cb (GObject      *source,
       return;
     }
 
+  /* A 304 (to an If-None-Match or If-Modified-Since the application set)
+   * says the destination is current: it stays as it is, whatever the
+   * flags, never replaced by the empty body, and the download succeeds
+   * with the status on the transfer. */
+  if (status == 304)
+    {
+      g_clear_object (&d->body);
+      download_return (task, NULL);
+      return;
+    }
+
   if (d->offset > 0 && (status == 206 || (status == 0 && !d->http)))
     {
       /* Appending anything but the exact continuation of the same version
@@ -1190,7 +1201,9 @@ cancelled_cb (GCancellable *cancellable,
  * long as the server's `Retry-After` (seconds or a date, up to five
  * minutes) asks. Other failures end the download at once. An HTTP status of
  * 400 or more is %G_CURL_ERROR_HTTP_RETURNED_ERROR, and no error page is
- * ever saved.
+ * ever saved. A 304 (to conditional headers the application set on
+ * @transfer) succeeds and leaves @destination as it was, content and
+ * time, with or without %G_CURL_DOWNLOAD_OVERWRITE.
  *
  * Before the rename, the `.part` must be exactly as long as what was
  * received (and as the file, when its size is known): one that another

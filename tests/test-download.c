@@ -910,6 +910,39 @@ test_decoded_when_asked (Fixture       *fixture,
   g_assert_cmpuint (i, ==, size);
 }
 
+/* A 304 leaves an existing destination as it was (content and mtime), even with OVERWRITE. */
+static void
+test_not_modified_keeps_file (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/status/304");
+  g_autofree char *path = path_in (fixture, "file");
+  g_autofree char *part = path_in (fixture, "file.part");
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInfo) before = NULL;
+  g_autoptr(GFileInfo) after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+
+  g_assert_true (g_file_set_contents (path, "the copy we have", -1, NULL));
+  before = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                              G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  g_curl_transfer_set_request_header (transfer, "If-None-Match", "\"v1\"");
+  g_assert_true (download (fixture, transfer, "file", G_CURL_DOWNLOAD_OVERWRITE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 304);
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "the copy we have");
+  after = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                             G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  g_assert_cmpuint (g_file_info_get_attribute_uint64 (after, G_FILE_ATTRIBUTE_TIME_MODIFIED), ==,
+                    g_file_info_get_attribute_uint64 (before, G_FILE_ATTRIBUTE_TIME_MODIFIED));
+  g_assert_cmpuint (g_file_info_get_attribute_uint32 (after, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC), ==,
+                    g_file_info_get_attribute_uint32 (before, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC));
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -922,6 +955,7 @@ main (int   argc,
 
   ADD_TEST ("/download/simple", test_simple);
   ADD_TEST ("/download/as-served", test_as_served);
+  ADD_TEST ("/download/not-modified-keeps-file", test_not_modified_keeps_file);
   ADD_TEST ("/download/decoded-when-asked", test_decoded_when_asked);
   ADD_TEST ("/download/existing-destination", test_existing_destination);
   ADD_TEST ("/download/http-error-saves-nothing", test_http_error_saves_nothing);
