@@ -761,8 +761,7 @@ test_ftp (Fixture       *fixture,
   assert_file_is_version (dest, 2, FILE_SIZE);
 }
 
-/* With file allowed, a file:// download completes with the exact bytes.
- * file:// downloads, when allowed: complete and resumable too. */
+/* With file allowed, a file:// download completes with the exact bytes, and resumes a .part. */
 static void
 test_file_scheme (Fixture       *fixture,
                   gconstpointer  data)
@@ -784,9 +783,23 @@ test_file_scheme (Fixture       *fixture,
   url = g_filename_to_uri (source, NULL, NULL);
   g_object_set (fixture->multi, "allowed-protocols", "file", NULL);
   transfer = g_curl_transfer_new (url);
-  download (fixture->multi, transfer, dest, G_CURL_DOWNLOAD_NONE, NULL, &error);
+  g_assert_true (download (fixture->multi, transfer, dest, G_CURL_DOWNLOAD_NONE, NULL, &error));
   g_assert_no_error (error);
   assert_file_is_version (dest, 1, FILE_SIZE);
+
+  /* The first half as a .part: libcurl resumes it (CURLOPT_RESUME_FROM_LARGE). */
+  {
+    g_autofree guint8 *bytes = version_bytes (1, FILE_SIZE);
+    g_autofree char *resumed = path_in (fixture, "resumed.bin");
+    g_autofree char *part = g_strconcat (resumed, ".part", NULL);
+    g_autoptr(GCurlTransfer) again = g_curl_transfer_new (url);
+
+    g_assert_true (g_file_set_contents (part, (const char *) bytes, FILE_SIZE / 2, NULL));
+    g_assert_true (download (fixture->multi, again, resumed, G_CURL_DOWNLOAD_RESUME, NULL, &error));
+    g_assert_no_error (error);
+    assert_file_is_version (resumed, 1, FILE_SIZE);
+    g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (again), ==, FILE_SIZE);
+  }
 }
 
 /* Point 12: nginx's /slow/ file, with its .part shortened by another
