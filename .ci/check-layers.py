@@ -15,7 +15,7 @@ import sys
 
 LAYERS = {
     # L0 leaves: pure units, and what every layer may use
-    'version': 0, 'enum-types': 0, 'date': 0, 'error': 0, 'util': 0, 'headers': 0,
+    'version': 0, 'enum-types': 0, 'date': 0, 'error': 0, 'log': 0, 'util': 0, 'headers': 0,
     'redirect': 0, 'progress': 0, 'rate-limit': 0, 'stall': 0, 'timings': 0,
     'request-options': 0, 'sink': 0,
     'source': 1,                                # the GSource that drives a CURLM

@@ -10,6 +10,7 @@
 
 #include "gcurl-engine-private.h"
 #include "gcurl-headers-private.h"
+#include "gcurl-log-private.h"
 #include "gcurl-rate-limit-private.h"
 #include "gcurl-request-options-private.h"
 #include "gcurl-sink-private.h"
@@ -96,6 +97,7 @@ struct _GCurlEasy
   char               *reason;           /* (nullable): of the response being
                                          * received; none in HTTP/2 */
   GCurlResponseHeaders response_headers;
+  GCurlLog            log;              /* log-level's lines, to emit */
   gint64              downloaded;
   gint64              download_size;    /* -1: unknown */
   guint64             activity;         /* bumped by every callback */
@@ -170,6 +172,7 @@ const char *g_curl_easy_lookup_header   (GCurlEasy           *self,
 gboolean    g_curl_easy_headers_final   (GCurlEasy           *self);
 
 /* The body */
+void        g_curl_easy_emit_log        (GCurlEasy           *self);
 void        g_curl_easy_set_sink        (GCurlEasy           *self,
                                          GCurlBodySink       *sink);
 void        g_curl_easy_unpause_sink    (GCurlEasy           *self);

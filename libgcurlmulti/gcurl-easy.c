@@ -520,6 +520,7 @@ g_curl_easy_init (GCurlEasy           *self,
   g_curl_upload_init (&self->upload, &upload_funcs, self, owner);
   g_curl_memory_sink_init (&self->memory);
   self->sink = &self->memory.parent;
+  g_curl_log_init (&self->log);
 }
 
 void
@@ -544,6 +545,50 @@ g_curl_easy_clear (GCurlEasy *self)
   clear_response_headers (self);
   g_curl_memory_sink_clear (&self->memory);
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
+  g_curl_log_clear (&self->log);
+}
+
+/* libcurl's account of the traffic, for log-level: only queued here (see
+ * GCurlLog), emitted by g_curl_easy_emit_log(). */
+static int
+debug_cb (CURL          *handle,
+          curl_infotype  type,
+          char          *data,
+          size_t         size,
+          void          *user_data)
+{
+  GCurlEasy *self = user_data;
+
+  g_curl_log_record (&self->log, type, data, size);
+  if (self->log.lines != NULL)
+    mark_dirty (self);
+
+  return 0;
+}
+
+/* Turns libcurl's debug output on or off for @level. */
+static void
+set_log_level (GCurlEasy     *self,
+               GCurlLogLevel  level)
+{
+  if (level == self->log.level)
+    return;
+
+  self->log.level = level;
+  curl_easy_setopt (self->handle, CURLOPT_DEBUGFUNCTION, level > G_CURL_LOG_NONE ? debug_cb : NULL);
+  curl_easy_setopt (self->handle, CURLOPT_DEBUGDATA, level > G_CURL_LOG_NONE ? self : NULL);
+  curl_easy_setopt (self->handle, CURLOPT_VERBOSE, (long) (level > G_CURL_LOG_NONE));
+}
+
+/* Emits the log lines queued since the last time, from the main context:
+ * a log writer may be any application code. */
+void
+g_curl_easy_emit_log (GCurlEasy *self)
+{
+  g_autoptr(GPtrArray) lines = g_curl_log_steal_lines (&self->log);
+
+  for (guint i = 0; lines != NULL && i < lines->len; i++)
+    g_debug ("%p %s", self->run.object, (const char *) lines->pdata[i]);
 }
 
 /* The request */
@@ -777,6 +822,8 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
   self->send_body = self->request_body != NULL || self->upload.stream != NULL;
   self->send_headers = TRUE;
   self->fail_on_status = effective.fail_on_http_error > 0;
+  set_log_level (self, effective.log_level > 0 ? (GCurlLogLevel) effective.log_level
+                                               : G_CURL_LOG_NONE);
 
   /* download_async saves what the server serves, unless the transfer
    * asked for decoding itself. */
@@ -1081,7 +1128,18 @@ g_curl_easy_done (GCurlEasy  *self,
                   GError    **error)
 {
   GError *local_error = NULL;
-  GCurlRunDoneAction action = handle_done (self, result, &local_error);
+  GCurlRunDoneAction action;
+
+  if (self->log.level > G_CURL_LOG_NONE)
+    g_curl_log_add (&self->log, g_strdup_printf (
+      "%s: %.1f ms (name lookup %.1f, connect %.1f, TLS %.1f, first byte %.1f): %s",
+      shown_url (self), g_curl_timings_info (self->handle, CURLINFO_TOTAL_TIME_T) / 1000.,
+      g_curl_timings_info (self->handle, CURLINFO_NAMELOOKUP_TIME_T) / 1000.,
+      g_curl_timings_info (self->handle, CURLINFO_CONNECT_TIME_T) / 1000.,
+      g_curl_timings_info (self->handle, CURLINFO_APPCONNECT_TIME_T) / 1000.,
+      g_curl_timings_info (self->handle, CURLINFO_STARTTRANSFER_TIME_T) / 1000.,
+      curl_easy_strerror (result)));
+  action = handle_done (self, result, &local_error);
 
   if (local_error != NULL)
     {

@@ -12,6 +12,7 @@
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
 #include "gcurl-headers-private.h"
+#include "gcurl-log-private.h"
 #include "gcurl-multi.h"
 #include "gcurl-multi-private.h"
 #include "gcurl-proxy-private.h"
@@ -95,6 +96,7 @@ enum {
   PROP_FAIL_ON_HTTP_ERROR,
   PROP_REDIRECT_PROTOCOLS,
   PROP_ACCEPT_ENCODING,
+  PROP_LOG_LEVEL,
   N_PROPS
 };
 
@@ -325,6 +327,9 @@ g_curl_multi_get_property (GObject    *object,
     case PROP_ACCEPT_ENCODING:
       g_value_set_string (value, self->defaults.accept_encoding);
       break;
+    case PROP_LOG_LEVEL:
+      g_value_set_enum (value, self->defaults.log_level);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -438,6 +443,9 @@ g_curl_multi_set_property (GObject      *object,
     case PROP_ACCEPT_ENCODING:
       set_default_string (self, G_CURL_OPTION_ACCEPT_ENCODING, g_value_get_string (value),
                           prop_id);
+      break;
+    case PROP_LOG_LEVEL:
+      set_default_int (self, &self->defaults.log_level, g_value_get_enum (value), prop_id);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -818,6 +826,29 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    *
    * Since: 1.0
    */
+  /**
+   * GCurlMulti:log-level:
+   *
+   * How much of its transfers' traffic the multi logs, as debug messages
+   * of the `GCurl` log domain (shown by GLib's default writer with
+   * `G_MESSAGES_DEBUG=GCurl`), each naming its transfer: request and
+   * status lines and timings, then headers, then the start of each chunk
+   * of body. The values of `Authorization`, `Proxy-Authorization`,
+   * `Cookie` and `Set-Cookie` are never logged, nor a password of a URL.
+   * The messages are made inside libcurl but emitted from the multi's main
+   * context, as signals are: a log writer may do anything.
+   *
+   * The default comes from the environment variable `GCURL_DEBUG`
+   * (`minimal`, `headers` or `body`), read when the multi is made;
+   * otherwise %G_CURL_LOG_NONE, which costs nothing. A change applies to
+   * the transfers started after it.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_LOG_LEVEL] =
+    g_param_spec_enum ("log-level", NULL, NULL, G_CURL_TYPE_LOG_LEVEL, G_CURL_LOG_NONE,
+                       GCURL_PARAM_READWRITE);
+
   properties[PROP_ACCEPT_ENCODING] =
     g_param_spec_string ("accept-encoding", NULL, NULL, "",
                          GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
@@ -839,6 +870,7 @@ g_curl_multi_init (GCurlMulti *self)
   self->defaults.connect_timeout = 0;
   self->defaults.timeout = 0;
   self->defaults.fail_on_http_error = FALSE;
+  self->defaults.log_level = g_curl_log_level_from_string (g_getenv ("GCURL_DEBUG"));
   g_curl_proxy_chooser_init (&self->proxies, G_OBJECT (self));
 }
 

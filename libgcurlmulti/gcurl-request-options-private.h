@@ -36,6 +36,7 @@ typedef struct
   guint64  max_body_size;      /* bytes, GCURL_UNSET_SIZE: unset, 0: no limit */
   int      multiplex;          /* -1: unset, else a boolean */
   int      fail_on_http_error; /* -1: unset, else a boolean */
+  int      log_level;          /* GCurlLogLevel; the multi's only (-1 elsewhere) */
   GArray  *headers;            /* (nullable) (owned): GCurlHeader, the multi's
                                 * default headers (a run copies them) */
   guint    serial;             /* changed by g_curl_request_options_touch() */

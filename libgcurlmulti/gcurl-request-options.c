@@ -31,6 +31,7 @@ g_curl_request_options_init (GCurlRequestOptions *options)
   options->max_body_size = GCURL_UNSET_SIZE;
   options->multiplex = -1;
   options->fail_on_http_error = -1;
+  options->log_level = -1;
   options->headers = NULL;
   g_curl_request_options_touch (options);
 }
@@ -250,6 +251,7 @@ g_curl_request_options_merge (const GCurlRequestOptions *defaults,
                             ? overrides->max_body_size : defaults->max_body_size;
   MERGE_NUMBER (multiplex);
   MERGE_NUMBER (fail_on_http_error);
+  MERGE_NUMBER (log_level);
   /* Only the multi has default headers; a transfer's own are its request
    * headers, which win over them (g_curl_easy_begin_run()). */
   effective->headers = defaults->headers;

@@ -1535,6 +1535,7 @@ run_flush (GCurlRun *run,
   GCurlEasy *easy = &self->easy;
 
   g_curl_easy_read_ahead (easy);
+  g_curl_easy_emit_log (easy);
 
   /* The multi holds the transfer until "finished", whatever handlers do. */
   if (easy->headers_pending)
@@ -1572,6 +1573,7 @@ run_finish (GCurlRun *run)
   GCurlTransferState state;
   guint changed = 0;
 
+  g_curl_easy_emit_log (easy);
   if (self->error == NULL)
     state = G_CURL_TRANSFER_STATE_SUCCEEDED;
   else if (g_error_matches (self->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

@@ -10,6 +10,7 @@
 #include "gcurl-version.h"
 #include "gcurl-date.h"
 #include "gcurl-error.h"
+#include "gcurl-log.h"
 #include "gcurl-source.h"
 #include "gcurl-timings.h"
 #include "gcurl-transfer.h"
