@@ -794,6 +794,22 @@ verify_size (Download  *d,
   return FALSE;
 }
 
+/* When the resource was last changed, in s since the epoch, or -1. */
+static gint64
+resource_time (const Validators *v)
+{
+  time_t t;
+
+  if (v == NULL)
+    return -1;
+  if (v->filetime >= 0)
+    return v->filetime;
+  if (v->last_modified == NULL || (t = curl_getdate (v->last_modified, NULL)) < 0)
+    return -1;
+
+  return (gint64) t;
+}
+
 static void
 finish_thread (GTask        *task,
                gpointer      source_object,
@@ -805,6 +821,7 @@ finish_thread (GTask        *task,
   GChecksumType type;
   const char *expected = g_curl_transfer_get_expected_checksum (d->transfer, &type);
   GFileCopyFlags copy_flags = G_FILE_COPY_NO_FALLBACK_FOR_MOVE;
+  gint64 mtime;
 
   if (d->out != NULL)
     {
@@ -840,6 +857,17 @@ finish_thread (GTask        *task,
         d->part_changed = TRUE;
       g_task_return_error (task, error);
       return;
+    }
+
+  /* The file's time is the resource's: its Last-Modified, or for FTP and
+   * file:// the file's own. */
+  mtime = resource_time (d->validators);
+  if (mtime >= 0)
+    {
+      g_file_set_attribute_uint64 (d->part, G_FILE_ATTRIBUTE_TIME_MODIFIED, (guint64) mtime,
+                                   G_FILE_QUERY_INFO_NONE, cancellable, NULL);
+      g_file_set_attribute_uint32 (d->part, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC, 0,
+                                   G_FILE_QUERY_INFO_NONE, cancellable, NULL);
     }
 
   if (d->flags & G_CURL_DOWNLOAD_OVERWRITE)
@@ -1201,7 +1229,9 @@ cancelled_cb (GCancellable *cancellable,
  * long as the server's `Retry-After` (seconds or a date, up to five
  * minutes) asks. Other failures end the download at once. An HTTP status of
  * 400 or more is %G_CURL_ERROR_HTTP_RETURNED_ERROR, and no error page is
- * ever saved. A 304 (to conditional headers the application set on
+ * ever saved. The file's modification time is the resource's
+ * `Last-Modified` (for FTP and `file://`, the remote file's time) when the
+ * server gives one. A 304 (to conditional headers the application set on
  * @transfer) succeeds and leaves @destination as it was, content and
  * time, with or without %G_CURL_DOWNLOAD_OVERWRITE.
  *

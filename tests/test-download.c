@@ -943,6 +943,41 @@ test_not_modified_keeps_file (Fixture       *fixture,
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
 }
 
+/* A saved file's modification time is the response's Last-Modified. */
+static void
+test_mtime_from_last_modified (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer =
+    test_transfer_new_printf (server, "/bytes/1000?last-modified=%s",
+                              "Sun,%2006%20Nov%201994%2008:49:37%20GMT");
+  g_autoptr(GCurlTransfer) undated = test_transfer_new_printf (server, "/bytes/1000");
+  g_autofree char *path = path_in (fixture, "dated");
+  g_autofree char *undated_path = path_in (fixture, "undated");
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) undated_file = g_file_new_for_path (undated_path);
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GFileInfo) undated_info = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 before = g_get_real_time () / G_USEC_PER_SEC;
+
+  g_assert_true (download (fixture, transfer, "dated", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  assert_file_is_pattern (fixture, "dated", 1000);
+  info = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED, G_FILE_QUERY_INFO_NONE,
+                            NULL, NULL);
+  g_assert_cmpuint (g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED), ==,
+                    784111777);
+
+  /* Without one, the file has the time it was written. */
+  g_assert_true (download (fixture, undated, "undated", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  undated_info = g_file_query_info (undated_file, G_FILE_ATTRIBUTE_TIME_MODIFIED,
+                                    G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  g_assert_cmpuint (g_file_info_get_attribute_uint64 (undated_info, G_FILE_ATTRIBUTE_TIME_MODIFIED),
+                    >=, (guint64) before);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -956,6 +991,7 @@ main (int   argc,
   ADD_TEST ("/download/simple", test_simple);
   ADD_TEST ("/download/as-served", test_as_served);
   ADD_TEST ("/download/not-modified-keeps-file", test_not_modified_keeps_file);
+  ADD_TEST ("/download/mtime-from-last-modified", test_mtime_from_last_modified);
   ADD_TEST ("/download/decoded-when-asked", test_decoded_when_asked);
   ADD_TEST ("/download/existing-destination", test_existing_destination);
   ADD_TEST ("/download/http-error-saves-nothing", test_http_error_saves_nothing);

@@ -443,6 +443,9 @@ soup_serve_bytes (TestServer        *server,
   soup_server_message_set_status (msg, plan.status, NULL);
   soup_message_headers_replace (headers, "ETag", etag);
   soup_message_headers_replace (headers, "Accept-Ranges", "bytes");
+  if (query != NULL && g_hash_table_contains (query, "last-modified"))
+    soup_message_headers_replace (headers, "Last-Modified",
+                                  g_hash_table_lookup (query, "last-modified"));
 
   if (plan.status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE)
     {

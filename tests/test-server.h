@@ -12,6 +12,7 @@
  * test_server_get_uri2() (origin B); connections are kept alive:
  *   /bytes/N[?chunked=1]  200, N pattern bytes, Content-Length (or chunked),
  *                         application/octet-stream, ETag "pattern-N".
+ *                         ?last-modified=DATE adds that Last-Modified.
  *                         Range "bytes=A-", "bytes=A-B", "bytes=-S" gives 206
  *                         and Content-Range; A >= N gives 416. Other Range
  *                         forms (several ranges) are ignored: 200.
