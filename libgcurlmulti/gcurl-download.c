@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 #include <gio/gfiledescriptorbased.h>
 
+#include "gcurl-date.h"
 #include "gcurl-download-private.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
@@ -503,11 +504,48 @@ set_resume_request (GCurlTransfer    *transfer,
   g_curl_transfer_set_resume_from (transfer, http ? 0 : offset, !http);
 }
 
+/* IF_MODIFIED: what the destination holds, as conditions for the request:
+ * the ETag and Last-Modified kept with it (the .part's extended attribute
+ * moves with it), else its modification time, which a download sets to
+ * the Last-Modified (see resource_time()). Nothing if it does not exist,
+ * or while a .part is continued (If-Range says the rest). */
+static void
+set_conditions (Download *d)
+{
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GDateTime) mtime = NULL;
+  Validators *v = NULL;
+  g_autofree char *since = NULL;
+
+  if ((d->flags & G_CURL_DOWNLOAD_IF_MODIFIED) && d->offset == 0)
+    info = g_file_query_info (d->destination,
+                              G_FILE_ATTRIBUTE_TIME_MODIFIED "," GCURL_VALIDATORS_ATTRIBUTE,
+                              G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  if (info != NULL && !xattrs_disabled &&
+      g_file_info_has_attribute (info, GCURL_VALIDATORS_ATTRIBUTE))
+    {
+      g_autofree char *raw =
+        unescape_xattr (g_file_info_get_attribute_string (info, GCURL_VALIDATORS_ATTRIBUTE));
+
+      v = validators_from_data (raw);
+    }
+  if (v != NULL && v->last_modified != NULL)
+    since = g_strdup (v->last_modified);
+  else if (info != NULL && (mtime = g_file_info_get_modification_date_time (info)) != NULL)
+    since = g_curl_date_time_to_http_string (mtime);
+
+  g_curl_transfer_set_library_header (d->transfer, "If-None-Match", v != NULL ? v->etag : NULL);
+  g_curl_transfer_set_library_header (d->transfer, "If-Modified-Since", since);
+  g_clear_pointer (&v, validators_free);
+}
+
 static void
 clear_download_request (GCurlTransfer *transfer,
                         gpointer       user_data)
 {
   g_signal_handlers_disconnect_by_func (transfer, clear_download_request, user_data);
+  g_curl_transfer_set_library_header (transfer, "If-None-Match", NULL);
+  g_curl_transfer_set_library_header (transfer, "If-Modified-Since", NULL);
   g_curl_transfer_set_download_mode (transfer, FALSE);
   g_curl_transfer_set_fresh_connect (transfer, FALSE);
   set_resume_request (transfer, TRUE, 0, NULL);
@@ -870,7 +908,7 @@ finish_thread (GTask        *task,
                                    G_FILE_QUERY_INFO_NONE, cancellable, NULL);
     }
 
-  if (d->flags & G_CURL_DOWNLOAD_OVERWRITE)
+  if (d->flags & (G_CURL_DOWNLOAD_OVERWRITE | G_CURL_DOWNLOAD_IF_MODIFIED))
     copy_flags |= G_FILE_COPY_OVERWRITE;
   if (!g_file_move (d->part, d->destination, copy_flags, cancellable, NULL, NULL, &error))
     {
@@ -1152,6 +1190,7 @@ start_attempt (GTask *task)
     d->validators = read_validators (d);
 
   set_resume_request (d->transfer, d->http, d->offset, d->validators);
+  set_conditions (d);
   /* A retry never goes back to the connection the failure came on: a
    * stalled or broken HTTP/2 connection stays in libcurl's cache. */
   g_curl_transfer_set_fresh_connect (d->transfer, d->retrying);
@@ -1233,7 +1272,11 @@ cancelled_cb (GCancellable *cancellable,
  * `Last-Modified` (for FTP and `file://`, the remote file's time) when the
  * server gives one. A 304 (to conditional headers the application set on
  * @transfer) succeeds and leaves @destination as it was, content and
- * time, with or without %G_CURL_DOWNLOAD_OVERWRITE.
+ * time, with or without %G_CURL_DOWNLOAD_OVERWRITE. With
+ * %G_CURL_DOWNLOAD_IF_MODIFIED the download asks for that itself, from
+ * what was kept with an existing @destination (its `ETag` where the file
+ * system has extended attributes, its `Last-Modified` or else its
+ * modification time), and a new version replaces it, atomically.
  *
  * Before the rename, the `.part` must be exactly as long as what was
  * received (and as the file, when its size is known): one that another
@@ -1285,7 +1328,8 @@ g_curl_multi_download_async (GCurlMulti          *self,
       return;
     }
 
-  if (!(flags & G_CURL_DOWNLOAD_OVERWRITE) && g_file_query_exists (destination, NULL))
+  if (!(flags & (G_CURL_DOWNLOAD_OVERWRITE | G_CURL_DOWNLOAD_IF_MODIFIED)) &&
+      g_file_query_exists (destination, NULL))
     {
       g_autofree char *name = g_file_get_parse_name (destination);
 

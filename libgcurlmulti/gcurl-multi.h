@@ -24,6 +24,11 @@ G_BEGIN_DECLS
  * @G_CURL_DOWNLOAD_RESUME: continue an existing `.part` file with a
  *   `Range` request
  * @G_CURL_DOWNLOAD_OVERWRITE: replace an existing destination file
+ * @G_CURL_DOWNLOAD_IF_MODIFIED: revalidate an existing destination: ask
+ *   only for a version other than the one it holds (`If-None-Match` with
+ *   the `ETag` kept with it, `If-Modified-Since` with its `Last-Modified`
+ *   or its modification time); a 304 leaves it untouched, a new version
+ *   replaces it
  *
  * Flags for downloads to a file.
  *
@@ -33,6 +38,7 @@ typedef enum /*< flags >*/ {
   G_CURL_DOWNLOAD_NONE = 0,
   G_CURL_DOWNLOAD_RESUME = 1 << 0,
   G_CURL_DOWNLOAD_OVERWRITE = 1 << 1,
+  G_CURL_DOWNLOAD_IF_MODIFIED = 1 << 2,
 } GCurlDownloadFlags;
 
 /**

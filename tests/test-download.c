@@ -978,6 +978,89 @@ test_mtime_from_last_modified (Fixture       *fixture,
                     >=, (guint64) before);
 }
 
+static guint64
+mtime_of (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED,
+                                                 G_FILE_QUERY_INFO_NONE, NULL, NULL);
+
+  g_assert_nonnull (info);
+  return g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED);
+}
+
+#define NOV_1994 "Sun,%2006%20Nov%201994%2008:49:37%20GMT"
+#define NOV_1995 "Mon,%2006%20Nov%201995%2008:49:37%20GMT"
+
+/* IF_MODIFIED: fetched when missing, 304 and untouched when current, replaced by a new version. */
+static void
+test_if_modified (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) first = test_transfer_new_printf (server, "/bytes/1000?last-modified=%s",
+                                                            NOV_1994);
+  g_autoptr(GCurlTransfer) again = test_transfer_new_printf (server, "/bytes/1000?last-modified=%s",
+                                                            NOV_1994);
+  g_autoptr(GCurlTransfer) newer = test_transfer_new_printf (server, "/bytes/1001?last-modified=%s",
+                                                            NOV_1995);
+  g_autofree char *path = path_in (fixture, "file");
+  g_autoptr(GError) error = NULL;
+  guint not_modified = test_server_get_path_count (server, "304");
+
+  /* Missing: fetched, with the resource's time. */
+  g_assert_true (download (fixture, first, "file", G_CURL_DOWNLOAD_IF_MODIFIED, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (first), ==, 200);
+  assert_file_is_pattern (fixture, "file", 1000);
+  g_assert_cmpuint (mtime_of (path), ==, 784111777);
+
+  /* Current: the server says 304, the file stays as it is (no EXISTS either). */
+  g_assert_true (download (fixture, again, "file", G_CURL_DOWNLOAD_IF_MODIFIED, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (again), ==, 304);
+  g_assert_cmpuint (test_server_get_path_count (server, "304"), ==, not_modified + 1);
+  assert_file_is_pattern (fixture, "file", 1000);
+  g_assert_cmpuint (mtime_of (path), ==, 784111777);
+
+  /* A new version (another ETag, a later date): it replaces the file. */
+  g_assert_true (download (fixture, newer, "file", G_CURL_DOWNLOAD_IF_MODIFIED, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (newer), ==, 200);
+  assert_file_is_pattern (fixture, "file", 1001);
+  g_assert_cmpuint (mtime_of (path), ==, 815647777);
+}
+
+/* Without kept validators, the file's own time is the condition. */
+static void
+test_if_modified_by_mtime (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) current = test_transfer_new_printf (server, "/bytes/1000?last-modified=%s",
+                                                              NOV_1994);
+  g_autoptr(GCurlTransfer) newer = test_transfer_new_printf (server, "/bytes/1000?last-modified=%s",
+                                                            NOV_1995);
+  g_autofree char *path = path_in (fixture, "file");
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+
+  /* A file of the application's own, dated 1994-11-06 08:49:37. */
+  g_assert_true (g_file_set_contents (path, "ours", -1, NULL));
+  g_assert_true (g_file_set_attribute_uint64 (file, G_FILE_ATTRIBUTE_TIME_MODIFIED, 784111777,
+                                              G_FILE_QUERY_INFO_NONE, NULL, NULL));
+
+  g_assert_true (download (fixture, current, "file", G_CURL_DOWNLOAD_IF_MODIFIED, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (current), ==, 304);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "ours");
+
+  g_assert_true (download (fixture, newer, "file", G_CURL_DOWNLOAD_IF_MODIFIED, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (newer), ==, 200);
+  assert_file_is_pattern (fixture, "file", 1000);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -992,6 +1075,8 @@ main (int   argc,
   ADD_TEST ("/download/as-served", test_as_served);
   ADD_TEST ("/download/not-modified-keeps-file", test_not_modified_keeps_file);
   ADD_TEST ("/download/mtime-from-last-modified", test_mtime_from_last_modified);
+  ADD_TEST ("/download/if-modified", test_if_modified);
+  ADD_TEST ("/download/if-modified-by-mtime", test_if_modified_by_mtime);
   ADD_TEST ("/download/decoded-when-asked", test_decoded_when_asked);
   ADD_TEST ("/download/existing-destination", test_existing_destination);
   ADD_TEST ("/download/http-error-saves-nothing", test_http_error_saves_nothing);

@@ -447,6 +447,33 @@ soup_serve_bytes (TestServer        *server,
     soup_message_headers_replace (headers, "Last-Modified",
                                   g_hash_table_lookup (query, "last-modified"));
 
+  /* Conditional GETs (RFC 9110 13.2.2): If-None-Match first, else
+   * If-Modified-Since against ?last-modified. */
+  if (plan.status == SOUP_STATUS_OK)
+    {
+      const char *none_match = soup_message_headers_get_one (request_headers, "If-None-Match");
+      const char *since = soup_message_headers_get_one (request_headers, "If-Modified-Since");
+      const char *modified = query != NULL ? g_hash_table_lookup (query, "last-modified") : NULL;
+      gboolean not_modified = FALSE;
+
+      if (none_match != NULL)
+        not_modified = g_str_equal (none_match, etag);
+      else if (since != NULL && modified != NULL)
+        {
+          g_autoptr(GDateTime) since_time = soup_date_time_new_from_http_string (since);
+          g_autoptr(GDateTime) modified_time = soup_date_time_new_from_http_string (modified);
+
+          not_modified = since_time != NULL && modified_time != NULL &&
+                         g_date_time_compare (modified_time, since_time) <= 0;
+        }
+      if (not_modified)
+        {
+          soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+          test_server_count_request (server, "304");
+          return;
+        }
+    }
+
   if (plan.status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE)
     {
       g_autofree char *content_range = g_strdup_printf ("bytes */%" G_GUINT64_FORMAT, total);

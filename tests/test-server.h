@@ -13,6 +13,9 @@
  *   /bytes/N[?chunked=1]  200, N pattern bytes, Content-Length (or chunked),
  *                         application/octet-stream, ETag "pattern-N".
  *                         ?last-modified=DATE adds that Last-Modified.
+ *                         A matching If-None-Match, or else an
+ *                         If-Modified-Since not before DATE, gives 304
+ *                         (counted under the path "304").
  *                         Range "bytes=A-", "bytes=A-B", "bytes=-S" gives 206
  *                         and Content-Range; A >= N gives 416. Other Range
  *                         forms (several ranges) are ignored: 200.
