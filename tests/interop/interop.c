@@ -88,7 +88,9 @@ static const KindInfo kinds[N_INTEROP_KINDS] = {
     KIND_TLS | KIND_CERTS,
     { { "/usr/sbin/lighttpd", "lighttpd is not installed (Debian package lighttpd)" },
       { "/usr/lib/lighttpd/mod_openssl.so",
-        "lighttpd's mod_openssl is not installed (Debian package lighttpd-mod-openssl)" } },
+        "lighttpd's mod_openssl is not installed (Debian package lighttpd-mod-openssl)" },
+      { "/usr/lib/lighttpd/mod_deflate.so",
+        "lighttpd's mod_deflate is not installed (Debian package lighttpd-mod-deflate)" } },
   },
   [INTEROP_SQUID] = {
     "squid", "squid.conf.in", "squid.conf", "access.log", "cache.log",

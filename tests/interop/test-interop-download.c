@@ -1086,6 +1086,99 @@ make_ramfs (void)
   return g_steal_pointer (&dir);
 }
 
+/* Content decoding: the servers compress /gzip/ on the fly. */
+
+typedef struct
+{
+  guint    reports;
+  gboolean over;        /* downloaded-bytes past a known download-size, fraction past 1 */
+  gboolean one_early;   /* fraction 1 before the last report */
+  double   last;
+} DecodeWatch;
+
+static void
+decode_progress_cb (GCurlTransfer *transfer,
+                    gint64         done,
+                    gint64         size,
+                    gint64         uploaded,
+                    gint64         upload_size,
+                    DecodeWatch   *watch)
+{
+  double fraction = g_curl_transfer_get_fraction (transfer);
+
+  watch->reports++;
+  if ((size >= 0 && done > size) || fraction > 1.0)
+    watch->over = TRUE;
+  if (watch->last >= 1.0)
+    watch->one_early = TRUE;
+  watch->last = fraction;
+}
+
+static void
+check_decoded (Fixture     *fixture,
+               InteropKind  kind)
+{
+  InteropServer *server = server_for (kind);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GCurlTransfer) transfer = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(GError) error = NULL;
+  DecodeWatch watch = { 0, };
+  gint64 size;
+
+  if (server == NULL)
+    return;
+
+  for (guint i = 0; text->len < 4 * 1024 * 1024; i++)
+    g_string_append_printf (text, "line %07u of a text that compresses well\n", i);
+  dir = interop_env_path (&env, "gzip");
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (interop_env_write_file (&env, "gzip/text.txt", text->str, text->len, &error));
+  g_assert_no_error (error);
+
+  url = g_strdup_printf ("%s/gzip/text.txt", server->url);
+  transfer = g_curl_transfer_new (url);
+  g_object_set (fixture->multi, "progress-interval", 0, NULL);
+  g_signal_connect (transfer, "progress", G_CALLBACK (decode_progress_cb), &watch);
+  test_run_transfer (fixture->multi, transfer);
+
+  g_assert_no_error ((GError *) g_curl_transfer_get_error (transfer));
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+  g_assert_cmpstr (g_curl_transfer_get_response_header (transfer, "Content-Encoding"), ==, "gzip");
+  body = g_curl_transfer_get_body (transfer);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), text->str, text->len);
+
+  /* Progress counts what came over the wire. */
+  size = g_curl_transfer_get_download_size (transfer);
+  g_test_message ("%s: %" G_GSIZE_FORMAT " bytes as %" G_GINT64_FORMAT " on the wire (size %"
+                  G_GINT64_FORMAT "), %u reports", interop_kind_name (kind), text->len,
+                  g_curl_transfer_get_downloaded_bytes (transfer), size, watch.reports);
+  g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), <, (gint64) text->len);
+  if (size >= 0)
+    g_assert_cmpint (g_curl_transfer_get_downloaded_bytes (transfer), ==, size);
+  g_assert_cmpfloat (g_curl_transfer_get_fraction (transfer), ==, 1.0);
+  g_assert_false (watch.over);
+  g_assert_false (watch.one_early);
+}
+
+/* nginx's gzip (chunked, no length): the text comes decoded; progress never past 1 before the end. */
+static void
+test_decoded_nginx (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  check_decoded (fixture, INTEROP_NGINX);
+}
+
+/* lighttpd's mod_deflate (with a Content-Length): decoded, downloaded-bytes never past download-size. */
+static void
+test_decoded_lighttpd (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  check_decoded (fixture, INTEROP_LIGHTTPD);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1109,7 +1202,8 @@ main (int   argc,
     setup_error = g_strdup (error->message);
   else
     {
-      const InteropKind kinds[] = { INTEROP_NGINX, INTEROP_H2O, INTEROP_FTP, INTEROP_HTTPBIN };
+      const InteropKind kinds[] = { INTEROP_NGINX, INTEROP_H2O, INTEROP_LIGHTTPD, INTEROP_FTP,
+                                    INTEROP_HTTPBIN };
 
       for (i = 0; i < G_N_ELEMENTS (kinds) && setup_error == NULL; i++)
         {
@@ -1134,6 +1228,8 @@ main (int   argc,
   ADD_TEST ("/interop/download/resume-across-origins", test_resume_across_origins);
   ADD_TEST ("/interop/download/ftp", test_ftp);
   ADD_TEST ("/interop/download/file-scheme", test_file_scheme);
+  ADD_TEST ("/interop/decoding/nginx", test_decoded_nginx);
+  ADD_TEST ("/interop/decoding/lighttpd", test_decoded_lighttpd);
   ADD_TEST ("/interop/download/part-shortened", test_part_shortened);
   ADD_TEST ("/interop/download/checksum-second-chance", test_checksum_second_chance);
   ADD_TEST ("/interop/upload/redirect-streamed-body", test_redirect_streamed_body);
