@@ -1021,6 +1021,40 @@ test_decoding_progress (Fixture       *fixture,
   g_assert_false (p.one_early);
 }
 
+/* A transfer paused across a watchdog look, then resumed, still stalls against a server that never answers. */
+static void
+test_stall_after_resume (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autofree char *url = test_server_raw_url (server, "/stall-headers");
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+
+  g_object_set (fixture->multi, "stall-timeout", 1, NULL);
+  g_curl_multi_add_transfer (fixture->multi, transfer);
+  g_curl_transfer_pause (transfer);
+  /* The watchdog looks while it is held, and must not time it out. */
+  test_run_for (2500);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_PAUSED);
+  g_curl_transfer_resume (transfer);
+  test_run_until_finished (transfer);
+  test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
+                              G_CURL_TRANSFER_STATE_FAILED);
+}
+
+/* A final 401 without a body (a HEAD) is the response: settled when the run ends. */
+static void
+test_head_401 (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/status/%d", 401);
+
+  g_curl_transfer_set_method (transfer, "HEAD");
+  test_run_transfer (fixture->multi, transfer);
+  g_assert_no_error ((GError *) g_curl_transfer_get_error (transfer));
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 401);
+}
+
 /* Cancel */
 
 static void
@@ -1382,6 +1416,8 @@ main (int   argc,
   ADD_TEST ("/transfer/pause/resume", test_pause_resume);
   ADD_TEST ("/transfer/pause/before-connect", test_pause_before_connect);
   ADD_TEST ("/transfer/pause/many-times", test_pause_many_times);
+  ADD_TEST ("/transfer/pause/stall-after-resume", test_stall_after_resume);
+  ADD_TEST ("/transfer/get/head-401", test_head_401);
   ADD_TEST ("/transfer/progress/throttled", test_progress_throttled);
   ADD_TEST ("/transfer/progress/bind-fraction", test_bind_fraction);
   ADD_TEST ("/transfer/progress/max-download-speed", test_max_download_speed);
