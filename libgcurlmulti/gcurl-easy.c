@@ -979,6 +979,26 @@ proxy_error (GCurlEasy *self,
  * request, or an error. Redirects are followed here, not by libcurl, so
  * that headers the application set are not sent to another origin
  * (libcurl 7.88 forwards all but Authorization and Cookie). */
+/* Clears the credentials an application may have set on the raw handle
+ * (docs/raw-handle.md), before a request to another origin: libcurl would
+ * send them on every request of the handle, and only libcurl's own
+ * redirect following keeps them to the first host. They cannot be read
+ * back, so they stay cleared. The proxy's are the proxy's, and stay. */
+static void
+drop_raw_credentials (GCurlEasy *self)
+{
+  static const CURLoption string_options[] = {
+    CURLOPT_USERPWD, CURLOPT_USERNAME, CURLOPT_PASSWORD, CURLOPT_XOAUTH2_BEARER,
+    CURLOPT_COOKIE, CURLOPT_SSLCERT, CURLOPT_SSLKEY, CURLOPT_KEYPASSWD,
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (string_options); i++)
+    curl_easy_setopt (self->handle, string_options[i], NULL);
+  curl_easy_setopt (self->handle, CURLOPT_SSLCERT_BLOB, NULL);
+  curl_easy_setopt (self->handle, CURLOPT_SSLKEY_BLOB, NULL);
+  curl_easy_setopt (self->handle, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+}
+
 static GCurlRunDoneAction
 follow_redirect (GCurlEasy  *self,
                  GError    **error)
@@ -1020,9 +1040,13 @@ follow_redirect (GCurlEasy  *self,
   g_curl_redirect_next (current_url (self), location, (guint) status, self->current_method,
                         self->send_body, &step);
   /* Once at another origin, the application's headers never come back,
-   * not even on a redirect back to the first one. */
+   * not even on a redirect back to the first one; nor do credentials it set
+   * on the raw handle. */
   if (!step.same_origin)
-    self->send_headers = FALSE;
+    {
+      self->send_headers = FALSE;
+      drop_raw_credentials (self);
+    }
   self->current_method = step.method;
   self->send_body = step.send_body;
 

@@ -777,8 +777,8 @@ g_curl_transfer_get_url (GCurlTransfer *self)
  * library has no API for, before the transfer is added to a multi.
  *
  * Some options are the library's, some are replaced when the transfer
- * starts, and credentials set here follow redirects to other origins:
- * [The raw libcurl handle](raw-handle.html) lists them all.
+ * starts, and credentials set here are cleared before a redirect to
+ * another origin: [The raw libcurl handle](raw-handle.html) lists them all.
  *
  * Returns: (transfer none): the easy handle, owned by @self
  *
