@@ -155,7 +155,6 @@ test_german_locale (void)
   g_autofree char *localedef = g_find_program_in_path ("localedef");
   g_autoptr(GError) error = NULL;
   g_autoptr(GDateTime) parsed = NULL;
-  g_autofree char *wait_status_text = NULL;
   g_autofree char *german = NULL;
   char *argv[] = { NULL, "-i", "de_DE", "-f", "UTF-8", NULL, NULL };
   int wait_status;
