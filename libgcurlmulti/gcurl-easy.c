@@ -801,6 +801,7 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
 {
   GCurlRequestOptions effective;
   const char *encoding;
+  const char *protocols;
   gboolean pipewait;
 
   g_curl_request_options_merge (defaults, overrides, &effective);
@@ -836,10 +837,13 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
       g_free (self->accept_encoding);
       self->accept_encoding = g_strdup (encoding);
     }
-  g_free (self->redirect_protocols);
-  self->redirect_protocols = g_strdup (effective.redirect_protocols != NULL
-                                       ? effective.redirect_protocols
-                                       : GCURL_DEFAULT_REDIRECT_PROTOCOLS);
+  protocols = effective.redirect_protocols != NULL ? effective.redirect_protocols
+                                                   : GCURL_DEFAULT_REDIRECT_PROTOCOLS;
+  if (g_strcmp0 (protocols, self->redirect_protocols) != 0)
+    {
+      g_free (self->redirect_protocols);
+      self->redirect_protocols = g_strdup (protocols);
+    }
 
   /* The multi's default headers, with the transfer's own over them. */
   g_clear_pointer (&self->app_headers, g_array_unref);

@@ -128,12 +128,6 @@ test_cut_off (TestFixture   *fixture,
   g_assert_true (g_curl_error_is_transient (headers_error));
 }
 
-static void
-set_flag (gboolean *flag)
-{
-  *flag = TRUE;
-}
-
 /* A malformed URL, a disallowed protocol and a cancellation are not worth a retry. */
 static void
 test_not_transient (TestFixture   *fixture,
@@ -149,7 +143,7 @@ test_not_transient (TestFixture   *fixture,
   /* No proxy to look up: a lookup still under way when the transfer is
    * cancelled would hold the multi a little longer. */
   g_object_set (transfer, "proxy", "", NULL);
-  g_signal_connect_swapped (transfer, "finished", G_CALLBACK (set_flag), &finished);
+  g_signal_connect_swapped (transfer, "finished", G_CALLBACK (test_set_flag), &finished);
   g_curl_multi_add_transfer (fixture->multi, transfer);
   g_curl_transfer_cancel (transfer);
   test_run_until (&finished);

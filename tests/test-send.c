@@ -144,12 +144,6 @@ test_send_and_read_error (Fixture       *fixture,
 
 /* send_and_splice */
 
-static void
-set_flag (gboolean *flag)
-{
-  *flag = TRUE;
-}
-
 typedef struct
 {
   gboolean  done;
@@ -318,7 +312,7 @@ test_splice_output_error (Fixture       *fixture,
   gssize count;
 
   output->fail_after = 64 * 1024;
-  g_signal_connect_swapped (transfer, "finished", G_CALLBACK (set_flag), &finished);
+  g_signal_connect_swapped (transfer, "finished", G_CALLBACK (test_set_flag), &finished);
   count = splice_and_wait (fixture->multi, transfer, G_OUTPUT_STREAM (output),
                            G_OUTPUT_STREAM_SPLICE_NONE, NULL, &error);
   g_assert_cmpint (count, ==, -1);
@@ -375,7 +369,7 @@ test_splice_failures (Fixture       *fixture,
                                     NULL, &refused_error), ==, -1);
   g_assert_error (refused_error, G_CURL_ERROR, G_CURL_ERROR_COULDNT_CONNECT);
 
-  g_signal_connect_swapped (slow, "finished", G_CALLBACK (set_flag), &slow_finished);
+  g_signal_connect_swapped (slow, "finished", G_CALLBACK (test_set_flag), &slow_finished);
   g_curl_multi_send_and_splice_async (fixture->multi, slow, output, G_OUTPUT_STREAM_SPLICE_NONE,
                                       cancellable, splice_cb, &r);
   test_run_for (300);

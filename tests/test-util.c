@@ -109,6 +109,12 @@ finished_flag_cb (GCurlTransfer *transfer,
 }
 
 void
+test_set_flag (gboolean *flag)
+{
+  *flag = TRUE;
+}
+
+void
 test_run_until_finished (GCurlTransfer *transfer)
 {
   gboolean finished = FALSE;

@@ -32,6 +32,8 @@ void     test_fixture_teardown    (TestFixture     *fixture,
 /* Iterates the thread-default main context until *flag is TRUE; fails the
  * test if that takes more than TEST_TIMEOUT_S seconds. */
 void     test_run_until           (gboolean        *flag);
+/* Sets *@flag: for g_signal_connect_swapped (…, "finished", …, &flag). */
+void     test_set_flag            (gboolean        *flag);
 /* Iterates until the transfer has emitted "finished". */
 void     test_run_until_finished  (GCurlTransfer   *transfer);
 /* Iterates the context for @ms milliseconds. */
