@@ -67,6 +67,8 @@ struct _GCurlEasy
                                          * the transfer asks */
   char               *accept_encoding;  /* CURLOPT_ACCEPT_ENCODING as last set */
   guint               decoding : 1;     /* the body of this response is decoded */
+  guint               content_coded : 1;  /* this response has a Content-Encoding
+                                           * other than identity */
   gint64              encoded_base;     /* downloaded before this response's body */
   char               *redirect_protocols;  /* redirect-protocols, for this run */
 

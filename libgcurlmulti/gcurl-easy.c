@@ -222,14 +222,9 @@ headers_become_final (GCurlEasy *self)
 
   /* A body libcurl decodes is longer than its Content-Length: it is
    * counted as it comes, encoded (see encoded_count()). */
-  self->decoding = FALSE;
-  if (self->accept_encoding != NULL)
-    {
-      const char *coding = g_curl_easy_lookup_header (self, "Content-Encoding");
-
-      self->decoding = coding != NULL && g_ascii_strcasecmp (coding, "identity") != 0;
-      self->encoded_base = self->downloaded;
-    }
+  self->decoding = self->accept_encoding != NULL && self->content_coded;
+  if (self->decoding)
+    self->encoded_base = self->downloaded;
 
   mark_dirty (self);
 
@@ -382,7 +377,16 @@ header_cb (char   *data,
        * round): only the final one's headers count. */
       clear_response_headers (self);
       self->reason = parse_reason (data, len);
+      self->content_coded = FALSE;
       advance_phase (self, G_CURL_PHASE_ACTIVE);
+    }
+  else if (len > 17 && g_ascii_strncasecmp (data, "Content-Encoding:", 17) == 0)
+    {
+      /* Seen here rather than looked up for every response: most have
+       * none, and a lookup scans all their headers. */
+      g_autofree char *coding = g_strstrip (g_strndup (data + 17, len - 17));
+
+      self->content_coded = *coding != '\0' && g_ascii_strcasecmp (coding, "identity") != 0;
     }
   else if (len > 0 && (data[0] == '\r' || data[0] == '\n'))
     {
@@ -776,6 +780,7 @@ reset_response (GCurlEasy *self,
   self->downloaded = 0;
   self->download_size = -1;
   self->headers_pending = FALSE;
+  self->content_coded = FALSE;
   self->is_http2 = FALSE;
   self->cannot_pause = FALSE;
   self->error_buffer[0] = '\0';
