@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <gio/gio.h>
 
+#include "gcurl-auth-private.h"
 #include "gcurl-engine-private.h"
 #include "gcurl-headers-private.h"
 #include "gcurl-log-private.h"
@@ -30,6 +31,8 @@ typedef enum
   G_CURL_PHASE_CHALLENGED,   /* a 401/407 head that libcurl may answer itself */
   G_CURL_PHASE_REDIRECTING,  /* a head the library will follow */
   G_CURL_PHASE_BODY,         /* the final response's head is known */
+  G_CURL_PHASE_HOLDING,      /* a challenge's body, kept while "authenticate"
+                              * has not answered it */
 } GCurlPhase;
 
 const char *g_curl_phase_to_string (GCurlPhase phase);
@@ -115,6 +118,20 @@ struct _GCurlEasy
   GCurlRateLimit      rate;
   GCurlStall          stall;
 
+  /* Authentication: a 401 or 407 held for the transfer's "authenticate"
+   * handler, whose answer either sends the request again with credentials
+   * (g_curl_easy_answer_challenge()) or makes the challenge the response
+   * (g_curl_easy_refuse_challenge()). */
+  GByteArray         *challenge_body;   /* (nullable): the held challenge's body */
+  GError             *challenge_error;  /* (nullable): a refused CONNECT's error */
+  guint               hold_challenges : 1;  /* "authenticate" has a handler */
+  guint               challenge_waiting : 1;  /* held, out of libcurl */
+  guint               challenge_proxy : 1;  /* the held challenge is a 407 */
+  guint               server_auth_set : 1;  /* the handler's credentials are */
+  guint               proxy_auth_set : 1;   /* …set on the handle */
+  guint               server_tries;     /* authenticate() answers in this run */
+  guint               proxy_tries;
+
   /* Where the body goes: the memory sink, or send_async's stream. */
   GCurlBodySink      *sink;             /* (not owned): &memory by default */
   GCurlMemorySink     memory;
@@ -140,14 +157,6 @@ void        g_curl_easy_pause           (GCurlEasy           *self);
 void        g_curl_easy_resume          (GCurlEasy           *self);
 gint64      g_curl_easy_uploaded        (GCurlEasy           *self);
 void        g_curl_easy_read_ahead      (GCurlEasy           *self);
-gint64      g_curl_easy_watch_due       (GCurlEasy           *self,
-                                         gint64               now,
-                                         gboolean             nudging,
-                                         gboolean            *nudge_again);
-GError     *g_curl_easy_watch           (GCurlEasy           *self,
-                                         gint64               now,
-                                         gboolean            *nudge,
-                                         gint64              *next_due);
 void        g_curl_easy_rate_resume     (GCurlEasy           *self);
 
 /* The request */
@@ -172,6 +181,16 @@ const char *g_curl_easy_get_shown_url   (GCurlEasy           *self);
 const char *g_curl_easy_lookup_header   (GCurlEasy           *self,
                                          const char          *name);
 gboolean    g_curl_easy_headers_final   (GCurlEasy           *self);
+
+/* Authentication */
+GCurlAuth  *g_curl_easy_new_auth        (GCurlEasy           *self,
+                                         GCurlAuthDecidedFunc func,
+                                         gpointer             user_data,
+                                         gboolean            *retrying);
+gboolean    g_curl_easy_answer_challenge (GCurlEasy          *self,
+                                          GCurlAuth          *auth,
+                                          GError            **error);
+GError     *g_curl_easy_refuse_challenge (GCurlEasy          *self);
 
 /* The body */
 void        g_curl_easy_emit_log        (GCurlEasy           *self);

@@ -25,7 +25,7 @@ const char *
 g_curl_phase_to_string (GCurlPhase phase)
 {
   static const char * const names[] = {
-    "idle", "queued", "active", "challenged", "redirecting", "body",
+    "idle", "queued", "active", "challenged", "redirecting", "body", "holding",
   };
 
   g_assert ((guint) phase < G_N_ELEMENTS (names));
@@ -39,11 +39,13 @@ static const guint allowed_from[] = {
   [G_CURL_PHASE_IDLE]        = 0,
   [G_CURL_PHASE_QUEUED]      = ~0u,
   [G_CURL_PHASE_ACTIVE]      = 1u << G_CURL_PHASE_QUEUED | 1u << G_CURL_PHASE_ACTIVE |
-                               1u << G_CURL_PHASE_CHALLENGED | 1u << G_CURL_PHASE_REDIRECTING,
+                               1u << G_CURL_PHASE_CHALLENGED | 1u << G_CURL_PHASE_REDIRECTING |
+                               1u << G_CURL_PHASE_HOLDING,
   [G_CURL_PHASE_CHALLENGED]  = 1u << G_CURL_PHASE_ACTIVE,
   [G_CURL_PHASE_REDIRECTING] = 1u << G_CURL_PHASE_ACTIVE,
   [G_CURL_PHASE_BODY]        = 1u << G_CURL_PHASE_QUEUED | 1u << G_CURL_PHASE_ACTIVE |
-                               1u << G_CURL_PHASE_CHALLENGED,
+                               1u << G_CURL_PHASE_CHALLENGED | 1u << G_CURL_PHASE_HOLDING,
+  [G_CURL_PHASE_HOLDING]     = 1u << G_CURL_PHASE_CHALLENGED,
 };
 
 static void
@@ -231,6 +233,52 @@ headers_become_final (GCurlEasy *self)
   return self->sink->funcs->begin (self->sink, length);
 }
 
+/* The largest challenge page held for "authenticate". */
+#define MAX_CHALLENGE_BODY (256 * 1024)
+
+/* The scheme libcurl would answer the challenge just received with (a
+ * CURLAUTH_* bit), or 0 if it can answer none it offers. */
+static long
+challenge_scheme (GCurlEasy *self)
+{
+  long code = 0;
+  long available = 0;
+
+  curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_getinfo (self->handle, code == 407 ? CURLINFO_PROXYAUTH_AVAIL : CURLINFO_HTTPAUTH_AVAIL,
+                     &available);
+
+  return g_curl_auth_choose_scheme (available);
+}
+
+/* The held challenge is the response after all: its head becomes final
+ * and its page goes to the sink. FALSE if the sink refuses it. */
+static gboolean
+release_challenge (GCurlEasy *self)
+{
+  g_autoptr(GByteArray) body = g_steal_pointer (&self->challenge_body);
+
+  if (!headers_become_final (self))
+    return FALSE;
+
+  if (body == NULL || body->len == 0)
+    return TRUE;
+
+  /* The sink takes all of it (as it does from file://, which cannot
+   * pause). */
+  if (self->sink->funcs->write (self->sink, (const char *) body->data, body->len, FALSE) ==
+      G_CURL_SINK_REFUSED)
+    return FALSE;
+
+  if (self->decoding)
+    encoded_count (self);
+  else
+    self->downloaded += body->len;
+  mark_dirty (self);
+
+  return TRUE;
+}
+
 /* The body has started: whatever response it belongs to is the final one.
  * That settles a 401 or 407 held back by headers_complete() (libcurl did
  * not answer it itself, or it would have skipped its body), and gives the
@@ -239,6 +287,16 @@ headers_become_final (GCurlEasy *self)
 static gboolean
 body_starts (GCurlEasy *self)
 {
+  /* Unless the transfer's "authenticate" handler answers it first: its
+   * body is kept until then. */
+  if (self->phase == G_CURL_PHASE_CHALLENGED && self->hold_challenges &&
+      challenge_scheme (self) != 0)
+    {
+      advance_phase (self, G_CURL_PHASE_HOLDING);
+      self->challenge_body = g_byte_array_new ();
+      return TRUE;
+    }
+
   if (self->phase == G_CURL_PHASE_CHALLENGED ||
       (self->phase != G_CURL_PHASE_REDIRECTING && !is_http (self)))
     return headers_become_final (self);
@@ -273,6 +331,20 @@ write_cb (char   *data,
     {
       self->activity++;
       return len;
+    }
+
+  /* A challenge's page, kept for as long as it is small: a larger one is
+   * the response at once, whatever the handler would have said. */
+  if (G_UNLIKELY (self->phase == G_CURL_PHASE_HOLDING))
+    {
+      self->activity++;
+      if (self->challenge_body->len + len <= MAX_CHALLENGE_BODY)
+        {
+          g_byte_array_append (self->challenge_body, (const guint8 *) data, len);
+          return len;
+        }
+      if (!release_challenge (self))
+        return 0;
     }
 
   if (self->max_download_speed > 0 && !self->cannot_pause && !rate_allows (self, len))
@@ -367,8 +439,9 @@ header_cb (char   *data,
   self->activity++;
   mark_dirty (self);
 
-  /* Trailers after the body are not response headers. */
-  if (self->phase == G_CURL_PHASE_BODY)
+  /* Trailers after the body (or a held challenge's) are not response
+   * headers. */
+  if (self->phase == G_CURL_PHASE_BODY || self->phase == G_CURL_PHASE_HOLDING)
     return len;
 
   if (len >= 5 && memcmp (data, "HTTP/", 5) == 0)
@@ -444,8 +517,11 @@ prereq_cb (void *user_data,
 
   /* A new request of this run: what came before was a response libcurl
    * consumed itself (an authentication challenge it answers now). */
-  if (self->phase == G_CURL_PHASE_CHALLENGED)
-    clear_response_headers (self);
+  if (self->phase == G_CURL_PHASE_CHALLENGED || self->phase == G_CURL_PHASE_HOLDING)
+    {
+      clear_response_headers (self);
+      g_clear_pointer (&self->challenge_body, g_byte_array_unref);
+    }
   if (self->phase != G_CURL_PHASE_BODY)
     advance_phase (self, G_CURL_PHASE_ACTIVE);
 
@@ -550,6 +626,8 @@ g_curl_easy_clear (GCurlEasy *self)
   g_curl_memory_sink_clear (&self->memory);
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
   g_curl_log_clear (&self->log);
+  g_clear_pointer (&self->challenge_body, g_byte_array_unref);
+  g_clear_error (&self->challenge_error);
 }
 
 /* libcurl's account of the traffic, for log-level: only queued here (see
@@ -793,6 +871,35 @@ upload_rewind (GCurlEasy  *self,
   return g_curl_upload_rewind (&self->upload, shown_url (self), error);
 }
 
+/* A new run: no challenge is held, and the credentials an "authenticate"
+ * handler gave the last run are gone (the handler is asked again). */
+static void
+forget_challenges (GCurlEasy *self)
+{
+  CURL *h = self->handle;
+
+  g_clear_pointer (&self->challenge_body, g_byte_array_unref);
+  g_clear_error (&self->challenge_error);
+  self->challenge_waiting = FALSE;
+  self->server_tries = 0;
+  self->proxy_tries = 0;
+  if (self->server_auth_set)
+    {
+      curl_easy_setopt (h, CURLOPT_USERNAME, NULL);
+      curl_easy_setopt (h, CURLOPT_PASSWORD, NULL);
+      curl_easy_setopt (h, CURLOPT_XOAUTH2_BEARER, NULL);
+      curl_easy_setopt (h, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+      self->server_auth_set = FALSE;
+    }
+  if (self->proxy_auth_set)
+    {
+      curl_easy_setopt (h, CURLOPT_PROXYUSERNAME, NULL);
+      curl_easy_setopt (h, CURLOPT_PROXYPASSWORD, NULL);
+      curl_easy_setopt (h, CURLOPT_PROXYAUTH, (long) CURLAUTH_BASIC);
+      self->proxy_auth_set = FALSE;
+    }
+}
+
 /* Runs */
 
 /* Prepares the handle for a new run with the settings @defaults (the
@@ -812,6 +919,7 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
   g_curl_request_options_merge (defaults, overrides, &effective);
 
   reset_response (self, effective.max_body_size);
+  forget_challenges (self);
   self->n_redirects = 0;
   self->max_redirects = (guint) effective.max_redirects;
   self->stall_timeout = (guint) MIN (effective.stall_timeout, G_MAXUINT);
@@ -1006,6 +1114,9 @@ drop_raw_credentials (GCurlEasy *self)
   curl_easy_setopt (self->handle, CURLOPT_SSLCERT_BLOB, NULL);
   curl_easy_setopt (self->handle, CURLOPT_SSLKEY_BLOB, NULL);
   curl_easy_setopt (self->handle, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+  /* The "authenticate" handler's too: they were the first origin's. */
+  self->server_auth_set = FALSE;
+  self->server_tries = 0;
 }
 
 static GCurlRunDoneAction
@@ -1078,6 +1189,35 @@ follow_redirect (GCurlEasy  *self,
   return G_CURL_RUN_RESTART;
 }
 
+static GCurlRunDoneAction complete_response (GCurlEasy  *self,
+                                             GError    **error);
+
+static long
+last_code (GCurlEasy *self)
+{
+  long code = 0;
+
+  curl_easy_getinfo (self->handle, CURLINFO_RESPONSE_CODE, &code);
+  return code;
+}
+
+/* A proxy refused to open a tunnel until it is given credentials: libcurl
+ * fails the run, and the "authenticate" handler may answer. */
+static gboolean
+is_connect_challenge (GCurlEasy *self)
+{
+  long connect_code = 0;
+  long available = 0;
+
+  if (!self->hold_challenges)
+    return FALSE;
+
+  curl_easy_getinfo (self->handle, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+  curl_easy_getinfo (self->handle, CURLINFO_PROXYAUTH_AVAIL, &available);
+
+  return connect_code == 407 && g_curl_auth_choose_scheme (available) != 0;
+}
+
 static GCurlRunDoneAction
 handle_done (GCurlEasy  *self,
              CURLcode    result,
@@ -1108,12 +1248,31 @@ handle_done (GCurlEasy  *self,
         local_error = proxy_error (self, result);
       if (local_error == NULL)
         local_error = g_curl_error_new_from_code (result, self->error_buffer);
+
+      /* Held for "authenticate": the error is the outcome if it declines. */
+      if (is_connect_challenge (self))
+        {
+          self->challenge_error = local_error;
+          self->challenge_waiting = TRUE;
+          self->challenge_proxy = TRUE;
+          return G_CURL_RUN_HOLD;
+        }
+
       g_propagate_error (error, local_error);
       return G_CURL_RUN_FINISHED;
     }
 
   if (self->phase == G_CURL_PHASE_REDIRECTING)
     return follow_redirect (self, error);
+
+  /* A challenge libcurl did not answer, for the "authenticate" handler. */
+  if ((self->phase == G_CURL_PHASE_CHALLENGED || self->phase == G_CURL_PHASE_HOLDING) &&
+      self->hold_challenges && challenge_scheme (self) != 0)
+    {
+      self->challenge_waiting = TRUE;
+      self->challenge_proxy = self->status_code == 407 || last_code (self) == 407;
+      return G_CURL_RUN_HOLD;
+    }
 
   /* A challenge libcurl did not answer (no credentials, or they failed)
    * and whose body was empty is the response. So is whatever another
@@ -1123,6 +1282,15 @@ handle_done (GCurlEasy  *self,
       (self->phase != G_CURL_PHASE_BODY && !is_http (self)))
     headers_become_final (self);
 
+  return complete_response (self, error);
+}
+
+/* The run is over, with the final response's head known (or not: then it
+ * failed). */
+static GCurlRunDoneAction
+complete_response (GCurlEasy  *self,
+                   GError    **error)
+{
   /* libcurl 7.88 takes a response cut off inside its headers for a
    * complete one with no body: that would be a silently lost response. */
   if (self->phase != G_CURL_PHASE_BODY)
@@ -1155,6 +1323,16 @@ handle_done (GCurlEasy  *self,
  * (*@error set for a failure), or the next request of a redirect. A
  * failure carries the status and the system error with it, for
  * g_curl_error_is_transient(). */
+static void
+annotate_error (GCurlEasy *self,
+                GError    *error)
+{
+  long os_errno = 0;
+
+  curl_easy_getinfo (self->handle, CURLINFO_OS_ERRNO, &os_errno);
+  g_curl_error_set_response (error, self->status_code, (int) os_errno);
+}
+
 GCurlRunDoneAction
 g_curl_easy_done (GCurlEasy  *self,
                   CURLcode    result,
@@ -1176,10 +1354,7 @@ g_curl_easy_done (GCurlEasy  *self,
 
   if (local_error != NULL)
     {
-      long os_errno = 0;
-
-      curl_easy_getinfo (self->handle, CURLINFO_OS_ERRNO, &os_errno);
-      g_curl_error_set_response (local_error, self->status_code, (int) os_errno);
+      annotate_error (self, local_error);
       g_propagate_error (error, local_error);
     }
 
@@ -1278,113 +1453,158 @@ g_curl_easy_read_ahead (GCurlEasy *self)
     g_curl_upload_read_ahead (&self->upload);
 }
 
-/* The stall watch */
+/* Authentication */
 
-static gint64
-earliest (gint64 a,
-          gint64 b)
+/* "host:port" of @url (a proxy's may lack its scheme: libcurl's default
+ * then is http, on port 1080), or %NULL. */
+static char *
+authority_of (const char *url,
+              gboolean    proxy)
 {
-  if (a < 0)
-    return b;
-  if (b < 0)
-    return a;
-  return MIN (a, b);
+  g_autofree char *with_scheme = NULL;
+  g_autoptr(GUri) uri = NULL;
+  const char *scheme, *host;
+  int port;
+
+  if (url == NULL)
+    return NULL;
+  if (strstr (url, "://") == NULL)
+    url = with_scheme = g_strconcat ("http://", url, NULL);
+
+  uri = g_uri_parse (url, G_URI_FLAGS_ENCODED | G_URI_FLAGS_NON_DNS, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return NULL;
+
+  scheme = g_uri_get_scheme (uri);
+  host = g_uri_get_host (uri);
+  port = g_uri_get_port (uri);
+  if (port < 0 && proxy)
+    port = g_ascii_strcasecmp (scheme, "https") == 0 ? 443 : 1080;
+  else if (port < 0)
+    port = g_ascii_strcasecmp (scheme, "https") == 0 ? 443 : 80;
+
+  return strchr (host, ':') != NULL ? g_strdup_printf ("[%s]:%d", host, port)
+                                    : g_strdup_printf ("%s:%d", host, port);
 }
 
-/* Whether the run cannot stall yet (waiting for a connection) or any
- * more. */
-static gboolean
-is_unwatched (GCurlEasy *self)
+/* The challenge held for "authenticate" (the run's done() held it),
+ * for @func to hear the answer; *@retrying says whether the same
+ * challenger refused an answer before, in this run. */
+GCurlAuth *
+g_curl_easy_new_auth (GCurlEasy            *self,
+                      GCurlAuthDecidedFunc  func,
+                      gpointer              user_data,
+                      gboolean             *retrying)
 {
-  return self->phase < G_CURL_PHASE_ACTIVE || self->run.completed;
+  g_autoptr(GPtrArray) challenges = g_ptr_array_new ();
+  g_autofree char *realm = NULL;
+  g_autofree char *authority = NULL;
+  gboolean proxy = self->challenge_proxy;
+  const char *name = proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
+  /* A refused tunnel's challenge is the CONNECT reply's. */
+  unsigned int origin = self->challenge_error != NULL ? CURLH_CONNECT : CURLH_HEADER;
+  struct curl_header *header;
+  long available = 0;
+  long scheme;
+
+  g_assert (self->challenge_waiting);
+
+  curl_easy_getinfo (self->handle, proxy ? CURLINFO_PROXYAUTH_AVAIL : CURLINFO_HTTPAUTH_AVAIL,
+                     &available);
+  scheme = g_curl_auth_choose_scheme (available);
+
+  for (size_t i = 0;
+       curl_easy_header (self->handle, name, i, origin, -1, &header) == CURLHE_OK;
+       i++)
+    {
+      g_ptr_array_add (challenges, header->value);
+      if (i + 1 >= header->amount)
+        break;
+    }
+  g_ptr_array_add (challenges, NULL);
+  realm = g_curl_auth_find_realm ((const char * const *) challenges->pdata,
+                                  g_curl_auth_scheme_to_string (scheme));
+
+  authority = proxy ? authority_of (self->proxy, TRUE) : authority_of (current_url (self), FALSE);
+  *retrying = (proxy ? self->proxy_tries : self->server_tries) > 0;
+
+  return g_curl_auth_new (scheme, realm, authority != NULL ? authority : "", proxy,
+                          func, user_data);
 }
 
-/* Whether something that is not the peer's fault holds the run back (the
- * application's pause, a slow reader of the stream, the speed limit, the
- * request stream): then it does not stall. */
-static gboolean
-is_held (GCurlEasy *self)
+/* The handler answered the held challenge with credentials: the handle
+ * is ready to be submitted again, for the same request with them. FALSE
+ * with @error if the request's body cannot be sent again. */
+gboolean
+g_curl_easy_answer_challenge (GCurlEasy  *self,
+                              GCurlAuth  *auth,
+                              GError    **error)
 {
-  return self->paused_in_curl || self->pause_requested;
+  CURL *h = self->handle;
+  long scheme = g_curl_auth_get_scheme (auth);
+
+  g_assert (self->challenge_waiting);
+
+  self->challenge_waiting = FALSE;
+  g_clear_pointer (&self->challenge_body, g_byte_array_unref);
+  g_clear_error (&self->challenge_error);
+
+  /* Only this scheme: libcurl then answers with it and no other (nor a
+   * weaker one the challenger would also take). */
+  if (self->challenge_proxy)
+    {
+      curl_easy_setopt (h, CURLOPT_PROXYUSERNAME, g_curl_auth_get_username (auth));
+      curl_easy_setopt (h, CURLOPT_PROXYPASSWORD, g_curl_auth_get_password (auth));
+      curl_easy_setopt (h, CURLOPT_PROXYAUTH, scheme);
+      self->proxy_auth_set = TRUE;
+      self->proxy_tries++;
+    }
+  else
+    {
+      if (scheme == CURLAUTH_BEARER)
+        curl_easy_setopt (h, CURLOPT_XOAUTH2_BEARER, g_curl_auth_get_password (auth));
+      else
+        {
+          curl_easy_setopt (h, CURLOPT_USERNAME, g_curl_auth_get_username (auth));
+          curl_easy_setopt (h, CURLOPT_PASSWORD, g_curl_auth_get_password (auth));
+        }
+      curl_easy_setopt (h, CURLOPT_HTTPAUTH, scheme);
+      self->server_auth_set = TRUE;
+      self->server_tries++;
+    }
+
+  if (self->send_body && self->upload.stream != NULL && !upload_rewind (self, error))
+    return FALSE;
+
+  reset_response (self, self->memory.limit);
+  configure_request (self);
+
+  return TRUE;
 }
 
-/* When the watchdog must look at the run: its stall deadline unless it is
- * held, and a nudge for an HTTP/2 run idle for a while, held or not:
- * libcurl 7.88 can sit on the last bytes of a paused stream too, and a
- * nudge lets them into its pause buffer for the resume. */
-static gint64
-watch_due (GCurlEasy *self,
-           gboolean   held)
-{
-  return earliest (held ? -1 : g_curl_stall_deadline (&self->stall, self->stall_timeout),
-                   self->is_http2 ? g_curl_stall_nudge_due (&self->stall) : -1);
-}
-
-/* When the watchdog must look at the run next, -1 for never, as of @now,
- * right after libcurl returned. Also notes whether a nudge (see
- * g_curl_source_nudge(), @nudging: the dispatch that just ended was one)
- * brought data: libcurl had more of it in its buffers than one nudge lets
- * out, so *@nudge_again is set. */
-gint64
-g_curl_easy_watch_due (GCurlEasy *self,
-                       gint64     now,
-                       gboolean   nudging,
-                       gboolean  *nudge_again)
-{
-  gboolean was_nudged = self->stall.nudged;
-
-  if (is_unwatched (self))
-    return -1;
-
-  if (g_curl_stall_observe (&self->stall, self->activity, now) && nudging && was_nudged)
-    *nudge_again = TRUE;
-
-  return watch_due (self, is_held (self));
-}
-
-/* The watchdog's look at the run: returns the error to end it with if it
- * has received nothing for its stall timeout since it sent its request,
- * or %NULL. Sets *@nudge if it has been idle for a nudge (only libcurl's
- * HTTP/2 sits on bytes that way: an idle HTTP/1 run is waiting for its
- * server, and costs nobody a recv()), and lowers *@next_due to when it
- * must look again. */
+/* The handler declined the held challenge: it is the response, and the
+ * run is over. Returns how the run failed, or %NULL. */
 GError *
-g_curl_easy_watch (GCurlEasy *self,
-                   gint64     now,
-                   gboolean  *nudge,
-                   gint64    *next_due)
+g_curl_easy_refuse_challenge (GCurlEasy *self)
 {
-  gboolean held = is_held (self);
+  GError *error = NULL;
 
-  if (is_unwatched (self))
-    {
-      g_curl_stall_reset (&self->stall, self->activity, now);
-      return NULL;
-    }
+  g_assert (self->challenge_waiting);
 
-  g_curl_stall_observe (&self->stall, self->activity, now);
-  if (held)
-    {
-      /* Not the peer's fault: the stall timeout counts from the end of
-       * the hold. */
-      GCURL_RUN_DEBUG (&self->run, "%p %s: held (paused in libcurl %d, by the application %d)",
-                       self->run.object, shown_url (self), self->paused_in_curl,
-                       self->pause_requested);
-      g_curl_stall_restart_timeout (&self->stall, now);
-    }
-  else if (g_curl_stall_is_stalled (&self->stall, self->stall_timeout, now))
-    return g_error_new (G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT,
-                        _("No data received from %s for %u seconds"),
-                        shown_url (self), self->stall_timeout);
+  self->challenge_waiting = FALSE;
+  if (self->challenge_error != NULL)
+    error = g_steal_pointer (&self->challenge_error);
+  else if (!release_challenge (self))
+    error = g_error_new (G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
+                         _("The response from %s is larger than a body in memory may be"),
+                         shown_url (self));
+  else
+    complete_response (self, &error);
 
-  if (self->is_http2 && g_curl_stall_take_nudge (&self->stall, now))
-    {
-      GCURL_RUN_DEBUG (&self->run, "%p %s: idle, nudging", self->run.object, shown_url (self));
-      *nudge = TRUE;
-    }
+  if (error != NULL)
+    annotate_error (self, error);
 
-  *next_due = earliest (*next_due, watch_due (self, held));
-  return NULL;
+  return error;
 }
 
 /* The body */

@@ -26,6 +26,9 @@ typedef enum
 {
   G_CURL_RUN_FINISHED,   /* queue "finished" */
   G_CURL_RUN_RESTART,    /* add the handle again: a redirect */
+  G_CURL_RUN_HOLD,       /* keep the run, out of libcurl, until its owner
+                          * submits it again or finishes it
+                          * (g_curl_engine_finish_held()) */
 } GCurlRunDoneAction;
 
 /* How the engine calls up, always from its main context and never from
@@ -126,6 +129,7 @@ void         g_curl_engine_start_run         (GCurlEngine        *engine,
 void         g_curl_engine_submit            (GCurlRun           *run);
 void         g_curl_engine_end_run           (GCurlRun           *run,
                                               GError             *error);
+void         g_curl_engine_finish_held       (GCurlRun           *run);
 void         g_curl_engine_mark_dirty        (GCurlRun           *run);
 void         g_curl_engine_wait_for_rate     (GCurlRun           *run);
 void         g_curl_engine_wake              (GCurlRun           *run);

@@ -105,6 +105,7 @@ on_message (CURLMsg  *message,
 {
   GCurlEngine *self = user_data;
   GCurlRun *run = NULL;
+  GCurlRunDoneAction action;
   CURLMcode mcode;
 
   curl_easy_getinfo (message->easy_handle, CURLINFO_PRIVATE, &run);
@@ -115,7 +116,12 @@ on_message (CURLMsg  *message,
   GCURL_RUN_DEBUG (run, "%p %s: libcurl done: %s", run->object, run->funcs->describe (run),
                    curl_easy_strerror (message->data.result));
 
-  if (run->funcs->done (run, message->data.result) == G_CURL_RUN_RESTART)
+  action = run->funcs->done (run, message->data.result);
+  /* Out of libcurl, still running: its owner decides what comes next. */
+  if (action == G_CURL_RUN_HOLD)
+    return G_SOURCE_CONTINUE;
+
+  if (action == G_CURL_RUN_RESTART)
     {
       mcode = curl_multi_add_handle (self->handle, run->easy);
       if (mcode == CURLM_OK)
@@ -579,6 +585,23 @@ g_curl_engine_end_run (GCurlRun *run,
 }
 
 /* Called from libcurl's callbacks: the run has events to report. */
+/* A run held by its done() (G_CURL_RUN_HOLD) is over after all: its
+ * "finished" comes from the next flush. */
+void
+g_curl_engine_finish_held (GCurlRun *run)
+{
+  GCurlEngine *self = run->engine;
+
+  g_assert (self != NULL);
+  g_assert (!run->completed);
+
+  GCURL_RUN_DEBUG (run, "%p %s: finished after a hold", run->object, run->funcs->describe (run));
+  run->completed = TRUE;
+  queue_move (run, &self->finishing);
+  rate_queue_remove (self, run);
+  g_curl_source_wake (self->source, 0);
+}
+
 void
 g_curl_engine_mark_dirty (GCurlRun *run)
 {

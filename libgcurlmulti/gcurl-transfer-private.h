@@ -7,6 +7,7 @@
 #pragma once
 
 #include "gcurl-engine-private.h"
+#include "gcurl-progress-private.h"
 #include "gcurl-request-options-private.h"
 #include "gcurl-sink-private.h"
 #include "gcurl-transfer.h"
@@ -42,6 +43,7 @@ void                    g_curl_transfer_set_proxy    (GCurlTransfer             
 const char             *g_curl_transfer_get_shown_url (GCurlTransfer            *self);
 typedef struct _GCurlEasy GCurlEasy;
 GCurlEasy              *g_curl_transfer_get_easy     (GCurlTransfer             *self);
+const GCurlProgress    *g_curl_transfer_get_progress (GCurlTransfer             *self);
 
 /* The GIO layer (send_async, its stream, download_async) */
 const GCurlTransferEnding *g_curl_transfer_get_ending (GCurlTransfer            *self);

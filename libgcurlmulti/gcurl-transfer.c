@@ -21,6 +21,7 @@
 #include "gcurl-transfer.h"
 #include "gcurl-transfer-private.h"
 #include "gcurl-util-private.h"
+#include "gcurl-watch-private.h"
 
 /**
  * GCurlTransfer:
@@ -64,6 +65,11 @@ struct _GCurlTransfer
 
   /* While "finished" is emitted: the run it is for. */
   GCurlTransferEnding *ending;
+
+  GCurlAuth          *auth;             /* (nullable) (owned): the challenge
+                                         * the run waits for an answer to */
+  gboolean            auth_retrying;
+  gboolean            auth_unasked;     /* "authenticate" is yet to come */
 };
 
 enum {
@@ -101,6 +107,7 @@ enum {
   SIGNAL_PROGRESS,
   SIGNAL_GOT_HEADERS,
   SIGNAL_FINISHED,
+  SIGNAL_AUTHENTICATE,
   N_SIGNALS
 };
 
@@ -110,6 +117,8 @@ G_DEFINE_FINAL_TYPE (GCurlTransfer, g_curl_transfer, G_TYPE_OBJECT)
 
 static guint progress_props (guint changes);
 static const GCurlRunFuncs run_funcs;
+static void auth_decided (GCurlAuth *auth,
+                          gpointer   user_data);
 
 static void
 set_state (GCurlTransfer      *self,
@@ -720,6 +729,43 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
   signals[SIGNAL_FINISHED] =
     g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * GCurlTransfer::authenticate:
+   * @self: the transfer
+   * @auth: the challenge
+   * @retrying: %TRUE if the same challenger refused an answer before, in
+   *   this run
+   *
+   * Emitted from the multi's main context when the server answers with
+   * `401 Unauthorized`, or the proxy with `407 Proxy Authentication
+   * Required`, offering a scheme libcurl can answer (see
+   * [property@GCurl.Auth:scheme-name]).
+   *
+   * A handler that returns %TRUE answers @auth with
+   * [method@GCurl.Auth.authenticate] or [method@GCurl.Auth.cancel], before
+   * it returns or later (after asking the user): the transfer waits, its
+   * request sent and the challenge's page kept, and its stall timeout does
+   * not run. With credentials, libcurl sends the request again (its body
+   * too) with that scheme, to that challenger only: they are dropped when
+   * a redirect leads to another origin, and forgotten when the run ends.
+   * If they are refused, the signal is emitted again, with @retrying
+   * %TRUE.
+   *
+   * With no handler, or when every handler returns %FALSE or one cancels,
+   * the challenge is the response: its status, headers and page, as they
+   * came (a refused tunnel to an `https://` URL fails the transfer with
+   * %G_CURL_ERROR_RECV_ERROR). A page larger than 256 KiB is the response
+   * at once, without the signal.
+   *
+   * Returns: %TRUE if the handler answers @auth (now or later)
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_AUTHENTICATE] =
+    g_signal_new ("authenticate", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_true_handled, NULL, NULL, G_TYPE_BOOLEAN, 2,
+                  G_CURL_TYPE_AUTH, G_TYPE_BOOLEAN);
 }
 
 static void
@@ -1025,133 +1071,6 @@ g_curl_transfer_get_error (GCurlTransfer *self)
 }
 
 /**
- * g_curl_transfer_get_downloaded_bytes:
- * @self: a transfer
- *
- * Gets how many bytes of the response body have arrived, as of the last
- * [signal@GCurl.Transfer::progress].
- *
- * Returns: the byte count
- *
- * Since: 1.0
- */
-gint64
-g_curl_transfer_get_downloaded_bytes (GCurlTransfer *self)
-{
-  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
-
-  return self->progress.downloaded;
-}
-
-/**
- * g_curl_transfer_get_download_size:
- * @self: a transfer
- *
- * Gets the size of the response body, from its `Content-Length`.
- *
- * Returns: the size in bytes, or -1 when it is not known
- *
- * Since: 1.0
- */
-gint64
-g_curl_transfer_get_download_size (GCurlTransfer *self)
-{
-  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), -1);
-
-  return self->progress.download_size;
-}
-
-/**
- * g_curl_transfer_get_uploaded_bytes:
- * @self: a transfer
- *
- * Gets how many bytes of the request body have been sent.
- *
- * Returns: the byte count
- *
- * Since: 1.0
- */
-gint64
-g_curl_transfer_get_uploaded_bytes (GCurlTransfer *self)
-{
-  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
-
-  return self->progress.uploaded;
-}
-
-/**
- * g_curl_transfer_get_upload_size:
- * @self: a transfer
- *
- * Gets the size of the request body.
- *
- * Returns: the size in bytes, or -1 when there is none or it is not known
- *
- * Since: 1.0
- */
-gint64
-g_curl_transfer_get_upload_size (GCurlTransfer *self)
-{
-  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), -1);
-
-  return self->progress.upload_size;
-}
-
-/**
- * g_curl_transfer_get_fraction:
- * @self: a transfer
- *
- * Gets how much of the response body has arrived.
- *
- * Returns: a number from 0 to 1; 1 once the transfer has succeeded
- *
- * Since: 1.0
- */
-double
-g_curl_transfer_get_fraction (GCurlTransfer *self)
-{
-  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0.0);
-
-  return self->progress.fraction;
-}
-
-/**
- * g_curl_transfer_get_download_speed:
- * @self: a transfer
- *
- * Gets the recent download speed.
- *
- * Returns: bytes per second
- *
- * Since: 1.0
- */
-gint64
-g_curl_transfer_get_download_speed (GCurlTransfer *self)
-{
-  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), 0);
-
-  return self->progress.speed;
-}
-
-/**
- * g_curl_transfer_get_time_remaining:
- * @self: a transfer
- *
- * Estimates how long until the response body has arrived.
- *
- * Returns: seconds, or -1 when the size or the speed is not known
- *
- * Since: 1.0
- */
-gint64
-g_curl_transfer_get_time_remaining (GCurlTransfer *self)
-{
-  g_return_val_if_fail (G_CURL_IS_TRANSFER (self), -1);
-
-  return self->progress.time_remaining;
-}
-
-/**
  * g_curl_transfer_get_max_download_speed:
  * @self: a transfer
  *
@@ -1351,6 +1270,8 @@ g_curl_transfer_start (GCurlTransfer             *self,
   /* The last run was redirected: the URL goes back to the first one. */
   changed = self->easy.redirect_url != NULL ? 1u << PROP_EFFECTIVE_URL : 0;
   g_curl_engine_start_run (engine, &self->easy.run);
+  self->easy.hold_challenges = g_signal_has_handler_pending (self, signals[SIGNAL_AUTHENTICATE],
+                                                             0, TRUE);
   ready = g_curl_easy_begin_run (&self->easy, defaults, self->options, &local_error);
 
   changed |= 1u << PROP_STATUS_CODE;
@@ -1431,6 +1352,13 @@ g_curl_transfer_get_easy (GCurlTransfer *self)
   return &self->easy;
 }
 
+/* What "progress" said last (gcurl-figures.c reads it). */
+const GCurlProgress *
+g_curl_transfer_get_progress (GCurlTransfer *self)
+{
+  return &self->progress;
+}
+
 static GCurlTransfer *
 from_run (GCurlRun *run)
 {
@@ -1452,10 +1380,22 @@ g_curl_transfer_is_completed (GCurlTransfer *self)
 
 /* Records the outcome; "finished" is emitted later, from the engine's
  * flush. */
+/* The run no longer waits for the answer to its challenge. */
+static void
+drop_auth (GCurlTransfer *self)
+{
+  if (self->auth == NULL)
+    return;
+
+  g_curl_auth_detach (self->auth);
+  g_clear_object (&self->auth);
+}
+
 static void
 transfer_fail (GCurlTransfer *self,
                GError        *error)
 {
+  drop_auth (self);
   g_clear_error (&self->error);
   self->error = error;
 
@@ -1482,8 +1422,61 @@ run_done (GCurlRun *run,
     transfer_fail (self, error);
   else if (action == G_CURL_RUN_RESTART)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EFFECTIVE_URL]);
+  else if (action == G_CURL_RUN_HOLD)
+    {
+      /* "authenticate" comes from the flush, where handlers may run. */
+      drop_auth (self);
+      self->auth = g_curl_easy_new_auth (&self->easy, auth_decided, self, &self->auth_retrying);
+      self->auth_unasked = TRUE;
+      g_curl_engine_mark_dirty (run);
+    }
 
   return action;
+}
+
+/* The answer to the challenge the run waits for: from the handler of
+ * "authenticate", or later, from anywhere on the multi's context. */
+static void
+auth_decided (GCurlAuth *auth,
+              gpointer   user_data)
+{
+  GCurlTransfer *self = user_data;
+  g_autoptr(GCurlAuth) held = NULL;
+  GError *error = NULL;
+
+  /* Ended meanwhile (drop_auth() detaches first: this is a safeguard). */
+  if (self->auth != auth || !g_curl_easy_is_running (&self->easy))
+    return;
+
+  held = g_steal_pointer (&self->auth);
+  self->auth_unasked = FALSE;
+
+  if (g_curl_auth_get_state (auth) == G_CURL_AUTH_AUTHENTICATED)
+    {
+      if (g_curl_easy_answer_challenge (&self->easy, auth, &error))
+        g_curl_engine_submit (&self->easy.run);
+      else
+        g_curl_engine_end_run (&self->easy.run, error);
+      return;
+    }
+
+  error = g_curl_easy_refuse_challenge (&self->easy);
+  if (error != NULL)
+    transfer_fail (self, error);
+  g_curl_engine_finish_held (&self->easy.run);
+}
+
+/* Asks the handlers of "authenticate" about the challenge the run holds. */
+static void
+ask_authenticate (GCurlTransfer *self)
+{
+  g_autoptr(GCurlAuth) auth = g_object_ref (self->auth);
+  gboolean handled = FALSE;
+
+  self->auth_unasked = FALSE;
+  g_signal_emit (self, signals[SIGNAL_AUTHENTICATE], 0, auth, self->auth_retrying, &handled);
+  if (!handled)
+    g_curl_auth_cancel (auth);
 }
 
 /* The properties of the figures in @changes (GCurlProgressChange). */
@@ -1537,6 +1530,9 @@ run_flush (GCurlRun *run,
   g_curl_easy_read_ahead (easy);
   g_curl_easy_emit_log (easy);
 
+  if (self->auth_unasked)
+    ask_authenticate (self);
+
   /* The multi holds the transfer until "finished", whatever handlers do. */
   if (easy->headers_pending)
     {
@@ -1574,6 +1570,7 @@ run_finish (GCurlRun *run)
   guint changed = 0;
 
   g_curl_easy_emit_log (easy);
+  drop_auth (self);
   if (self->error == NULL)
     state = G_CURL_TRANSFER_STATE_SUCCEEDED;
   else if (g_error_matches (self->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

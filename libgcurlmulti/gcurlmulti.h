@@ -8,6 +8,7 @@
 #define __GCURLMULTI_H_INSIDE__
 
 #include "gcurl-version.h"
+#include "gcurl-auth.h"
 #include "gcurl-date.h"
 #include "gcurl-error.h"
 #include "gcurl-log.h"
