@@ -716,6 +716,73 @@ soup_serve_gzip_zeros (SoupServerMessage *msg,
                                     (const char *) compressed->data, compressed->len);
 }
 
+/* "welcome user", and ": N bytes, sha256 HEX" of a request body. */
+static void
+soup_reply_welcome (SoupServerMessage *msg)
+{
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autofree char *text = NULL;
+  g_autofree char *sha256 = NULL;
+
+  if (g_bytes_get_size (body) == 0)
+    {
+      soup_reply_text (msg, SOUP_STATUS_OK, "welcome " TEST_AUTH_USER);
+      return;
+    }
+
+  sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, body);
+  text = g_strdup_printf ("welcome " TEST_AUTH_USER ": %" G_GSIZE_FORMAT " bytes, sha256 %s",
+                          g_bytes_get_size (body), sha256);
+  soup_reply_text (msg, SOUP_STATUS_OK, text);
+}
+
+/* /auth/digest's only user. */
+static char *
+digest_password_cb (SoupAuthDomain    *domain G_GNUC_UNUSED,
+                    SoupServerMessage *msg G_GNUC_UNUSED,
+                    const char        *username,
+                    gpointer           user_data G_GNUC_UNUSED)
+{
+  if (g_strcmp0 (username, TEST_AUTH_USER) != 0)
+    return NULL;
+
+  return soup_auth_domain_digest_encode_password (username, TEST_AUTH_REALM, TEST_AUTH_PASSWORD);
+}
+
+/* /auth/basic and /auth/bearer: TEST_AUTH_USER and TEST_AUTH_PASSWORD (or
+ * the token TEST_AUTH_TOKEN) in Authorization, or a 401 with a page. */
+static void
+soup_serve_auth (SoupServerMessage *msg,
+                 gboolean           bearer,
+                 GHashTable        *query)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  const char *given = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                    "Authorization");
+  const char *realm = query != NULL ? g_hash_table_lookup (query, "realm") : NULL;
+  const char *redirect = query != NULL ? g_hash_table_lookup (query, "redirect") : NULL;
+  g_autofree char *encoded = g_base64_encode ((const guchar *) TEST_AUTH_USER ":" TEST_AUTH_PASSWORD,
+                                              strlen (TEST_AUTH_USER ":" TEST_AUTH_PASSWORD));
+  g_autofree char *expected = bearer ? g_strdup ("Bearer " TEST_AUTH_TOKEN)
+                                     : g_strconcat ("Basic ", encoded, NULL);
+  g_autofree char *challenge = NULL;
+
+  if (g_strcmp0 (given, expected) == 0 && redirect != NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_FOUND, NULL);
+      soup_message_headers_replace (headers, "Location", redirect);
+    }
+  else if (g_strcmp0 (given, expected) == 0)
+    soup_reply_welcome (msg);
+  else
+    {
+      challenge = g_strdup_printf ("%s realm=\"%s\"", bearer ? "Bearer" : "Basic",
+                                   realm != NULL ? realm : TEST_AUTH_REALM);
+      soup_reply_text (msg, SOUP_STATUS_UNAUTHORIZED, TEST_AUTH_PAGE);
+      soup_message_headers_append (headers, "WWW-Authenticate", challenge);
+    }
+}
+
 static void
 soup_server_callback (SoupServer        *soup_server G_GNUC_UNUSED,
                       SoupServerMessage *msg,
@@ -747,6 +814,10 @@ soup_server_callback (SoupServer        *soup_server G_GNUC_UNUSED,
     }
   else if (g_str_equal (path, "/redirect-to"))
     soup_serve_redirect_to (msg, query);
+  else if (g_str_equal (path, "/auth/basic") || g_str_equal (path, "/auth/bearer"))
+    soup_serve_auth (msg, g_str_equal (path, "/auth/bearer"), query);
+  else if (g_str_equal (path, "/auth/digest"))
+    soup_reply_welcome (msg);
   else if (g_str_equal (path, "/loop"))
     {
       soup_server_message_set_status (msg, SOUP_STATUS_FOUND, NULL);
@@ -1355,6 +1426,17 @@ raw_plan_stray_body (RawConnection *conn,
   conn->end_offset = RAW_STRAY_BODY_SIZE;
 }
 
+/* Whether the request head's @lines carry the proxy credentials. */
+static gboolean
+raw_proxy_authorized (char **lines)
+{
+  g_autofree char *encoded = g_base64_encode ((const guchar *) TEST_AUTH_USER ":" TEST_AUTH_PASSWORD,
+                                              strlen (TEST_AUTH_USER ":" TEST_AUTH_PASSWORD));
+  g_autofree char *expected = g_strconcat ("Basic ", encoded, NULL);
+
+  return g_strcmp0 (raw_find_header (lines, "Proxy-Authorization"), expected) == 0;
+}
+
 /* Decides the whole response from the request head, then starts writing. */
 static void
 raw_connection_dispatch (RawConnection *conn,
@@ -1371,7 +1453,20 @@ raw_connection_dispatch (RawConnection *conn,
 
   conn->then = RAW_THEN_CLOSE;
 
-  /* An absolute-form target: we are asked to be a forward proxy. */
+  /* An absolute-form target: we are asked to be a forward proxy, one that
+   * wants credentials for targets under /proxy-auth/. */
+  if (g_strv_length (request_line) == 3 && g_str_has_prefix (request_line[1], "http://") &&
+      strstr (request_line[1], "/proxy-auth/") != NULL && !raw_proxy_authorized (lines))
+    {
+      test_server_count_request (conn->server, "proxy-challenged");
+      conn->head = raw_text_response (SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED,
+                                      TEST_AUTH_PROXY_PAGE);
+      /* Before the blank line raw_text_response() ended the head with. */
+      g_string_insert (conn->head, strstr (conn->head->str, "\r\n\r\n") - conn->head->str + 2,
+                       "Proxy-Authenticate: Basic realm=\"" TEST_AUTH_PROXY_REALM "\"\r\n");
+      raw_connection_write_next (conn);
+      return;
+    }
   if (g_strv_length (request_line) == 3 && g_str_has_prefix (request_line[1], "http://"))
     {
       g_autofree char *text = g_strdup_printf ("proxied %s", request_line[1]);
@@ -1574,6 +1669,7 @@ test_server_start_soup (TestServer  *server,
 {
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocket) socket2 = NULL;
+  g_autoptr(SoupAuthDomain) digest = NULL;
   guint16 port, port2;
 
   socket = bind_loopback (SOMAXCONN, &port, error);
@@ -1585,6 +1681,10 @@ test_server_start_soup (TestServer  *server,
 
   server->soup_server = soup_server_new ("server-header", "test-server ", NULL);
   soup_server_add_handler (server->soup_server, NULL, soup_server_callback, server, NULL);
+  digest = soup_auth_domain_digest_new ("realm", TEST_AUTH_REALM, NULL);
+  soup_auth_domain_add_path (digest, "/auth/digest");
+  soup_auth_domain_digest_set_auth_callback (digest, digest_password_cb, NULL, NULL);
+  soup_server_add_auth_domain (server->soup_server, digest);
   g_signal_connect (server->soup_server, "request-started",
                     G_CALLBACK (soup_request_started_cb), server);
 

@@ -37,6 +37,15 @@
  *   /gzip-zeros/N         200, N zero bytes gzip-compressed, with
  *                         "Content-Encoding: gzip" whatever was accepted
  *                         (a decompression bomb: 64 MiB is 64 KiB on the wire).
+ *   /auth/basic[?realm=R][&redirect=URL]  with "Authorization: Basic" of
+ *                         TEST_AUTH_USER:TEST_AUTH_PASSWORD, 200 "welcome user"
+ *                         (with ": N bytes, sha256 HEX" of a request body),
+ *                         or a 302 to URL; otherwise 401 with the page
+ *                         TEST_AUTH_PAGE and "WWW-Authenticate: Basic
+ *                         realm="R"" (default TEST_AUTH_REALM).
+ *   /auth/bearer[?realm=R][&redirect=URL]  the same with "Bearer TEST_AUTH_TOKEN".
+ *   /auth/digest          Digest (libsoup's), realm TEST_AUTH_REALM, the same
+ *                         user: 200 "welcome user".
  *   anything else         404 "not found".
  *
  * Raw fault server, on test_server_get_raw_uri(); one request per
@@ -55,7 +64,13 @@
  *   /chunked-bad          a chunked response whose chunk size is "ZZZ".
  *   http://…              a request with an absolute-form target, as sent
  *                         to a forward proxy: 200 "proxied " and the
- *                         target; counted under the path "proxied".
+ *                         target; counted under the path "proxied". A
+ *                         target with "/proxy-auth/" in it and no
+ *                         "Proxy-Authorization: Basic" of TEST_AUTH_USER:
+ *                         TEST_AUTH_PASSWORD gets a 407 with the page
+ *                         TEST_AUTH_PROXY_PAGE and "Proxy-Authenticate: Basic
+ *                         realm="TEST_AUTH_PROXY_REALM"", counted under
+ *                         "proxy-challenged".
  *   /switching-protocols  an unrequested "101 Switching Protocols", then
  *                         silence until the client closes.
  *   /header-forms         a 100 Continue with "X-Interim: yes", then a 200
@@ -90,6 +105,14 @@
 #pragma once
 
 #include <gio/gio.h>
+
+#define TEST_AUTH_USER        "user"
+#define TEST_AUTH_PASSWORD    "s3cret"
+#define TEST_AUTH_TOKEN       "t0ken"
+#define TEST_AUTH_REALM       "gcurl tests"
+#define TEST_AUTH_PAGE        "please log in"
+#define TEST_AUTH_PROXY_REALM "gcurl test proxy"
+#define TEST_AUTH_PROXY_PAGE  "proxy login required"
 
 G_BEGIN_DECLS
 

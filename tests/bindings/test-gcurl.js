@@ -411,6 +411,39 @@ async function sendAndSplice(server) {
     checkEqual(sha256(output.steal_as_bytes()), server.sha256[STREAM_SIZE], 'SHA-256 of the output');
 }
 
+// authenticate: a wrong password is asked again (retrying), a later answer gets the 200; declined, the 401.
+async function authenticate(server) {
+    const multi = GCurl.Multi.new();
+    const transfer = GCurl.Transfer.new(server.url('/auth/basic'));
+    const asked = [];
+
+    transfer.connect('authenticate', (t, auth, retrying) => {
+        asked.push([auth.get_scheme_name(), auth.get_realm(), auth.authority,
+            auth.is_for_proxy(), retrying].join('|'));
+        const password = asked.length === 1 ? 'wrong' : 's3cret';
+        // Answered from the main loop later, as after a password dialog.
+        GLib.idle_add(GLib.PRIORITY_DEFAULT, () => {
+            auth.authenticate('user', password);
+            return GLib.SOURCE_REMOVE;
+        });
+        return true;
+    });
+    const body = await withTimeout(multi.send_and_read_async(transfer, null), 'the response');
+    const authority = server.uri.replace('http://', '').replace(/\/$/, '');
+    checkEqual(asked.join(';'), `Basic|gcurl tests|${authority}|false|false;` +
+        `Basic|gcurl tests|${authority}|false|true`, 'the challenges asked');
+    checkEqual(new TextDecoder().decode(body.toArray()), 'welcome user', 'body');
+    checkEqual(transfer.get_status_code(), 200, 'status');
+
+    const declined = GCurl.Transfer.new(server.url('/auth/basic'));
+    declined.connect('authenticate', () => false);
+    const page = await withTimeout(multi.send_and_read_async(declined, null), 'the 401');
+    checkEqual(declined.get_status_code(), 401, 'status when declined');
+    checkEqual(new TextDecoder().decode(page.toArray()), 'please log in', "the 401's page");
+    checkEqual(declined.get_response_header('WWW-Authenticate'), 'Basic realm="gcurl tests"',
+        'the challenge');
+}
+
 const CASES = {
     'concurrent_transfers': concurrentTransfers,
     'bind_fraction': bindFraction,
@@ -422,6 +455,7 @@ const CASES = {
     'fail_on_http_error': failOnHttpError,
     'content_decoding': contentDecoding,
     'send_and_splice': sendAndSplice,
+    'authenticate': authenticate,
 };
 
 async function main() {

@@ -325,6 +325,44 @@ def test_fail_on_http_error(server):
     check_equal(transfer.get_body().get_data(), b"status 404", "the error page")
 
 
+def test_authenticate(server):
+    """authenticate: a wrong password is asked again (retrying), a later answer gets the 200."""
+    multi = GCurl.Multi.new()
+    transfer = GCurl.Transfer.new(server.url("/auth/basic"))
+    asked = []
+    outcome = []
+
+    def on_authenticate(transfer, auth, retrying):
+        asked.append((auth.get_scheme_name(), auth.get_realm(), auth.props.authority,
+                      auth.is_for_proxy(), retrying))
+        password = "wrong" if len(asked) == 1 else "s3cret"
+        # Answered from the main loop later, as after a password dialog.
+        GLib.idle_add(lambda: auth.authenticate("user", password) and False)
+        return True
+
+    transfer.connect("authenticate", on_authenticate)
+    multi.send_and_read_async(transfer, None,
+                              lambda multi, result: outcome.append(multi.send_and_read_finish(result)))
+    wait_until(lambda: outcome, "the response")
+    authority = server.uri[len("http://"):].rstrip("/")
+    check_equal(asked, [("Basic", "gcurl tests", authority, False, False),
+                        ("Basic", "gcurl tests", authority, False, True)], "the challenges asked")
+    check_equal(outcome[0].get_data(), b"welcome user", "body")
+    check_equal(transfer.get_status_code(), 200, "status")
+
+    # Declined: the 401 is the response, its page whole.
+    declined = GCurl.Transfer.new(server.url("/auth/basic"))
+    declined.connect("authenticate", lambda transfer, auth, retrying: False)
+    outcome.clear()
+    multi.send_and_read_async(declined, None,
+                              lambda multi, result: outcome.append(multi.send_and_read_finish(result)))
+    wait_until(lambda: outcome, "the 401")
+    check_equal(declined.get_status_code(), 401, "status when declined")
+    check_equal(outcome[0].get_data(), b"please log in", "the 401's page")
+    check_equal(declined.get_response_header("WWW-Authenticate"), 'Basic realm="gcurl tests"',
+                "the challenge")
+
+
 def test_content_decoding(server):
     """accept-encoding: "" (the default) decodes a gzip body; None gets it as served."""
     outcome = {}
@@ -438,6 +476,7 @@ CASES = [
     test_fail_on_http_error,
     test_content_decoding,
     test_send_and_splice,
+    test_authenticate,
 ]
 
 

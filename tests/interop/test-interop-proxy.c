@@ -733,6 +733,82 @@ test_server_auth_wrong (TestFixture   *fixture,
     }
 }
 
+/* The "authenticate" signal: a handler that answers @passwords in turn
+ * (NULL: it declines), and what it was asked. */
+typedef struct
+{
+  const char *passwords[3];
+  guint       n_calls;
+  GString    *log;       /* "scheme|realm|authority|server or proxy|retrying;" */
+} Asked;
+
+static gboolean
+authenticate_cb (GCurlTransfer *transfer,
+                 GCurlAuth     *auth,
+                 gboolean       retrying,
+                 Asked         *asked)
+{
+  const char *password = asked->n_calls < G_N_ELEMENTS (asked->passwords) ?
+                         asked->passwords[asked->n_calls] : NULL;
+
+  asked->n_calls++;
+  g_string_append_printf (asked->log, "%s|%s|%s|%s|%d;", g_curl_auth_get_scheme_name (auth),
+                          g_curl_auth_get_realm (auth), g_curl_auth_get_authority (auth),
+                          g_curl_auth_is_for_proxy (auth) ? "proxy" : "server", retrying);
+  if (password == NULL)
+    return FALSE;
+
+  g_curl_auth_authenticate (auth, INTEROP_USER, password);
+  return TRUE;
+}
+
+/* "host:port" of @url, which has its port. */
+static char *
+authority_of (const char *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+
+  g_assert_nonnull (uri);
+  return g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri));
+}
+
+/* Apache's Basic and Digest through "authenticate": a wrong password is asked again, retrying; then the 200. */
+static void
+test_server_authenticate (TestFixture   *fixture,
+                          gconstpointer  data)
+{
+  const Case *c = data;
+  InteropServer *apache = &servers[INTEROP_APACHE];
+  Asked asked = { { "wrong", INTEROP_PASSWORD }, 0, g_string_new (NULL) };
+  g_autoptr(GCurlTransfer) transfer = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *authority = NULL;
+  g_autofree char *expected = NULL;
+  const char *scheme = g_str_equal (c->area, "digest") ? "Digest" : "Basic";
+  TestRecorder recorder;
+
+  if (!require_servers (c))
+    {
+      g_string_free (asked.log, TRUE);
+      return;
+    }
+
+  url = g_strdup_printf ("%s/%s/%s", c->tls ? apache->tls_url : apache->url, c->area, SMALL_PATH);
+  authority = authority_of (url);
+  expected = g_strdup_printf ("%s|" INTEROP_REALM "|%s|server|0;%s|" INTEROP_REALM "|%s|server|1;",
+                              scheme, authority, scheme, authority);
+  transfer = transfer_new (url);
+  g_signal_connect (transfer, "authenticate", G_CALLBACK (authenticate_cb), &asked);
+  test_recorder_attach (&recorder, transfer);
+  test_run_transfer (fixture->multi, transfer);
+
+  assert_pattern_response (transfer, &recorder, SMALL_SIZE);
+  g_assert_cmpstr (asked.log->str, ==, expected);
+  g_test_message ("%s: asked %s", url, asked.log->str);
+  test_recorder_clear (&recorder);
+  g_string_free (asked.log, TRUE);
+}
+
 /* A transfer through squid-auth (its URL has no credentials), with
  * @userpwd and @auth (if @userpwd) on the raw handle. */
 static GCurlTransfer *
@@ -825,6 +901,61 @@ test_proxy_auth (TestFixture   *fixture,
       g_assert_cmpint (exit_code, ==, 0);
       g_assert_cmpstr (out, ==, "200");
     }
+}
+
+/* squid's 407, to a CONNECT (https) and to a GET (http), through "authenticate": the proxy is asked, then the 200. */
+static void
+test_proxy_authenticate (TestFixture   *fixture,
+                         gconstpointer  data)
+{
+  const Case *c = data;
+  InteropServer *proxy = &servers[INTEROP_SQUID_AUTH];
+  InteropServer *origin = &servers[INTEROP_NGINX];
+  g_autofree char *authority = NULL;
+  g_autofree char *expected = NULL;
+  guint tls;
+
+  if (!require_servers (c))
+    return;
+
+  authority = authority_of (proxy->url);
+  expected = g_strdup_printf ("Basic|" INTEROP_REALM "|%s|proxy|0;Basic|" INTEROP_REALM
+                              "|%s|proxy|1;", authority, authority);
+
+  for (tls = 0; tls < 2; tls++)
+    {
+      Asked asked = { { "wrong", INTEROP_PASSWORD }, 0, g_string_new (NULL) };
+      g_autofree char *url = g_strdup_printf ("%s/%s", tls ? origin->tls_url : origin->url,
+                                              tls ? BIG_PATH : SMALL_PATH);
+      g_autoptr(GCurlTransfer) transfer = squid_auth_transfer_new (fixture, url, NULL, 0);
+      TestRecorder recorder;
+
+      g_signal_connect (transfer, "authenticate", G_CALLBACK (authenticate_cb), &asked);
+      test_recorder_attach (&recorder, transfer);
+      test_run_transfer (fixture->multi, transfer);
+
+      assert_pattern_response (transfer, &recorder, tls ? BIG_SIZE : SMALL_SIZE);
+      assert_went_through (transfer, proxy);
+      g_assert_cmpstr (asked.log->str, ==, expected);
+      g_test_message ("%s through squid-auth: asked %s", url, asked.log->str);
+      test_recorder_clear (&recorder);
+      g_string_free (asked.log, TRUE);
+    }
+
+  /* Declined: the tunnel's 407 fails the transfer, as without a handler. */
+  {
+    Asked asked = { { NULL }, 0, g_string_new (NULL) };
+    g_autofree char *url = g_strdup_printf ("%s/%s", origin->tls_url, BIG_PATH);
+    g_autoptr(GCurlTransfer) transfer = squid_auth_transfer_new (fixture, url, NULL, 0);
+
+    g_signal_connect (transfer, "authenticate", G_CALLBACK (authenticate_cb), &asked);
+    test_run_transfer (fixture->multi, transfer);
+    g_assert_cmpuint (asked.n_calls, ==, 1);
+    test_assert_transfer_error (transfer, G_CURL_ERROR, G_CURL_ERROR_RECV_ERROR,
+                                G_CURL_TRANSFER_STATE_FAILED);
+    g_assert_nonnull (strstr (g_curl_transfer_get_error (transfer)->message, "407"));
+    g_string_free (asked.log, TRUE);
+  }
 }
 
 /* A 407 for a CONNECT is G_CURL_ERROR_RECV_ERROR naming the proxy; for a GET, the response. */
@@ -1418,6 +1549,17 @@ main (int    argc,
       c->auth = auths[i].auth;
       add_test (path, c, test_server_auth_wrong);
     }
+  for (i = 0; i < 2; i++)
+    for (tls = 0; tls < 2; tls++)
+      {
+        Case *c = case_new (KIND_BIT (INTEROP_APACHE));
+        g_autofree char *path = g_strdup_printf ("/interop/proxy/authenticate/%s/%s",
+                                                 auths[i].name, tls ? "https" : "http");
+
+        c->area = auths[i].area;
+        c->tls = tls;
+        add_test (path, c, test_server_authenticate);
+      }
   {
     Case *c = case_new (KIND_BIT (INTEROP_SQUID_AUTH) | KIND_BIT (INTEROP_NGINX));
 
@@ -1428,6 +1570,8 @@ main (int    argc,
     add_test ("/interop/proxy/auth/squid-auth/any", c, test_proxy_auth);
     c = case_new (KIND_BIT (INTEROP_SQUID_AUTH) | KIND_BIT (INTEROP_NGINX));
     add_test ("/interop/proxy/auth/squid-auth/refused", c, test_proxy_auth_refused);
+    c = case_new (KIND_BIT (INTEROP_SQUID_AUTH) | KIND_BIT (INTEROP_NGINX));
+    add_test ("/interop/proxy/authenticate/squid-auth", c, test_proxy_authenticate);
   }
 
   /* 3. */
