@@ -250,6 +250,8 @@ decide (GCurlAuth      *self,
  * g_curl_auth_get_scheme_name:
  * @auth: a challenge
  *
+ * Gets the scheme libcurl answers the challenge with.
+ *
  * Returns: the scheme libcurl answers with: "Basic", "Digest", "NTLM",
  *   "Negotiate" or "Bearer"
  *
@@ -267,6 +269,9 @@ g_curl_auth_get_scheme_name (GCurlAuth *auth)
  * g_curl_auth_get_realm:
  * @auth: a challenge
  *
+ * Gets the realm the challenge names: what to show the user, with the
+ * authority, when asking for a password.
+ *
  * Returns: (nullable): the realm the challenge names, or %NULL
  *
  * Since: 1.0
@@ -283,6 +288,9 @@ g_curl_auth_get_realm (GCurlAuth *auth)
  * g_curl_auth_get_authority:
  * @auth: a challenge
  *
+ * Gets who asks: the server of the request (after the redirects followed
+ * so far), or the proxy.
+ *
  * Returns: who asks, as "host:port" (an IPv6 address in brackets)
  *
  * Since: 1.0
@@ -298,6 +306,8 @@ g_curl_auth_get_authority (GCurlAuth *auth)
 /**
  * g_curl_auth_is_for_proxy:
  * @auth: a challenge
+ *
+ * Gets whether the proxy asks, rather than the server.
  *
  * Returns: %TRUE if the proxy asks (a 407), %FALSE if the server does
  *

@@ -417,9 +417,10 @@ async function authenticate(server) {
     const transfer = GCurl.Transfer.new(server.url('/auth/basic'));
     const asked = [];
 
+    // The property is_for_proxy hides the method of the same name in GJS.
     transfer.connect('authenticate', (t, auth, retrying) => {
         asked.push([auth.get_scheme_name(), auth.get_realm(), auth.authority,
-            auth.is_for_proxy(), retrying].join('|'));
+            auth.is_for_proxy, retrying].join('|'));
         const password = asked.length === 1 ? 'wrong' : 's3cret';
         // Answered from the main loop later, as after a password dialog.
         GLib.idle_add(GLib.PRIORITY_DEFAULT, () => {
