@@ -26,6 +26,9 @@ typedef enum
 {
   G_CURL_RUN_FINISHED,   /* queue "finished" */
   G_CURL_RUN_RESTART,    /* add the handle again: a redirect */
+  G_CURL_RUN_HOLD,       /* out of libcurl until its flush decides (a
+                          * certificate to accept): g_curl_engine_submit()
+                          * or g_curl_engine_end_run() then */
 } GCurlRunDoneAction;
 
 /* How the engine calls up, always from its main context and never from

@@ -105,6 +105,7 @@ on_message (CURLMsg  *message,
 {
   GCurlEngine *self = user_data;
   GCurlRun *run = NULL;
+  GCurlRunDoneAction action;
   CURLMcode mcode;
 
   curl_easy_getinfo (message->easy_handle, CURLINFO_PRIVATE, &run);
@@ -115,7 +116,14 @@ on_message (CURLMsg  *message,
   GCURL_RUN_DEBUG (run, "%p %s: libcurl done: %s", run->object, run->funcs->describe (run),
                    curl_easy_strerror (message->data.result));
 
-  if (run->funcs->done (run, message->data.result) == G_CURL_RUN_RESTART)
+  action = run->funcs->done (run, message->data.result);
+  /* Application code decides, from the flush (never from here). */
+  if (action == G_CURL_RUN_HOLD)
+    {
+      queue_move (run, &self->dirty);
+      return G_SOURCE_CONTINUE;
+    }
+  if (action == G_CURL_RUN_RESTART)
     {
       mcode = curl_multi_add_handle (self->handle, run->easy);
       if (mcode == CURLM_OK)
