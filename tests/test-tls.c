@@ -954,6 +954,116 @@ test_client_bad (Fixture       *fixture,
   g_assert_cmpuint (fixture->server.n_requests, ==, 0);
 }
 
+/* Makes a softhsm2 token in the test's directory, with the client's key
+ * on it; returns the key's PKCS#11 URI (with its PIN), or NULL with the
+ * reason to skip in @why. */
+#define TOKEN_LABEL "gcurl-test"
+#define TOKEN_PIN   "1234"
+
+static char *
+make_token (char **why)
+{
+  g_autofree char *softhsm = g_find_program_in_path ("softhsm2-util");
+  g_autofree char *tokens = g_build_filename (tmp_dir, "tokens", NULL);
+  g_autofree char *config = g_build_filename (tmp_dir, "softhsm2.conf", NULL);
+  g_autofree char *config_text = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *pkcs8[] = {
+    "pkcs8", "-topk8", "-nocrypt", "-in", "client.key", "-out", "client.pkcs8.pem", NULL
+  };
+  const char *init_argv[] = {
+    "softhsm2-util", "--init-token", "--free", "--label", TOKEN_LABEL,
+    "--pin", TOKEN_PIN, "--so-pin", "5678", NULL
+  };
+  const char *import_argv[] = {
+    "softhsm2-util", "--import", "client.pkcs8.pem", "--token", TOKEN_LABEL,
+    "--label", "client-key", "--id", "01", "--pin", TOKEN_PIN, NULL
+  };
+  const char * const *steps[] = { init_argv, import_argv };
+
+  if (softhsm == NULL)
+    {
+      *why = g_strdup ("softhsm2-util is not installed (Debian package softhsm2)");
+      return NULL;
+    }
+  if (!g_file_test ("/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so", G_FILE_TEST_EXISTS) &&
+      !g_file_test ("/usr/lib/aarch64-linux-gnu/engines-3/pkcs11.so", G_FILE_TEST_EXISTS))
+    {
+      *why = g_strdup ("OpenSSL's pkcs11 engine is not installed "
+                       "(Debian package libengine-pkcs11-openssl)");
+      return NULL;
+    }
+
+  /* softhsm2 reads this when the engine loads it, in the first handshake
+   * that needs the key: this test's, the last of the program. */
+  config_text = g_strdup_printf ("directories.tokendir = %s\nobjectstore.backend = file\n"
+                                 "log.level = ERROR\n", tokens);
+  g_assert_true (g_file_set_contents (config, config_text, -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir (tokens, 0700), ==, 0);
+  g_setenv ("SOFTHSM2_CONF", config, TRUE);
+
+  g_assert_true (run_openssl (pkcs8, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      int status;
+
+      g_assert_true (g_spawn_sync (tmp_dir, (char **) steps[i], NULL,
+                                   G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                   NULL, NULL, NULL, NULL, &status, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_spawn_check_wait_status (status, &error));
+      g_assert_no_error (error);
+    }
+
+  return g_strdup ("pkcs11:token=" TOKEN_LABEL ";object=client-key;type=private"
+                   "?pin-value=" TOKEN_PIN);
+}
+
+/* The client's key on a softhsm2 token (through libcurl's OpenSSL engine): the server names the client. */
+static void
+test_client_pkcs11 (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = NULL;
+  g_autoptr(GTlsCertificate) on_token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *why = NULL;
+  g_autofree char *key_uri = NULL;
+  g_autofree char *cert_pem = NULL;
+  g_autofree char *body = NULL;
+
+  if (!can_run ())
+    return;
+  key_uri = make_token (&why);
+  if (key_uri == NULL)
+    {
+      g_test_skip (why);
+      return;
+    }
+
+  /* GLib 2.74 makes a certificate with a key on a token like this (its
+   * g_tls_certificate_new_from_pkcs11_uris() wants the certificate on the
+   * token too). */
+  cert_pem = pem_of (client_cert);
+  on_token = g_initable_new (g_tls_backend_get_certificate_type (g_tls_backend_get_default ()),
+                             NULL, &error, "certificate-pem", cert_pem,
+                             "private-key-pkcs11-uri", key_uri, NULL);
+  g_assert_no_error (error);
+
+  fixture->server.require_client = TRUE;
+  g_object_set (fixture->multi, "tls-ca-file", ca_file, NULL);
+  transfer = transfer_new (&fixture->server, "/whoami");
+  g_object_set (transfer, "tls-client-certificate", on_token, NULL);
+  test_run_transfer (fixture->multi, transfer);
+
+  g_assert_no_error ((GError *) g_curl_transfer_get_error (transfer));
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+  body = test_body_string (transfer);
+  g_assert_cmpstr (body, ==, "client: CN=libgcurlmulti test client");
+}
+
 #define ADD_TEST(path, func, data) \
   g_test_add (path, Fixture, data, fixture_setup, func, fixture_teardown)
 
@@ -980,6 +1090,7 @@ main (int   argc,
   ADD_TEST ("/tls/accept/cross-origin-redirect", test_accept_cross_origin, &self_signed);
   ADD_TEST ("/tls/client/pem", test_client_pem, NULL);
   ADD_TEST ("/tls/client/bad", test_client_bad, NULL);
+  ADD_TEST ("/tls/client/pkcs11", test_client_pkcs11, NULL);
 
   ret = g_test_run ();
 
