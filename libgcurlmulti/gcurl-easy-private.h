@@ -16,6 +16,7 @@
 #include "gcurl-request-options-private.h"
 #include "gcurl-sink-private.h"
 #include "gcurl-stall-private.h"
+#include "gcurl-tls-private.h"
 #include "gcurl-upload-private.h"
 
 G_BEGIN_DECLS
@@ -117,6 +118,8 @@ struct _GCurlEasy
 
   GCurlRateLimit      rate;
   GCurlStall          stall;
+  GCurlTls            tls;              /* the TLS peer, trust decisions, the
+                                         * client certificate */
 
   /* Authentication: a 401 or 407 held for the transfer's "authenticate"
    * handler, whose answer either sends the request again with credentials
@@ -152,6 +155,9 @@ GCurlRunDoneAction g_curl_easy_done     (GCurlEasy           *self,
                                          CURLcode             result,
                                          GError             **error);
 gboolean    g_curl_easy_is_running      (GCurlEasy           *self);
+gboolean    g_curl_easy_accept_certificate (GCurlEasy        *self,
+                                            gboolean          accepted,
+                                            GError          **error);
 void        g_curl_easy_unpause         (GCurlEasy           *self);
 void        g_curl_easy_pause           (GCurlEasy           *self);
 void        g_curl_easy_resume          (GCurlEasy           *self);

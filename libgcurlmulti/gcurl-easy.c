@@ -524,6 +524,7 @@ prereq_cb (void *user_data,
     }
   if (self->phase != G_CURL_PHASE_BODY)
     advance_phase (self, G_CURL_PHASE_ACTIVE);
+  g_curl_tls_connected (&self->tls, self->handle, current_url (self));
 
   return CURL_PREREQFUNC_OK;
 }
@@ -596,6 +597,7 @@ g_curl_easy_init (GCurlEasy           *self,
   self->phase = G_CURL_PHASE_IDLE;
   self->download_size = -1;
   set_constant_options (self);
+  g_curl_tls_init (&self->tls, self->handle);
   g_curl_run_init (&self->run, funcs, owner, self->handle);
   g_curl_upload_init (&self->upload, &upload_funcs, self, owner);
   g_curl_memory_sink_init (&self->memory);
@@ -628,6 +630,7 @@ g_curl_easy_clear (GCurlEasy *self)
   g_curl_log_clear (&self->log);
   g_clear_pointer (&self->challenge_body, g_byte_array_unref);
   g_clear_error (&self->challenge_error);
+  g_curl_tls_clear (&self->tls);
 }
 
 /* libcurl's account of the traffic, for log-level: only queued here (see
@@ -983,6 +986,12 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
                                      &self->applied, error))
     return FALSE;
 
+  /* Verified again, whatever the last run accepted. */
+  g_curl_tls_begin_run (&self->tls, self->handle);
+  if (!g_curl_tls_set_client_certificate (&self->tls, self->handle,
+                                          effective.tls_client_certificate, error))
+    return FALSE;
+
   /* An explicit proxy, the transfer's or the multi's, or libcurl's own
    * choice (its environment variables) until the multi's proxy resolver
    * has answered for this URL. */
@@ -1117,6 +1126,8 @@ drop_raw_credentials (GCurlEasy *self)
   /* The "authenticate" handler's too: they were the first origin's. */
   self->server_auth_set = FALSE;
   self->server_tries = 0;
+  /* The client certificate of the properties goes on the next run. */
+  g_curl_tls_forget_client_certificate (&self->tls);
 }
 
 static GCurlRunDoneAction
@@ -1166,6 +1177,8 @@ follow_redirect (GCurlEasy  *self,
     {
       self->send_headers = FALSE;
       drop_raw_credentials (self);
+      /* A certificate accepted for one origin says nothing of another. */
+      g_curl_tls_drop_pin (&self->tls, self->handle);
     }
   self->current_method = step.method;
   self->send_body = step.send_body;
@@ -1237,6 +1250,17 @@ handle_done (GCurlEasy  *self,
       g_set_error (error, G_CURL_ERROR, G_CURL_ERROR_FILESIZE_EXCEEDED,
                    _("The response from %s is larger than the %s a body in memory may take"),
                    shown_url (self), limit);
+      return G_CURL_RUN_FINISHED;
+    }
+
+  /* A certificate that did not verify: "accept-certificate" may trust
+   * it, from the flush. */
+  if (result == CURLE_PEER_FAILED_VERIFICATION &&
+      g_curl_tls_should_ask (&self->tls, current_url (self)))
+    return G_CURL_RUN_HOLD;
+  if (result == CURLE_SSL_PINNEDPUBKEYNOTMATCH && self->tls.pin != NULL)
+    {
+      g_propagate_error (error, g_curl_tls_pin_error (&self->tls, shown_url (self)));
       return G_CURL_RUN_FINISHED;
     }
 
@@ -1359,6 +1383,30 @@ g_curl_easy_done (GCurlEasy  *self,
     }
 
   return action;
+}
+
+/* The decision on a certificate g_curl_easy_done() held the run for
+ * (G_CURL_RUN_HOLD): accepted, its key is trusted for the rest of the run
+ * chain and the request is made again (TRUE: submit the run again);
+ * otherwise FALSE with the error to end the run with. */
+gboolean
+g_curl_easy_accept_certificate (GCurlEasy  *self,
+                                gboolean    accepted,
+                                GError    **error)
+{
+  self->tls.deciding = FALSE;
+  if (!accepted)
+    {
+      g_propagate_error (error, g_curl_tls_untrusted_error (&self->tls));
+      return FALSE;
+    }
+
+  g_curl_tls_accept (&self->tls, self->handle);
+  if (self->send_body && self->upload.stream != NULL && !upload_rewind (self, error))
+    return FALSE;
+  reset_response (self, self->memory.limit);
+
+  return TRUE;
 }
 
 /* Whether the run is in an engine and libcurl is not done with it. */

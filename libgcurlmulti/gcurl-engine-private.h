@@ -26,9 +26,11 @@ typedef enum
 {
   G_CURL_RUN_FINISHED,   /* queue "finished" */
   G_CURL_RUN_RESTART,    /* add the handle again: a redirect */
-  G_CURL_RUN_HOLD,       /* keep the run, out of libcurl, until its owner
-                          * submits it again or finishes it
-                          * (g_curl_engine_finish_held()) */
+  G_CURL_RUN_HOLD,       /* out of libcurl, still running, until its flush
+                          * decides (a certificate to accept, a challenge to
+                          * answer): g_curl_engine_submit(),
+                          * g_curl_engine_end_run() or
+                          * g_curl_engine_finish_held() then */
 } GCurlRunDoneAction;
 
 /* How the engine calls up, always from its main context and never from

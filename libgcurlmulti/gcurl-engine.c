@@ -117,9 +117,13 @@ on_message (CURLMsg  *message,
                    curl_easy_strerror (message->data.result));
 
   action = run->funcs->done (run, message->data.result);
-  /* Out of libcurl, still running: its owner decides what comes next. */
+  /* Out of libcurl, still running: application code decides what comes
+   * next, from the flush (never from here). */
   if (action == G_CURL_RUN_HOLD)
-    return G_SOURCE_CONTINUE;
+    {
+      queue_move (run, &self->dirty);
+      return G_SOURCE_CONTINUE;
+    }
 
   if (action == G_CURL_RUN_RESTART)
     {

@@ -97,6 +97,7 @@ enum {
   PROP_REDIRECT_PROTOCOLS,
   PROP_ACCEPT_ENCODING,
   PROP_LOG_LEVEL,
+  PROP_TLS_CLIENT_CERTIFICATE,
   N_PROPS
 };
 
@@ -285,6 +286,9 @@ g_curl_multi_get_property (GObject    *object,
     case PROP_TLS_CA_FILE:
       g_value_set_string (value, self->defaults.tls_ca_file);
       break;
+    case PROP_TLS_CLIENT_CERTIFICATE:
+      g_value_set_object (value, self->defaults.tls_client_certificate);
+      break;
     case PROP_USER_AGENT:
       g_value_set_string (value, self->defaults.user_agent);
       break;
@@ -379,6 +383,11 @@ g_curl_multi_set_property (GObject      *object,
       break;
     case PROP_TLS_CA_FILE:
       set_default_string (self, G_CURL_OPTION_TLS_CA_FILE, g_value_get_string (value), prop_id);
+      break;
+    case PROP_TLS_CLIENT_CERTIFICATE:
+      if (g_curl_request_options_set_client_certificate (&self->defaults,
+                                                         g_value_get_object (value)))
+        g_object_notify_by_pspec (object, pspec);
       break;
     case PROP_USER_AGENT:
       set_default_string (self, G_CURL_OPTION_USER_AGENT, g_value_get_string (value), prop_id);
@@ -582,6 +591,30 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    */
   properties[PROP_TLS_CA_FILE] =
     g_param_spec_string ("tls-ca-file", NULL, NULL, NULL,
+                         GCURL_PARAM_READWRITE);
+
+  /**
+   * GCurlMulti:tls-client-certificate:
+   *
+   * The certificate the transfers present when a server asks for one, with
+   * its private key, or %NULL for none; a transfer's own
+   * [property@GCurl.Transfer:tls-client-certificate] replaces it.
+   *
+   * The certificate comes from its [property@Gio.TlsCertificate:certificate-pem]
+   * (with its issuers') or its [property@Gio.TlsCertificate:pkcs11-uri]; the
+   * key from its [property@Gio.TlsCertificate:private-key-pem] or, on a
+   * PKCS#11 token, its [property@Gio.TlsCertificate:private-key-pkcs11-uri]
+   * (through libcurl's OpenSSL engine `pkcs11`, from the Debian package
+   * libengine-pkcs11-openssl; a PIN goes in the URI as `pin-value`). A
+   * certificate without a key fails the transfers with
+   * %G_CURL_ERROR_SSL_CERTPROBLEM. Like headers the application sets, it
+   * goes to the origin of the URL only: a redirect to another origin is
+   * made without it. It applies to transfers started after it is set.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TLS_CLIENT_CERTIFICATE] =
+    g_param_spec_object ("tls-client-certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE,
                          GCURL_PARAM_READWRITE);
 
   /**

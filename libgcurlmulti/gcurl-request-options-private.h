@@ -6,7 +6,7 @@
 #pragma once
 
 #include <curl/curl.h>
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -39,6 +39,8 @@ typedef struct
   int      log_level;          /* GCurlLogLevel; the multi's only (-1 elsewhere) */
   GArray  *headers;            /* (nullable) (owned): GCurlHeader, the multi's
                                 * default headers (a run copies them) */
+  GTlsCertificate *tls_client_certificate;  /* (nullable) (owned): NULL unset
+                                             * (the multi's: none) */
   guint    serial;             /* changed by g_curl_request_options_touch() */
 } GCurlRequestOptions;
 
@@ -75,6 +77,8 @@ typedef enum
 void     g_curl_request_options_init    (GCurlRequestOptions       *options);
 void     g_curl_request_options_clear   (GCurlRequestOptions       *options);
 void     g_curl_request_options_touch   (GCurlRequestOptions       *options);
+gboolean g_curl_request_options_set_client_certificate (GCurlRequestOptions *options,
+                                                        GTlsCertificate     *certificate);
 gboolean g_curl_request_options_set_string (GCurlRequestOptions    *options,
                                             char                  **field,
                                             const char             *value);

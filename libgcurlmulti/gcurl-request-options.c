@@ -33,6 +33,7 @@ g_curl_request_options_init (GCurlRequestOptions *options)
   options->fail_on_http_error = -1;
   options->log_level = -1;
   options->headers = NULL;
+  options->tls_client_certificate = NULL;
   g_curl_request_options_touch (options);
 }
 
@@ -46,6 +47,20 @@ g_curl_request_options_clear (GCurlRequestOptions *options)
   g_clear_pointer (&options->redirect_protocols, g_free);
   g_clear_pointer (&options->accept_encoding, g_free);
   g_clear_pointer (&options->headers, g_array_unref);
+  g_clear_object (&options->tls_client_certificate);
+}
+
+/* Sets (or with %NULL unsets) the client certificate; returns whether it
+ * changed. */
+gboolean
+g_curl_request_options_set_client_certificate (GCurlRequestOptions *options,
+                                               GTlsCertificate     *certificate)
+{
+  if (!g_set_object (&options->tls_client_certificate, certificate))
+    return FALSE;
+
+  g_curl_request_options_touch (options);
+  return TRUE;
 }
 
 /* Sets (or with %NULL removes) a default header. Returns whether anything
@@ -255,6 +270,7 @@ g_curl_request_options_merge (const GCurlRequestOptions *defaults,
   /* Only the multi has default headers; a transfer's own are its request
    * headers, which win over them (g_curl_easy_begin_run()). */
   effective->headers = defaults->headers;
+  MERGE_STRING (tls_client_certificate);
 #undef MERGE_STRING
 #undef MERGE_NUMBER
   effective->serial = 0;

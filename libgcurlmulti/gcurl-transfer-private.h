@@ -44,6 +44,8 @@ const char             *g_curl_transfer_get_shown_url (GCurlTransfer            
 typedef struct _GCurlEasy GCurlEasy;
 GCurlEasy              *g_curl_transfer_get_easy     (GCurlTransfer             *self);
 const GCurlProgress    *g_curl_transfer_get_progress (GCurlTransfer             *self);
+/* The transfer's own settings, made when first needed. */
+GCurlRequestOptions    *g_curl_transfer_ensure_options (GCurlTransfer           *self);
 
 /* The GIO layer (send_async, its stream, download_async) */
 const GCurlTransferEnding *g_curl_transfer_get_ending (GCurlTransfer            *self);
@@ -65,6 +67,23 @@ void                    g_curl_transfer_set_fresh_connect (GCurlTransfer        
 void                    g_curl_transfer_set_resume_from (GCurlTransfer          *self,
                                                          gint64                  offset,
                                                          gboolean                filetime);
+
+/* The TLS side of the transfer, in gcurl-transfer-tls.c: its properties
+ * are installed from @first_prop_id on, and reach it through the
+ * transfer's get and set functions; the flush and "finished" let it
+ * report. */
+void                    g_curl_transfer_tls_class_init   (GObjectClass  *object_class,
+                                                          guint          first_prop_id);
+void                    g_curl_transfer_tls_get_property (GCurlTransfer *self,
+                                                          guint          prop_id,
+                                                          GValue        *value,
+                                                          GParamSpec    *pspec);
+void                    g_curl_transfer_tls_set_property (GCurlTransfer *self,
+                                                          guint          prop_id,
+                                                          const GValue  *value,
+                                                          GParamSpec    *pspec);
+gboolean                g_curl_transfer_tls_flush        (GCurlTransfer *self);
+void                    g_curl_transfer_tls_notify       (GCurlTransfer *self);
 
 /* Test hook: when the stall watch last saw the transfer receive something
  * (or a hold end), monotonic µs. */

@@ -180,8 +180,8 @@ g_curl_transfer_finalize (GObject *object)
   G_OBJECT_CLASS (g_curl_transfer_parent_class)->finalize (object);
 }
 
-static GCurlRequestOptions *
-ensure_options (GCurlTransfer *self)
+GCurlRequestOptions *
+g_curl_transfer_ensure_options (GCurlTransfer *self)
 {
   if (self->options == NULL)
     {
@@ -219,11 +219,11 @@ set_option (GCurlTransfer *self,
     {
       if (g_value_get_string (value) == NULL && self->options == NULL)
         return;
-      changed = g_curl_request_options_set_checked (ensure_options (self), option,
+      changed = g_curl_request_options_set_checked (g_curl_transfer_ensure_options (self), option,
                                                     g_value_get_string (value), property);
     }
   else
-    changed = g_curl_request_options_set_number (ensure_options (self), option,
+    changed = g_curl_request_options_set_number (g_curl_transfer_ensure_options (self), option,
                                                  G_VALUE_HOLDS_INT (value)
                                                  ? (gint64) g_value_get_int (value)
                                                  : G_VALUE_HOLDS_BOOLEAN (value)
@@ -312,7 +312,7 @@ g_curl_transfer_get_property (GObject    *object,
                            self->options->fail_on_http_error > 0);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      g_curl_transfer_tls_get_property (self, prop_id, value, pspec);
     }
 }
 
@@ -350,7 +350,7 @@ g_curl_transfer_set_property (GObject      *object,
       set_option (self, prop_id, value);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      g_curl_transfer_tls_set_property (self, prop_id, value, pspec);
     }
 }
 
@@ -676,6 +676,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
     g_param_spec_string ("effective-url", NULL, NULL, NULL, GCURL_PARAM_READABLE);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  g_curl_transfer_tls_class_init (object_class, N_PROPS);
 
   /**
    * GCurlTransfer::progress:
@@ -1529,6 +1530,8 @@ run_flush (GCurlRun *run,
 
   g_curl_easy_read_ahead (easy);
   g_curl_easy_emit_log (easy);
+  if (g_curl_transfer_tls_flush (self))
+    return TRUE;
 
   if (self->auth_unasked)
     ask_authenticate (self);
@@ -1620,6 +1623,7 @@ run_finish (GCurlRun *run)
   ending.outer = self->ending;
   self->ending = &ending;
 
+  g_curl_transfer_tls_notify (self);
   notify_props (self, changed);
 
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);

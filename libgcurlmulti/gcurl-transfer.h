@@ -129,5 +129,9 @@ GCURL_AVAILABLE_IN_ALL
 void                g_curl_transfer_resume               (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL
 void                g_curl_transfer_cancel               (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+GTlsCertificate    *g_curl_transfer_get_tls_peer_certificate        (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+GTlsCertificateFlags g_curl_transfer_get_tls_peer_certificate_errors (GCurlTransfer *self);
 
 G_END_DECLS

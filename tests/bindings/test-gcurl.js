@@ -445,6 +445,118 @@ async function authenticate(server) {
         'the challenge');
 }
 
+// TLS_BODY_SIZE bytes (i * 7 + 3) & 0xff: what the TLS server answers.
+const TLS_BODY_SIZE = 65543;
+const TLS_BODY = Uint8Array.from({length: TLS_BODY_SIZE}, (_, i) => (i * 7 + 3) & 0xff);
+
+// A GIO TLS server on 127.0.0.1 with a self-signed certificate (made with
+// openssl), answering every request on a connection with TLS_BODY.
+function startTlsServer() {
+    const directory = GLib.dir_make_tmp('gcurl-gjs-tls-XXXXXX');
+    const key = `${directory}/server.key`;
+    const pem = `${directory}/server.pem`;
+    const [, , , status] = GLib.spawn_sync(directory, ['openssl', 'req', '-x509', '-newkey', 'ec',
+        '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-keyout', key,
+        '-out', pem, '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+    null, GLib.SpawnFlags.SEARCH_PATH, null);
+    GLib.spawn_check_wait_status(status);
+    const certificate = Gio.TlsCertificate.new_from_files(pem, key);
+    const service = Gio.SocketService.new();
+    const [, bound] = service.add_address(Gio.InetSocketAddress.new_from_string('127.0.0.1', 0),
+        Gio.SocketType.STREAM, Gio.SocketProtocol.TCP, null);
+    const head = new TextEncoder().encode(`HTTP/1.1 200 OK\r\nContent-Length: ${TLS_BODY_SIZE}\r\n\r\n`);
+    const response = new Uint8Array(head.length + TLS_BODY_SIZE);
+    response.set(head);
+    response.set(TLS_BODY, head.length);
+
+    async function serve(tls) {
+        try {
+            for (;;) {
+                // eslint-disable-next-line no-await-in-loop
+                const request = await tls.get_input_stream().read_bytes_async(65536,
+                    GLib.PRIORITY_DEFAULT, null);
+                if (request.get_size() === 0)
+                    break;
+                tls.get_output_stream().write_all(response, null);
+            }
+        } catch (e) {
+            // The client refused the handshake.
+        }
+        tls.close(null);
+    }
+
+    service.connect('incoming', (s, connection) => {
+        serve(Gio.TlsServerConnection.new(connection, certificate));
+        return true;
+    });
+    service.start();
+    return {
+        certificate,
+        url: `https://127.0.0.1:${bound.get_port()}/`,
+        close() {
+            service.stop();
+            service.close();
+            for (const file of [key, pem])
+                GLib.unlink(file);
+            GLib.rmdir(directory);
+        },
+    };
+}
+
+function runTransfer(multi, transfer) {
+    const finished = new Promise(resolve => {
+        const id = transfer.connect('finished', () => {
+            transfer.disconnect(id);
+            resolve();
+        });
+    });
+    multi.add_transfer(transfer);
+    return withTimeout(finished, "'finished'");
+}
+
+async function acceptCertificate() {
+    const tlsServer = startTlsServer();
+    try {
+        const multi = GCurl.Multi.new();
+        const asked = [];
+        const handler = answer => (transfer, peer, errors) => {
+            asked.push([peer, errors]);
+            return answer;
+        };
+
+        const accepted = GCurl.Transfer.new(tlsServer.url);
+        accepted.connect('accept-certificate', handler(true));
+        await runTransfer(multi, accepted);
+        checkEqual(accepted.get_error(), null, 'error of the accepted transfer');
+        checkEqual(accepted.get_status_code(), 200, 'status');
+        checkEqual(sha256(accepted.get_body()),
+            GLib.compute_checksum_for_data(GLib.ChecksumType.SHA256, TLS_BODY), 'SHA-256 of the body');
+        checkEqual(asked.length, 1, 'emissions of accept-certificate');
+        check(asked[0][0].is_same(tlsServer.certificate), 'the peer is the server certificate');
+        checkEqual(asked[0][1], Gio.TlsCertificateFlags.UNKNOWN_CA, 'the errors');
+        check(accepted.tls_peer_certificate.is_same(tlsServer.certificate), 'tls-peer-certificate');
+
+        const refused = GCurl.Transfer.new(tlsServer.url);
+        refused.connect('accept-certificate', handler(false));
+        const unhandled = GCurl.Transfer.new(tlsServer.url);
+        for (const transfer of [refused, unhandled]) {
+            // eslint-disable-next-line no-await-in-loop
+            await runTransfer(multi, transfer);
+            const error = transfer.get_error();
+            check(isError(error, GCurl.Error, GCurl.Error.PEER_FAILED_VERIFICATION),
+                `PEER_FAILED_VERIFICATION (${error})`);
+            checkEqual(error.message,
+                'The certificate of 127.0.0.1 is not trusted: unknown certificate authority', 'the message');
+            checkEqual(transfer.get_body(), null, 'no body');
+            checkEqual(asked.length, 2, 'emissions of accept-certificate');
+            check(transfer.get_tls_peer_certificate().is_same(tlsServer.certificate),
+                'the peer of the failed transfer');
+        }
+    } finally {
+        tlsServer.close();
+    }
+}
+
 const CASES = {
     'concurrent_transfers': concurrentTransfers,
     'bind_fraction': bindFraction,
@@ -457,6 +569,7 @@ const CASES = {
     'content_decoding': contentDecoding,
     'send_and_splice': sendAndSplice,
     'authenticate': authenticate,
+    'accept_certificate': acceptCertificate,
 };
 
 async function main() {

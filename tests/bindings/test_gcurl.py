@@ -465,6 +465,115 @@ def test_download(server):
                     "the directory holds the file and nothing else (no .part, no error page)")
 
 
+class TlsServer:
+    """A GIO TLS server on 127.0.0.1 with a self-signed certificate (made with
+    openssl), answering every request on a connection with TLS_BODY."""
+
+    def __init__(self, directory):
+        key = os.path.join(directory, "server.key")
+        pem = os.path.join(directory, "server.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                        "-keyout", key, "-out", pem, "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        self.certificate = Gio.TlsCertificate.new_from_files(pem, key)
+        self.connections = []
+        self.service = Gio.SocketService.new()
+        address = Gio.InetSocketAddress.new_from_string("127.0.0.1", 0)
+        _, bound = self.service.add_address(address, Gio.SocketType.STREAM,
+                                            Gio.SocketProtocol.TCP, None)
+        self.port = bound.get_port()
+        self.service.connect("incoming", self.on_incoming)
+        self.service.start()
+
+    def on_incoming(self, service, connection, source):
+        tls = Gio.TlsServerConnection.new(connection, self.certificate)
+        self.connections.append(tls)
+        self.read_request(tls)
+        return True
+
+    def read_request(self, tls):
+        tls.get_input_stream().read_bytes_async(65536, GLib.PRIORITY_DEFAULT, None,
+                                                self.on_request, tls)
+
+    def on_request(self, stream, result, tls):
+        try:
+            request = stream.read_bytes_finish(result)
+        except GLib.Error:       # the client refused the handshake
+            request = None
+        if request is None or request.get_size() == 0:
+            tls.close(None)
+            return
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(TLS_BODY)}\r\n\r\n".encode()
+        tls.get_output_stream().write_all(head + TLS_BODY, None)
+        self.read_request(tls)
+
+    def url(self):
+        return f"https://127.0.0.1:{self.port}/"
+
+    def close(self):
+        self.service.stop()
+        self.service.close()
+
+
+TLS_BODY = bytes((i * 7 + 3) & 0xFF for i in range(65_543))
+
+
+def run_transfer(multi, transfer):
+    finished = []
+    transfer.connect("finished", lambda t: finished.append(True))
+    multi.add_transfer(transfer)
+    wait_until(lambda: finished, "'finished'")
+
+
+def test_accept_certificate(server):
+    """accept-certificate: TRUE gets the exact body after one emission; FALSE and no handler fail with PEER_FAILED_VERIFICATION."""
+    with tempfile.TemporaryDirectory() as directory:
+        tls_server = TlsServer(directory)
+        try:
+            multi = GCurl.Multi.new()
+            asked = []
+
+            def accept(answer):
+                def handler(transfer, peer, errors):
+                    asked.append((peer, errors))
+                    return answer
+                return handler
+
+            accepted = GCurl.Transfer.new(tls_server.url())
+            accepted.connect("accept-certificate", accept(True))
+            run_transfer(multi, accepted)
+            check_equal(accepted.get_error(), None, "error of the accepted transfer")
+            check_equal(accepted.get_status_code(), 200, "status")
+            check_equal(sha256_of_bytes(accepted.get_body()), hashlib.sha256(TLS_BODY).hexdigest(),
+                        "SHA-256 of the body")
+            check_equal(len(asked), 1, "emissions of accept-certificate")
+            check(asked[0][0].is_same(tls_server.certificate), "the peer is the server's certificate")
+            check_equal(asked[0][1], Gio.TlsCertificateFlags.UNKNOWN_CA, "the errors")
+            check(accepted.props.tls_peer_certificate.is_same(tls_server.certificate),
+                  "tls-peer-certificate")
+
+            refused = GCurl.Transfer.new(tls_server.url())
+            refused.connect("accept-certificate", accept(False))
+            unhandled = GCurl.Transfer.new(tls_server.url())
+            for transfer, emissions in ((refused, 2), (unhandled, 2)):
+                run_transfer(multi, transfer)
+                error = transfer.get_error()
+                check(error is not None and
+                      error.matches(GCurl.error_quark(), GCurl.Error.PEER_FAILED_VERIFICATION),
+                      f"PEER_FAILED_VERIFICATION, got {error}")
+                check_equal(error.message,
+                            "The certificate of 127.0.0.1 is not trusted: unknown certificate authority",
+                            "the message")
+                check_equal(transfer.get_body(), None, "no body")
+                check_equal(len(asked), emissions, "emissions of accept-certificate")
+                check(transfer.get_tls_peer_certificate().is_same(tls_server.certificate),
+                      "the peer of the failed transfer")
+        finally:
+            tls_server.close()
+
+
 CASES = [
     test_concurrent_transfers,
     test_bind_fraction,
@@ -477,6 +586,7 @@ CASES = [
     test_content_decoding,
     test_send_and_splice,
     test_authenticate,
+    test_accept_certificate,
 ]
 
 
