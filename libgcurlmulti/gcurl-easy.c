@@ -533,6 +533,8 @@ g_curl_easy_clear (GCurlEasy *self)
   g_assert (self->run.engine == NULL);
 
   g_clear_pointer (&self->handle, curl_easy_cleanup);
+  /* Only once no handle uses its share. */
+  g_clear_pointer (&self->jar, g_curl_jar_unref);
   g_clear_pointer (&self->header_list, curl_slist_free_all);
   g_clear_pointer (&self->redirect_url, g_free);
   g_clear_pointer (&self->shown_url, g_free);
@@ -880,6 +882,9 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
    * has answered for this URL. */
   g_curl_easy_set_proxy (self, effective.proxy);
 
+  /* The multi's cookies and HSTS cache, if it has either. */
+  g_curl_jar_switch (&self->jar, effective.jar, self->handle);
+
   /* Wait for a connection in progress to the same origin to tell whether
    * it multiplexes, rather than open one more: only ALPN says so, so plain
    * http (HTTP/1.1 unless the application asked for more) never waits. */
@@ -1151,6 +1156,24 @@ handle_done (GCurlEasy  *self,
   return G_CURL_RUN_FINISHED;
 }
 
+/* libcurl upgrades an http:// URL its HSTS cache (the multi's jar) knows
+ * to https by itself: the request went where libcurl says, and that is the
+ * URL to report and to resolve a redirect against. */
+static void
+follow_hsts_upgrade (GCurlEasy *self)
+{
+  char *effective = NULL;
+
+  if (g_ascii_strncasecmp (current_url (self), "http:", 5) != 0 ||
+      curl_easy_getinfo (self->handle, CURLINFO_EFFECTIVE_URL, &effective) != CURLE_OK ||
+      effective == NULL || g_ascii_strncasecmp (effective, "https:", 6) != 0)
+    return;
+
+  g_free (self->redirect_url);
+  self->redirect_url = g_strdup (effective);
+  g_clear_pointer (&self->shown_url, g_free);
+}
+
 /* libcurl is done with the handle, with @result: the outcome of the run
  * (*@error set for a failure), or the next request of a redirect. A
  * failure carries the status and the system error with it, for
@@ -1172,6 +1195,11 @@ g_curl_easy_done (GCurlEasy  *self,
       g_curl_timings_info (self->handle, CURLINFO_APPCONNECT_TIME_T) / 1000.,
       g_curl_timings_info (self->handle, CURLINFO_STARTTRANSFER_TIME_T) / 1000.,
       curl_easy_strerror (result)));
+  if (self->jar != NULL)
+    {
+      g_curl_jar_note_response (self->jar, self->handle);
+      follow_hsts_upgrade (self);
+    }
   action = handle_done (self, result, &local_error);
 
   if (local_error != NULL)

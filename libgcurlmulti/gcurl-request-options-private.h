@@ -8,6 +8,8 @@
 #include <curl/curl.h>
 #include <glib.h>
 
+#include "gcurl-jar-private.h"
+
 G_BEGIN_DECLS
 
 #define GCURL_DEFAULT_USER_AGENT "libgcurlmulti/" PACKAGE_VERSION
@@ -39,6 +41,8 @@ typedef struct
   int      log_level;          /* GCurlLogLevel; the multi's only (-1 elsewhere) */
   GArray  *headers;            /* (nullable) (owned): GCurlHeader, the multi's
                                 * default headers (a run copies them) */
+  GCurlJar *jar;               /* (nullable) (unowned): the multi's cookies and
+                                * HSTS (its own: a run attaches to it) */
   guint    serial;             /* changed by g_curl_request_options_touch() */
 } GCurlRequestOptions;
 

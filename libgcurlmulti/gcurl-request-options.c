@@ -33,6 +33,7 @@ g_curl_request_options_init (GCurlRequestOptions *options)
   options->fail_on_http_error = -1;
   options->log_level = -1;
   options->headers = NULL;
+  options->jar = NULL;
   g_curl_request_options_touch (options);
 }
 
@@ -255,6 +256,7 @@ g_curl_request_options_merge (const GCurlRequestOptions *defaults,
   /* Only the multi has default headers; a transfer's own are its request
    * headers, which win over them (g_curl_easy_begin_run()). */
   effective->headers = defaults->headers;
+  effective->jar = defaults->jar;
 #undef MERGE_STRING
 #undef MERGE_NUMBER
   effective->serial = 0;
