@@ -699,19 +699,30 @@ tls_thread (gpointer data)
   g_autofree char *cert = g_build_filename (tls_dir, "server.pem", NULL);
   g_autofree char *key = g_build_filename (tls_dir, "server.key", NULL);
   g_autoptr(GTlsCertificate) certificate = NULL;
-  GSList *uris;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GInetAddress) loopback = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
 
   g_main_context_push_thread_default (tls_server.context);
   certificate = g_tls_certificate_new_from_files (cert, key, &error);
   g_assert_no_error (error);
   tls_server.soup = soup_server_new ("tls-certificate", certificate, NULL);
   soup_server_add_handler (tls_server.soup, NULL, tls_callback, NULL, NULL);
-  soup_server_listen_local (tls_server.soup, 0, SOUP_SERVER_LISTEN_HTTPS | SOUP_SERVER_LISTEN_IPV4_ONLY,
-                            &error);
+  /* A socket of ours: soup_server_listen_local() leaks an address. */
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
   g_assert_no_error (error);
-  uris = soup_server_get_uris (tls_server.soup);
-  tls_server.port = (guint16) g_uri_get_port (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  address = g_inet_socket_address_new (loopback, 0);
+  g_socket_bind (socket, address, TRUE, &error);
+  g_assert_no_error (error);
+  g_socket_listen (socket, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  tls_server.port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  soup_server_listen_socket (tls_server.soup, socket, SOUP_SERVER_LISTEN_HTTPS, &error);
+  g_assert_no_error (error);
 
   g_mutex_lock (&tls_server.mutex);
   tls_server.ready = TRUE;
