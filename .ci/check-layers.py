@@ -19,6 +19,7 @@ LAYERS = {
     'redirect': 0, 'progress': 0, 'rate-limit': 0, 'stall': 0, 'timings': 0,
     'request-options': 0, 'sink': 0,
     'tls': 0,                                   # a TLS peer, its trust, client certificates
+    'jar': 0,                                   # a multi's cookies and HSTS: its CURLSH
     'source': 1,                                # the GSource that drives a CURLM
     'engine': 2,                                # the CURLM, its runs, the watchdog
     'upload': 3, 'easy': 3, 'watch': 3, 'transfer': 3,  # one transfer

@@ -41,5 +41,7 @@ long           g_curl_auth_choose_scheme  (long                  available);
 const char    *g_curl_auth_scheme_to_string (long                scheme);
 char          *g_curl_auth_find_realm     (const char * const   *challenges,
                                            const char           *scheme_name);
+char          *g_curl_auth_authority_of   (const char           *url,
+                                           gboolean              proxy);
 
 G_END_DECLS

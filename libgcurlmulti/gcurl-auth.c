@@ -521,3 +521,35 @@ g_curl_auth_find_realm (const char * const *challenges,
 
   return NULL;
 }
+
+/* "host:port" of @url (a proxy's may lack its scheme: libcurl's default
+ * then is http, on port 1080), or %NULL. */
+char *
+g_curl_auth_authority_of (const char *url,
+                          gboolean    proxy)
+{
+  g_autofree char *with_scheme = NULL;
+  g_autoptr(GUri) uri = NULL;
+  const char *scheme, *host;
+  int port;
+
+  if (url == NULL)
+    return NULL;
+  if (strstr (url, "://") == NULL)
+    url = with_scheme = g_strconcat ("http://", url, NULL);
+
+  uri = g_uri_parse (url, G_URI_FLAGS_ENCODED | G_URI_FLAGS_NON_DNS, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return NULL;
+
+  scheme = g_uri_get_scheme (uri);
+  host = g_uri_get_host (uri);
+  port = g_uri_get_port (uri);
+  if (port < 0 && proxy)
+    port = g_ascii_strcasecmp (scheme, "https") == 0 ? 443 : 1080;
+  else if (port < 0)
+    port = g_ascii_strcasecmp (scheme, "https") == 0 ? 443 : 80;
+
+  return strchr (host, ':') != NULL ? g_strdup_printf ("[%s]:%d", host, port)
+                                    : g_strdup_printf ("%s:%d", host, port);
+}

@@ -11,6 +11,7 @@
 #include "gcurl-auth-private.h"
 #include "gcurl-engine-private.h"
 #include "gcurl-headers-private.h"
+#include "gcurl-jar-private.h"
 #include "gcurl-log-private.h"
 #include "gcurl-rate-limit-private.h"
 #include "gcurl-request-options-private.h"
@@ -83,6 +84,8 @@ struct _GCurlEasy
   guint               proxy_set : 1;    /* CURLOPT_PROXY is not libcurl's default */
   guint               pipewait : 1;     /* CURLOPT_PIPEWAIT is set */
   guint               fresh_connect : 1;  /* CURLOPT_FRESH_CONNECT is set */
+  GCurlJar           *jar;              /* (nullable) (owned): the share the
+                                         * handle is attached to */
 
   /* The current run. */
   struct curl_slist  *header_list;      /* (nullable) */

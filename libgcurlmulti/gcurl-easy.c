@@ -611,6 +611,8 @@ g_curl_easy_clear (GCurlEasy *self)
   g_assert (self->run.engine == NULL);
 
   g_clear_pointer (&self->handle, curl_easy_cleanup);
+  /* Only once no handle uses its share. */
+  g_clear_pointer (&self->jar, g_curl_jar_unref);
   g_clear_pointer (&self->header_list, curl_slist_free_all);
   g_clear_pointer (&self->redirect_url, g_free);
   g_clear_pointer (&self->shown_url, g_free);
@@ -997,6 +999,9 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
    * has answered for this URL. */
   g_curl_easy_set_proxy (self, effective.proxy);
 
+  /* The multi's cookies and HSTS cache, if it has either. */
+  g_curl_jar_switch (&self->jar, effective.jar, self->handle);
+
   /* Wait for a connection in progress to the same origin to tell whether
    * it multiplexes, rather than open one more: only ALPN says so, so plain
    * http (HTTP/1.1 unless the application asked for more) never waits. */
@@ -1343,6 +1348,24 @@ complete_response (GCurlEasy  *self,
   return G_CURL_RUN_FINISHED;
 }
 
+/* libcurl upgrades an http:// URL its HSTS cache (the multi's jar) knows
+ * to https by itself: the request went where libcurl says, and that is the
+ * URL to report and to resolve a redirect against. */
+static void
+follow_hsts_upgrade (GCurlEasy *self)
+{
+  char *effective = NULL;
+
+  if (g_ascii_strncasecmp (current_url (self), "http:", 5) != 0 ||
+      curl_easy_getinfo (self->handle, CURLINFO_EFFECTIVE_URL, &effective) != CURLE_OK ||
+      effective == NULL || g_ascii_strncasecmp (effective, "https:", 6) != 0)
+    return;
+
+  g_free (self->redirect_url);
+  self->redirect_url = g_strdup (effective);
+  g_clear_pointer (&self->shown_url, g_free);
+}
+
 /* libcurl is done with the handle, with @result: the outcome of the run
  * (*@error set for a failure), or the next request of a redirect. A
  * failure carries the status and the system error with it, for
@@ -1374,6 +1397,11 @@ g_curl_easy_done (GCurlEasy  *self,
       g_curl_timings_info (self->handle, CURLINFO_APPCONNECT_TIME_T) / 1000.,
       g_curl_timings_info (self->handle, CURLINFO_STARTTRANSFER_TIME_T) / 1000.,
       curl_easy_strerror (result)));
+  if (self->jar != NULL)
+    {
+      g_curl_jar_note_response (self->jar, self->handle);
+      follow_hsts_upgrade (self);
+    }
   action = handle_done (self, result, &local_error);
 
   if (local_error != NULL)
@@ -1503,38 +1531,6 @@ g_curl_easy_read_ahead (GCurlEasy *self)
 
 /* Authentication */
 
-/* "host:port" of @url (a proxy's may lack its scheme: libcurl's default
- * then is http, on port 1080), or %NULL. */
-static char *
-authority_of (const char *url,
-              gboolean    proxy)
-{
-  g_autofree char *with_scheme = NULL;
-  g_autoptr(GUri) uri = NULL;
-  const char *scheme, *host;
-  int port;
-
-  if (url == NULL)
-    return NULL;
-  if (strstr (url, "://") == NULL)
-    url = with_scheme = g_strconcat ("http://", url, NULL);
-
-  uri = g_uri_parse (url, G_URI_FLAGS_ENCODED | G_URI_FLAGS_NON_DNS, NULL);
-  if (uri == NULL || g_uri_get_host (uri) == NULL)
-    return NULL;
-
-  scheme = g_uri_get_scheme (uri);
-  host = g_uri_get_host (uri);
-  port = g_uri_get_port (uri);
-  if (port < 0 && proxy)
-    port = g_ascii_strcasecmp (scheme, "https") == 0 ? 443 : 1080;
-  else if (port < 0)
-    port = g_ascii_strcasecmp (scheme, "https") == 0 ? 443 : 80;
-
-  return strchr (host, ':') != NULL ? g_strdup_printf ("[%s]:%d", host, port)
-                                    : g_strdup_printf ("%s:%d", host, port);
-}
-
 /* The challenge held for "authenticate" (the run's done() held it),
  * for @func to hear the answer; *@retrying says whether the same
  * challenger refused an answer before, in this run. */
@@ -1573,7 +1569,7 @@ g_curl_easy_new_auth (GCurlEasy            *self,
   realm = g_curl_auth_find_realm ((const char * const *) challenges->pdata,
                                   g_curl_auth_scheme_to_string (scheme));
 
-  authority = proxy ? authority_of (self->proxy, TRUE) : authority_of (current_url (self), FALSE);
+  authority = g_curl_auth_authority_of (proxy ? self->proxy : current_url (self), proxy);
   *retrying = (proxy ? self->proxy_tries : self->server_tries) > 0;
 
   return g_curl_auth_new (scheme, realm, authority != NULL ? authority : "", proxy,

@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include <string.h>
 #include <glib/gi18n-lib.h>
 
 #include "gcurl-engine-private.h"
@@ -12,6 +13,7 @@
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
 #include "gcurl-headers-private.h"
+#include "gcurl-jar-private.h"
 #include "gcurl-log-private.h"
 #include "gcurl-multi.h"
 #include "gcurl-multi-private.h"
@@ -38,6 +40,11 @@
  *
  * The multi's properties (allowed protocols, redirects, TLS CA file, user
  * agent, stall timeout) are the settings of every transfer it starts.
+ *
+ * Cookies and HSTS are off unless asked for: with
+ * [property@GCurl.Multi:cookie-file] the transfers of a multi share one
+ * cookie jar (also across the redirects they follow), with
+ * [property@GCurl.Multi:hsts-file] one HSTS cache.
  *
  * Since: 1.0
  */
@@ -67,6 +74,10 @@ struct _GCurlMulti
   GCurlRequestOptions defaults;           /* the settings of every transfer
                                            * (proxy NULL: ask proxy_resolver) */
   GCurlProxyChooser   proxies;            /* the proxy resolver's answers */
+  char               *cookie_file;        /* NULL: off, "": in memory */
+  char               *hsts_file;          /* NULL: off, "": in memory */
+  GCurlJar           *jar;                /* (owned) (nullable): both of them,
+                                           * NULL while both are off */
   guint               proxy_resolver_set : 1;   /* at construction */
   guint               network_monitor_set : 1;
 };
@@ -98,6 +109,8 @@ enum {
   PROP_ACCEPT_ENCODING,
   PROP_LOG_LEVEL,
   PROP_TLS_CLIENT_CERTIFICATE,
+  PROP_COOKIE_FILE,
+  PROP_HSTS_FILE,
   N_PROPS
 };
 
@@ -163,6 +176,33 @@ apply_multi_options (GCurlMulti *self)
                      self->defaults.multiplex > 0 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
 }
 
+/* The jar for cookie-file and hsts-file, once the context is known. */
+static void
+update_jar (GCurlMulti *self)
+{
+  if (self->engine == NULL)
+    return;
+
+  self->jar = g_curl_jar_update (g_steal_pointer (&self->jar), self->context,
+                                 self->cookie_file, self->hsts_file);
+  self->defaults.jar = self->jar;
+}
+
+static void
+set_jar_file (GCurlMulti  *self,
+              char       **field,
+              const char  *value,
+              guint        prop_id)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+
+  g_free (*field);
+  *field = g_strdup (value);
+  update_jar (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
 static void
 g_curl_multi_constructed (GObject *object)
 {
@@ -181,6 +221,7 @@ g_curl_multi_constructed (GObject *object)
   apply_multi_options (self);
 
   g_curl_proxy_chooser_set_context (&self->proxies, self->context);
+  update_jar (self);
   if (!self->proxy_resolver_set)
     g_curl_proxy_chooser_set_resolver (&self->proxies, g_proxy_resolver_get_default ());
   if (!self->network_monitor_set)
@@ -196,6 +237,11 @@ g_curl_multi_dispose (GObject *object)
    * g_object_run_dispose() was called: the engine ends them cleanly. */
   g_clear_pointer (&self->engine, g_curl_engine_free);
   g_curl_proxy_chooser_dispose (&self->proxies);
+  /* Saved now; transfers still attached keep it, without its files. */
+  if (self->jar != NULL)
+    g_curl_jar_retire (self->jar);
+  self->defaults.jar = NULL;
+  g_clear_pointer (&self->jar, g_curl_jar_unref);
 
   G_OBJECT_CLASS (g_curl_multi_parent_class)->dispose (object);
 }
@@ -208,6 +254,8 @@ g_curl_multi_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_curl_request_options_clear (&self->defaults);
   g_curl_proxy_chooser_clear (&self->proxies);
+  g_free (self->cookie_file);
+  g_free (self->hsts_file);
 
   G_OBJECT_CLASS (g_curl_multi_parent_class)->finalize (object);
 }
@@ -334,6 +382,12 @@ g_curl_multi_get_property (GObject    *object,
     case PROP_LOG_LEVEL:
       g_value_set_enum (value, self->defaults.log_level);
       break;
+    case PROP_COOKIE_FILE:
+      g_value_set_string (value, self->cookie_file);
+      break;
+    case PROP_HSTS_FILE:
+      g_value_set_string (value, self->hsts_file);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -455,6 +509,12 @@ g_curl_multi_set_property (GObject      *object,
       break;
     case PROP_LOG_LEVEL:
       set_default_int (self, &self->defaults.log_level, g_value_get_enum (value), prop_id);
+      break;
+    case PROP_COOKIE_FILE:
+      set_jar_file (self, &self->cookie_file, g_value_get_string (value), prop_id);
+      break;
+    case PROP_HSTS_FILE:
+      set_jar_file (self, &self->hsts_file, g_value_get_string (value), prop_id);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -891,6 +951,68 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
                          GCURL_DEFAULT_REDIRECT_PROTOCOLS,
                          GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
+  /**
+   * GCurlMulti:cookie-file:
+   *
+   * Where the cookies of the multi's transfers are kept: %NULL (the
+   * default) for no cookies at all (no `Cookie` header is sent but those
+   * the application sets, and no `Set-Cookie` is kept), `""` for a jar in
+   * memory, or the path of a file in the Netscape cookie-file format
+   * (curl's and wget's).
+   *
+   * With a jar, every transfer of the multi sends and keeps cookies as
+   * libcurl does (RFC 6265: `Domain`, `Path`, `Secure` only over https,
+   * `HttpOnly`, `Expires` and `Max-Age`), also across the redirects the
+   * library follows: a cookie set by a 302 is sent to where it leads, if
+   * it matches. A change applies to the transfers started after it.
+   *
+   * A file is read when the property is set: one that does not exist is an
+   * empty jar, one that cannot be read is a warning (with its path and the
+   * reason) and an empty jar. It is written, whole, with mode 0600 and
+   * atomically (a temporary file renamed over it, so that it is never
+   * half-written), shortly after responses that set cookies, after
+   * [method@GCurl.Multi.add_cookie], at once by
+   * [method@GCurl.Multi.clear_cookies], and when the multi is disposed; a
+   * write that fails is a warning. Setting another path first saves the
+   * jar to the old one, then replaces it with the new file's cookies;
+   * setting `""` keeps the cookies, in memory only; setting %NULL drops
+   * them (after saving them to the old path). Transfers running at the
+   * change finish with the old jar.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_COOKIE_FILE] =
+    g_param_spec_string ("cookie-file", NULL, NULL, NULL,
+                         GCURL_PARAM_READWRITE);
+
+  /**
+   * GCurlMulti:hsts-file:
+   *
+   * Where the multi's HSTS cache (RFC 6797) is kept, with the convention
+   * of [property@GCurl.Multi:cookie-file]: %NULL (the default) for no
+   * HSTS, `""` for a cache in memory, or the path of a file in libcurl's
+   * HSTS format.
+   *
+   * With a cache, a `Strict-Transport-Security` header received over
+   * https (from a host name: libcurl ignores it from IP addresses) makes
+   * later `http://` URLs to that host (and its subdomains with
+   * `includeSubDomains`) go over https instead, to the same port if the
+   * URL names one, until `max-age` runs out. Without one nothing is
+   * upgraded, whatever the servers say, also when the multi has cookies.
+   *
+   * The file is read when the property is set (its entries reach the cache
+   * when the next transfer starts) and written as the cookie file is
+   * (atomically, mode 0600) after responses with the header and when the
+   * multi is disposed, never by a multi that learnt nothing. Changing it
+   * saves the cache to the old path first; a new path replaces the cache
+   * with that file's entries, `""` keeps them in memory.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_HSTS_FILE] =
+    g_param_spec_string ("hsts-file", NULL, NULL, NULL,
+                         GCURL_PARAM_READWRITE);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -1091,4 +1213,87 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
       g_curl_proxy_chooser_choose (&self->proxies, transfer))
     return;
   g_curl_transfer_submit (transfer);
+}
+
+/**
+ * g_curl_multi_get_cookies:
+ * @self: a multi
+ *
+ * Lists the cookies of the multi's jar (see
+ * [property@GCurl.Multi:cookie-file]), one Netscape cookie-file line each:
+ * domain (with a leading dot when it is for the whole domain), `TRUE` for
+ * a domain cookie or `FALSE` for a host-only one, path, `TRUE` if it is
+ * Secure, expiry (seconds since 1970, 0 for a session cookie), name and
+ * value, separated by tabs; `#HttpOnly_` before an HttpOnly one. Expired
+ * cookies are left out. Empty when the multi has no jar.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the cookies
+ *
+ * Since: 1.0
+ */
+char **
+g_curl_multi_get_cookies (GCurlMulti *self)
+{
+  g_return_val_if_fail (G_CURL_IS_MULTI (self), NULL);
+
+  return g_curl_jar_get_cookies (self->jar);
+}
+
+/**
+ * g_curl_multi_add_cookie:
+ * @self: a multi
+ * @url: the `http` or `https` URL the cookie is from
+ * @set_cookie: a `Set-Cookie` header value, such as
+ *   `session=abc; Path=/; Secure; HttpOnly`
+ *
+ * Adds a cookie to the multi's jar as if a response from @url had sent
+ * `Set-Cookie: @set_cookie`: without `Domain` it is for @url's host only,
+ * without `Path` for the directory of @url's path (RFC 6265, 5.1.4);
+ * `Secure`, `HttpOnly`, `Expires` and `Max-Age` are honoured (an
+ * expiry in the past removes the cookie of that name), and it replaces a
+ * cookie of the same name, domain and path. libcurl parses it.
+ *
+ * A cookie such a response could not set is refused with a warning: a
+ * `Domain` @url's host is not in (or an IP address other than the host),
+ * a `Domain` without a dot other than `localhost` (the public suffix list
+ * is not consulted), `Secure` from an `http` URL (but to `localhost`), or
+ * what libcurl does not accept. A @url that is not an absolute `http` or
+ * `https` URL with a host, or a @set_cookie with CR or LF, is a
+ * programmer error. Without a jar this does nothing.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_multi_add_cookie (GCurlMulti *self,
+                         const char *url,
+                         const char *set_cookie)
+{
+  g_return_if_fail (G_CURL_IS_MULTI (self));
+  g_return_if_fail (g_curl_jar_url_is_valid (url));
+  g_return_if_fail (set_cookie != NULL && strpbrk (set_cookie, "\r\n") == NULL);
+
+  if (!g_curl_jar_add_cookie (self->jar, url, set_cookie))
+    {
+      g_autofree char *shown = g_curl_url_without_password (url);
+
+      g_warning ("The cookie “%s” cannot come from %s; it was not added", set_cookie, shown);
+    }
+}
+
+/**
+ * g_curl_multi_clear_cookies:
+ * @self: a multi
+ *
+ * Removes every cookie from the multi's jar, and writes the empty jar to
+ * [property@GCurl.Multi:cookie-file] at once if it is a file. Without a
+ * jar this does nothing.
+ *
+ * Since: 1.0
+ */
+void
+g_curl_multi_clear_cookies (GCurlMulti *self)
+{
+  g_return_if_fail (G_CURL_IS_MULTI (self));
+
+  g_curl_jar_clear_cookies (self->jar);
 }

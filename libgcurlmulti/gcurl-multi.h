@@ -73,6 +73,14 @@ void          g_curl_multi_set_default_header    (GCurlMulti          *self,
 GCURL_AVAILABLE_IN_ALL
 guint         g_curl_multi_get_n_transfers       (GCurlMulti          *self);
 GCURL_AVAILABLE_IN_ALL
+char        **g_curl_multi_get_cookies           (GCurlMulti          *self);
+GCURL_AVAILABLE_IN_ALL
+void          g_curl_multi_add_cookie            (GCurlMulti          *self,
+                                                  const char          *url,
+                                                  const char          *set_cookie);
+GCURL_AVAILABLE_IN_ALL
+void          g_curl_multi_clear_cookies         (GCurlMulti          *self);
+GCURL_AVAILABLE_IN_ALL
 void          g_curl_multi_send_and_read_async   (GCurlMulti          *self,
                                                   GCurlTransfer       *transfer,
                                                   GCancellable        *cancellable,

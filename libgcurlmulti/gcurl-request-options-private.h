@@ -8,6 +8,8 @@
 #include <curl/curl.h>
 #include <gio/gio.h>
 
+#include "gcurl-jar-private.h"
+
 G_BEGIN_DECLS
 
 #define GCURL_DEFAULT_USER_AGENT "libgcurlmulti/" PACKAGE_VERSION
@@ -41,6 +43,8 @@ typedef struct
                                 * default headers (a run copies them) */
   GTlsCertificate *tls_client_certificate;  /* (nullable) (owned): NULL unset
                                              * (the multi's: none) */
+  GCurlJar *jar;               /* (nullable) (unowned): the multi's cookies and
+                                * HSTS (its own: a run attaches to it) */
   guint    serial;             /* changed by g_curl_request_options_touch() */
 } GCurlRequestOptions;
 

@@ -34,6 +34,7 @@ g_curl_request_options_init (GCurlRequestOptions *options)
   options->log_level = -1;
   options->headers = NULL;
   options->tls_client_certificate = NULL;
+  options->jar = NULL;
   g_curl_request_options_touch (options);
 }
 
@@ -271,6 +272,7 @@ g_curl_request_options_merge (const GCurlRequestOptions *defaults,
    * headers, which win over them (g_curl_easy_begin_run()). */
   effective->headers = defaults->headers;
   MERGE_STRING (tls_client_certificate);
+  effective->jar = defaults->jar;
 #undef MERGE_STRING
 #undef MERGE_NUMBER
   effective->serial = 0;

@@ -593,6 +593,40 @@ soup_serve_redirect_to (SoupServerMessage *msg,
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Location", url);
 }
 
+/* /set-cookie?c=COOKIE…[&location=URL] */
+static void
+soup_serve_set_cookie (SoupServerMessage *msg)
+{
+  const char *query = g_uri_get_query (soup_server_message_get_uri (msg));
+  g_auto(GStrv) params = g_strsplit (query != NULL ? query : "", "&", -1);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  g_autofree char *location = NULL;
+
+  for (guint i = 0; params[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (params[i], "c="))
+        {
+          g_autofree char *cookie = g_uri_unescape_string (params[i] + 2, NULL);
+
+          if (cookie != NULL)
+            soup_message_headers_append (headers, "Set-Cookie", cookie);
+        }
+      else if (g_str_has_prefix (params[i], "location="))
+        {
+          g_free (location);
+          location = g_uri_unescape_string (params[i] + 9, NULL);
+        }
+    }
+
+  if (location != NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_FOUND, NULL);
+      soup_message_headers_replace (headers, "Location", location);
+    }
+  else
+    soup_reply_text (msg, SOUP_STATUS_OK, "ok");
+}
+
 static void
 soup_serve_echo_headers (SoupServerMessage *msg)
 {
@@ -828,6 +862,8 @@ soup_server_callback (SoupServer        *soup_server G_GNUC_UNUSED,
     soup_serve_delay (server, msg, n[0]);
   else if (g_str_equal (path, "/echo-headers"))
     soup_serve_echo_headers (msg);
+  else if (g_str_equal (path, "/set-cookie"))
+    soup_serve_set_cookie (msg);
   else if (g_str_equal (path, "/echo"))
     soup_serve_echo (msg);
   else if (parse_path_numbers (path, "/slow/", 1, n))

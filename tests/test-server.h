@@ -27,6 +27,9 @@
  *   /delay/MS             200 "delayed" after MS ms (a timer, not a sleep).
  *   /echo-headers         200 text: "method: GET\n", then "name: value\n"
  *                         per request header, in libsoup's order.
+ *   /set-cookie?c=COOKIE[&c=COOKIE…][&location=U]  a "Set-Cookie: COOKIE"
+ *                         per c (percent-decoded), in order; 302 to U
+ *                         with location, else 200 "ok".
  *   /echo                 any method; 200 text "METHOD LENGTH SHA256HEX" of
  *                         the request body (streamed, any size), and the
  *                         request Content-Type in X-Request-Content-Type.

@@ -557,6 +557,40 @@ async function acceptCertificate() {
     }
 }
 
+// cookie-file "": a Set-Cookie is kept and sent back, listed by get_cookies; add_cookie, clear_cookies.
+async function cookies(server) {
+    const multi = new GCurl.Multi({cookie_file: ''});
+    const host = GLib.Uri.parse(server.uri, GLib.UriFlags.NONE).get_host();
+    const get = async path => {
+        const body = await withTimeout(
+            multi.send_and_read_async(GCurl.Transfer.new(server.url(path)), null), path);
+        return new TextDecoder().decode(body.toArray());
+    };
+    const sentCookie = async () => {
+        const lines = (await get('/echo-headers')).split('\n')
+            .filter(line => line.toLowerCase().startsWith('cookie: '));
+        check(lines.length <= 1, `one Cookie header at most: ${lines}`);
+        return lines.length ? lines[0].slice('cookie: '.length) : null;
+    };
+
+    checkEqual(multi.get_cookies().length, 0, 'an empty jar');
+    checkEqual(await get('/set-cookie?c=js%3D1'), 'ok', 'body');
+    checkEqual(JSON.stringify(multi.get_cookies()),
+        JSON.stringify([`${host}\tFALSE\t/\tFALSE\t0\tjs\t1`]), "the cookie's line");
+    checkEqual(await sentCookie(), 'js=1', 'the cookie sent back');
+
+    multi.add_cookie(server.url('/dir/page'), 'added=2; Expires=Wed, 01 Jan 2031 00:00:00 GMT; HttpOnly');
+    checkEqual(JSON.stringify(multi.get_cookies().sort()),
+        JSON.stringify([`#HttpOnly_${host}\tFALSE\t/dir\tFALSE\t1924992000\tadded\t2`,
+            `${host}\tFALSE\t/\tFALSE\t0\tjs\t1`]), 'both lines');
+    checkEqual(await sentCookie(), 'js=1', 'a cookie for /dir not sent to /echo-headers');
+
+    multi.clear_cookies();
+    checkEqual(multi.get_cookies().length, 0, 'cleared');
+    checkEqual(await sentCookie(), null, 'no Cookie header once cleared');
+    checkEqual(GCurl.Multi.new().get_cookies().length, 0, 'a multi without cookie-file has none');
+}
+
 const CASES = {
     'concurrent_transfers': concurrentTransfers,
     'bind_fraction': bindFraction,
@@ -570,6 +604,7 @@ const CASES = {
     'send_and_splice': sendAndSplice,
     'authenticate': authenticate,
     'accept_certificate': acceptCertificate,
+    'cookies': cookies,
 };
 
 async function main() {

@@ -574,6 +574,40 @@ def test_accept_certificate(server):
             tls_server.close()
 
 
+def test_cookies(server):
+    """cookie-file "": a Set-Cookie is kept and sent back, listed by get_cookies; add_cookie, clear_cookies."""
+    multi = GCurl.Multi(cookie_file="")
+    host = GLib.Uri.parse(server.uri, GLib.UriFlags.NONE).get_host()
+
+    def get(path):
+        outcome = []
+        multi.send_and_read_async(GCurl.Transfer.new(server.url(path)), None,
+                                  lambda multi, result: outcome.append(multi.send_and_read_finish(result)))
+        wait_until(lambda: outcome, path)
+        return outcome[0].get_data().decode()
+
+    def sent_cookie():
+        lines = [line for line in get("/echo-headers").split("\n") if line.lower().startswith("cookie: ")]
+        check(len(lines) <= 1, f"one Cookie header at most: {lines!r}")
+        return lines[0][len("cookie: "):] if lines else None
+
+    check_equal(multi.get_cookies(), [], "an empty jar")
+    check_equal(get("/set-cookie?c=py%3D1"), "ok", "body")
+    check_equal(multi.get_cookies(), [f"{host}\tFALSE\t/\tFALSE\t0\tpy\t1"], "the cookie's line")
+    check_equal(sent_cookie(), "py=1", "the cookie sent back")
+
+    multi.add_cookie(server.url("/dir/page"), "added=2; Expires=Wed, 01 Jan 2031 00:00:00 GMT; HttpOnly")
+    check_equal(sorted(multi.get_cookies()),
+                [f"#HttpOnly_{host}\tFALSE\t/dir\tFALSE\t1924992000\tadded\t2",
+                 f"{host}\tFALSE\t/\tFALSE\t0\tpy\t1"], "both lines")
+    check_equal(sent_cookie(), "py=1", "a cookie for /dir not sent to /echo-headers")
+
+    multi.clear_cookies()
+    check_equal(multi.get_cookies(), [], "cleared")
+    check_equal(sent_cookie(), None, "no Cookie header once cleared")
+    check_equal(GCurl.Multi.new().get_cookies(), [], "a multi without cookie-file has none")
+
+
 CASES = [
     test_concurrent_transfers,
     test_bind_fraction,
@@ -587,6 +621,7 @@ CASES = [
     test_send_and_splice,
     test_authenticate,
     test_accept_certificate,
+    test_cookies,
 ]
 
 
