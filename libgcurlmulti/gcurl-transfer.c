@@ -1423,9 +1423,10 @@ run_done (GCurlRun *run,
     transfer_fail (self, error);
   else if (action == G_CURL_RUN_RESTART)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EFFECTIVE_URL]);
-  else if (action == G_CURL_RUN_HOLD)
+  else if (action == G_CURL_RUN_HOLD && self->easy.challenge_waiting)
     {
-      /* "authenticate" comes from the flush, where handlers may run. */
+      /* "authenticate" comes from the flush, where handlers may run (so
+       * does "accept-certificate", the other reason for a hold). */
       drop_auth (self);
       self->auth = g_curl_easy_new_auth (&self->easy, auth_decided, self, &self->auth_retrying);
       self->auth_unasked = TRUE;
