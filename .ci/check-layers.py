@@ -26,7 +26,7 @@ LAYERS = {
     'transfer-tls': 3,                          # …its TLS properties and accept-certificate
     'response': 3, 'figures': 3,                # …what its response and its meter said
     'proxy': 4, 'multi': 4,                     # the session
-    'send': 5, 'input-stream': 5, 'download': 5,  # the GIO layer, on the public API
+    'send': 5, 'input-stream': 5, 'download': 5, 'sync': 5,  # the GIO layer, on the public API
 }
 MAX_LINES = 1700
 INCLUDE = re.compile(r'^\s*#\s*include\s+"gcurl-([a-z0-9-]+?)(-private)?\.h"', re.M)

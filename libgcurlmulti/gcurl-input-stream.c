@@ -359,8 +359,16 @@ g_curl_input_stream_pollable_iface_init (GPollableInputStreamInterface *iface)
   iface->read_nonblocking = g_curl_input_stream_read_nonblocking;
 }
 
+static void
+wake_context_cb (GCancellable *cancellable,
+                 gpointer      context)
+{
+  g_main_context_wakeup (context);
+}
+
 /* A blocking read can only be served by running the multi's context,
- * which must then be this thread's. */
+ * which must then be this thread's (a blocking send()'s stream has a
+ * context of its own, gcurl-sync.c). */
 static gssize
 g_curl_input_stream_read (GInputStream  *stream,
                           void          *buffer,
@@ -380,8 +388,16 @@ g_curl_input_stream_read (GInputStream  *stream,
 
   if (!is_readable (self))
     {
+      /* Cancelled from another thread: the wait must end now. */
+      gulong id = cancellable != NULL
+                  ? g_cancellable_connect (cancellable, G_CALLBACK (wake_context_cb),
+                                           g_main_context_ref (self->context),
+                                           (GDestroyNotify) g_main_context_unref)
+                  : 0;
+
       while (!is_readable (self) && !g_cancellable_is_cancelled (cancellable))
         g_main_context_iteration (self->context, TRUE);
+      g_cancellable_disconnect (cancellable, id);
       g_main_context_release (self->context);
     }
 

@@ -65,6 +65,9 @@ struct _GCurlJar
   char            *hsts_path;       /* (nullable): NULL in memory */
   GArray          *hsts_pending;    /* (nullable): HstsEntry, read from the
                                      * file, not yet in the share */
+  GMutex           save_lock;       /* the fields below: the multi's thread
+                                     * and blocking calls' threads
+                                     * (gcurl-sync.c) note responses */
   gboolean         cookies_dirty;   /* changed since the file was written */
   gboolean         hsts_dirty;
   GSource         *save_source;     /* (nullable): a save to come */
@@ -112,6 +115,7 @@ jar_new (GMainContext *context,
   self->context = g_main_context_ref (context);
   for (guint i = 0; i < G_N_ELEMENTS (self->locks); i++)
     g_mutex_init (&self->locks[i]);
+  g_mutex_init (&self->save_lock);
   self->cookies = cookies;
   self->hsts = hsts;
 
@@ -152,6 +156,7 @@ g_curl_jar_unref (GCurlJar *self)
   g_clear_pointer (&self->share, curl_share_cleanup);
   for (guint i = 0; i < G_N_ELEMENTS (self->locks); i++)
     g_mutex_clear (&self->locks[i]);
+  g_mutex_clear (&self->save_lock);
   g_clear_pointer (&self->hsts_pending, g_array_unref);
   g_free (self->cookie_path);
   g_free (self->hsts_path);
@@ -425,7 +430,7 @@ save_hsts (GCurlJar *self)
 /* Saving */
 
 static void
-save_now (GCurlJar *self)
+save_now_locked (GCurlJar *self)
 {
   if (self->save_source != NULL)
     g_source_destroy (self->save_source);
@@ -439,20 +444,30 @@ save_now (GCurlJar *self)
   self->hsts_dirty = FALSE;
 }
 
+static void
+save_now (GCurlJar *self)
+{
+  g_mutex_lock (&self->save_lock);
+  save_now_locked (self);
+  g_mutex_unlock (&self->save_lock);
+}
+
 static gboolean
 save_cb (gpointer user_data)
 {
   GCurlJar *self = user_data;
 
+  g_mutex_lock (&self->save_lock);
   g_clear_pointer (&self->save_source, g_source_unref);
-  save_now (self);
+  save_now_locked (self);
+  g_mutex_unlock (&self->save_lock);
 
   return G_SOURCE_REMOVE;
 }
 
-/* Saves soon: a burst of changes is one write. */
+/* Saves soon: a burst of changes is one write. Under save_lock. */
 static void
-schedule_save (GCurlJar *self)
+schedule_save_locked (GCurlJar *self)
 {
   if (self->save_source != NULL)
     return;
@@ -469,9 +484,11 @@ schedule_save (GCurlJar *self)
 void
 g_curl_jar_retire (GCurlJar *self)
 {
-  save_now (self);
+  g_mutex_lock (&self->save_lock);
+  save_now_locked (self);
   g_clear_pointer (&self->cookie_path, g_free);
   g_clear_pointer (&self->hsts_path, g_free);
+  g_mutex_unlock (&self->save_lock);
 }
 
 /* The multi's settings */
@@ -492,7 +509,8 @@ set_cookie_file (GCurlJar   *self,
   if (g_strcmp0 (self->cookie_path, is_path (cookie_file) ? cookie_file : NULL) == 0)
     return;
 
-  save_now (self);
+  g_mutex_lock (&self->save_lock);
+  save_now_locked (self);
   g_clear_pointer (&self->cookie_path, g_free);
   if (is_path (cookie_file))
     {
@@ -500,6 +518,7 @@ set_cookie_file (GCurlJar   *self,
       self->cookie_path = g_strdup (cookie_file);
       load_cookies (self, cookie_file);
     }
+  g_mutex_unlock (&self->save_lock);
 }
 
 /* Returns the jar for a multi's "cookie-file" and "hsts-file" (each NULL:
@@ -635,12 +654,14 @@ g_curl_jar_note_response (GCurlJar *self,
 {
   gboolean changed = FALSE;
 
+  g_mutex_lock (&self->save_lock);
   if (self->cookie_path != NULL && has_header (handle, "Set-Cookie"))
     changed = self->cookies_dirty = TRUE;
   if (self->hsts_path != NULL && has_header (handle, "Strict-Transport-Security"))
     changed = self->hsts_dirty = TRUE;
   if (changed)
-    schedule_save (self);
+    schedule_save_locked (self);
+  g_mutex_unlock (&self->save_lock);
 }
 
 /* The application's view */
@@ -835,11 +856,13 @@ g_curl_jar_add_cookie (GCurlJar   *self,
   g_clear_pointer (&line, g_free);
   line = g_strjoinv ("\t", fields);
   add_cookie_line (self, line);
+  g_mutex_lock (&self->save_lock);
   if (self->cookie_path != NULL)
     {
       self->cookies_dirty = TRUE;
-      schedule_save (self);
+      schedule_save_locked (self);
     }
+  g_mutex_unlock (&self->save_lock);
 
   return TRUE;
 }
@@ -851,9 +874,11 @@ g_curl_jar_clear_cookies (GCurlJar *self)
   if (self == NULL || !self->cookies)
     return;
   curl_easy_setopt (self->handle, CURLOPT_COOKIELIST, "ALL");
+  g_mutex_lock (&self->save_lock);
   if (self->cookie_path != NULL)
     {
       self->cookies_dirty = TRUE;
-      save_now (self);
+      save_now_locked (self);
     }
+  g_mutex_unlock (&self->save_lock);
 }

@@ -21,4 +21,9 @@ void     g_curl_multi_fail_transfer        (GCurlMulti    *self,
 GSource *g_curl_multi_get_source           (GCurlMulti    *self);
 gint64   g_curl_multi_get_watchdog_due     (GCurlMulti    *self);
 
+/* Blocking calls (gcurl-sync.c) */
+GCurlMulti *g_curl_multi_take_sibling      (GCurlMulti    *self);
+void        g_curl_multi_return_sibling    (GCurlMulti    *self,
+                                            GCurlMulti    *sibling);
+
 G_END_DECLS

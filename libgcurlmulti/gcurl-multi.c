@@ -80,7 +80,19 @@ struct _GCurlMulti
                                            * NULL while both are off */
   guint               proxy_resolver_set : 1;   /* at construction */
   guint               network_monitor_set : 1;
+
+  /* Blocking calls (gcurl-sync.c) run on siblings: multis of their own,
+   * each on a main context of its own, used by one call at a time, which
+   * take this multi's settings when the call starts. */
+  GMutex              settings_lock;      /* the settings, while written here
+                                           * or copied from another thread */
+  GQueue              idle_siblings;      /* (owned): GCurlMulti */
+  guint               is_sibling : 1;     /* shares another multi's jar */
 };
+
+/* The most siblings kept for the next blocking calls (each keeps its
+ * connections open). */
+#define MAX_IDLE_SIBLINGS 16
 
 enum {
   PROP_0,
@@ -237,8 +249,10 @@ g_curl_multi_dispose (GObject *object)
    * g_object_run_dispose() was called: the engine ends them cleanly. */
   g_clear_pointer (&self->engine, g_curl_engine_free);
   g_curl_proxy_chooser_dispose (&self->proxies);
-  /* Saved now; transfers still attached keep it, without its files. */
-  if (self->jar != NULL)
+  g_queue_clear_full (&self->idle_siblings, g_object_unref);
+  /* Saved now; transfers still attached keep it, without its files. A
+   * sibling's is its multi's. */
+  if (self->jar != NULL && !self->is_sibling)
     g_curl_jar_retire (self->jar);
   self->defaults.jar = NULL;
   g_clear_pointer (&self->jar, g_curl_jar_unref);
@@ -256,6 +270,7 @@ g_curl_multi_finalize (GObject *object)
   g_curl_proxy_chooser_clear (&self->proxies);
   g_free (self->cookie_file);
   g_free (self->hsts_file);
+  g_mutex_clear (&self->settings_lock);
 
   G_OBJECT_CLASS (g_curl_multi_parent_class)->finalize (object);
 }
@@ -394,10 +409,10 @@ g_curl_multi_get_property (GObject    *object,
 }
 
 static void
-g_curl_multi_set_property (GObject      *object,
-                           guint         prop_id,
-                           const GValue *value,
-                           GParamSpec   *pspec)
+set_property_locked (GObject      *object,
+                     guint         prop_id,
+                     const GValue *value,
+                     GParamSpec   *pspec)
 {
   GCurlMulti *self = G_CURL_MULTI (object);
 
@@ -519,6 +534,22 @@ g_curl_multi_set_property (GObject      *object,
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+/* A blocking call in another thread may be copying the settings
+ * (g_curl_multi_take_sibling()). The notifications wait for the end of
+ * g_object_set(), outside the lock. */
+static void
+g_curl_multi_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  GCurlMulti *self = G_CURL_MULTI (object);
+
+  g_mutex_lock (&self->settings_lock);
+  set_property_locked (object, prop_id, value, pspec);
+  g_mutex_unlock (&self->settings_lock);
 }
 
 static void
@@ -1019,6 +1050,8 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
 static void
 g_curl_multi_init (GCurlMulti *self)
 {
+  g_mutex_init (&self->settings_lock);
+  g_queue_init (&self->idle_siblings);
   g_curl_request_options_init (&self->defaults);
   /* No transfer of the multi's waits for a connection by default; the
    * other numbers are set as construct properties. */
@@ -1144,7 +1177,9 @@ g_curl_multi_set_default_header (GCurlMulti *self,
   g_return_if_fail (g_curl_header_name_is_valid (name));
   g_return_if_fail (value == NULL || g_curl_header_value_is_valid (value));
 
+  g_mutex_lock (&self->settings_lock);
   g_curl_request_options_set_header (&self->defaults, name, value);
+  g_mutex_unlock (&self->settings_lock);
 }
 
 /**
@@ -1296,4 +1331,84 @@ g_curl_multi_clear_cookies (GCurlMulti *self)
   g_return_if_fail (G_CURL_IS_MULTI (self));
 
   g_curl_jar_clear_cookies (self->jar);
+}
+
+/* Blocking calls (gcurl-sync.c) */
+
+/* A new sibling of @self, on a main context of its own, with @self's
+ * backend and proxy resolver. No network monitor: its signals would reach
+ * the sibling's proxy cache from the monitor's thread; the cache entries
+ * expire anyway. */
+static GCurlMulti *
+sibling_new (GCurlMulti *self)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  GCurlMulti *sibling = g_object_new (G_CURL_TYPE_MULTI,
+                                      "context", context,
+                                      "backend", self->backend,
+                                      "proxy-resolver", self->proxies.resolver,
+                                      "network-monitor", NULL,
+                                      NULL);
+
+  sibling->is_sibling = TRUE;
+  return sibling;
+}
+
+/* Gives @sibling the settings of @self as they are now (under its
+ * settings_lock). */
+static void
+sibling_sync (GCurlMulti *sibling,
+              GCurlMulti *self)
+{
+  sibling->max_total_connections = self->max_total_connections;
+  sibling->max_host_connections = self->max_host_connections;
+  sibling->progress_interval = self->progress_interval;
+  sibling->download_retries = self->download_retries;
+  sibling->retry_delay = self->retry_delay;
+
+  g_curl_request_options_clear (&sibling->defaults);
+  g_curl_request_options_copy (&self->defaults, &sibling->defaults);
+  g_clear_pointer (&sibling->jar, g_curl_jar_unref);
+  sibling->jar = self->jar != NULL ? g_curl_jar_ref (self->jar) : NULL;
+  sibling->defaults.jar = sibling->jar;
+
+  g_curl_proxy_chooser_set_resolver (&sibling->proxies, self->proxies.resolver);
+  g_curl_engine_set_progress_interval (sibling->engine, sibling->progress_interval);
+  apply_multi_options (sibling);
+}
+
+/* (transfer full): a multi for one blocking call (or one blocking send()'s
+ * stream), from any thread: an idle sibling of @self, or a new one, with
+ * @self's settings of now. Give it back with g_curl_multi_return_sibling()
+ * once the call is over. */
+GCurlMulti *
+g_curl_multi_take_sibling (GCurlMulti *self)
+{
+  GCurlMulti *sibling;
+
+  g_mutex_lock (&self->settings_lock);
+  sibling = g_queue_pop_head (&self->idle_siblings);
+  if (sibling == NULL)
+    sibling = sibling_new (self);
+  sibling_sync (sibling, self);
+  g_mutex_unlock (&self->settings_lock);
+
+  return sibling;
+}
+
+/* Keeps @sibling (transfer full), its connections open, for the next
+ * blocking call, unless enough are kept already. Its context must not be
+ * in use. */
+void
+g_curl_multi_return_sibling (GCurlMulti *self,
+                             GCurlMulti *sibling)
+{
+  g_mutex_lock (&self->settings_lock);
+  if (self->idle_siblings.length < MAX_IDLE_SIBLINGS && self->engine != NULL)
+    {
+      g_queue_push_head (&self->idle_siblings, g_steal_pointer (&sibling));
+    }
+  g_mutex_unlock (&self->settings_lock);
+
+  g_clear_object (&sibling);
 }

@@ -127,4 +127,30 @@ gboolean      g_curl_multi_download_finish       (GCurlMulti          *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
 
+/* Blocking calls, from any thread (gcurl-sync.c) */
+GCURL_AVAILABLE_IN_ALL
+GBytes       *g_curl_multi_send_and_read         (GCurlMulti          *self,
+                                                  GCurlTransfer       *transfer,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+GCURL_AVAILABLE_IN_ALL
+GInputStream *g_curl_multi_send                  (GCurlMulti          *self,
+                                                  GCurlTransfer       *transfer,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+GCURL_AVAILABLE_IN_ALL
+gssize        g_curl_multi_send_and_splice       (GCurlMulti          *self,
+                                                  GCurlTransfer       *transfer,
+                                                  GOutputStream       *output,
+                                                  GOutputStreamSpliceFlags flags,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+GCURL_AVAILABLE_IN_ALL
+gboolean      g_curl_multi_download              (GCurlMulti          *self,
+                                                  GCurlTransfer       *transfer,
+                                                  GFile               *destination,
+                                                  GCurlDownloadFlags   flags,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+
 G_END_DECLS

@@ -81,6 +81,8 @@ typedef enum
 void     g_curl_request_options_init    (GCurlRequestOptions       *options);
 void     g_curl_request_options_clear   (GCurlRequestOptions       *options);
 void     g_curl_request_options_touch   (GCurlRequestOptions       *options);
+void     g_curl_request_options_copy    (const GCurlRequestOptions *src,
+                                         GCurlRequestOptions       *dest);
 gboolean g_curl_request_options_set_client_certificate (GCurlRequestOptions *options,
                                                         GTlsCertificate     *certificate);
 gboolean g_curl_request_options_set_string (GCurlRequestOptions    *options,

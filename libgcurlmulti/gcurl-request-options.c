@@ -51,6 +51,26 @@ g_curl_request_options_clear (GCurlRequestOptions *options)
   g_clear_object (&options->tls_client_certificate);
 }
 
+/* Makes @dest (cleared, or never initialised) a deep copy of @src: the
+ * settings of a blocking call's multi (gcurl-sync.c). The jar, which is
+ * not owned, is the same. */
+void
+g_curl_request_options_copy (const GCurlRequestOptions *src,
+                             GCurlRequestOptions       *dest)
+{
+  *dest = *src;
+  dest->user_agent = g_strdup (src->user_agent);
+  dest->proxy = g_strdup (src->proxy);
+  dest->tls_ca_file = g_strdup (src->tls_ca_file);
+  dest->allowed_protocols = g_strdup (src->allowed_protocols);
+  dest->redirect_protocols = g_strdup (src->redirect_protocols);
+  dest->accept_encoding = g_strdup (src->accept_encoding);
+  dest->headers = src->headers != NULL ? g_curl_header_list_copy (src->headers) : NULL;
+  if (src->tls_client_certificate != NULL)
+    g_object_ref (src->tls_client_certificate);
+  g_curl_request_options_touch (dest);
+}
+
 /* Sets (or with %NULL unsets) the client certificate; returns whether it
  * changed. */
 gboolean
