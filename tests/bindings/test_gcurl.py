@@ -363,6 +363,54 @@ def test_authenticate(server):
                 "the challenge")
 
 
+def test_blocking_threads(server):
+    """send_and_read from 8 Python threads at once, one multi, no main loop: exact bodies; a cancel from the main thread."""
+    import threading
+    multi = GCurl.Multi.new()
+    results = {}
+    errors = []
+
+    def worker(index):
+        try:
+            for size in SIZES[:3]:
+                body = multi.send_and_read(GCurl.Transfer.new(server.url(f"/bytes/{size}")), None)
+                results[(index, size)] = sha256_of_bytes(body)
+        except Exception as error:  # noqa: BLE001: reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(CASE_TIMEOUT_S)
+    check_equal(errors, [], "errors in the threads")
+    check_equal(len(results), 8 * 3, "calls that returned")
+    for (index, size), digest in results.items():
+        check_equal(digest, server.sha256[size], f"SHA-256 of thread {index}'s {size} bytes")
+
+    # A call that would last a minute, cancelled from this thread.
+    cancellable = Gio.Cancellable()
+    outcome = []
+
+    def slow():
+        try:
+            multi.send_and_read(GCurl.Transfer.new(server.url(f"/slow/{SLOW_SIZE}?rate=1024")),
+                                cancellable)
+            outcome.append("returned")
+        except GLib.Error as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    GLib.usleep(200_000)
+    cancellable.cancel()
+    thread.join(CASE_TIMEOUT_S)
+    check(not thread.is_alive(), "the cancelled call returned")
+    check(isinstance(outcome[0], GLib.Error)
+          and outcome[0].matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED),
+          f"G_IO_ERROR_CANCELLED ({outcome[0]!r})")
+
+
 def test_content_decoding(server):
     """accept-encoding: "" (the default) decodes a gzip body; None gets it as served."""
     outcome = {}
@@ -622,6 +670,7 @@ CASES = [
     test_authenticate,
     test_accept_certificate,
     test_cookies,
+    test_blocking_threads,
 ]
 
 
