@@ -29,6 +29,7 @@ GCurlJar   *g_curl_jar_update          (GCurlJar     *jar,
                                         GMainContext *context,
                                         const char   *cookie_file,
                                         const char   *hsts_file);
+GCurlJar   *g_curl_jar_new_bare        (GMainContext *context);
 GCurlJar   *g_curl_jar_ref             (GCurlJar     *jar);
 void        g_curl_jar_unref           (GCurlJar     *jar);
 void        g_curl_jar_retire          (GCurlJar     *jar);

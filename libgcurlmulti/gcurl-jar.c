@@ -127,11 +127,24 @@ jar_new (GMainContext *context,
     curl_share_setopt (self->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
   if (hsts)
     curl_share_setopt (self->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_HSTS);
+  /* What libcurl 7.88 shares safely between threads, for the blocking
+   * calls' multis (gcurl-sync.c); not connections (CURL_LOCK_DATA_CONNECT
+   * is documented unsafe across threads). */
+  curl_share_setopt (self->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt (self->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 
   self->handle = curl_easy_init ();
   curl_easy_setopt (self->handle, CURLOPT_SHARE, self->share);
 
   return self;
+}
+
+/* A jar without cookies or HSTS: only the DNS cache and the TLS sessions,
+ * which the blocking calls' multis of a multi without a jar share. */
+GCurlJar *
+g_curl_jar_new_bare (GMainContext *context)
+{
+  return jar_new (context, FALSE, FALSE);
 }
 
 GCurlJar *

@@ -87,6 +87,9 @@ struct _GCurlMulti
   GMutex              settings_lock;      /* the settings, while written here
                                            * or copied from another thread */
   GQueue              idle_siblings;      /* (owned): GCurlMulti */
+  GCurlJar           *bare_jar;           /* (owned) (nullable): the DNS cache
+                                           * and TLS sessions the siblings
+                                           * share while jar is NULL */
   guint               is_sibling : 1;     /* shares another multi's jar */
 };
 
@@ -256,6 +259,7 @@ g_curl_multi_dispose (GObject *object)
     g_curl_jar_retire (self->jar);
   self->defaults.jar = NULL;
   g_clear_pointer (&self->jar, g_curl_jar_unref);
+  g_clear_pointer (&self->bare_jar, g_curl_jar_unref);
 
   G_OBJECT_CLASS (g_curl_multi_parent_class)->dispose (object);
 }
@@ -1368,8 +1372,11 @@ sibling_sync (GCurlMulti *sibling,
 
   g_curl_request_options_clear (&sibling->defaults);
   g_curl_request_options_copy (&self->defaults, &sibling->defaults);
+  /* The jar's share has the DNS cache and TLS sessions too. */
+  if (self->jar == NULL && self->bare_jar == NULL)
+    self->bare_jar = g_curl_jar_new_bare (self->context);
   g_clear_pointer (&sibling->jar, g_curl_jar_unref);
-  sibling->jar = self->jar != NULL ? g_curl_jar_ref (self->jar) : NULL;
+  sibling->jar = g_curl_jar_ref (self->jar != NULL ? self->jar : self->bare_jar);
   sibling->defaults.jar = sibling->jar;
 
   g_curl_proxy_chooser_set_resolver (&sibling->proxies, self->proxies.resolver);
