@@ -461,13 +461,26 @@ make_certificates (InteropEnv  *env,
     NULL
   };
 
+  /* A client's, for the servers that ask for one (nginx's /client-cert/). */
+  const char *client_args[] = {
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+    "-nodes", "-days", "2", "-keyout", "client.key", "-out", "client.pem",
+    "-subj", "/CN=" INTEROP_CLIENT_CN, "-CA", "ca.pem", "-CAkey", "ca.key",
+    "-addext", "basicConstraints=critical,CA:FALSE",
+    "-addext", "extendedKeyUsage=clientAuth",
+    NULL
+  };
+
   if (!run_openssl (env->dir, ca_args, NULL, error) ||
-      !run_openssl (env->dir, server_args, NULL, error))
+      !run_openssl (env->dir, server_args, NULL, error) ||
+      !run_openssl (env->dir, client_args, NULL, error))
     return FALSE;
 
   env->ca_file = g_build_filename (env->dir, "ca.pem", NULL);
   env->key_file = g_build_filename (env->dir, "server.key", NULL);
   env->cert_file = g_build_filename (env->dir, "server.pem", NULL);
+  env->client_cert_file = g_build_filename (env->dir, "client.pem", NULL);
+  env->client_key_file = g_build_filename (env->dir, "client.key", NULL);
 
   return TRUE;
 }
@@ -542,6 +555,8 @@ interop_env_clear (InteropEnv *env)
   g_free (env->doc_root);
   g_free (env->ca_file);
   g_free (env->cert_file);
+  g_free (env->client_cert_file);
+  g_free (env->client_key_file);
   g_free (env->key_file);
   memset (env, 0, sizeof *env);
 }

@@ -159,6 +159,7 @@ G_BEGIN_DECLS
 #define INTEROP_USER     "alice"
 #define INTEROP_PASSWORD "secret"
 #define INTEROP_REALM    "gcurl-test"
+#define INTEROP_CLIENT_CN "libgcurlmulti interop client"
 
 /* The size of APACHE's /basic/pattern-1000 and /digest/pattern-1000. */
 #define INTEROP_AUTH_FILE_SIZE 1000
@@ -185,6 +186,8 @@ typedef struct
   char  *ca_file;    /* the CA's certificate (PEM), to verify with */
   char  *cert_file;  /* the servers' certificate: CN localhost, SAN */
   char  *key_file;   /*   DNS:localhost and IP:127.0.0.1; and its key */
+  char  *client_cert_file;  /* a client's, CN INTEROP_CLIENT_CN, signed */
+  char  *client_key_file;   /*   by the CA; and its key */
   /*< private >*/
   guint  n_servers;
 } InteropEnv;

@@ -809,6 +809,52 @@ test_server_authenticate (TestFixture   *fixture,
   g_string_free (asked.log, TRUE);
 }
 
+/* nginx asks for a client certificate: none is a 403; a PEM certificate with its key, from the transfer or the multi, is the client nginx names. */
+static void
+test_client_certificate (TestFixture   *fixture,
+                         gconstpointer  data)
+{
+  const Case *c = data;
+  InteropServer *nginx = &servers[INTEROP_NGINX];
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+
+  if (!require_servers (c))
+    return;
+
+  certificate = g_tls_certificate_new_from_files (env.client_cert_file, env.client_key_file,
+                                                  &error);
+  g_assert_no_error (error);
+  url = g_strdup_printf ("%s/client-cert/", nginx->tls_url);
+
+  for (guint way = 0; way < 3; way++)
+    {
+      g_autoptr(GCurlTransfer) transfer = transfer_new (url);
+      g_autofree char *body = NULL;
+
+      if (way == 1)
+        g_object_set (transfer, "tls-client-certificate", certificate, NULL);
+      g_object_set (fixture->multi, "tls-client-certificate", way == 2 ? certificate : NULL, NULL);
+      test_run_transfer (fixture->multi, transfer);
+
+      g_assert_no_error ((GError *) g_curl_transfer_get_error (transfer));
+      body = test_body_string (transfer);
+      g_test_message ("%s (%s): %u %s", url, way == 0 ? "none" : way == 1 ? "transfer" : "multi",
+                      g_curl_transfer_get_status_code (transfer), body);
+      if (way == 0)
+        {
+          g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 403);
+          g_assert_cmpstr (body, ==, "no client certificate: NONE\n");
+        }
+      else
+        {
+          g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+          g_assert_cmpstr (body, ==, "client: CN=" INTEROP_CLIENT_CN "\n");
+        }
+    }
+}
+
 /* A transfer through squid-auth (its URL has no credentials), with
  * @userpwd and @auth (if @userpwd) on the raw handle. */
 static GCurlTransfer *
@@ -1572,6 +1618,8 @@ main (int    argc,
     add_test ("/interop/proxy/auth/squid-auth/refused", c, test_proxy_auth_refused);
     c = case_new (KIND_BIT (INTEROP_SQUID_AUTH) | KIND_BIT (INTEROP_NGINX));
     add_test ("/interop/proxy/authenticate/squid-auth", c, test_proxy_authenticate);
+    c = case_new (KIND_BIT (INTEROP_NGINX));
+    add_test ("/interop/tls/client-certificate/nginx", c, test_client_certificate);
   }
 
   /* 3. */
