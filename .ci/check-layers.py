@@ -18,6 +18,7 @@ LAYERS = {
     'version': 0, 'enum-types': 0, 'auth': 0, 'date': 0, 'error': 0, 'log': 0, 'util': 0, 'headers': 0,
     'redirect': 0, 'progress': 0, 'rate-limit': 0, 'stall': 0, 'timings': 0,
     'request-options': 0, 'sink': 0,
+    'retry': 0,                                 # how long to wait before trying again
     'tls': 0,                                   # a TLS peer, its trust, client certificates
     'jar': 0,                                   # a multi's cookies and HSTS: its CURLSH
     'source': 1,                                # the GSource that drives a CURLM
