@@ -25,6 +25,7 @@ LAYERS = {
     'engine': 2,                                # the CURLM, its runs, the watchdog
     'upload': 3, 'easy': 3, 'watch': 3, 'transfer': 3,  # one transfer
     'transfer-tls': 3,                          # …its TLS properties and accept-certificate
+    'transfer-retry': 3,                        # …whether it may be sent again
     'response': 3, 'figures': 3,                # …what its response and its meter said
     'proxy': 4, 'multi': 4,                     # the session
     'send': 5, 'input-stream': 5, 'download': 5,  # the GIO layer, on the public API
