@@ -20,6 +20,7 @@
 #include "gcurl-multi.h"
 #include "gcurl-multi-private.h"
 #include "gcurl-retry-private.h"
+#include "gcurl-send-private.h"
 #include "gcurl-transfer-private.h"
 #include "gcurl-util-private.h"
 
@@ -1155,7 +1156,7 @@ start_attempt (GTask *task)
   g_curl_transfer_set_fresh_connect (d->transfer, d->retrying);
   d->retrying = FALSE;
   g_curl_transfer_set_download_mode (d->transfer, TRUE);
-  g_curl_multi_send_async (d->multi, d->transfer, NULL, send_cb, task);
+  g_curl_multi_send_async_full (d->multi, d->transfer, FALSE, NULL, send_cb, task);
 }
 
 static gboolean
