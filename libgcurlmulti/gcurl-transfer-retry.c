@@ -192,13 +192,17 @@ g_curl_transfer_end_retry_wait (GCurlTransfer *self,
 }
 
 /* From g_curl_transfer_cancel(): ends a wait before a retry, if the
- * transfer is in one. Returns TRUE if it was. */
+ * transfer is in one. Returns TRUE if it was. A transfer the application
+ * ran again meanwhile is not waiting: cancel() is for that run (the call
+ * gives up at the end of its wait). */
 gboolean
 g_curl_transfer_cancel_retry_wait (GCurlTransfer *self)
 {
   GCancellable *wait = g_curl_transfer_get_easy (self)->retry_wait;
+  GCurlTransferState state = g_curl_transfer_get_state (self);
 
-  if (wait == NULL)
+  if (wait == NULL || state == G_CURL_TRANSFER_STATE_RUNNING ||
+      state == G_CURL_TRANSFER_STATE_PAUSED)
     return FALSE;
 
   g_curl_transfer_end_retry_wait (self, wait);
