@@ -18,12 +18,14 @@ LAYERS = {
     'version': 0, 'enum-types': 0, 'auth': 0, 'date': 0, 'error': 0, 'log': 0, 'util': 0, 'headers': 0,
     'redirect': 0, 'progress': 0, 'rate-limit': 0, 'stall': 0, 'timings': 0,
     'request-options': 0, 'sink': 0,
+    'retry': 0,                                 # how long to wait before trying again
     'tls': 0,                                   # a TLS peer, its trust, client certificates
     'jar': 0,                                   # a multi's cookies and HSTS: its CURLSH
     'source': 1,                                # the GSource that drives a CURLM
     'engine': 2,                                # the CURLM, its runs, the watchdog
     'upload': 3, 'easy': 3, 'watch': 3, 'transfer': 3,  # one transfer
     'transfer-tls': 3,                          # …its TLS properties and accept-certificate
+    'transfer-retry': 3,                        # …whether it may be sent again
     'response': 3, 'figures': 3,                # …what its response and its meter said
     'proxy': 4, 'multi': 4,                     # the session
     'send': 5, 'input-stream': 5, 'download': 5, 'sync': 5,  # the GIO layer, on the public API

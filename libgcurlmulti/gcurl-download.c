@@ -19,6 +19,8 @@
 #include "gcurl-headers-private.h"
 #include "gcurl-multi.h"
 #include "gcurl-multi-private.h"
+#include "gcurl-retry-private.h"
+#include "gcurl-send-private.h"
 #include "gcurl-transfer-private.h"
 #include "gcurl-util-private.h"
 
@@ -48,7 +50,6 @@
 #define GCURL_LEGACY_VALIDATOR_ATTRIBUTE "xattr::gcurlmulti.validator"
 #define GCURL_VALIDATORS_SUFFIX ".validators"
 #define GCURL_VALIDATORS_GROUP "gcurlmulti"
-#define GCURL_MAX_RETRY_AFTER_S 300
 /* One more attempt from zero after a .part that turned out wrong (its
  * checksum, or its size: another program changed it). */
 #define GCURL_FRESH_ATTEMPTS 1
@@ -89,8 +90,7 @@ typedef struct
                                            * CURLOPT_RESUME_FROM */
 
   guint               attempt;            /* 0 for the first */
-  guint               retries_left;
-  guint               retry_delay;        /* ms, doubled after each retry */
+  GCurlRetry          retry;              /* retries left, next back-off */
   guint               fresh_left;         /* attempts from zero after a bad .part */
   GSource            *retry_source;
   GNetworkMonitor    *monitor;            /* while waiting to retry */
@@ -591,46 +591,6 @@ download_return_if_cancelled (GTask *task)
   return TRUE;
 }
 
-/* Retry-After (RFC 9110 10.2.3): seconds, or an HTTP date; 0 if absent,
- * capped at GCURL_MAX_RETRY_AFTER_S. */
-static guint
-retry_after_ms (GCurlTransfer *transfer)
-{
-  const char *value = g_curl_transfer_get_response_header (transfer, "Retry-After");
-  guint64 seconds;
-  time_t date;
-
-  if (value == NULL)
-    return 0;
-
-  if (!g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT64, &seconds, NULL))
-    {
-      date = curl_getdate (value, NULL);
-      if (date < 0)
-        return 0;
-      seconds = date > time (NULL) ? (guint64) (date - time (NULL)) : 0;
-    }
-
-  return (guint) MIN (seconds, GCURL_MAX_RETRY_AFTER_S) * 1000;
-}
-
-/* The wait before the next retry: the back-off delay, doubled after every
- * retry, with jitter (between half of it and all of it) so that downloads
- * that failed together do not all come back together; at least what the
- * server asked for. */
-static guint
-next_retry_delay (Download *d)
-{
-  guint base = d->retry_delay;
-  guint half = base / 2;
-  guint spread = MIN (base - half, (guint) G_MAXINT32 - 1);
-  guint delay = half + (guint) g_random_int_range (0, (gint32) spread + 1);
-
-  d->retry_delay = base > G_MAXUINT / 2 ? G_MAXUINT : base * 2;
-
-  return MAX (delay, retry_after_ms (d->transfer));
-}
-
 static void
 network_changed_cb (GNetworkMonitor *monitor,
                     gboolean         available,
@@ -721,18 +681,18 @@ attempt_failed (GTask  *task,
     }
 
   curl_easy_getinfo (g_curl_transfer_get_handle (d->transfer), CURLINFO_OS_ERRNO, &os_errno);
-  if (d->retries_left == 0 || !g_curl_error_is_transient_for_status (error, status, (int) os_errno))
+  if (d->retry.left == 0 || !g_curl_error_is_transient_for_status (error, status, (int) os_errno))
     {
       download_return (task, error);
       return;
     }
 
-  delay = next_retry_delay (d);
-  g_debug ("Download of %s failed (%s); retrying in %u ms, %u retries left",
-           g_curl_transfer_get_shown_url (d->transfer), error->message, delay, d->retries_left);
+  delay = g_curl_retry_next_delay (&d->retry,
+                                   g_curl_transfer_get_response_header (d->transfer, "Retry-After"));
+  g_debug ("Download of %s failed (%s); retrying in %u ms, %u retries left after this one",
+           g_curl_transfer_get_shown_url (d->transfer), error->message, delay, d->retry.left);
   g_error_free (error);
   d->attempt++;
-  d->retries_left--;
   d->retrying = TRUE;
 
   d->retry_source = g_timeout_source_new (delay);
@@ -1196,7 +1156,7 @@ start_attempt (GTask *task)
   g_curl_transfer_set_fresh_connect (d->transfer, d->retrying);
   d->retrying = FALSE;
   g_curl_transfer_set_download_mode (d->transfer, TRUE);
-  g_curl_multi_send_async (d->multi, d->transfer, NULL, send_cb, task);
+  g_curl_multi_send_async_full (d->multi, d->transfer, FALSE, NULL, send_cb, task);
 }
 
 static gboolean
@@ -1355,8 +1315,8 @@ g_curl_multi_download_async (GCurlMulti          *self,
   d->http = scheme == NULL || g_str_has_prefix (scheme, "http");
   d->fresh_left = GCURL_FRESH_ATTEMPTS;
   d->flags = flags;
-  d->retries_left = g_curl_multi_get_download_retries (self);
-  d->retry_delay = MAX (g_curl_multi_get_retry_delay (self), 1);
+  g_curl_retry_init (&d->retry, g_curl_multi_get_download_retries (self),
+                     g_curl_multi_get_retry_delay (self));
   g_task_set_task_data (task, d, (GDestroyNotify) download_free);
 
   d->cancel_source = g_curl_watch_cancellable (g_curl_multi_get_context (self), cancellable, cancelled_cb, task);

@@ -76,6 +76,10 @@ struct _GCurlEasy
                                            * other than identity */
   gint64              encoded_base;     /* downloaded before this response's body */
   char               *redirect_protocols;  /* redirect-protocols, for this run */
+  /* Retries of send_async and send_and_read_async (gcurl-transfer-retry.c). */
+  guint               idempotent : 2;   /* GCurlIdempotence: by the method, or set */
+  GCancellable       *retry_wait;       /* (nullable) (unowned): the call's wait
+                                         * before it runs the transfer again */
 
   /* What the handle was given. */
   GCurlAppliedOptions applied;

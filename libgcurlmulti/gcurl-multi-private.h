@@ -10,6 +10,7 @@
 G_BEGIN_DECLS
 
 guint    g_curl_multi_get_download_retries (GCurlMulti    *self);
+guint    g_curl_multi_get_retries          (GCurlMulti    *self);
 guint    g_curl_multi_get_retry_delay      (GCurlMulti    *self);
 void     g_curl_multi_fail_transfer        (GCurlMulti    *self,
                                             GCurlTransfer *transfer,

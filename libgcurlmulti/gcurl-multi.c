@@ -70,6 +70,7 @@ struct _GCurlMulti
   guint               max_host_connections;
   guint               progress_interval;  /* ms */
   guint               download_retries;
+  guint               retries;            /* of send_async, send_and_read_async */
   guint               retry_delay;        /* ms */
   GCurlRequestOptions defaults;           /* the settings of every transfer
                                            * (proxy NULL: ask proxy_resolver) */
@@ -126,6 +127,7 @@ enum {
   PROP_TLS_CLIENT_CERTIFICATE,
   PROP_COOKIE_FILE,
   PROP_HSTS_FILE,
+  PROP_RETRIES,
   N_PROPS
 };
 
@@ -144,6 +146,12 @@ guint
 g_curl_multi_get_download_retries (GCurlMulti *self)
 {
   return self->download_retries;
+}
+
+guint
+g_curl_multi_get_retries (GCurlMulti *self)
+{
+  return self->retries;
 }
 
 guint
@@ -365,6 +373,9 @@ g_curl_multi_get_property (GObject    *object,
     case PROP_DOWNLOAD_RETRIES:
       g_value_set_uint (value, self->download_retries);
       break;
+    case PROP_RETRIES:
+      g_value_set_uint (value, self->retries);
+      break;
     case PROP_RETRY_DELAY:
       g_value_set_uint (value, self->retry_delay);
       break;
@@ -472,6 +483,9 @@ set_property_locked (GObject      *object,
       break;
     case PROP_DOWNLOAD_RETRIES:
       set_uint (self, &self->download_retries, g_value_get_uint (value), prop_id);
+      break;
+    case PROP_RETRIES:
+      set_uint (self, &self->retries, g_value_get_uint (value), prop_id);
       break;
     case PROP_RETRY_DELAY:
       set_uint (self, &self->retry_delay, g_value_get_uint (value), prop_id);
@@ -758,9 +772,40 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
                        GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
 
   /**
+   * GCurlMulti:retries:
+   *
+   * How many times [method@GCurl.Multi.send_and_read_async] and
+   * [method@GCurl.Multi.send_async] (and so
+   * [method@GCurl.Multi.send_and_splice_async]) send a request again after
+   * a transient failure, as [func@GCurl.Error.is_transient] tells it: a
+   * refused connection, a name that does not resolve, a connection reset
+   * or closed, a stall or time limit. An HTTP status is a failure only
+   * with [property@GCurl.Multi:fail-on-http-error] (or the transfer's):
+   * only then are 408, 429 and 5xx retried, and only by
+   * send_and_read_async(), since send_async() has handed the stream over
+   * by the time the status is known. 0, the default, never retries.
+   *
+   * Only idempotent requests are retried
+   * ([property@GCurl.Transfer:idempotent]: `GET`, `HEAD`, `OPTIONS`,
+   * `TRACE`, `PUT`, `DELETE`, or what the application said): never a
+   * `POST` or `PATCH` unless the application says it is idempotent. A
+   * request body from a stream is sent again only if the stream can seek
+   * back to its start; otherwise the failure is the result, as it is. The
+   * waits between attempts follow [property@GCurl.Multi:retry-delay], as
+   * download_async()'s do. [method@GCurl.Multi.download_async] has its
+   * own count, [property@GCurl.Multi:download-retries].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_RETRIES] =
+    g_param_spec_uint ("retries", NULL, NULL, 0, 100, 0,
+                       GCURL_PARAM_READWRITE | G_PARAM_CONSTRUCT);
+
+  /**
    * GCurlMulti:retry-delay:
    *
-   * Milliseconds before the first retry of a download, about: each wait
+   * Milliseconds before the first retry of a download (and of a request
+   * retried by [property@GCurl.Multi:retries]), about: each wait
    * is between half of its delay and all of it (jitter, so that downloads
    * that failed together do not retry together), and each further retry's
    * delay is twice the one before. A `Retry-After` from the server (seconds
@@ -1368,6 +1413,7 @@ sibling_sync (GCurlMulti *sibling,
   sibling->max_host_connections = self->max_host_connections;
   sibling->progress_interval = self->progress_interval;
   sibling->download_retries = self->download_retries;
+  sibling->retries = self->retries;
   sibling->retry_delay = self->retry_delay;
 
   g_curl_request_options_clear (&sibling->defaults);

@@ -62,17 +62,16 @@ gint64                  g_curl_transfer_get_expected_size (GCurlTransfer        
 void                    g_curl_transfer_set_library_header (GCurlTransfer       *self,
                                                             const char          *name,
                                                             const char          *value);
-void                    g_curl_transfer_set_fresh_connect (GCurlTransfer        *self,
-                                                           gboolean              fresh);
 void                    g_curl_transfer_set_resume_from (GCurlTransfer          *self,
                                                          gint64                  offset,
                                                          gboolean                filetime);
 
 /* The TLS side of the transfer, in gcurl-transfer-tls.c: its properties
- * are installed from @first_prop_id on, and reach it through the
+ * are installed from @first_prop_id on (it returns the next free id), and
+ * reach it through the
  * transfer's get and set functions; the flush and "finished" let it
  * report. */
-void                    g_curl_transfer_tls_class_init   (GObjectClass  *object_class,
+guint                   g_curl_transfer_tls_class_init   (GObjectClass  *object_class,
                                                           guint          first_prop_id);
 void                    g_curl_transfer_tls_get_property (GCurlTransfer *self,
                                                           guint          prop_id,
@@ -84,6 +83,27 @@ void                    g_curl_transfer_tls_set_property (GCurlTransfer *self,
                                                           GParamSpec    *pspec);
 gboolean                g_curl_transfer_tls_flush        (GCurlTransfer *self);
 void                    g_curl_transfer_tls_notify       (GCurlTransfer *self);
+
+/* Retries, in gcurl-transfer-retry.c: the "idempotent" property,
+ * installed at @first_prop_id (its get and set functions return FALSE for
+ * any other), what a retry asks of the transfer, and the wait before it,
+ * which g_curl_transfer_cancel() ends. */
+void                    g_curl_transfer_retry_class_init   (GObjectClass  *object_class,
+                                                            guint          first_prop_id);
+gboolean                g_curl_transfer_retry_get_property (GCurlTransfer *self,
+                                                            guint          prop_id,
+                                                            GValue        *value);
+gboolean                g_curl_transfer_retry_set_property (GCurlTransfer *self,
+                                                            guint          prop_id,
+                                                            const GValue  *value);
+gboolean                g_curl_transfer_can_retry          (GCurlTransfer *self);
+void                    g_curl_transfer_begin_retry_wait   (GCurlTransfer *self,
+                                                            GCancellable  *wait);
+void                    g_curl_transfer_end_retry_wait     (GCurlTransfer *self,
+                                                            GCancellable  *wait);
+gboolean                g_curl_transfer_cancel_retry_wait  (GCurlTransfer *self);
+void                    g_curl_transfer_set_fresh_connect  (GCurlTransfer *self,
+                                                            gboolean       fresh);
 
 /* Test hook: when the stall watch last saw the transfer receive something
  * (or a hold end), monotonic µs. */

@@ -31,7 +31,7 @@ static GParamSpec *tls_properties[N_TLS_PROPS];
 static guint first_prop;
 static guint accept_certificate_signal;
 
-void
+guint
 g_curl_transfer_tls_class_init (GObjectClass *object_class,
                                 guint         first_prop_id)
 {
@@ -132,6 +132,8 @@ g_curl_transfer_tls_class_init (GObjectClass *object_class,
     g_signal_new ("accept-certificate", G_TYPE_FROM_CLASS (object_class), G_SIGNAL_RUN_LAST,
                   0, g_signal_accumulator_true_handled, NULL, NULL, G_TYPE_BOOLEAN, 2,
                   G_TYPE_TLS_CERTIFICATE, G_TYPE_TLS_CERTIFICATE_FLAGS);
+
+  return first_prop + N_TLS_PROPS;
 }
 
 void

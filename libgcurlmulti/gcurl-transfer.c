@@ -312,7 +312,8 @@ g_curl_transfer_get_property (GObject    *object,
                            self->options->fail_on_http_error > 0);
       break;
     default:
-      g_curl_transfer_tls_get_property (self, prop_id, value, pspec);
+      if (!g_curl_transfer_retry_get_property (self, prop_id, value))
+        g_curl_transfer_tls_get_property (self, prop_id, value, pspec);
     }
 }
 
@@ -350,7 +351,8 @@ g_curl_transfer_set_property (GObject      *object,
       set_option (self, prop_id, value);
       break;
     default:
-      g_curl_transfer_tls_set_property (self, prop_id, value, pspec);
+      if (!g_curl_transfer_retry_set_property (self, prop_id, value))
+        g_curl_transfer_tls_set_property (self, prop_id, value, pspec);
     }
 }
 
@@ -676,7 +678,8 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
     g_param_spec_string ("effective-url", NULL, NULL, NULL, GCURL_PARAM_READABLE);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
-  g_curl_transfer_tls_class_init (object_class, N_PROPS);
+  g_curl_transfer_retry_class_init (object_class,
+                                    g_curl_transfer_tls_class_init (object_class, N_PROPS));
 
   /**
    * GCurlTransfer::progress:
@@ -909,16 +912,6 @@ gint64
 g_curl_transfer_get_expected_size (GCurlTransfer *self)
 {
   return self->easy.decoding ? -1 : self->easy.download_size;
-}
-
-/* download_async's retries (see g_curl_easy_set_fresh_connect()). */
-void
-g_curl_transfer_set_fresh_connect (GCurlTransfer *self,
-                                   gboolean       fresh)
-{
-  g_assert (!state_is_running (self->state));
-
-  g_curl_easy_set_fresh_connect (&self->easy, fresh);
 }
 
 gint64
@@ -1236,7 +1229,9 @@ g_curl_transfer_resume (GCurlTransfer *self)
  * multi's main context, never from inside this call.
  *
  * Cancelling a transfer that is not running, or whose result is already
- * known, does nothing.
+ * known, does nothing, but for one waiting to be retried (see
+ * [property@GCurl.Multi:retries]): the wait ends, no further request is
+ * made, and the call that retries it fails with %G_IO_ERROR_CANCELLED.
  *
  * Since: 1.0
  */
@@ -1245,7 +1240,8 @@ g_curl_transfer_cancel (GCurlTransfer *self)
 {
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
 
-  if (!state_is_running (self->state) || !g_curl_easy_is_running (&self->easy))
+  if (g_curl_transfer_cancel_retry_wait (self) || !state_is_running (self->state) ||
+      !g_curl_easy_is_running (&self->easy))
     return;
 
   g_curl_engine_end_run (&self->easy.run, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,

@@ -118,6 +118,11 @@ GCURL_AVAILABLE_IN_ALL
 void                g_curl_transfer_set_max_download_speed (GCurlTransfer *self,
                                                             gint64         bytes_per_second);
 GCURL_AVAILABLE_IN_ALL
+gboolean            g_curl_transfer_get_idempotent       (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_set_idempotent       (GCurlTransfer *self,
+                                                          gboolean       idempotent);
+GCURL_AVAILABLE_IN_ALL
 void                g_curl_transfer_set_expected_checksum (GCurlTransfer *self,
                                                            GChecksumType  type,
                                                            const char    *hex_digest);

@@ -24,6 +24,10 @@
 
 #include <libsoup/soup.h>
 
+/* Where path_counts keeps the counts of the "key" query parameter: no
+ * path starts with it. */
+#define TEST_SERVER_KEY_PREFIX "\x01key:"
+
 /* Pattern bytes generated per step. Both servers keep at most one such chunk
  * in flight per response, which is what bounds their memory for /bytes. */
 #define TEST_SERVER_CHUNK_SIZE (64 * 1024)
@@ -181,6 +185,23 @@ test_server_count_request (TestServer *server,
   g_mutex_unlock (&server->lock);
 
   g_atomic_int_inc (&server->request_count);
+}
+
+/* Counts a request carrying the query's "key", for the fail=K options of
+ * both servers: returns how many came before it. */
+static guint
+test_server_count_key (TestServer *server,
+                       const char *key)
+{
+  g_autofree char *counter = g_strconcat (TEST_SERVER_KEY_PREFIX, key, NULL);
+  guint count;
+
+  g_mutex_lock (&server->lock);
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (server->path_counts, counter));
+  g_hash_table_replace (server->path_counts, g_steal_pointer (&counter), GUINT_TO_POINTER (count + 1));
+  g_mutex_unlock (&server->lock);
+
+  return count;
 }
 
 static GSource *
@@ -672,7 +693,9 @@ echo_got_chunk_cb (SoupServerMessage *msg G_GNUC_UNUSED,
 }
 
 static void
-soup_serve_echo (SoupServerMessage *msg)
+soup_serve_echo (TestServer        *server,
+                 SoupServerMessage *msg,
+                 GHashTable        *query)
 {
   EchoState *echo = g_object_get_data (G_OBJECT (msg), ECHO_STATE_KEY);
   SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (msg);
@@ -680,7 +703,13 @@ soup_serve_echo (SoupServerMessage *msg)
   g_autoptr(GBytes) body = NULL;
   g_autofree char *sha = NULL;
   g_autofree char *text = NULL;
+  const char *key = query != NULL ? g_hash_table_lookup (query, "key") : NULL;
+  const char *fail_param = query != NULL ? g_hash_table_lookup (query, "fail") : NULL;
+  guint64 fail = 0;
   guint64 length;
+
+  if (fail_param != NULL)
+    g_ascii_string_to_unsigned (fail_param, 10, 0, G_MAXUINT, &fail, NULL);
 
   if (echo != NULL)
     {
@@ -698,7 +727,10 @@ soup_serve_echo (SoupServerMessage *msg)
 
   text = g_strdup_printf ("%s %" G_GUINT64_FORMAT " %s",
                           soup_server_message_get_method (msg), length, sha);
-  soup_reply_text (msg, SOUP_STATUS_OK, text);
+  if (key != NULL && test_server_count_key (server, key) < fail)
+    soup_reply_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "fail");
+  else
+    soup_reply_text (msg, SOUP_STATUS_OK, text);
   if (content_type != NULL)
     soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                   "X-Request-Content-Type", content_type);
@@ -865,7 +897,7 @@ soup_server_callback (SoupServer        *soup_server G_GNUC_UNUSED,
   else if (g_str_equal (path, "/set-cookie"))
     soup_serve_set_cookie (msg);
   else if (g_str_equal (path, "/echo"))
-    soup_serve_echo (msg);
+    soup_serve_echo (server, msg, query);
   else if (parse_path_numbers (path, "/slow/", 1, n))
     soup_serve_slow (server, msg, n[0], query);
   else if (g_str_equal (path, "/headers"))
@@ -1199,23 +1231,6 @@ raw_find_header (char       **lines,
   return NULL;
 }
 
-/* Counts a request carrying the query's "key", for the fail=K options:
- * returns how many came before it. */
-static guint
-raw_count_key (TestServer *server,
-               const char *key)
-{
-  g_autofree char *counter = g_strconcat ("\x01key:", key, NULL);
-  guint count;
-
-  g_mutex_lock (&server->lock);
-  count = GPOINTER_TO_UINT (g_hash_table_lookup (server->path_counts, counter));
-  g_hash_table_replace (server->path_counts, g_steal_pointer (&counter), GUINT_TO_POINTER (count + 1));
-  g_mutex_unlock (&server->lock);
-
-  return count;
-}
-
 static guint64
 query_number (GHashTable *query,
               const char *name,
@@ -1240,6 +1255,7 @@ query_number (GHashTable *query,
  *     &after=B           ...the body cut off (closed) after B bytes, or
  *     &status=C          ...HTTP status C (and &retry-after=T, in seconds, or
  *                        with &retry-after-date=1 as the HTTP date T s ahead)
+ *     &cut-headers=1     ...the response cut off in its headers (clean close)
  *     &etag-after-fail=X ...and once they stop failing, the ETag is "X"
  *                        (the resource changed between attempts) */
 static void
@@ -1260,11 +1276,17 @@ raw_plan_bytes (RawConnection  *conn,
   BytesPlan plan;
 
   if (key != NULL)
-    failing = raw_count_key (conn->server, key) < query_number (query, "fail", 0);
+    failing = test_server_count_key (conn->server, key) < query_number (query, "fail", 0);
   if (key != NULL && !failing && g_hash_table_lookup (query, "etag-after-fail") != NULL)
     {
       g_free (etag);
       etag = g_strdup_printf ("\"%s\"", (char *) g_hash_table_lookup (query, "etag-after-fail"));
+    }
+
+  if (failing && query_flag (query, "cut-headers"))
+    {
+      conn->head = g_string_new ("HTTP/1.1 200 OK\r\nContent-Le");
+      return;
     }
 
   if (failing && query_number (query, "status", 0) != 0)
@@ -2064,6 +2086,23 @@ test_server_get_request_count (TestServer *server)
   g_return_val_if_fail (server != NULL, 0);
 
   return (guint) g_atomic_int_get (&server->request_count);
+}
+
+/**
+ * test_server_get_key_count:
+ * @server: a server
+ * @key: the value of a "key" query parameter
+ *
+ * Returns how many requests with ?key=@key reached a route with the
+ * key=S&fail=K options (raw /bytes/N, /echo), failed or not.
+ */
+guint
+test_server_get_key_count (TestServer *server,
+                           const char *key)
+{
+  g_autofree char *counter = g_strconcat (TEST_SERVER_KEY_PREFIX, key, NULL);
+
+  return test_server_get_path_count (server, counter);
 }
 
 /**

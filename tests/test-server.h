@@ -33,6 +33,9 @@
  *   /echo                 any method; 200 text "METHOD LENGTH SHA256HEX" of
  *                         the request body (streamed, any size), and the
  *                         request Content-Type in X-Request-Content-Type.
+ *                         ?key=S&fail=K: the first K requests with key S
+ *                         get a 503 "fail" instead (the body read all the
+ *                         same); test_server_get_key_count() counts them.
  *   /slow/N[?rate=R]      N pattern bytes at about R bytes/s (default 1024),
  *                         one chunk every ~50 ms.
  *   /headers              200 "ok" with "X-Multi: a", "X-Multi: b" and
@@ -53,7 +56,13 @@
  *
  * Raw fault server, on test_server_get_raw_uri(); one request per
  * connection, every response has "Connection: close":
- *   /bytes/N[?chunked=1]  as above (Range too).
+ *   /bytes/N[?chunked=1]  as above (Range too). ?key=S&fail=K: the first K
+ *                         requests with key S fail, with &after=B the body
+ *                         cut off after B bytes, &status=C (and
+ *                         &retry-after=T) that status, &cut-headers=1 the
+ *                         response cut off in its headers (see
+ *                         raw_plan_bytes() for the download options);
+ *                         test_server_get_key_count() counts them.
  *   /close-mid-body/N/K   Content-Length N, K pattern bytes, clean close.
  *   /length-mismatch/N/K  the same: Content-Length N, K pattern bytes, clean
  *                         close; with K > N that is excess data after the body.
@@ -141,6 +150,8 @@ char       *test_server_raw_url            (TestServer *server,
 guint       test_server_get_request_count  (TestServer *server);
 guint       test_server_get_path_count     (TestServer *server,
                                             const char *path);
+guint       test_server_get_key_count      (TestServer *server,
+                                            const char *key);
 
 guint16     test_server_get_refused_port   (void);
 guint16     test_server_get_blackhole_port (TestServer *server);

@@ -429,6 +429,24 @@ test_error (Fixture       *fixture,
   g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_FAILED);
 }
 
+/* The multi's retries apply: a 503 (fail-on-http-error) is retried once, then the 200. */
+static void
+test_retries (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/echo?key=sync-retry&fail=1");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *text = NULL;
+
+  g_object_set (fixture->multi, "retries", 2, "retry-delay", 10, "fail-on-http-error", TRUE, NULL);
+  body = g_curl_multi_send_and_read (fixture->multi, transfer, NULL, &error);
+  g_assert_no_error (error);
+  text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  g_assert_true (g_str_has_prefix (text, "GET 0 "));
+  g_assert_cmpuint (test_server_get_key_count (server, "sync-retry"), ==, 2);
+}
+
 #define STRESS_THREADS 16
 #define STRESS_CALLS 200
 
@@ -549,6 +567,7 @@ main (int   argc,
   ADD_TEST ("/sync/send-and-splice", test_send_and_splice);
   ADD_TEST ("/sync/download", test_download);
   ADD_TEST ("/sync/error", test_error);
+  ADD_TEST ("/sync/retries", test_retries);
   ADD_TEST ("/sync/stress", test_stress);
 
   ret = g_test_run ();

@@ -656,6 +656,56 @@ def test_cookies(server):
     check_equal(GCurl.Multi.new().get_cookies(), [], "a multi without cookie-file has none")
 
 
+def test_retries(server):
+    """retries: a GET cut off twice is sent again until it succeeds, one
+    "finished" per run; a POST is sent once unless set idempotent."""
+    multi = GCurl.Multi(retries=3, retry_delay=10, fail_on_http_error=True)
+    check_equal(GCurl.Multi.new().props.retries, 0, "retries by default")
+
+    def send_and_read(transfer):
+        outcome = []
+        runs = []
+
+        def on_done(multi, result):
+            try:
+                outcome.append(multi.send_and_read_finish(result))
+            except GLib.Error as error:
+                outcome.append(error)
+
+        handler = transfer.connect("finished", lambda t: runs.append(t.get_state()))
+        multi.send_and_read_async(transfer, None, on_done)
+        wait_until(lambda: outcome, "the result")
+        transfer.disconnect(handler)
+        return outcome[0], runs
+
+    flaky = GCurl.Transfer.new(server.raw_uri.rstrip("/") + "/bytes/1000?key=py-get&fail=2&after=10")
+    check(flaky.props.idempotent, "a GET is idempotent")
+    body, runs = send_and_read(flaky)
+    check(isinstance(body, GLib.Bytes), f"the third run's body ({body!r})")
+    check_equal(sha256_of_bytes(body), server.sha256[1000], "SHA-256 of the body")
+    check_equal(runs, [GCurl.TransferState.FAILED, GCurl.TransferState.FAILED,
+                       GCurl.TransferState.SUCCEEDED], "the runs")
+
+    data = GLib.Bytes.new(b"once")
+    post = GCurl.Transfer.new(server.url("/echo?key=py-post&fail=1"))
+    post.set_request_body(data, "text/plain")
+    check(not post.get_idempotent(), "a POST is not idempotent")
+    error, runs = send_and_read(post)
+    check(isinstance(error, GLib.Error)
+          and error.matches(GCurl.error_quark(), GCurl.Error.HTTP_RETURNED_ERROR),
+          f"the 503 of the only run ({error!r})")
+    check_equal(len(runs), 1, "a POST is sent once")
+
+    again = GCurl.Transfer.new(server.url("/echo?key=py-again&fail=1"))
+    again.set_request_body(data, "text/plain")
+    again.props.idempotent = True
+    body, runs = send_and_read(again)
+    check(isinstance(body, GLib.Bytes), f"the second run's body ({body!r})")
+    check_equal(body.get_data().decode(), "POST 4 " + hashlib.sha256(b"once").hexdigest(),
+                "the body sent again, whole")
+    check_equal(len(runs), 2, "an idempotent POST is sent again")
+
+
 CASES = [
     test_concurrent_transfers,
     test_bind_fraction,
@@ -671,6 +721,7 @@ CASES = [
     test_accept_certificate,
     test_cookies,
     test_blocking_threads,
+    test_retries,
 ]
 
 
