@@ -90,6 +90,8 @@ g_curl_transfer_tls_class_init (GObjectClass *object_class,
 
   for (guint i = 0; i < N_TLS_PROPS; i++)
     g_object_class_install_property (object_class, first_prop + i, tls_properties[i]);
+  /* The transfer's other units' properties come after these. */
+  g_curl_transfer_destination_class_init (object_class, first_prop + N_TLS_PROPS);
 
   /**
    * GCurlTransfer::accept-certificate:
@@ -150,6 +152,9 @@ g_curl_transfer_tls_get_property (GCurlTransfer *self,
       break;
     case TLS_PROP_PEER_CERTIFICATE_ERRORS:
       g_value_set_flags (value, g_curl_transfer_get_tls_peer_certificate_errors (self));
+      break;
+    case N_TLS_PROPS:
+      g_curl_transfer_destination_get_property (self, value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (self, prop_id, pspec);
