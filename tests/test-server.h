@@ -33,6 +33,9 @@
  *   /echo                 any method; 200 text "METHOD LENGTH SHA256HEX" of
  *                         the request body (streamed, any size), and the
  *                         request Content-Type in X-Request-Content-Type.
+ *   /disposition/N[/NAME][?cd=VALUE]  as /bytes/N (Range, ETag), with
+ *                         "Content-Disposition: VALUE" (percent-decoded) if
+ *                         cd is given; NAME is ignored (a name for the URL).
  *   /slow/N[?rate=R]      N pattern bytes at about R bytes/s (default 1024),
  *                         one chunk every ~50 ms.
  *   /headers              200 "ok" with "X-Multi: a", "X-Multi: b" and
