@@ -884,6 +884,36 @@ resource_time (const Validators *v)
   return (gint64) t;
 }
 
+/* Gives the .part its name without ever replacing a file of that name,
+ * atomically: link() fails if the name exists, where g_file_move() checks
+ * and then renames. Where the file system has no hard links, the latter. */
+static gboolean
+move_no_replace (Download      *d,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  const char *part = g_file_peek_path (d->part);
+  const char *destination = g_file_peek_path (d->destination);
+
+  if (part != NULL && destination != NULL)
+    {
+      if (link (part, destination) == 0)
+        {
+          g_unlink (part);
+          return TRUE;
+        }
+      if (errno == EEXIST)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("%s exists already"),
+                       destination);
+          return FALSE;
+        }
+    }
+
+  return g_file_move (d->part, d->destination, G_FILE_COPY_NO_FALLBACK_FOR_MOVE, cancellable,
+                      NULL, NULL, error);
+}
+
 static void
 finish_thread (GTask        *task,
                gpointer      source_object,
@@ -946,7 +976,9 @@ finish_thread (GTask        *task,
 
   if (d->flags & (G_CURL_DOWNLOAD_OVERWRITE | G_CURL_DOWNLOAD_IF_MODIFIED))
     copy_flags |= G_FILE_COPY_OVERWRITE;
-  if (!g_file_move (d->part, d->destination, copy_flags, cancellable, NULL, NULL, &error))
+  if (d->choose != NULL ? !move_no_replace (d, cancellable, &error)
+                        : !g_file_move (d->part, d->destination, copy_flags, cancellable,
+                                        NULL, NULL, &error))
     {
       g_task_return_error (task, error);
       return;

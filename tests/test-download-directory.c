@@ -359,6 +359,40 @@ test_overwrite_ignored (Fixture       *fixture,
 }
 
 static void
+create_destination_cb (GCurlTransfer *transfer,
+                       GParamSpec    *pspec,
+                       gpointer       user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFileOutputStream) out =
+    g_file_create (g_curl_transfer_get_destination (transfer), G_FILE_CREATE_NONE, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (g_output_stream_write_all (G_OUTPUT_STREAM (out), "theirs", 6, NULL, NULL, NULL));
+}
+
+/* Another program takes the name while the file downloads: the download
+ * fails, and their file stays as it is. */
+static void
+test_name_taken_meanwhile (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer =
+    disposition_transfer (1000, "/", "attachment; filename=\"raced.bin\"");
+  g_autofree char *raced = g_build_filename (fixture->dir, "raced.bin", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) file = NULL;
+
+  g_signal_connect (transfer, "notify::destination", G_CALLBACK (create_destination_cb), NULL);
+  file = download (fixture, transfer, G_CURL_DOWNLOAD_NONE, NULL, &error);
+  g_assert_null (file);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_assert_true (g_file_get_contents (raced, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "theirs");
+}
+
+static void
 test_error_no_directory (Fixture       *fixture,
                          gconstpointer  data)
 {
@@ -541,6 +575,7 @@ main (int   argc,
   ADD_TEST ("/download-directory/existing-file", test_existing_file);
   ADD_TEST ("/download-directory/overwrite-ignored", test_overwrite_ignored);
   ADD_TEST ("/download-directory/concurrent-same-name", test_concurrent_same_name);
+  ADD_TEST ("/download-directory/name-taken-meanwhile", test_name_taken_meanwhile);
   ADD_TEST ("/download-directory/error/no-directory", test_error_no_directory);
   ADD_TEST ("/download-directory/error/http", test_error_http);
   ADD_TEST ("/download-directory/cancel-then-resume", test_cancel_then_resume);
