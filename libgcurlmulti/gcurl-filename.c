@@ -33,7 +33,7 @@ is_forbidden (gunichar c)
          (c >= 0x202a && c <= 0x202e) ||                  /* embeddings, overrides */
          (c >= 0x2066 && c <= 0x2069) ||                  /* isolates */
          c == 0xfeff ||                                   /* BOM */
-         strchr ("<>:\"|?*", (int) c) != NULL;            /* Windows */
+         (c < 0x80 && strchr ("<>:\"|?*", (int) c) != NULL);  /* Windows */
 }
 
 /* The length of the extension of @name (its last ".xyz", with a ".tar"

@@ -140,6 +140,8 @@ test_hostile (void)
     { "a<b>c:d\"e|f?g*h.txt", "a_b_c_d_e_f_g_h.txt" },
     { "bad\xff\xfeutf8.txt", "bad\xef\xbf\xbd\xef\xbf\xbdutf8.txt" },
     { "\xc3", "\xef\xbf\xbd" },
+    /* characters whose low byte is a reserved one stay: U+013C, U+023F */
+    { "\xc4\xbc\xc8\xbf.txt", "\xc4\xbc\xc8\xbf.txt" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
