@@ -20,15 +20,18 @@ LAYERS = {
     'request-options': 0, 'sink': 0,
     'retry': 0,                                 # how long to wait before trying again
     'tls': 0,                                   # a TLS peer, its trust, client certificates
+    'filename': 0,                              # a downloaded file's name in a folder
     'jar': 0,                                   # a multi's cookies and HSTS: its CURLSH
     'source': 1,                                # the GSource that drives a CURLM
     'engine': 2,                                # the CURLM, its runs, the watchdog
     'upload': 3, 'easy': 3, 'watch': 3, 'transfer': 3,  # one transfer
     'transfer-tls': 3,                          # …its TLS properties and accept-certificate
     'transfer-retry': 3,                        # …whether it may be sent again
+    'transfer-destination': 3,                  # …where its download is saved
     'response': 3, 'figures': 3,                # …what its response and its meter said
     'proxy': 4, 'multi': 4,                     # the session
     'send': 5, 'input-stream': 5, 'download': 5, 'sync': 5,  # the GIO layer, on the public API
+    'download-directory': 5,                    # …download_to_directory_async, on download's hook
 }
 MAX_LINES = 1700
 INCLUDE = re.compile(r'^\s*#\s*include\s+"gcurl-([a-z0-9-]+?)(-private)?\.h"', re.M)

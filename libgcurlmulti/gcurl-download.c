@@ -43,7 +43,15 @@
  * every continuation the server sends, whether or not it honoured
  * If-Range. They are written before the first byte of a new .part, which
  * is a new file (the old one and its validators deleted first): a crash at
- * any moment leaves either a consistent pair or an empty .part. */
+ * any moment leaves either a consistent pair or an empty .part.
+ *
+ * A download started without a destination (download_to_directory_async,
+ * gcurl-download-directory.c) gets one from its choose function at the
+ * first final response's headers, before anything is written: the
+ * function makes the new, empty .part itself (which holds the name), or
+ * names a .part to continue, and then this attempt is dropped and the
+ * next asks for the rest with a Range. From there on it is a download to
+ * that file like any other. */
 
 #define GCURL_VALIDATORS_ATTRIBUTE "xattr::gcurlmulti.validators"
 /* What earlier versions kept: the If-Range value alone. */
@@ -107,9 +115,32 @@ typedef struct
   GOutputStream      *out;
   gssize              written;            /* by the splice into out */
   gboolean            part_changed;       /* finish found the .part altered */
+
+  /* download_to_directory_async: names the file at the first headers */
+  GCurlDownloadChooseFunc choose;
+  gpointer            choose_data;
+  gboolean            part_claimed;       /* choose made the empty .part */
 } Download;
 
 static void start_attempt (GTask *task);
+
+/* Where the body goes: @destination, its .part, its validators file. */
+static void
+set_destination (Download *d,
+                 GFile    *destination)
+{
+  g_autofree char *basename = g_file_get_basename (destination);
+  g_autofree char *part_name = g_strconcat (basename, ".part", NULL);
+  g_autofree char *sidecar_name = g_strconcat (part_name, GCURL_VALIDATORS_SUFFIX, NULL);
+  g_autoptr(GFile) parent = g_file_get_parent (destination);
+
+  g_set_object (&d->destination, destination);
+  g_clear_object (&d->part);
+  g_clear_object (&d->sidecar);
+  d->part = parent ? g_file_get_child (parent, part_name) : g_file_new_for_path (part_name);
+  d->sidecar = parent ? g_file_get_child (parent, sidecar_name)
+                      : g_file_new_for_path (sidecar_name);
+}
 
 /* Test hook (see tests/test-download.c): %TRUE makes downloads keep the
  * validators in the side file, as on a file system without extended
@@ -460,8 +491,13 @@ open_new_part (Download    *d,
 {
   GOutputStream *out;
 
-  if (!delete_part (d, error))
+  /* The empty .part download_to_directory made to hold the name stays:
+   * deleting it would give the name away. */
+  if (d->part_claimed)
+    g_file_delete (d->sidecar, NULL, NULL);
+  else if (!delete_part (d, error))
     return NULL;
+  d->part_claimed = FALSE;
 
   out = open_part (d, 0, error);
   if (out == NULL)
@@ -808,6 +844,36 @@ resource_time (const Validators *v)
   return (gint64) t;
 }
 
+/* Gives the .part its name without ever replacing a file of that name,
+ * atomically: link() fails if the name exists, where g_file_move() checks
+ * and then renames. Where the file system has no hard links, the latter. */
+static gboolean
+move_no_replace (Download      *d,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  const char *part = g_file_peek_path (d->part);
+  const char *destination = g_file_peek_path (d->destination);
+
+  if (part != NULL && destination != NULL)
+    {
+      if (link (part, destination) == 0)
+        {
+          g_unlink (part);
+          return TRUE;
+        }
+      if (errno == EEXIST)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("%s exists already"),
+                       destination);
+          return FALSE;
+        }
+    }
+
+  return g_file_move (d->part, d->destination, G_FILE_COPY_NO_FALLBACK_FOR_MOVE, cancellable,
+                      NULL, NULL, error);
+}
+
 static void
 finish_thread (GTask        *task,
                gpointer      source_object,
@@ -870,7 +936,9 @@ finish_thread (GTask        *task,
 
   if (d->flags & (G_CURL_DOWNLOAD_OVERWRITE | G_CURL_DOWNLOAD_IF_MODIFIED))
     copy_flags |= G_FILE_COPY_OVERWRITE;
-  if (!g_file_move (d->part, d->destination, copy_flags, cancellable, NULL, NULL, &error))
+  if (d->choose != NULL ? !move_no_replace (d, cancellable, &error)
+                        : !g_file_move (d->part, d->destination, copy_flags, cancellable,
+                                        NULL, NULL, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -975,6 +1043,48 @@ not_a_continuation (GTask      *task,
   restart_from_zero (task);
 }
 
+/* download_to_directory: the first final response's headers name the
+ * file. Returns FALSE if the attempt ends here: the download failed, or
+ * the file's .part continues this resource and a new attempt asks for the
+ * rest of it. */
+static gboolean
+choose_destination (GTask *task,
+                    guint  status)
+{
+  Download *d = g_task_get_task_data (task);
+  g_autoptr(GFile) destination = NULL;
+  gboolean resume = FALSE;
+  GError *error = NULL;
+
+  /* Not a file: nothing to name (a 304 to conditions the application set,
+   * a 416 to its own Range). */
+  if (status == 304 || status == 416)
+    error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
+                         _("The server sent no file to save for %s (status %u)"),
+                         g_curl_transfer_get_shown_url (d->transfer), status);
+  else
+    destination = d->choose (d->transfer, &resume, d->choose_data, &error);
+
+  if (destination == NULL)
+    {
+      download_return (task, error);
+      return FALSE;
+    }
+
+  set_destination (d, destination);
+  g_curl_transfer_set_destination (d->transfer, destination);
+  if (resume)
+    {
+      d->flags |= G_CURL_DOWNLOAD_RESUME;
+      close_attempt (d);
+      start_attempt (task);
+      return FALSE;
+    }
+
+  d->part_claimed = TRUE;
+  return TRUE;
+}
+
 /* The final response's headers are there: decide what the body is. */
 static void
 send_cb (GObject      *source,
@@ -1009,6 +1119,9 @@ send_cb (GObject      *source,
       attempt_failed (task, error);
       return;
     }
+
+  if (d->destination == NULL && !choose_destination (task, status))
+    return;
 
   now = response_validators (d);
   g_curl_parse_content_range (g_curl_transfer_get_response_header (d->transfer, "Content-Range"),
@@ -1133,7 +1246,8 @@ start_attempt (GTask *task)
    * .part was found to be of another version, or wrong, nor when the
    * transfer asked for decoding: a range counts encoded bytes. */
   d->offset = 0;
-  if (!d->force_fresh && ((d->flags & G_CURL_DOWNLOAD_RESUME) || d->attempt > 0) &&
+  if (d->part != NULL && !d->force_fresh &&
+      ((d->flags & G_CURL_DOWNLOAD_RESUME) || d->attempt > 0) &&
       !asks_for_decoding (d->transfer))
     {
       g_autoptr(GFileInfo) info = g_file_query_info (d->part, G_FILE_ATTRIBUTE_STANDARD_SIZE,
@@ -1253,6 +1367,8 @@ cancelled_cb (GCancellable *cancellable,
  *
  * @transfer emits [signal@GCurl.Transfer::finished] once per attempt; the
  * download's own outcome is the one given to @callback.
+ * [property@GCurl.Transfer:destination] is @destination from this call
+ * on.
  *
  * Since: 1.0
  */
@@ -1265,18 +1381,32 @@ g_curl_multi_download_async (GCurlMulti          *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  GTask *task;
-  Download *d;
-  g_autofree char *part_name = NULL;
-  g_autofree char *sidecar_name = NULL;
-  const char *scheme;
-  g_autofree char *basename = NULL;
-  g_autoptr(GFile) parent = NULL;
-
   g_return_if_fail (G_CURL_IS_MULTI (self));
   g_return_if_fail (G_CURL_IS_TRANSFER (transfer));
   g_return_if_fail (G_IS_FILE (destination));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  g_curl_download_start (self, transfer, destination, flags, NULL, NULL,
+                         cancellable, callback, user_data);
+}
+
+/* download_async, or with @destination %NULL and @choose, the download
+ * that names its file at the first final response's headers (see
+ * gcurl-download-directory.c). Finished by g_curl_multi_download_finish(). */
+void
+g_curl_download_start (GCurlMulti              *self,
+                       GCurlTransfer           *transfer,
+                       GFile                   *destination,
+                       GCurlDownloadFlags       flags,
+                       GCurlDownloadChooseFunc  choose,
+                       gpointer                 choose_data,
+                       GCancellable            *cancellable,
+                       GAsyncReadyCallback      callback,
+                       gpointer                 user_data)
+{
+  GTask *task;
+  Download *d;
+  const char *scheme;
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, g_curl_multi_download_async);
@@ -1288,7 +1418,8 @@ g_curl_multi_download_async (GCurlMulti          *self,
       return;
     }
 
-  if (!(flags & (G_CURL_DOWNLOAD_OVERWRITE | G_CURL_DOWNLOAD_IF_MODIFIED)) &&
+  if (destination != NULL &&
+      !(flags & (G_CURL_DOWNLOAD_OVERWRITE | G_CURL_DOWNLOAD_IF_MODIFIED)) &&
       g_file_query_exists (destination, NULL))
     {
       g_autofree char *name = g_file_get_parse_name (destination);
@@ -1299,18 +1430,16 @@ g_curl_multi_download_async (GCurlMulti          *self,
       return;
     }
 
-  parent = g_file_get_parent (destination);
-  basename = g_file_get_basename (destination);
-  part_name = g_strconcat (basename, ".part", NULL);
-
   d = g_new0 (Download, 1);
   d->multi = g_object_ref (self);
   d->transfer = g_object_ref (transfer);
-  d->destination = g_object_ref (destination);
-  d->part = parent ? g_file_get_child (parent, part_name) : g_file_new_for_path (part_name);
-  sidecar_name = g_strconcat (part_name, GCURL_VALIDATORS_SUFFIX, NULL);
-  d->sidecar = parent ? g_file_get_child (parent, sidecar_name)
-                      : g_file_new_for_path (sidecar_name);
+  if (destination != NULL)
+    {
+      set_destination (d, destination);
+      g_curl_transfer_set_destination (transfer, destination);
+    }
+  d->choose = choose;
+  d->choose_data = choose_data;
   scheme = g_uri_peek_scheme (g_curl_transfer_get_url (transfer));
   d->http = scheme == NULL || g_str_has_prefix (scheme, "http");
   d->fresh_left = GCURL_FRESH_ATTEMPTS;
@@ -1323,6 +1452,38 @@ g_curl_multi_download_async (GCurlMulti          *self,
 
   /* The task holds itself until it returns. */
   start_attempt (task);
+}
+
+/* For download_to_directory's RESUME: whether the .part of @destination
+ * holds the beginning of the resource whose final response's headers
+ * @transfer has, as far as its validators tell. Unlike a download to a
+ * given file, a match must rest on an ETag or a Last-Modified both have:
+ * the size alone cannot tell one file from another of the same name. */
+gboolean
+g_curl_download_part_continues (GCurlTransfer *transfer,
+                                GFile         *destination)
+{
+  Download d = { 0, };
+  g_autoptr(Validators) saved = NULL;
+  g_autoptr(Validators) now = NULL;
+  const char *which = NULL;
+  gboolean continues = FALSE;
+
+  d.transfer = transfer;
+  set_destination (&d, destination);
+  if (g_file_query_exists (d.part, NULL) && (saved = read_validators (&d)) != NULL)
+    {
+      now = response_validators (&d);
+      continues = ((saved->etag != NULL && g_strcmp0 (saved->etag, now->etag) == 0) ||
+                   (saved->last_modified != NULL &&
+                    g_strcmp0 (saved->last_modified, now->last_modified) == 0)) &&
+                  validators_match (saved, now, &which);
+    }
+
+  g_clear_object (&d.destination);
+  g_clear_object (&d.part);
+  g_clear_object (&d.sidecar);
+  return continues;
 }
 
 /**

@@ -30,7 +30,10 @@ G_BEGIN_DECLS
  *   or its modification time); a 304 leaves it untouched, a new version
  *   replaces it
  *
- * Flags for downloads to a file.
+ * Flags for downloads to a file. A download to a folder
+ * ([method@GCurl.Multi.download_to_directory_async]) never replaces a
+ * file: it ignores %G_CURL_DOWNLOAD_OVERWRITE and
+ * %G_CURL_DOWNLOAD_IF_MODIFIED.
  *
  * Since: 1.0
  */
@@ -126,6 +129,18 @@ GCURL_AVAILABLE_IN_ALL
 gboolean      g_curl_multi_download_finish       (GCurlMulti          *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
+GCURL_AVAILABLE_IN_ALL
+void          g_curl_multi_download_to_directory_async  (GCurlMulti          *self,
+                                                         GCurlTransfer       *transfer,
+                                                         GFile               *directory,
+                                                         GCurlDownloadFlags   flags,
+                                                         GCancellable        *cancellable,
+                                                         GAsyncReadyCallback  callback,
+                                                         gpointer             user_data);
+GCURL_AVAILABLE_IN_ALL
+GFile        *g_curl_multi_download_to_directory_finish (GCurlMulti          *self,
+                                                         GAsyncResult        *result,
+                                                         GError             **error);
 
 /* Blocking calls, from any thread (gcurl-sync.c) */
 GCURL_AVAILABLE_IN_ALL

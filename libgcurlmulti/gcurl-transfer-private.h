@@ -105,6 +105,16 @@ gboolean                g_curl_transfer_cancel_retry_wait  (GCurlTransfer *self)
 void                    g_curl_transfer_set_fresh_connect  (GCurlTransfer *self,
                                                             gboolean       fresh);
 
+/* Where its download is saved, in gcurl-transfer-destination.c: the
+ * property "destination", installed by g_curl_transfer_tls_class_init()
+ * after its own, which hands its get on. */
+void                    g_curl_transfer_destination_class_init   (GObjectClass  *object_class,
+                                                                  guint          prop_id);
+void                    g_curl_transfer_destination_get_property (GCurlTransfer *self,
+                                                                  GValue        *value);
+void                    g_curl_transfer_set_destination          (GCurlTransfer *self,
+                                                                  GFile         *destination);
+
 /* Test hook: when the stall watch last saw the transfer receive something
  * (or a hold end), monotonic µs. */
 gint64                  g_curl_transfer_get_last_activity (GCurlTransfer        *self);

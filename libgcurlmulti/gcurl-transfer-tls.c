@@ -90,6 +90,8 @@ g_curl_transfer_tls_class_init (GObjectClass *object_class,
 
   for (guint i = 0; i < N_TLS_PROPS; i++)
     g_object_class_install_property (object_class, first_prop + i, tls_properties[i]);
+  /* The transfer's other units' properties come after these. */
+  g_curl_transfer_destination_class_init (object_class, first_prop + N_TLS_PROPS);
 
   /**
    * GCurlTransfer::accept-certificate:
@@ -133,7 +135,8 @@ g_curl_transfer_tls_class_init (GObjectClass *object_class,
                   0, g_signal_accumulator_true_handled, NULL, NULL, G_TYPE_BOOLEAN, 2,
                   G_TYPE_TLS_CERTIFICATE, G_TYPE_TLS_CERTIFICATE_FLAGS);
 
-  return first_prop + N_TLS_PROPS;
+  /* The next free id: after these and "destination". */
+  return first_prop + N_TLS_PROPS + 1;
 }
 
 void
@@ -152,6 +155,9 @@ g_curl_transfer_tls_get_property (GCurlTransfer *self,
       break;
     case TLS_PROP_PEER_CERTIFICATE_ERRORS:
       g_value_set_flags (value, g_curl_transfer_get_tls_peer_certificate_errors (self));
+      break;
+    case N_TLS_PROPS:
+      g_curl_transfer_destination_get_property (self, value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (self, prop_id, pspec);

@@ -95,6 +95,8 @@ const char         *g_curl_transfer_get_reason_phrase    (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL
 const char         *g_curl_transfer_get_effective_url    (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL
+GFile              *g_curl_transfer_get_destination      (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
 GBytes             *g_curl_transfer_get_body             (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL
 const GError       *g_curl_transfer_get_error            (GCurlTransfer *self);

@@ -515,6 +515,28 @@ soup_serve_bytes (TestServer        *server,
   soup_stream_pattern (server, msg, plan.start, plan.end, TEST_SERVER_CHUNK_SIZE, 0);
 }
 
+/* /disposition/N[/NAME]: /bytes/N with the Content-Disposition ?cd=. */
+static void
+soup_serve_disposition (TestServer        *server,
+                        SoupServerMessage *msg,
+                        const char        *rest,
+                        GHashTable        *query)
+{
+  const char *disposition = query != NULL ? g_hash_table_lookup (query, "cd") : NULL;
+  char *end = NULL;
+  guint64 total = g_ascii_strtoull (rest, &end, 10);
+
+  if (end == rest || (*end != '\0' && *end != '/'))
+    {
+      soup_reply_text (msg, SOUP_STATUS_NOT_FOUND, "not found");
+      return;
+    }
+  soup_serve_bytes (server, msg, total, query);
+  if (disposition != NULL)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Content-Disposition", disposition);
+}
+
 static void
 soup_serve_slow (TestServer        *server,
                  SoupServerMessage *msg,
@@ -904,6 +926,8 @@ soup_server_callback (SoupServer        *soup_server G_GNUC_UNUSED,
     soup_serve_headers (msg);
   else if (parse_path_numbers (path, "/gzip-zeros/", 1, n))
     soup_serve_gzip_zeros (msg, n[0]);
+  else if (g_str_has_prefix (path, "/disposition/"))
+    soup_serve_disposition (server, msg, path + strlen ("/disposition/"), query);
   else
     soup_reply_text (msg, SOUP_STATUS_NOT_FOUND, "not found");
 }

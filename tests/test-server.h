@@ -36,6 +36,9 @@
  *                         ?key=S&fail=K: the first K requests with key S
  *                         get a 503 "fail" instead (the body read all the
  *                         same); test_server_get_key_count() counts them.
+ *   /disposition/N[/NAME][?cd=VALUE]  as /bytes/N (Range, ETag), with
+ *                         "Content-Disposition: VALUE" (percent-decoded) if
+ *                         cd is given; NAME is ignored (a name for the URL).
  *   /slow/N[?rate=R]      N pattern bytes at about R bytes/s (default 1024),
  *                         one chunk every ~50 ms.
  *   /headers              200 "ok" with "X-Multi: a", "X-Multi: b" and

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import urllib.parse
 
 import gi
 
@@ -513,6 +514,51 @@ def test_download(server):
                     "the directory holds the file and nothing else (no .part, no error page)")
 
 
+def test_download_to_directory(server):
+    """download_to_directory_async: the server names the file (filename* over
+    filename), "destination" says it once, a hostile name stays inside."""
+    multi = GCurl.Multi.new()
+    size = SIZES[2]
+    outcome = {}
+
+    def on_done(multi, result, name):
+        try:
+            outcome[name] = multi.download_to_directory_finish(result)
+        except GLib.Error as error:
+            outcome[name] = error
+
+    def disposition_url(value):
+        return server.url(f"/disposition/{size}/url.bin?cd={urllib.parse.quote(value, safe='')}")
+
+    with tempfile.TemporaryDirectory(prefix="gcurl-python-") as parent:
+        directory = os.path.join(parent, "downloads")
+        os.mkdir(directory)
+        folder = Gio.File.new_for_path(directory)
+        transfer = GCurl.Transfer.new(disposition_url(
+            "attachment; filename=\"fallback.bin\"; filename*=UTF-8''caf%C3%A9.bin"))
+        destinations = []
+        transfer.connect("notify::destination", lambda t, pspec: destinations.append(t.props.destination))
+        multi.download_to_directory_async(transfer, folder, GCurl.DownloadFlags.NONE, None,
+                                          on_done, "named")
+        hostile = GCurl.Transfer.new(disposition_url("attachment; filename=\"../../.bashrc\""))
+        multi.download_to_directory_async(hostile, folder, GCurl.DownloadFlags.NONE, None,
+                                          on_done, "hostile")
+        wait_until(lambda: len(outcome) == 2, "both downloads to end")
+
+        named = outcome["named"]
+        check(isinstance(named, Gio.File), f"download_to_directory_finish gives a Gio.File ({named!r})")
+        check_equal(named.get_basename(), "café.bin", "the name from filename*")
+        check_equal(len(destinations), 1, "destination notified once")
+        check(destinations[0].equal(named), "destination is the file")
+        check(transfer.get_destination().equal(named), "get_destination()")
+        with open(named.get_path(), "rb") as f:
+            check_equal(hashlib.sha256(f.read()).hexdigest(), server.sha256[size],
+                        "SHA-256 of the downloaded file")
+        check_equal(outcome["hostile"].get_basename(), "bashrc", "a hostile name, visible, inside")
+        check_equal(sorted(os.listdir(directory)), ["bashrc", "café.bin"], "the folder")
+        check_equal(os.listdir(parent), ["downloads"], "nothing outside the folder")
+
+
 class TlsServer:
     """A GIO TLS server on 127.0.0.1 with a self-signed certificate (made with
     openssl), answering every request on a connection with TLS_BODY."""
@@ -713,6 +759,7 @@ CASES = [
     test_refused_connection,
     test_send_stream,
     test_download,
+    test_download_to_directory,
     test_response_headers,
     test_fail_on_http_error,
     test_content_decoding,
