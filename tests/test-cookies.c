@@ -736,47 +736,12 @@ tls_thread (gpointer data)
   return NULL;
 }
 
-static gboolean
-run_openssl (const char * const *args)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto(GStrv) argv = NULL;
-  g_autoptr(GError) error = NULL;
-  int status;
-
-  g_strv_builder_add (builder, "openssl");
-  g_strv_builder_addv (builder, (const char **) args);
-  argv = g_strv_builder_end (builder);
-  g_spawn_sync (tls_dir, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
-                G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, &error);
-  g_assert_no_error (error);
-  g_spawn_check_wait_status (status, &error);
-  g_assert_no_error (error);
-  return TRUE;
-}
-
 /* A CA, and a certificate for localhost and sub.localhost signed by it. */
 static void
 tls_server_start (void)
 {
+  g_autoptr(GError) error = NULL;
   g_autofree char *openssl = g_find_program_in_path ("openssl");
-  const char *ca_args[] = {
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-    "-nodes", "-days", "2", "-keyout", "ca.key", "-out", "ca.pem",
-    "-subj", "/CN=libgcurlmulti test CA",
-    "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-    NULL
-  };
-  const char *server_args[] = {
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-    "-nodes", "-days", "2", "-keyout", "server.key", "-out", "server.pem",
-    "-subj", "/CN=localhost", "-CA", "ca.pem", "-CAkey", "ca.key",
-    "-addext", "basicConstraints=critical,CA:FALSE",
-    "-addext", "extendedKeyUsage=serverAuth",
-    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:sub.localhost",
-    NULL
-  };
 
   if (openssl == NULL)
     {
@@ -784,8 +749,8 @@ tls_server_start (void)
       return;
     }
   tls_dir = make_tmp_dir ();
-  run_openssl (ca_args);
-  run_openssl (server_args);
+  test_make_ca_and_server (tls_dir, "IP:127.0.0.1,DNS:localhost,DNS:sub.localhost", &error);
+  g_assert_no_error (error);
   ca_file = g_build_filename (tls_dir, "ca.pem", NULL);
 
   g_mutex_init (&tls_server.mutex);

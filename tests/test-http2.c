@@ -101,63 +101,16 @@ write_doc_root (GError **error)
          test_nghttpd_write_pattern (doc_root, QUEUED_SIZE, error);
 }
 
-/* Runs openssl in tmp_dir; its output goes into the error if it fails. */
-static gboolean
-run_openssl (const char * const  *args,
-             GError             **error)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto(GStrv) argv = NULL;
-  g_autofree char *output = NULL;
-  int wait_status;
-
-  g_strv_builder_add (builder, "openssl");
-  g_strv_builder_addv (builder, (const char **) args);
-  argv = g_strv_builder_end (builder);
-
-  if (!g_spawn_sync (tmp_dir, argv, NULL,
-                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                     NULL, NULL, NULL, &output, &wait_status, error))
-    return FALSE;
-  if (!g_spawn_check_wait_status (wait_status, error))
-    {
-      g_prefix_error (error, "openssl %s: %s: ", args[0], output);
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-/* A CA, and a certificate for IP:127.0.0.1 and DNS:localhost signed by it:
- * the chain a real server has, so that verification is what it is in real
- * life rather than a self-signed special case. `req -x509 -CA` needs
- * OpenSSL 3.0 (Debian 12 has 3.0). */
+/* A CA, and a certificate for IP:127.0.0.1 and DNS:localhost signed by it
+ * (see test_make_ca_and_server()). */
 static gboolean
 make_certificates (GError **error)
 {
-  const char *ca_args[] = {
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-    "-nodes", "-days", "2", "-keyout", "ca.key", "-out", "ca.pem",
-    "-subj", "/CN=libgcurlmulti test CA",
-    "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-    NULL
-  };
-  const char *server_args[] = {
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-    "-nodes", "-days", "2", "-keyout", "server.key", "-out", "server.pem",
-    "-subj", "/CN=localhost", "-CA", "ca.pem", "-CAkey", "ca.key",
-    "-addext", "basicConstraints=critical,CA:FALSE",
-    "-addext", "extendedKeyUsage=serverAuth",
-    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    NULL
-  };
-
   ca_file = g_build_filename (tmp_dir, "ca.pem", NULL);
   key_file = g_build_filename (tmp_dir, "server.key", NULL);
   cert_file = g_build_filename (tmp_dir, "server.pem", NULL);
 
-  return run_openssl (ca_args, error) && run_openssl (server_args, error);
+  return test_make_ca_and_server (tmp_dir, "IP:127.0.0.1,DNS:localhost", error);
 }
 
 /* Makes the files and starts the servers. Returns FALSE with @error only

@@ -250,30 +250,6 @@ server_url (TlsServer  *server,
 
 /* Certificates */
 
-static gboolean
-run_openssl (const char * const  *args,
-             GError             **error)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto(GStrv) argv = NULL;
-  g_autofree char *output = NULL;
-  int wait_status;
-
-  g_strv_builder_add (builder, "openssl");
-  g_strv_builder_addv (builder, (const char **) args);
-  argv = g_strv_builder_end (builder);
-
-  if (!g_spawn_sync (tmp_dir, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                     NULL, NULL, NULL, &output, &wait_status, error))
-    return FALSE;
-  if (!g_spawn_check_wait_status (wait_status, error))
-    {
-      g_prefix_error (error, "openssl %s: %s: ", args[0], output);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* A leaf signed by the CA: @name.key, @name.pem (the leaf) and
  * @name-chain.pem (the leaf, then the CA). */
 static gboolean
@@ -295,7 +271,7 @@ make_signed (const char  *name,
     NULL
   };
 
-  return run_openssl (args, error);
+  return test_run_openssl (tmp_dir, args, error);
 }
 
 static gboolean
@@ -310,7 +286,7 @@ make_self_signed (const char  *name,
     "-addext", "subjectAltName=IP:127.0.0.1", NULL
   };
 
-  return run_openssl (args, error);
+  return test_run_openssl (tmp_dir, args, error);
 }
 
 /* An expired leaf: `openssl ca` is the one that takes dates in the past. */
@@ -339,7 +315,8 @@ make_expired (GError **error)
   return g_file_set_contents (config_file, config, -1, error) &&
          g_file_set_contents (index, "", 0, error) &&
          g_file_set_contents (serial, "01\n", -1, error) &&
-         run_openssl (request, error) && run_openssl (sign, error);
+         test_run_openssl (tmp_dir, request, error) &&
+         test_run_openssl (tmp_dir, sign, error);
 }
 
 static GTlsCertificate *
@@ -409,7 +386,7 @@ setup_certificates (GError **error)
   ca_file = g_build_filename (tmp_dir, "ca.pem", NULL);
   good_file = g_build_filename (tmp_dir, "good.pem", NULL);
 
-  if (!run_openssl (ca_args, error) ||
+  if (!test_run_openssl (tmp_dir, ca_args, error) ||
       !make_signed ("good", "/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost", "serverAuth", error) ||
       !make_signed ("other-host", "/CN=example.org", "DNS:example.org", "serverAuth", error) ||
       !make_signed ("client", "/CN=libgcurlmulti test client", "DNS:client.test", "clientAuth",
@@ -1003,7 +980,7 @@ make_token (char **why)
   g_assert_cmpint (g_mkdir (tokens, 0700), ==, 0);
   g_setenv ("SOFTHSM2_CONF", config, TRUE);
 
-  g_assert_true (run_openssl (pkcs8, &error));
+  g_assert_true (test_run_openssl (tmp_dir, pkcs8, &error));
   g_assert_no_error (error);
   for (gsize i = 0; i < G_N_ELEMENTS (steps); i++)
     {

@@ -770,3 +770,56 @@ test_record_time_cb (GCurlTransfer *transfer,
 {
   *(gint64 *) user_data = g_get_monotonic_time ();
 }
+
+gboolean
+test_run_openssl (const char         *dir,
+                  const char * const *args,
+                  GError            **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *output = NULL;
+  int wait_status;
+
+  g_strv_builder_add (builder, "openssl");
+  g_strv_builder_addv (builder, (const char **) args);
+  argv = g_strv_builder_end (builder);
+
+  if (!g_spawn_sync (dir, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                     NULL, NULL, NULL, &output, &wait_status, error))
+    return FALSE;
+  if (!g_spawn_check_wait_status (wait_status, error))
+    {
+      g_prefix_error (error, "openssl %s: %s: ", args[0], output);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+test_make_ca_and_server (const char  *dir,
+                         const char  *alt_names,
+                         GError     **error)
+{
+  g_autofree char *san = g_strconcat ("subjectAltName=", alt_names, NULL);
+  const char *ca_args[] = {
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+    "-nodes", "-days", "2", "-keyout", "ca.key", "-out", "ca.pem",
+    "-subj", "/CN=libgcurlmulti test CA",
+    "-addext", "basicConstraints=critical,CA:TRUE",
+    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    NULL
+  };
+  const char *server_args[] = {
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+    "-nodes", "-days", "2", "-keyout", "server.key", "-out", "server.pem",
+    "-subj", "/CN=localhost", "-CA", "ca.pem", "-CAkey", "ca.key",
+    "-addext", "basicConstraints=critical,CA:FALSE",
+    "-addext", "extendedKeyUsage=serverAuth",
+    "-addext", san,
+    NULL
+  };
+
+  return test_run_openssl (dir, ca_args, error) && test_run_openssl (dir, server_args, error);
+}

@@ -203,4 +203,19 @@ CURL    *test_raw_easy_new        (const char      *url,
 void     test_assert_pattern_string (GString       *s,
                                      guint64        len);
 
+/* Runs `openssl ARGS…` in @dir (the TLS tests make their CA and
+ * certificates with it); FALSE with its output in @error if it fails. */
+gboolean test_run_openssl         (const char         *dir,
+                                   const char * const *args,
+                                   GError            **error);
+/* In @dir: a CA (ca.key, ca.pem, "libgcurlmulti test CA") and a server
+ * certificate it signed (server.key, server.pem: CN localhost, the
+ * subjectAltName @alt_names, e.g. "IP:127.0.0.1,DNS:localhost"): the chain
+ * a real server has, so that verification is what it is in real life
+ * rather than a self-signed special case. `req -x509 -CA` needs OpenSSL
+ * 3.0 (Debian 12 has 3.0). */
+gboolean test_make_ca_and_server  (const char         *dir,
+                                   const char         *alt_names,
+                                   GError            **error);
+
 G_END_DECLS
