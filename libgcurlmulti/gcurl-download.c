@@ -1387,9 +1387,9 @@ cancelled_cb (GCancellable *cancellable,
  * minutes) asks. With [method@GCurl.Transfer.set_mirrors], such a failure
  * (and a 404 or 410) continues at once from the next URL, and a `.part`
  * continues on another server only on the same strong `ETag`; the retries
- * come after a round of every URL. Other failures end the download at once. An HTTP status of
- * 400 or more is %G_CURL_ERROR_HTTP_RETURNED_ERROR, and no error page is
- * ever saved. The file's modification time is the resource's
+ * come after a round of every URL. Other failures end the download at
+ * once. An HTTP status of 400 or more is
+ * %G_CURL_ERROR_HTTP_RETURNED_ERROR, and no error page is ever saved. The file's modification time is the resource's
  * `Last-Modified` (for FTP and `file://`, the remote file's time) when the
  * server gives one. A 304 (to conditional headers the application set on
  * @transfer) succeeds and leaves @destination as it was, content and

@@ -98,7 +98,7 @@ g_curl_transfer_mirrors_set_property (GCurlTransfer *self,
  * the same `Last-Modified`, and the size alone cannot tell one file from
  * another. Anything else starts the file over from zero on the new URL,
  * at the cost of the bytes already received. The same holds for a
- * `.part` from an earlier download ([flags@GCurl.DownloadFlags] RESUME),
+ * `.part` from an earlier download (%G_CURL_DOWNLOAD_RESUME),
  * whose URL is not known. Two files are never spliced. With an expected
  * checksum ([method@GCurl.Transfer.set_expected_checksum]), a file that
  * does not match it is fetched again from zero from the next URL, once
