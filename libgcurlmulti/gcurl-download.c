@@ -13,6 +13,7 @@
 #include <gio/gfiledescriptorbased.h>
 
 #include "gcurl-date.h"
+#include "gcurl-download-mirrors-private.h"
 #include "gcurl-download-private.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
@@ -51,7 +52,10 @@
  * function makes the new, empty .part itself (which holds the name), or
  * names a .part to continue, and then this attempt is dropped and the
  * next asks for the rest with a Range. From there on it is a download to
- * that file like any other. */
+ * that file like any other.
+ *
+ * A transfer with mirrors: which URL each attempt asks, and when a .part
+ * may continue on another, is gcurl-download-mirrors.c's. */
 
 #define GCURL_VALIDATORS_ATTRIBUTE "xattr::gcurlmulti.validators"
 /* What earlier versions kept: the If-Range value alone. */
@@ -94,8 +98,9 @@ typedef struct
   GFile              *part;
   GFile              *sidecar;            /* the .part's validators file */
   GCurlDownloadFlags  flags;
-  gboolean            http;               /* the URL is http(s): Range, not
-                                           * CURLOPT_RESUME_FROM */
+  gboolean            http;               /* this attempt's URL is http(s):
+                                           * Range, not CURLOPT_RESUME_FROM */
+  GCurlMirrors        mirrors;            /* the URLs, and this attempt's */
 
   guint               attempt;            /* 0 for the first */
   GCurlRetry          retry;              /* retries left, next back-off */
@@ -173,6 +178,7 @@ download_free (Download *d)
   g_clear_object (&d->destination);
   g_clear_object (&d->transfer);
   g_clear_object (&d->multi);
+  g_curl_mirrors_clear (&d->mirrors);
   g_free (d);
 }
 
@@ -388,6 +394,24 @@ validators_match (const Validators *saved,
   return FALSE;
 }
 
+/* Whether @now, this attempt's response, continues the .part: the
+ * validators, and from another URL than the one that began it a strong
+ * ETag (see gcurl-download-mirrors.c). */
+static gboolean
+continues_part (Download         *d,
+                const Validators *now,
+                const char      **which)
+{
+  if (!validators_match (d->validators, now, which))
+    return FALSE;
+  if (g_curl_mirrors_may_continue (&d->mirrors, d->validators ? d->validators->etag : NULL,
+                                   now->etag))
+    return TRUE;
+
+  *which = "no strong ETag in common with the URL the .part began at";
+  return FALSE;
+}
+
 /* If-Range: a strong ETag, else the Last-Modified date (RFC 9110 13.1.5). */
 static const char *
 if_range_value (const Validators *v)
@@ -506,6 +530,7 @@ open_new_part (Download    *d,
   write_validators (d, validators);
   g_clear_pointer (&d->validators, validators_free);
   d->validators = validators;
+  g_curl_mirrors_part_begun (&d->mirrors);
 
   return out;
 }
@@ -584,6 +609,7 @@ clear_download_request (GCurlTransfer *transfer,
   g_curl_transfer_set_library_header (transfer, "If-Modified-Since", NULL);
   g_curl_transfer_set_download_mode (transfer, FALSE);
   g_curl_transfer_set_fresh_connect (transfer, FALSE);
+  g_curl_transfer_set_run_url (transfer, NULL);
   set_resume_request (transfer, TRUE, 0, NULL);
 }
 
@@ -717,6 +743,17 @@ attempt_failed (GTask  *task,
     }
 
   curl_easy_getinfo (g_curl_transfer_get_handle (d->transfer), CURLINFO_OS_ERRNO, &os_errno);
+  if (g_curl_mirrors_fail_over (&d->mirrors, error, status, (int) os_errno))
+    {
+      g_debug ("Download of %s failed (%s); continuing from the next URL",
+               g_curl_transfer_get_shown_url (d->transfer), error->message);
+      g_error_free (error);
+      d->attempt++;
+      d->retrying = TRUE;
+      d->restarted = FALSE;     /* a new server gets its own start from zero */
+      start_attempt (task);
+      return;
+    }
   if (d->retry.left == 0 || !g_curl_error_is_transient_for_status (error, status, (int) os_errno))
     {
       download_return (task, error);
@@ -730,6 +767,7 @@ attempt_failed (GTask  *task,
   g_error_free (error);
   d->attempt++;
   d->retrying = TRUE;
+  g_curl_mirrors_new_round (&d->mirrors);
 
   d->retry_source = g_timeout_source_new (delay);
   g_source_set_static_name (d->retry_source, "GCurl download retry");
@@ -979,6 +1017,7 @@ finish_done_cb (GObject      *source,
                    g_curl_transfer_get_shown_url (d->transfer), error->message);
           d->fresh_left--;
           g_error_free (error);
+          g_curl_mirrors_next (&d->mirrors);
           restart_from_zero (task);
           return;
         }
@@ -1131,7 +1170,7 @@ send_cb (GObject      *source,
     {
       g_clear_object (&d->body);
       /* The .part may already be the whole resource. */
-      if (d->offset > 0 && total == d->offset && validators_match (d->validators, now, &which))
+      if (d->offset > 0 && total == d->offset && continues_part (d, now, &which))
         {
           d->expected_size = total;
           finish_download (task);
@@ -1164,7 +1203,7 @@ send_cb (GObject      *source,
           not_a_continuation (task, "Content-Range");
           return;
         }
-      if (!validators_match (d->validators, now, &which))
+      if (!continues_part (d, now, &which))
         {
           not_a_continuation (task, which);
           return;
@@ -1246,6 +1285,7 @@ start_attempt (GTask *task)
    * .part was found to be of another version, or wrong, nor when the
    * transfer asked for decoding: a range counts encoded bytes. */
   d->offset = 0;
+  d->http = g_curl_mirrors_is_http (&d->mirrors);
   if (d->part != NULL && !d->force_fresh &&
       ((d->flags & G_CURL_DOWNLOAD_RESUME) || d->attempt > 0) &&
       !asks_for_decoding (d->transfer))
@@ -1262,6 +1302,10 @@ start_attempt (GTask *task)
    * win over what the file system kept, which may be nothing. */
   if (d->offset > 0 && d->validators == NULL)
     d->validators = read_validators (d);
+  if (d->offset > 0 &&
+      !g_curl_mirrors_may_resume (&d->mirrors, d->validators ? d->validators->etag : NULL))
+    d->offset = 0;
+  g_curl_mirrors_apply (&d->mirrors, d->transfer);
 
   set_resume_request (d->transfer, d->http, d->offset, d->validators);
   set_conditions (d);
@@ -1340,9 +1384,12 @@ cancelled_cb (GCancellable *cancellable,
  * as the one before, with jitter (between half and all of it) so that
  * downloads that failed together do not come back together; at least as
  * long as the server's `Retry-After` (seconds or a date, up to five
- * minutes) asks. Other failures end the download at once. An HTTP status of
- * 400 or more is %G_CURL_ERROR_HTTP_RETURNED_ERROR, and no error page is
- * ever saved. The file's modification time is the resource's
+ * minutes) asks. With [method@GCurl.Transfer.set_mirrors], such a failure
+ * (and a 404 or 410) continues at once from the next URL, and a `.part`
+ * continues on another server only on the same strong `ETag`; the retries
+ * come after a round of every URL. Other failures end the download at
+ * once. An HTTP status of 400 or more is
+ * %G_CURL_ERROR_HTTP_RETURNED_ERROR, and no error page is ever saved. The file's modification time is the resource's
  * `Last-Modified` (for FTP and `file://`, the remote file's time) when the
  * server gives one. A 304 (to conditional headers the application set on
  * @transfer) succeeds and leaves @destination as it was, content and
@@ -1406,7 +1453,6 @@ g_curl_download_start (GCurlMulti              *self,
 {
   GTask *task;
   Download *d;
-  const char *scheme;
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, g_curl_multi_download_async);
@@ -1440,9 +1486,8 @@ g_curl_download_start (GCurlMulti              *self,
     }
   d->choose = choose;
   d->choose_data = choose_data;
-  scheme = g_uri_peek_scheme (g_curl_transfer_get_url (transfer));
-  d->http = scheme == NULL || g_str_has_prefix (scheme, "http");
-  d->fresh_left = GCURL_FRESH_ATTEMPTS;
+  g_curl_mirrors_init (&d->mirrors, transfer);
+  d->fresh_left = GCURL_FRESH_ATTEMPTS + g_curl_mirrors_get_n_mirrors (&d->mirrors);
   d->flags = flags;
   g_curl_retry_init (&d->retry, g_curl_multi_get_download_retries (self),
                      g_curl_multi_get_retry_delay (self));

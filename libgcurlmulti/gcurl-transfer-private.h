@@ -115,6 +115,21 @@ void                    g_curl_transfer_destination_get_property (GCurlTransfer 
 void                    g_curl_transfer_set_destination          (GCurlTransfer *self,
                                                                   GFile         *destination);
 
+/* More URLs of the same file, in gcurl-transfer-mirrors.c: the property
+ * "mirrors", installed by g_curl_transfer_retry_class_init() after its
+ * own, which hands its get and set on; and the URL a run of download_async
+ * requests when it is a mirror. */
+void                    g_curl_transfer_mirrors_class_init   (GObjectClass  *object_class,
+                                                              guint          prop_id);
+gboolean                g_curl_transfer_mirrors_get_property (GCurlTransfer *self,
+                                                              guint          prop_id,
+                                                              GValue        *value);
+gboolean                g_curl_transfer_mirrors_set_property (GCurlTransfer *self,
+                                                              guint          prop_id,
+                                                              const GValue  *value);
+void                    g_curl_transfer_set_run_url          (GCurlTransfer *self,
+                                                              const char    *url);
+
 /* Test hook: when the stall watch last saw the transfer receive something
  * (or a hold end), monotonic µs. */
 gint64                  g_curl_transfer_get_last_activity (GCurlTransfer        *self);

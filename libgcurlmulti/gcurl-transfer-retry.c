@@ -61,6 +61,8 @@ g_curl_transfer_retry_class_init (GObjectClass *object_class,
   idempotent_pspec =
     g_param_spec_boolean ("idempotent", NULL, NULL, FALSE, GCURL_PARAM_READWRITE);
   g_object_class_install_property (object_class, idempotent_prop, idempotent_pspec);
+  /* The transfer's other units' properties come after this one. */
+  g_curl_transfer_mirrors_class_init (object_class, idempotent_prop + 1);
 }
 
 /* Returns TRUE if @prop_id is this unit's property, after reading it. */
@@ -70,7 +72,7 @@ g_curl_transfer_retry_get_property (GCurlTransfer *self,
                                     GValue        *value)
 {
   if (prop_id != idempotent_prop)
-    return FALSE;
+    return g_curl_transfer_mirrors_get_property (self, prop_id, value);
 
   g_value_set_boolean (value, g_curl_transfer_get_idempotent (self));
   return TRUE;
@@ -83,7 +85,7 @@ g_curl_transfer_retry_set_property (GCurlTransfer *self,
                                     const GValue  *value)
 {
   if (prop_id != idempotent_prop)
-    return FALSE;
+    return g_curl_transfer_mirrors_set_property (self, prop_id, value);
 
   g_curl_transfer_set_idempotent (self, g_value_get_boolean (value));
   return TRUE;

@@ -97,6 +97,11 @@ const char         *g_curl_transfer_get_effective_url    (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL
 GFile              *g_curl_transfer_get_destination      (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_set_mirrors          (GCurlTransfer      *self,
+                                                          const char * const *urls);
+GCURL_AVAILABLE_IN_ALL
+const char * const *g_curl_transfer_get_mirrors          (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
 GBytes             *g_curl_transfer_get_body             (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL
 const GError       *g_curl_transfer_get_error            (GCurlTransfer *self);

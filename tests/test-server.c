@@ -941,6 +941,14 @@ soup_got_headers_cb (SoupServerMessage *msg,
   /* Counted here rather than in the handler so that a request whose body
    * is still uploading, or that gets aborted, is counted too. */
   test_server_count_request (server, path);
+  /* Those that ask for a range, apart (not in the total): see
+   * test-server.h. */
+  if (soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Range"))
+    {
+      g_autofree char *range_key = g_strconcat ("range ", path, NULL);
+
+      test_server_count_key (server, range_key);
+    }
 
   if (g_str_equal (path, "/echo"))
     {

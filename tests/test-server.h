@@ -56,6 +56,8 @@
  *   /auth/digest          Digest (libsoup's), realm TEST_AUTH_REALM, the same
  *                         user: 200 "welcome user".
  *   anything else         404 "not found".
+ * A request to origin A or B with a Range header is also counted under the
+ * key "range PATH": test_server_get_key_count (server, "range /bytes/N").
  *
  * Raw fault server, on test_server_get_raw_uri(); one request per
  * connection, every response has "Connection: close":

@@ -752,6 +752,44 @@ def test_retries(server):
     check_equal(len(runs), 2, "an idempotent POST is sent again")
 
 
+def test_mirrors(server):
+    """set_mirrors: a GStrv in and out; the primary refuses, the mirror serves the file,
+    and effective-url names it."""
+    multi = GCurl.Multi.new()
+    multi.props.download_retries = 0
+    size = SIZES[2]
+    bound, primary = refused_url()
+    mirror = server.url(f"/bytes/{size}")
+    outcome = []
+
+    def on_done(multi, result):
+        try:
+            outcome.append(multi.download_finish(result))
+        except GLib.Error as error:
+            outcome.append(error)
+
+    with bound, tempfile.TemporaryDirectory(prefix="gcurl-python-") as directory:
+        transfer = GCurl.Transfer.new(primary + f"bytes/{size}")
+        # PyGObject gives a NULL array as [].
+        check_equal(list(transfer.get_mirrors() or []), [], "no mirrors at first")
+        transfer.set_mirrors([mirror])
+        check_equal(list(transfer.get_mirrors()), [mirror], "get_mirrors")
+        check_equal(list(transfer.props.mirrors), [mirror], "the mirrors property")
+        transfer.set_mirrors([])
+        check_equal(list(transfer.get_mirrors() or []), [], "an empty list is no mirrors")
+        transfer.props.mirrors = [mirror]
+        path = os.path.join(directory, "file")
+        multi.download_async(transfer, Gio.File.new_for_path(path), GCurl.DownloadFlags.NONE,
+                             None, on_done)
+        wait_until(lambda: outcome, "the download to end")
+        check_equal(outcome[0], True, "download_finish")
+        with open(path, "rb") as f:
+            check_equal(hashlib.sha256(f.read()).hexdigest(), server.sha256[size],
+                        "SHA-256 of the file the mirror served")
+        check_equal(transfer.props.effective_url, mirror, "effective-url is the mirror")
+        check_equal(transfer.props.url, primary + f"bytes/{size}", "url does not change")
+
+
 CASES = [
     test_concurrent_transfers,
     test_bind_fraction,
@@ -760,6 +798,7 @@ CASES = [
     test_send_stream,
     test_download,
     test_download_to_directory,
+    test_mirrors,
     test_response_headers,
     test_fail_on_http_error,
     test_content_decoding,
