@@ -24,8 +24,10 @@ LAYERS = {
     'engine': 2,                                # the CURLM, its runs, the watchdog
     'upload': 3, 'easy': 3, 'watch': 3, 'transfer': 3,  # one transfer
     'transfer-tls': 3,                          # …its TLS properties and accept-certificate
+    'transfer-state': 3,                        # …its states: pause, resume, cancel
     'response': 3, 'figures': 3,                # …what its response and its meter said
     'proxy': 4, 'multi': 4,                     # the session
+    'multi-list': 4,                            # …its transfers as a list, their sums
     'send': 5, 'input-stream': 5, 'download': 5, 'sync': 5,  # the GIO layer, on the public API
 }
 MAX_LINES = 1700
