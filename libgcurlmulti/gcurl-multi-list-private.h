@@ -58,6 +58,7 @@ void      g_curl_multi_list_set_interval (GCurlMultiList *list,
                                           guint           ms);
 
 guint     g_curl_multi_list_get_n_items  (GCurlMultiList *list);
+GPtrArray *g_curl_multi_list_ref_items (GCurlMultiList *list);
 gpointer  g_curl_multi_list_get_item     (GCurlMultiList *list,
                                           guint           position);
 

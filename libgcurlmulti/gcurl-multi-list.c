@@ -203,6 +203,24 @@ g_curl_multi_list_get_item (GCurlMultiList *list,
   return g_object_ref (g_sequence_get (iter));
 }
 
+/* The transfers in the list, in order, each with a reference of the
+ * array's: what a caller may cancel one by one. */
+GPtrArray *
+g_curl_multi_list_ref_items (GCurlMultiList *list)
+{
+  GPtrArray *items = g_ptr_array_new_with_free_func (g_object_unref);
+  GSequenceIter *iter;
+
+  if (list->items == NULL)
+    return items;
+
+  for (iter = g_sequence_get_begin_iter (list->items); !g_sequence_iter_is_end (iter);
+       iter = g_sequence_iter_next (iter))
+    g_ptr_array_add (items, g_object_ref (g_sequence_get (iter)));
+
+  return items;
+}
+
 static void
 list_changed (GCurlMultiList *list,
               guint           position,

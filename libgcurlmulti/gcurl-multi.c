@@ -1274,7 +1274,8 @@ g_curl_multi_set_default_header (GCurlMulti *self,
  * [method@GCurl.Transfer.cancel] does, in the order they were added: each
  * is %G_CURL_TRANSFER_STATE_CANCELLED when this returns, and emits
  * [signal@GCurl.Transfer::finished] later, from the multi's main context.
- * Transfers added from a handler of those signals run as usual.
+ * Transfers added from a handler of those signals run as usual. A download
+ * waiting to retry is cancelled too (see [method@GCurl.Transfer.cancel]).
  *
  * Since: 1.0
  */
@@ -1288,7 +1289,8 @@ g_curl_multi_cancel_all (GCurlMulti *self)
   if (self->engine == NULL)
     return;
 
-  transfers = g_curl_engine_ref_running (self->engine);
+  /* Downloads waiting to retry too. */
+  transfers = g_curl_multi_list_ref_items (&self->list);
   for (guint i = 0; i < transfers->len; i++)
     g_curl_transfer_cancel (transfers->pdata[i]);
 }

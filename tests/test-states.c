@@ -404,15 +404,20 @@ cancel_when_retrying_cb (GCurlTransfer *transfer,
                          GParamSpec    *pspec,
                          gpointer       user_data)
 {
-  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_RETRYING)
+  if (g_curl_transfer_get_state (transfer) != G_CURL_TRANSFER_STATE_RETRYING)
+    return;
+  if (user_data != NULL)
+    g_curl_multi_cancel_all (user_data);
+  else
     g_curl_transfer_cancel (transfer);
 }
 
-/* cancel() while waiting to retry: CANCELLED at once, the download fails CANCELLED. */
+/* cancel() (or cancel_all()) while waiting to retry: CANCELLED at once, the download fails CANCELLED. */
 static void
 test_download_cancel_retrying (Fixture       *fixture,
                                gconstpointer  data)
 {
+  gboolean all = GPOINTER_TO_INT (data);
   GCurlMulti *multi = fixture->base.multi;
   g_autofree char *key = new_key ();
   g_autofree char *url = test_server_raw_url (server, "/bytes/%u?key=%s&fail=1&status=503",
@@ -425,7 +430,8 @@ test_download_cancel_retrying (Fixture       *fixture,
   /* Long enough that only the cancel can end the wait. */
   g_object_set (multi, "retry-delay", 60 * 1000, NULL);
   watch_states (transfer, NULL, log);
-  g_signal_connect (transfer, "notify::state", G_CALLBACK (cancel_when_retrying_cb), NULL);
+  g_signal_connect (transfer, "notify::state", G_CALLBACK (cancel_when_retrying_cb),
+                    all ? multi : NULL);
   g_curl_multi_download_async (multi, transfer, file, G_CURL_DOWNLOAD_NONE, NULL,
                                download_cb, &run);
   test_run_until (&run.done);
@@ -783,6 +789,8 @@ main (int   argc,
   ADD_TEST ("/states/retrying/once", test_download_retrying);
   ADD_TEST ("/states/retrying/exhausted", test_download_retries_exhausted);
   ADD_TEST ("/states/retrying/cancel", test_download_cancel_retrying);
+  g_test_add ("/states/retrying/cancel-all", Fixture, GINT_TO_POINTER (TRUE), fixture_setup,
+              test_download_cancel_retrying, fixture_teardown);
   ADD_TEST ("/states/retrying/pause-holds", test_download_pause_holds_across_retry);
   ADD_TEST ("/states/list/order", test_list_model);
   ADD_TEST ("/states/list/readd-in-finished", test_list_readd_in_finished);
