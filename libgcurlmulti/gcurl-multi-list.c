@@ -429,8 +429,9 @@ g_curl_multi_list_class_init (GObjectClass *object_class,
    *
    * The most bytes per second the multi's transfers receive together, 0
    * for no limit. Each running transfer gets an equal part of it (the
-   * limit divided by the number of transfers in the multi's engine, queued
-   * ones included), recomputed as transfers start and end; a transfer's
+   * limit divided by the number of transfers running in the multi, queued
+   * and paused ones included, so the parts never add up to more than the
+   * limit), recomputed as transfers start and end; a transfer's
    * own [property@GCurl.Transfer:max-download-speed] applies when it is
    * lower. It may change while transfers run: they follow from their next
    * chunk on.

@@ -56,8 +56,9 @@
  * [property@GCurl.Multi:downloaded-bytes], [property@GCurl.Multi:download-size],
  * [property@GCurl.Multi:fraction] and [property@GCurl.Multi:download-speed]
  * sum their figures. Finding the position of a transfer that leaves costs
- * O(log n); the sums cost O(n) once per
- * [property@GCurl.Multi:progress-interval].
+ * O(log n); the sums cost O(n) at most once per
+ * [property@GCurl.Multi:progress-interval] and once per add or removal
+ * (fine for hundreds of transfers at once).
  *
  * Since: 1.0
  */
