@@ -396,7 +396,8 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
   /**
    * GCurlTransfer:state:
    *
-   * Where the transfer is in its run.
+   * Where the transfer is in its run; see [enum@GCurl.TransferState] for
+   * the order of its values.
    *
    * Since: 1.0
    */
@@ -1038,7 +1039,7 @@ g_curl_transfer_set_request_stream (GCurlTransfer *self,
  * g_curl_transfer_get_state:
  * @self: a transfer
  *
- * Gets where the transfer is in its run.
+ * Gets where the transfer is in its run (see [enum@GCurl.TransferState]).
  *
  * Returns: the state
  *
