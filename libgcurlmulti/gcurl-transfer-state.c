@@ -195,6 +195,12 @@ g_curl_transfer_resume (GCurlTransfer *self)
   g_curl_easy_resume (easy);
 }
 
+static GError *
+cancelled_error (void)
+{
+  return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
+}
+
 /**
  * g_curl_transfer_cancel:
  * @self: a transfer
@@ -215,14 +221,14 @@ void
 g_curl_transfer_cancel (GCurlTransfer *self)
 {
   GCurlEasy *easy;
-  g_autoptr(GError) error = NULL;
 
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
 
   easy = g_curl_transfer_get_easy (self);
-  error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
   if (g_curl_transfer_is_retrying (self))
     {
+      g_autoptr(GError) error = cancelled_error ();
+
       g_curl_transfer_settle (self, error);
       return;
     }
@@ -230,5 +236,5 @@ g_curl_transfer_cancel (GCurlTransfer *self)
   if (!g_curl_transfer_is_running (self) || !g_curl_easy_is_running (easy))
     return;
 
-  g_curl_engine_end_run (&easy->run, g_steal_pointer (&error));
+  g_curl_engine_end_run (&easy->run, cancelled_error ());
 }
