@@ -1466,6 +1466,7 @@ sibling_sync (GCurlMulti *sibling,
 
   g_curl_proxy_chooser_set_resolver (&sibling->proxies, self->proxies.resolver);
   g_curl_engine_set_progress_interval (sibling->engine, sibling->progress_interval);
+  g_curl_multi_list_set_interval (&sibling->list, sibling->progress_interval);
   apply_multi_options (sibling);
 }
 
