@@ -35,6 +35,10 @@ guint       g_curl_mirrors_get_n_mirrors (const GCurlMirrors *mirrors);
 gboolean    g_curl_mirrors_is_http       (const GCurlMirrors *mirrors);
 void        g_curl_mirrors_apply         (const GCurlMirrors *mirrors,
                                           GCurlTransfer      *transfer);
+gboolean    g_curl_mirrors_can_fail_over (const GCurlMirrors *mirrors,
+                                          const GError       *error,
+                                          guint               status,
+                                          int                 os_errno);
 gboolean    g_curl_mirrors_fail_over     (GCurlMirrors       *mirrors,
                                           const GError       *error,
                                           guint               status,

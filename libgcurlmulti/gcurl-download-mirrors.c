@@ -98,13 +98,23 @@ another_server_can_fix (const GError *error,
 /* After an attempt failed with @error: moves on to the next URL of this
  * round and returns TRUE, or FALSE if another server cannot help, or
  * every URL of the round has been tried. */
+/* Whether g_curl_mirrors_fail_over() would go on to another URL. */
+gboolean
+g_curl_mirrors_can_fail_over (const GCurlMirrors *mirrors,
+                              const GError       *error,
+                              guint               status,
+                              int                 os_errno)
+{
+  return mirrors->tried < mirrors->n_urls && another_server_can_fix (error, status, os_errno);
+}
+
 gboolean
 g_curl_mirrors_fail_over (GCurlMirrors *mirrors,
                           const GError *error,
                           guint         status,
                           int           os_errno)
 {
-  if (mirrors->tried >= mirrors->n_urls || !another_server_can_fix (error, status, os_errno))
+  if (!g_curl_mirrors_can_fail_over (mirrors, error, status, os_errno))
     return FALSE;
 
   mirrors->current = (mirrors->current + 1) % mirrors->n_urls;

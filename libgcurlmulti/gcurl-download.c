@@ -112,6 +112,8 @@ typedef struct
   gboolean            restarted;          /* from zero, after a bad continuation */
   gboolean            force_fresh;        /* the next attempt starts from zero */
   gboolean            retrying;           /* the next attempt is a retry */
+  gboolean            held;               /* in the multi's list until the end */
+  gulong              state_id;           /* notify::state, while waiting to retry */
 
   Validators         *validators;         /* the .part's, or NULL if unknown */
   goffset             offset;             /* .part size this attempt continues */
@@ -542,11 +544,7 @@ open_new_part (Download    *d,
 static gboolean
 transfer_is_busy (GCurlTransfer *transfer)
 {
-  GCurlTransferState state = g_curl_transfer_get_state (transfer);
-
-  return g_curl_transfer_get_owner (transfer) != NULL ||
-         state == G_CURL_TRANSFER_STATE_RUNNING ||
-         state == G_CURL_TRANSFER_STATE_PAUSED;
+  return g_curl_transfer_get_owner (transfer) != NULL || g_curl_transfer_is_running (transfer);
 }
 
 static void
@@ -626,6 +624,14 @@ download_return (GTask  *task,
   if (d->out != NULL && !g_output_stream_is_closed (d->out))
     g_output_stream_close (d->out, NULL, NULL);
   g_clear_object (&d->out);
+  g_clear_signal_handler (&d->state_id, d->transfer);
+  /* Its state says how the download ended, before it leaves the multi's
+   * list (a retry, RETRYING, was its last word). */
+  g_curl_transfer_set_retry_func (d->transfer, NULL, NULL);
+  g_curl_transfer_settle (d->transfer, error);
+  if (d->held)
+    g_curl_multi_release_transfer (d->multi, d->transfer);
+  d->held = FALSE;
   /* The transfer is the application's again, as it gave it. */
   if (!transfer_is_busy (d->transfer))
     clear_download_request (d->transfer, NULL);
@@ -671,6 +677,7 @@ retry_cb (gpointer user_data)
   Download *d = g_task_get_task_data (task);
 
   g_clear_pointer (&d->retry_source, g_source_unref);
+  g_clear_signal_handler (&d->state_id, d->transfer);
   stop_watching_network (d);
   start_attempt (task);
 
@@ -713,6 +720,55 @@ is_resume_refused (Download     *d,
           error->code == G_CURL_ERROR_RANGE_ERROR);
 }
 
+/* g_curl_transfer_cancel() on the transfer while it waits to retry: the
+ * download ends. */
+static void
+state_cb (GCurlTransfer *transfer,
+          GParamSpec    *pspec,
+          gpointer       user_data)
+{
+  GTask *task = user_data;
+  Download *d = g_task_get_task_data (task);
+
+  if (g_curl_transfer_get_state (transfer) != G_CURL_TRANSFER_STATE_CANCELLED ||
+      d->retry_source == NULL)
+    return;
+
+  g_curl_clear_source (&d->retry_source);
+  stop_watching_network (d);
+  download_return (task, g_error_copy (g_curl_transfer_get_error (transfer)));
+}
+
+/* Asked by the transfer as an attempt fails, before its "finished": whether
+ * attempt_failed() will try again (then the attempt ends RETRYING, not
+ * FAILED). */
+static gboolean
+will_retry (GCurlTransfer *transfer,
+            const GError  *error,
+            gpointer       user_data)
+{
+  GTask *task = user_data;
+  Download *d = g_task_get_task_data (task);
+  long os_errno = 0;
+  guint status;
+
+  /* Decided already: the stream reported the failure first (from the
+   * "got-headers" the run's end emits). */
+  if (d->retrying || d->retry_source != NULL)
+    return TRUE;
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
+    return FALSE;
+  if (is_resume_refused (d, error) && !d->restarted)
+    return TRUE;
+
+  /* The next URL at once, or the same after a wait (see attempt_failed()). */
+  curl_easy_getinfo (g_curl_transfer_get_handle (transfer), CURLINFO_OS_ERRNO, &os_errno);
+  status = g_curl_transfer_get_status_code (transfer);
+  if (g_curl_mirrors_can_fail_over (&d->mirrors, error, status, (int) os_errno))
+    return TRUE;
+  return d->retry.left > 0 && g_curl_error_is_transient_for_status (error, status, (int) os_errno);
+}
+
 /* Ends the attempt with @error: another attempt after a delay if the error
  * is transient and retries are left, the end of the download otherwise. */
 static void
@@ -729,6 +785,15 @@ attempt_failed (GTask  *task,
   if (download_return_if_cancelled (task))
     {
       g_error_free (error);
+      return;
+    }
+
+  /* Cancelled as it ended RETRYING (from a notify::state handler). */
+  if (g_curl_transfer_get_state (d->transfer) == G_CURL_TRANSFER_STATE_CANCELLED &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_error_free (error);
+      download_return (task, g_error_copy (g_curl_transfer_get_error (d->transfer)));
       return;
     }
 
@@ -773,6 +838,7 @@ attempt_failed (GTask  *task,
   g_source_set_static_name (d->retry_source, "GCurl download retry");
   g_source_set_callback (d->retry_source, retry_cb, task, NULL);
   g_source_attach (d->retry_source, g_curl_multi_get_context (d->multi));
+  d->state_id = g_signal_connect (d->transfer, "notify::state", G_CALLBACK (state_cb), task);
 
   /* The network coming back is the moment to retry, not the end of the
    * delay. The monitor may signal from another thread: the handler only
@@ -1315,6 +1381,9 @@ start_attempt (GTask *task)
   d->retrying = FALSE;
   g_curl_transfer_set_download_mode (d->transfer, TRUE);
   g_curl_multi_send_async_full (d->multi, d->transfer, FALSE, NULL, send_cb, task);
+  if (!d->held)
+    g_curl_multi_hold_transfer (d->multi, d->transfer);
+  d->held = TRUE;
 }
 
 static gboolean
@@ -1495,6 +1564,7 @@ g_curl_download_start (GCurlMulti              *self,
 
   d->cancel_source = g_curl_watch_cancellable (g_curl_multi_get_context (self), cancellable, cancelled_cb, task);
 
+  g_curl_transfer_set_retry_func (transfer, will_retry, task);
   /* The task holds itself until it returns. */
   start_attempt (task);
 }

@@ -64,6 +64,7 @@ struct _GCurlEasy
   GCurlUpload         upload;           /* a request body from a stream */
   char               *content_type;     /* (nullable) */
   gint64              max_download_speed;
+  gint64              rate_applied;     /* the limit rate was measured for */
   gint64              resume_from;      /* download_async, not HTTP: the offset
                                          * libcurl resumes at */
   gboolean            fail_on_http_error;  /* download_async: >= 400 fails */
@@ -118,6 +119,12 @@ struct _GCurlEasy
                                          * the run succeeded */
   guint               headers_pending : 1;  /* "got-headers" to emit */
   guint               pause_requested : 1;
+  guint               start_paused : 1;    /* pause() between runs: the next
+                                            * starts paused */
+  guint               hold_submit : 1;     /* this run started paused: it is
+                                            * not handed to libcurl before
+                                            * resume() */
+  guint               submit_waiting : 1;  /* …and was ready to be */
   guint               paused_in_curl : 1;   /* a callback returned PAUSE */
   guint               cannot_pause : 1;     /* file://: libcurl fails a PAUSE */
   guint               is_http2 : 1;         /* the final response is HTTP/2 */

@@ -146,13 +146,23 @@ g_curl_easy_headers_final (GCurlEasy *self)
   return self->phase == G_CURL_PHASE_BODY;
 }
 
-/* Accepts @len more bytes if the speed limit allows; otherwise the engine
- * resumes the run when it will. */
+/* Accepts @len more bytes if the speed limit allows (the transfer's own,
+ * or its part of the multi's, whichever is lower); otherwise the engine
+ * resumes the run when it will. A new limit measures from now on. */
 static gboolean
 rate_allows (GCurlEasy *self,
              gsize      len)
 {
-  if (g_curl_rate_limit_take (&self->rate, self->max_download_speed, len,
+  gint64 share = g_curl_engine_get_speed_share (&self->run);
+  gint64 limit = self->max_download_speed > 0 && (share == 0 || self->max_download_speed < share)
+                 ? self->max_download_speed : share;
+
+  if (limit == 0)
+    return TRUE;
+  if (limit != self->rate_applied)
+    g_curl_rate_limit_reset (&self->rate);
+  self->rate_applied = limit;
+  if (g_curl_rate_limit_take (&self->rate, limit, len,
                               g_get_monotonic_time (), &self->run.rate_resume_at))
     return TRUE;
 
@@ -347,7 +357,7 @@ write_cb (char   *data,
         return 0;
     }
 
-  if (self->max_download_speed > 0 && !self->cannot_pause && !rate_allows (self, len))
+  if (!self->cannot_pause && !rate_allows (self, len))
     {
       self->paused_in_curl = TRUE;
       return CURL_WRITEFUNC_PAUSE;

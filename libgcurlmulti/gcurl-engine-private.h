@@ -106,6 +106,9 @@ struct _GCurlRun
       g_debug (__VA_ARGS__); \
   } G_STMT_END
 
+typedef void (*GCurlEngineEndedFunc) (GObject *owner,
+                                      GObject *object);
+
 GCurlEngine *g_curl_engine_new               (GMainContext       *context,
                                               GCurlSourceBackend  backend,
                                               GObject            *owner,
@@ -119,6 +122,15 @@ void         g_curl_engine_set_progress_interval (GCurlEngine    *engine,
 void         g_curl_engine_set_count_func    (GCurlEngine        *engine,
                                               GFunc               func,
                                               gpointer            user_data);
+void         g_curl_engine_set_ended_func    (GCurlEngine        *engine,
+                                              GCurlEngineEndedFunc func);
+void         g_curl_engine_set_max_download_speed (GCurlEngine   *engine,
+                                                   gint64         bytes_per_second);
+gint64       g_curl_engine_get_speed_share   (GCurlRun           *run);
+guint64      g_curl_engine_get_rate_waits    (GCurlEngine        *engine);
+void         g_curl_engine_set_limited       (GCurlEngine        *engine,
+                                              gboolean            limited);
+gboolean     g_curl_engine_is_limited        (GCurlEngine        *engine);
 guint        g_curl_engine_get_n_runs        (GCurlEngine        *engine);
 gint64       g_curl_engine_get_watchdog_due  (GCurlEngine        *engine);
 

@@ -39,6 +39,11 @@ struct _GCurlEngine
 
   GFunc         count_func;     /* (nullable): the number of runs changed */
   gpointer      count_data;
+  GCurlEngineEndedFunc ended_func;  /* (nullable): a run's "finished" was emitted */
+
+  gint64        max_speed;      /* bytes/s shared by the runs, 0: none */
+  gboolean      limited;        /* connection limits: libcurl may queue runs */
+  guint64       rate_waits;     /* test hook: runs held back by a limit */
 };
 
 static void
@@ -275,6 +280,8 @@ finish_run (GCurlEngine *self,
   g_clear_object (&run->keepalive);
   GCURL_RUN_DEBUG (run, "%p %s: finished", run->object, run->funcs->describe (run));
   run->funcs->finish (run);
+  if (self->ended_func != NULL && run->engine != self)
+    self->ended_func (self->owner, object);
   g_object_unref (object);
 }
 
@@ -483,6 +490,62 @@ g_curl_engine_set_count_func (GCurlEngine *self,
   self->count_data = user_data;
 }
 
+/* Calls @func (owner, object) once the "finished" of a run of object's
+ * has been emitted, unless a handler started a new run of it in this
+ * engine. Not for the runs g_curl_engine_end_all() ends. */
+void
+g_curl_engine_set_ended_func (GCurlEngine          *self,
+                              GCurlEngineEndedFunc  func)
+{
+  self->ended_func = func;
+}
+
+/* The speed limit the runs share, 0 for none: each gets an equal part
+ * (see g_curl_engine_get_speed_share()). */
+void
+g_curl_engine_set_max_download_speed (GCurlEngine *self,
+                                      gint64       bytes_per_second)
+{
+  self->max_speed = MAX (bytes_per_second, 0);
+}
+
+/* @run's part of its engine's speed limit, 0 for none: the limit divided
+ * by the number of runs, so that a change of either changes it, from the
+ * next chunk on. Runs that wait for a connection count too: the parts
+ * never add up to more than the limit. */
+gint64
+g_curl_engine_get_speed_share (GCurlRun *run)
+{
+  GCurlEngine *self = run->engine;
+
+  if (self == NULL || self->max_speed == 0 || self->running.length == 0)
+    return 0;
+
+  return MAX (self->max_speed / self->running.length, 1);
+}
+
+/* Whether the CURLM has connection limits, under which libcurl keeps
+ * runs waiting for a connection slot: their transfers start QUEUED. */
+void
+g_curl_engine_set_limited (GCurlEngine *self,
+                           gboolean     limited)
+{
+  self->limited = limited;
+}
+
+gboolean
+g_curl_engine_is_limited (GCurlEngine *self)
+{
+  return self != NULL && self->limited;
+}
+
+/* Test hook: how many times a run was held back by a speed limit. */
+guint64
+g_curl_engine_get_rate_waits (GCurlEngine *self)
+{
+  return self->rate_waits;
+}
+
 guint
 g_curl_engine_get_n_runs (GCurlEngine *self)
 {
@@ -623,6 +686,7 @@ g_curl_engine_wait_for_rate (GCurlRun *run)
   if (self == NULL)
     return;
 
+  self->rate_waits++;
   if (!run->rate_waiting)
     {
       run->rate_waiting = TRUE;

@@ -21,6 +21,13 @@ void     g_curl_multi_fail_transfer        (GCurlMulti    *self,
  * until a transfer can stall. */
 GSource *g_curl_multi_get_source           (GCurlMulti    *self);
 gint64   g_curl_multi_get_watchdog_due     (GCurlMulti    *self);
+guint64  g_curl_multi_get_rate_waits       (GCurlMulti    *self);
+
+/* download_async keeps its transfer in the multi's list between attempts. */
+void     g_curl_multi_hold_transfer        (GCurlMulti    *self,
+                                            GCurlTransfer *transfer);
+void     g_curl_multi_release_transfer     (GCurlMulti    *self,
+                                            GCurlTransfer *transfer);
 
 /* Blocking calls (gcurl-sync.c) */
 GCurlMulti *g_curl_multi_take_sibling      (GCurlMulti    *self);

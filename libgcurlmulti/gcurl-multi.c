@@ -16,6 +16,7 @@
 #include "gcurl-jar-private.h"
 #include "gcurl-log-private.h"
 #include "gcurl-multi.h"
+#include "gcurl-multi-list-private.h"
 #include "gcurl-multi-private.h"
 #include "gcurl-proxy-private.h"
 #include "gcurl-source-private.h"
@@ -46,6 +47,19 @@
  * cookie jar (also across the redirects they follow), with
  * [property@GCurl.Multi:hsts-file] one HSTS cache.
  *
+ * A multi is a [iface@Gio.ListModel] of its current transfers
+ * ([class@GCurl.Transfer]): a transfer is appended when it is added, and
+ * removed once its [signal@GCurl.Transfer::finished] has been emitted; a
+ * download ([method@GCurl.Multi.download_async]) stays in it from its
+ * start to its end, while it waits to retry too. A `GtkListView` can show
+ * them directly. [property@GCurl.Multi:n-transfers] counts them, and
+ * [property@GCurl.Multi:downloaded-bytes], [property@GCurl.Multi:download-size],
+ * [property@GCurl.Multi:fraction] and [property@GCurl.Multi:download-speed]
+ * sum their figures. Finding the position of a transfer that leaves costs
+ * O(log n); the sums cost O(n) at most once per
+ * [property@GCurl.Multi:progress-interval] and once per add or removal
+ * (fine for hundreds of transfers at once).
+ *
  * Since: 1.0
  */
 
@@ -64,6 +78,8 @@ struct _GCurlMulti
   GMainContext       *context;
   GCurlSourceBackend  backend;
   GCurlEngine        *engine;         /* (owned): the CURLM and the runs */
+  GCurlMultiList      list;           /* the transfers as a GListModel, their
+                                       * sums and their shared speed limit */
 
   /* Properties. */
   guint               max_total_connections;
@@ -133,7 +149,10 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-G_DEFINE_FINAL_TYPE (GCurlMulti, g_curl_multi, G_TYPE_OBJECT)
+static void list_model_iface_init (GListModelInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (GCurlMulti, g_curl_multi, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL, list_model_iface_init))
 
 /* Test hook: the source of the multi's CURLM. */
 GSource *
@@ -176,11 +195,63 @@ g_curl_multi_fail_transfer (GCurlMulti    *self,
   g_curl_transfer_end (transfer, error);
 }
 
+/* A run's "finished" has been emitted: the transfer leaves the list,
+ * unless a download keeps it there. */
 static void
-notify_n_transfers (gpointer object,
-                    gpointer user_data)
+transfer_ended (GObject *owner,
+                GObject *transfer)
 {
-  g_object_notify_by_pspec (object, properties[PROP_N_TRANSFERS]);
+  g_curl_multi_list_ended (&G_CURL_MULTI (owner)->list, G_CURL_TRANSFER (transfer));
+}
+
+/* download_async keeps its transfer in the list from its start to its
+ * end, between attempts too. */
+void
+g_curl_multi_hold_transfer (GCurlMulti    *self,
+                            GCurlTransfer *transfer)
+{
+  g_curl_multi_list_hold (&self->list, transfer);
+}
+
+void
+g_curl_multi_release_transfer (GCurlMulti    *self,
+                               GCurlTransfer *transfer)
+{
+  g_curl_multi_list_release (&self->list, transfer);
+}
+
+/* Test hook: how many times a speed limit held a transfer back. */
+guint64
+g_curl_multi_get_rate_waits (GCurlMulti *self)
+{
+  return g_curl_engine_get_rate_waits (self->engine);
+}
+
+static GType
+list_model_get_item_type (GListModel *model)
+{
+  return G_CURL_TYPE_TRANSFER;
+}
+
+static guint
+list_model_get_n_items (GListModel *model)
+{
+  return g_curl_multi_list_get_n_items (&G_CURL_MULTI (model)->list);
+}
+
+static gpointer
+list_model_get_item (GListModel *model,
+                     guint       position)
+{
+  return g_curl_multi_list_get_item (&G_CURL_MULTI (model)->list, position);
+}
+
+static void
+list_model_iface_init (GListModelInterface *iface)
+{
+  iface->get_item_type = list_model_get_item_type;
+  iface->get_n_items = list_model_get_n_items;
+  iface->get_item = list_model_get_item;
 }
 
 /* The settings of the CURLM itself. */
@@ -195,6 +266,8 @@ apply_multi_options (GCurlMulti *self)
   handle = g_curl_engine_get_handle (self->engine);
   curl_multi_setopt (handle, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) self->max_total_connections);
   curl_multi_setopt (handle, CURLMOPT_MAX_HOST_CONNECTIONS, (long) self->max_host_connections);
+  g_curl_engine_set_limited (self->engine,
+                             self->max_total_connections > 0 || self->max_host_connections > 0);
   curl_multi_setopt (handle, CURLMOPT_PIPELINING,
                      self->defaults.multiplex > 0 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
 }
@@ -238,8 +311,9 @@ g_curl_multi_constructed (GObject *object)
 
   self->engine = g_curl_engine_new (self->context, self->backend, object, "GCurlMulti");
   self->backend = g_curl_source_get_backend (g_curl_engine_get_source (self->engine));
-  g_curl_engine_set_count_func (self->engine, notify_n_transfers, NULL);
+  g_curl_engine_set_ended_func (self->engine, transfer_ended);
   g_curl_engine_set_progress_interval (self->engine, self->progress_interval);
+  g_curl_multi_list_attach (&self->list, self->engine, self->context);
 
   apply_multi_options (self);
 
@@ -259,6 +333,7 @@ g_curl_multi_dispose (GObject *object)
   /* Running transfers keep us alive, so there are none here unless
    * g_object_run_dispose() was called: the engine ends them cleanly. */
   g_clear_pointer (&self->engine, g_curl_engine_free);
+  g_curl_multi_list_clear (&self->list);
   g_curl_proxy_chooser_dispose (&self->proxies);
   g_queue_clear_full (&self->idle_siblings, g_object_unref);
   /* Saved now; transfers still attached keep it, without its files. A
@@ -350,7 +425,7 @@ g_curl_multi_get_property (GObject    *object,
       g_value_set_uint (value, self->progress_interval);
       break;
     case PROP_N_TRANSFERS:
-      g_value_set_uint (value, self->engine != NULL ? g_curl_engine_get_n_runs (self->engine) : 0);
+      g_value_set_uint (value, g_curl_multi_list_get_n_items (&self->list));
       break;
     case PROP_ALLOWED_PROTOCOLS:
       g_value_set_string (value, self->defaults.allowed_protocols);
@@ -419,7 +494,7 @@ g_curl_multi_get_property (GObject    *object,
       g_value_set_string (value, self->hsts_file);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      g_curl_multi_list_get_property (&self->list, prop_id, value, pspec);
     }
 }
 
@@ -449,6 +524,7 @@ set_property_locked (GObject      *object,
       break;
     case PROP_PROGRESS_INTERVAL:
       set_uint (self, &self->progress_interval, g_value_get_uint (value), prop_id);
+      g_curl_multi_list_set_interval (&self->list, self->progress_interval);
       if (self->engine != NULL)
         g_curl_engine_set_progress_interval (self->engine, self->progress_interval);
       break;
@@ -550,7 +626,7 @@ set_property_locked (GObject      *object,
       set_jar_file (self, &self->hsts_file, g_value_get_string (value), prop_id);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      g_curl_multi_list_set_property (&self->list, prop_id, value, pspec);
     }
 }
 
@@ -651,7 +727,10 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
   /**
    * GCurlMulti:n-transfers:
    *
-   * How many transfers were added and have not finished yet.
+   * How many transfers were added and have not finished yet: the number of
+   * items of the multi's [iface@Gio.ListModel], downloads waiting to retry
+   * included. It drops once a transfer's [signal@GCurl.Transfer::finished]
+   * has been emitted.
    *
    * Since: 1.0
    */
@@ -1094,6 +1173,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
                          GCURL_PARAM_READWRITE);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  g_curl_multi_list_class_init (object_class, N_PROPS);
 }
 
 static void
@@ -1109,6 +1189,7 @@ g_curl_multi_init (GCurlMulti *self)
   self->defaults.fail_on_http_error = FALSE;
   self->defaults.log_level = g_curl_log_level_from_string (g_getenv ("GCURL_DEBUG"));
   g_curl_proxy_chooser_init (&self->proxies, G_OBJECT (self));
+  g_curl_multi_list_init (&self->list, G_OBJECT (self), properties[PROP_N_TRANSFERS]);
 }
 
 /**
@@ -1185,9 +1266,9 @@ g_curl_multi_get_backend (GCurlMulti *self)
  * g_curl_multi_get_n_transfers:
  * @self: a multi
  *
- * Counts the transfers added to the multi that have not finished.
+ * Counts the multi's current transfers: see [property@GCurl.Multi:n-transfers].
  *
- * Returns: the number of running transfers
+ * Returns: the number of transfers added and not finished
  *
  * Since: 1.0
  */
@@ -1196,7 +1277,7 @@ g_curl_multi_get_n_transfers (GCurlMulti *self)
 {
   g_return_val_if_fail (G_CURL_IS_MULTI (self), 0);
 
-  return self->engine != NULL ? g_curl_engine_get_n_runs (self->engine) : 0;
+  return g_curl_multi_list_get_n_items (&self->list);
 }
 
 /**
@@ -1239,7 +1320,8 @@ g_curl_multi_set_default_header (GCurlMulti *self,
  * [method@GCurl.Transfer.cancel] does, in the order they were added: each
  * is %G_CURL_TRANSFER_STATE_CANCELLED when this returns, and emits
  * [signal@GCurl.Transfer::finished] later, from the multi's main context.
- * Transfers added from a handler of those signals run as usual.
+ * Transfers added from a handler of those signals run as usual. A download
+ * waiting to retry is cancelled too (see [method@GCurl.Transfer.cancel]).
  *
  * Since: 1.0
  */
@@ -1253,7 +1335,8 @@ g_curl_multi_cancel_all (GCurlMulti *self)
   if (self->engine == NULL)
     return;
 
-  transfers = g_curl_engine_ref_running (self->engine);
+  /* Downloads waiting to retry too. */
+  transfers = g_curl_multi_list_ref_items (&self->list);
   for (guint i = 0; i < transfers->len; i++)
     g_curl_transfer_cancel (transfers->pdata[i]);
 }
@@ -1278,20 +1361,22 @@ void
 g_curl_multi_add_transfer (GCurlMulti    *self,
                            GCurlTransfer *transfer)
 {
-  GCurlTransferState state;
+  gboolean ready;
 
   g_return_if_fail (G_CURL_IS_MULTI (self));
   g_return_if_fail (G_CURL_IS_TRANSFER (transfer));
-  state = g_curl_transfer_get_state (transfer);
-  g_return_if_fail (state != G_CURL_TRANSFER_STATE_RUNNING &&
-                    state != G_CURL_TRANSFER_STATE_PAUSED);
+  g_return_if_fail (!g_curl_transfer_is_running (transfer));
   g_return_if_fail (g_curl_transfer_get_owner (transfer) == NULL);
   g_return_if_fail (self->engine != NULL);
 
   /* A transfer that cannot start has ended already, with its error. */
   /* The application's proxy (the transfer's or this multi's), or the
    * resolver's for its origin. */
-  if (!g_curl_transfer_start (transfer, self->engine, &self->defaults))
+  ready = g_curl_transfer_start (transfer, self->engine, &self->defaults);
+  /* In the list from now until its "finished" has been emitted; a
+   * handler of items-changed may have cancelled it. */
+  g_curl_multi_list_add (&self->list, transfer);
+  if (!ready || g_curl_transfer_is_completed (transfer))
     return;
   if (self->defaults.proxy == NULL && !g_curl_transfer_has_proxy (transfer) &&
       g_curl_proxy_chooser_choose (&self->proxies, transfer))
@@ -1427,6 +1512,7 @@ sibling_sync (GCurlMulti *sibling,
 
   g_curl_proxy_chooser_set_resolver (&sibling->proxies, self->proxies.resolver);
   g_curl_engine_set_progress_interval (sibling->engine, sibling->progress_interval);
+  g_curl_multi_list_set_interval (&sibling->list, sibling->progress_interval);
   apply_multi_options (sibling);
 }
 

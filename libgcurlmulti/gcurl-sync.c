@@ -23,24 +23,90 @@
 #include "gcurl-multi.h"
 #include "gcurl-multi-private.h"
 
+/* The application's cancellable, which any thread may cancel, stands
+ * for one of the call's own that only the sibling's context cancels: the
+ * asynchronous calls watch theirs with a GCancellableSource on that
+ * context, and GLib 2.74 leaks such a source when another thread cancels
+ * its cancellable while the source goes away. */
+typedef struct
+{
+  GCancellable *cancellable;      /* (owned) (nullable): the application's */
+  gulong        handler;
+  GMainContext *context;          /* (owned): the sibling's */
+  GCancellable *own;              /* (owned): the asynchronous call's */
+} SyncCancel;
+
+static gboolean
+cancel_own_cb (gpointer own)
+{
+  g_cancellable_cancel (own);
+  return G_SOURCE_REMOVE;
+}
+
+/* In the cancelling thread: the cancel happens in the sibling's context,
+ * at once if this thread runs it. */
+static void
+cancelled_cb (GCancellable *cancellable,
+              gpointer      user_data)
+{
+  SyncCancel *cancel = user_data;
+
+  g_main_context_invoke_full (cancel->context, G_PRIORITY_DEFAULT, cancel_own_cb,
+                              g_object_ref (cancel->own), g_object_unref);
+}
+
+static SyncCancel *
+sync_cancel_new (GCancellable *cancellable,
+                 GMainContext *context)
+{
+  SyncCancel *cancel = g_new0 (SyncCancel, 1);
+
+  cancel->context = g_main_context_ref (context);
+  cancel->own = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      cancel->cancellable = g_object_ref (cancellable);
+      cancel->handler = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb), cancel,
+                                               NULL);
+    }
+
+  return cancel;
+}
+
+/* Waits for a cancelled_cb() running in another thread to return. */
+static void
+sync_cancel_free (SyncCancel *cancel)
+{
+  if (cancel->cancellable != NULL)
+    g_cancellable_disconnect (cancel->cancellable, cancel->handler);
+  g_clear_object (&cancel->cancellable);
+  g_clear_object (&cancel->own);
+  g_main_context_unref (cancel->context);
+  g_free (cancel);
+}
+
 /* A call in progress on a sibling. */
 typedef struct
 {
   GCurlMulti   *multi;      /* (owned): the application's */
   GCurlMulti   *sibling;    /* (owned) */
   GMainContext *context;    /* (unowned): the sibling's */
+  SyncCancel   *cancel;     /* (owned) */
   GAsyncResult *result;     /* (owned) (nullable): once the call is over */
 } SyncCall;
 
 static void
-sync_call_begin (SyncCall   *call,
-                 GCurlMulti *multi)
+sync_call_begin (SyncCall     *call,
+                 GCurlMulti   *multi,
+                 GCancellable *cancellable)
 {
   call->multi = g_object_ref (multi);
   call->sibling = g_curl_multi_take_sibling (multi);
   call->context = g_curl_multi_get_context (call->sibling);
   call->result = NULL;
   g_main_context_push_thread_default (call->context);
+  /* After the push: a cancellable cancelled already cancels at once. */
+  call->cancel = sync_cancel_new (cancellable, call->context);
 }
 
 static void
@@ -86,6 +152,8 @@ sync_call_end (SyncCall *call,
 {
   g_main_context_pop_thread_default (call->context);
   g_clear_object (&call->result);
+  if (!keep)
+    g_clear_pointer (&call->cancel, sync_cancel_free);
   if (!keep)
     sibling_drain (call->sibling);
   if (!keep)
@@ -134,8 +202,8 @@ g_curl_multi_send_and_read (GCurlMulti     *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  sync_call_begin (&call, self);
-  g_curl_multi_send_and_read_async (call.sibling, transfer, cancellable, sync_call_done_cb,
+  sync_call_begin (&call, self, cancellable);
+  g_curl_multi_send_and_read_async (call.sibling, transfer, call.cancel->own, sync_call_done_cb,
                                     &call);
   sync_call_wait (&call);
   body = g_curl_multi_send_and_read_finish (call.sibling, call.result, error);
@@ -181,8 +249,8 @@ g_curl_multi_send_and_splice (GCurlMulti                *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), -1);
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
-  sync_call_begin (&call, self);
-  g_curl_multi_send_and_splice_async (call.sibling, transfer, output, flags, cancellable,
+  sync_call_begin (&call, self, cancellable);
+  g_curl_multi_send_and_splice_async (call.sibling, transfer, output, flags, call.cancel->own,
                                       sync_call_done_cb, &call);
   sync_call_wait (&call);
   written = g_curl_multi_send_and_splice_finish (call.sibling, call.result, error);
@@ -228,8 +296,8 @@ g_curl_multi_download (GCurlMulti          *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  sync_call_begin (&call, self);
-  g_curl_multi_download_async (call.sibling, transfer, destination, flags, cancellable,
+  sync_call_begin (&call, self, cancellable);
+  g_curl_multi_download_async (call.sibling, transfer, destination, flags, call.cancel->own,
                                sync_call_done_cb, &call);
   sync_call_wait (&call);
   done = g_curl_multi_download_finish (call.sibling, call.result, error);
@@ -244,6 +312,7 @@ typedef struct
 {
   GCurlMulti *multi;      /* (owned) */
   GCurlMulti *sibling;    /* (owned) */
+  SyncCancel *cancel;     /* (owned): cancels the transfer until then */
 } SiblingLoan;
 
 static void
@@ -251,6 +320,7 @@ sibling_loan_free (gpointer data)
 {
   SiblingLoan *loan = data;
 
+  sync_cancel_free (loan->cancel);
   sibling_drain (loan->sibling);
   g_curl_multi_return_sibling (loan->multi, g_steal_pointer (&loan->sibling));
   g_object_unref (loan->multi);
@@ -297,8 +367,8 @@ g_curl_multi_send (GCurlMulti     *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  sync_call_begin (&call, self);
-  g_curl_multi_send_async (call.sibling, transfer, cancellable, sync_call_done_cb, &call);
+  sync_call_begin (&call, self, cancellable);
+  g_curl_multi_send_async (call.sibling, transfer, call.cancel->own, sync_call_done_cb, &call);
   sync_call_wait (&call);
   stream = g_curl_multi_send_finish (call.sibling, call.result, error);
   if (stream != NULL)
@@ -307,6 +377,7 @@ g_curl_multi_send (GCurlMulti     *self,
 
       loan->multi = g_object_ref (call.multi);
       loan->sibling = g_steal_pointer (&call.sibling);
+      loan->cancel = g_steal_pointer (&call.cancel);
       g_object_set_data_full (G_OBJECT (stream), "gcurl-sibling", loan, sibling_loan_free);
     }
   sync_call_end (&call, stream != NULL);

@@ -27,6 +27,11 @@ struct _GCurlTransferEnding
   GCurlTransferEnding *outer;
 };
 
+/* Whether a failed run is retried (download_async's rules). */
+typedef gboolean (*GCurlTransferRetryFunc) (GCurlTransfer *self,
+                                            const GError  *error,
+                                            gpointer       user_data);
+
 /* Runs (the multi) */
 gboolean                g_curl_transfer_start        (GCurlTransfer             *self,
                                                       GCurlEngine               *engine,
@@ -35,6 +40,21 @@ void                    g_curl_transfer_submit       (GCurlTransfer             
 void                    g_curl_transfer_end          (GCurlTransfer             *self,
                                                       GError                    *error);
 gboolean                g_curl_transfer_is_completed (GCurlTransfer             *self);
+gboolean                g_curl_transfer_is_running   (GCurlTransfer             *self);
+void                    g_curl_transfer_set_state    (GCurlTransfer             *self,
+                                                      GCurlTransferState         state);
+
+/* States (gcurl-transfer-state.c): QUEUED until the request is sent,
+ * PAUSED from the start after a pause() between runs, RETRYING between
+ * download_async's attempts. */
+GCurlTransferState      g_curl_transfer_starting_state (GCurlTransfer           *self);
+GCurlTransferState      g_curl_transfer_retrying_state (GCurlTransfer           *self);
+gboolean                g_curl_transfer_is_retrying  (GCurlTransfer             *self);
+void                    g_curl_transfer_set_retry_func (GCurlTransfer           *self,
+                                                        GCurlTransferRetryFunc   func,
+                                                        gpointer                 user_data);
+void                    g_curl_transfer_settle       (GCurlTransfer             *self,
+                                                      const GError              *error);
 GObject                *g_curl_transfer_get_owner    (GCurlTransfer             *self);
 guint                   g_curl_transfer_get_run      (GCurlTransfer             *self);
 gboolean                g_curl_transfer_has_proxy    (GCurlTransfer             *self);

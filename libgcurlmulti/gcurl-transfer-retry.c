@@ -219,9 +219,7 @@ void
 g_curl_transfer_set_fresh_connect (GCurlTransfer *self,
                                    gboolean       fresh)
 {
-  GCurlTransferState state = g_curl_transfer_get_state (self);
-
-  g_assert (state != G_CURL_TRANSFER_STATE_RUNNING && state != G_CURL_TRANSFER_STATE_PAUSED);
+  g_assert (!g_curl_transfer_is_running (self));
 
   g_curl_easy_set_fresh_connect (g_curl_transfer_get_easy (self), fresh);
 }

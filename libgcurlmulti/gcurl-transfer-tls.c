@@ -170,12 +170,10 @@ g_curl_transfer_tls_set_property (GCurlTransfer *self,
                                   const GValue  *value,
                                   GParamSpec    *pspec)
 {
-  GCurlTransferState state = g_curl_transfer_get_state (self);
-
   switch (prop_id - first_prop)
     {
     case TLS_PROP_CLIENT_CERTIFICATE:
-      if (state == G_CURL_TRANSFER_STATE_RUNNING || state == G_CURL_TRANSFER_STATE_PAUSED)
+      if (g_curl_transfer_is_running (self))
         {
           g_critical ("GCurlTransfer:tls-client-certificate cannot change while the transfer runs");
           return;

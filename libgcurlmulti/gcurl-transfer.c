@@ -58,6 +58,8 @@ struct _GCurlTransfer
   GChecksumType       checksum_type;
   char               *expected_checksum;  /* hex, for download_async */
   guint               run_number;       /* counts runs, for late callbacks */
+  GCurlTransferRetryFunc retry_func;    /* (nullable): download_async's */
+  gpointer            retry_data;
 
   GCurlTransferState  state;
   GError             *error;            /* (nullable): why the last run ended */
@@ -120,9 +122,9 @@ static const GCurlRunFuncs run_funcs;
 static void auth_decided (GCurlAuth *auth,
                           gpointer   user_data);
 
-static void
-set_state (GCurlTransfer      *self,
-           GCurlTransferState  state)
+void
+g_curl_transfer_set_state (GCurlTransfer      *self,
+                           GCurlTransferState  state)
 {
   if (self->state == state)
     return;
@@ -155,11 +157,14 @@ g_curl_transfer_get_shown_url (GCurlTransfer *self)
   return g_curl_easy_get_shown_url (&self->easy);
 }
 
-static gboolean
-state_is_running (GCurlTransferState state)
+/* In a run, as the application sees it (a download paused between its
+ * attempts is not: it may start the next). */
+gboolean
+g_curl_transfer_is_running (GCurlTransfer *self)
 {
-  return state == G_CURL_TRANSFER_STATE_RUNNING ||
-         state == G_CURL_TRANSFER_STATE_PAUSED;
+  return (self->state == G_CURL_TRANSFER_STATE_RUNNING ||
+          self->state == G_CURL_TRANSFER_STATE_PAUSED ||
+          self->state == G_CURL_TRANSFER_STATE_QUEUED) && !self->easy.start_paused;
 }
 
 static void
@@ -208,7 +213,7 @@ set_option (GCurlTransfer *self,
   g_autofree char *property = g_strconcat ("GCurlTransfer:", properties[prop_id]->name, NULL);
   gboolean changed;
 
-  if (state_is_running (self->state) &&
+  if (g_curl_transfer_is_running (self) &&
       prop_id != PROP_STALL_TIMEOUT && prop_id != PROP_MAX_REDIRECTS)
     {
       g_critical ("%s cannot change while the transfer runs", property);
@@ -393,7 +398,8 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
   /**
    * GCurlTransfer:state:
    *
-   * Where the transfer is in its run.
+   * Where the transfer is in its run; see [enum@GCurl.TransferState] for
+   * the order of its values.
    *
    * Since: 1.0
    */
@@ -879,7 +885,7 @@ g_curl_transfer_set_method (GCurlTransfer *self,
 {
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
   g_return_if_fail (method == NULL || g_curl_header_name_is_valid (method));
-  g_return_if_fail (!state_is_running (self->state));
+  g_return_if_fail (!g_curl_transfer_is_running (self));
 
   if (g_strcmp0 (self->easy.method, method) == 0)
     return;
@@ -899,7 +905,7 @@ g_curl_transfer_set_library_header (GCurlTransfer *self,
                                     const char    *name,
                                     const char    *value)
 {
-  g_assert (!state_is_running (self->state));
+  g_assert (!g_curl_transfer_is_running (self));
   g_assert (g_curl_header_name_is_valid (name) && (value == NULL || g_curl_header_value_is_valid (value)));
 
   g_curl_header_list_set (&self->easy.library_headers, name, value);
@@ -927,7 +933,7 @@ g_curl_transfer_set_resume_from (GCurlTransfer *self,
                                  gint64         offset,
                                  gboolean       filetime)
 {
-  g_assert (!state_is_running (self->state));
+  g_assert (!g_curl_transfer_is_running (self));
 
   g_curl_easy_set_resume_from (&self->easy, offset, filetime);
 }
@@ -957,7 +963,7 @@ g_curl_transfer_set_request_header (GCurlTransfer *self,
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
   g_return_if_fail (g_curl_header_name_is_valid (name));
   g_return_if_fail (value == NULL || g_curl_header_value_is_valid (value));
-  g_return_if_fail (!state_is_running (self->state));
+  g_return_if_fail (!g_curl_transfer_is_running (self));
 
   g_curl_header_list_set (&self->easy.request_headers, name, value);
 }
@@ -981,7 +987,7 @@ g_curl_transfer_set_request_body (GCurlTransfer *self,
 {
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
   g_return_if_fail (content_type == NULL || g_curl_header_value_is_valid (content_type));
-  g_return_if_fail (!state_is_running (self->state));
+  g_return_if_fail (!g_curl_transfer_is_running (self));
 
   g_curl_easy_set_request_body (&self->easy, body, content_type);
 }
@@ -1017,7 +1023,7 @@ g_curl_transfer_set_request_stream (GCurlTransfer *self,
   g_return_if_fail (G_CURL_IS_TRANSFER (self));
   g_return_if_fail (stream == NULL || G_IS_INPUT_STREAM (stream));
   g_return_if_fail (length >= -1);
-  g_return_if_fail (!state_is_running (self->state));
+  g_return_if_fail (!g_curl_transfer_is_running (self));
 
   g_curl_easy_set_request_stream (&self->easy, stream, length);
 }
@@ -1026,7 +1032,7 @@ g_curl_transfer_set_request_stream (GCurlTransfer *self,
  * g_curl_transfer_get_state:
  * @self: a transfer
  *
- * Gets where the transfer is in its run.
+ * Gets where the transfer is in its run (see [enum@GCurl.TransferState]).
  *
  * Returns: the state
  *
@@ -1048,7 +1054,8 @@ g_curl_transfer_get_state (GCurlTransfer *self)
  * with libcurl's detailed message, or %G_IO_ERROR_CANCELLED.
  *
  * Returns: (transfer none) (nullable): the error, or %NULL unless the state
- *   is %G_CURL_TRANSFER_STATE_FAILED or %G_CURL_TRANSFER_STATE_CANCELLED
+ *   is %G_CURL_TRANSFER_STATE_FAILED, %G_CURL_TRANSFER_STATE_CANCELLED or
+ *   %G_CURL_TRANSFER_STATE_RETRYING (the failure retried)
  *
  * Since: 1.0
  */
@@ -1058,7 +1065,7 @@ g_curl_transfer_get_error (GCurlTransfer *self)
   g_return_val_if_fail (G_CURL_IS_TRANSFER (self), NULL);
 
   if (self->state != G_CURL_TRANSFER_STATE_FAILED &&
-      self->state != G_CURL_TRANSFER_STATE_CANCELLED)
+      self->state != G_CURL_TRANSFER_STATE_CANCELLED && !g_curl_transfer_is_retrying (self))
     return NULL;
 
   return self->error;
@@ -1170,84 +1177,6 @@ g_curl_transfer_get_timings (GCurlTransfer *self)
   return g_curl_timings_new_for_handle (self->easy.handle, self->easy.redirect_time);
 }
 
-/**
- * g_curl_transfer_pause:
- * @self: a transfer
- *
- * Stops receiving the response until [method@GCurl.Transfer.resume]. The
- * state becomes %G_CURL_TRANSFER_STATE_PAUSED at once; data already on its
- * way is kept, not lost. A paused transfer is not timed out as stalled.
- *
- * Pausing a transfer that is not running does nothing.
- *
- * Since: 1.0
- */
-void
-g_curl_transfer_pause (GCurlTransfer *self)
-{
-  g_return_if_fail (G_CURL_IS_TRANSFER (self));
-
-  if (self->state != G_CURL_TRANSFER_STATE_RUNNING || self->easy.run.completed)
-    return;
-
-  g_curl_easy_pause (&self->easy);
-  set_state (self, G_CURL_TRANSFER_STATE_PAUSED);
-}
-
-/**
- * g_curl_transfer_resume:
- * @self: a transfer
- *
- * Continues a transfer paused with [method@GCurl.Transfer.pause]. Resuming
- * a transfer that is not paused does nothing.
- *
- * Since: 1.0
- */
-void
-g_curl_transfer_resume (GCurlTransfer *self)
-{
-  g_return_if_fail (G_CURL_IS_TRANSFER (self));
-
-  /* A paused transfer is running, so its multi keeps it alive through
-   * the notifications below. */
-  if (self->state != G_CURL_TRANSFER_STATE_PAUSED)
-    return;
-
-  /* The state first: notify::state handlers see a running transfer
-   * before libcurl delivers what it held. */
-  set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
-  g_curl_easy_resume (&self->easy);
-}
-
-/**
- * g_curl_transfer_cancel:
- * @self: a transfer
- *
- * Stops a running or paused transfer. Its state becomes
- * %G_CURL_TRANSFER_STATE_CANCELLED at once, and its error
- * %G_IO_ERROR_CANCELLED; [signal@GCurl.Transfer::finished] follows from the
- * multi's main context, never from inside this call.
- *
- * Cancelling a transfer that is not running, or whose result is already
- * known, does nothing, but for one waiting to be retried (see
- * [property@GCurl.Multi:retries]): the wait ends, no further request is
- * made, and the call that retries it fails with %G_IO_ERROR_CANCELLED.
- *
- * Since: 1.0
- */
-void
-g_curl_transfer_cancel (GCurlTransfer *self)
-{
-  g_return_if_fail (G_CURL_IS_TRANSFER (self));
-
-  if (g_curl_transfer_cancel_retry_wait (self) || !state_is_running (self->state) ||
-      !g_curl_easy_is_running (&self->easy))
-    return;
-
-  g_curl_engine_end_run (&self->easy.run, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                          _("Operation was cancelled")));
-}
-
 /* Internal API for GCurlMulti. */
 
 /* Starts a run of the transfer in @engine, with @defaults (its multi's
@@ -1259,6 +1188,7 @@ g_curl_transfer_start (GCurlTransfer             *self,
                        const GCurlRequestOptions *defaults)
 {
   g_autoptr(GError) local_error = NULL;
+  GCurlTransferState state;
   gboolean ready;
   guint changed;
 
@@ -1272,9 +1202,10 @@ g_curl_transfer_start (GCurlTransfer             *self,
   ready = g_curl_easy_begin_run (&self->easy, defaults, self->options, &local_error);
 
   changed |= 1u << PROP_STATUS_CODE;
-  if (self->state != G_CURL_TRANSFER_STATE_RUNNING)
+  state = g_curl_transfer_starting_state (self);
+  if (self->state != state)
     {
-      self->state = G_CURL_TRANSFER_STATE_RUNNING;
+      self->state = state;
       changed |= 1u << PROP_STATE;
     }
   changed |= progress_props (g_curl_progress_reset (&self->progress));
@@ -1326,13 +1257,6 @@ g_curl_transfer_get_owner (GCurlTransfer *self)
   return self->easy.run.keepalive;
 }
 
-/* Hands a started run to libcurl (once its proxy is known). */
-void
-g_curl_transfer_submit (GCurlTransfer *self)
-{
-  g_curl_engine_submit (&self->easy.run);
-}
-
 /* Ends the run with @error, whether libcurl still runs it or has just
  * completed it and its "finished" is yet to come. */
 void
@@ -1340,6 +1264,38 @@ g_curl_transfer_end (GCurlTransfer *self,
                      GError        *error)
 {
   g_curl_engine_end_run (&self->easy.run, error);
+}
+
+/* download_async's question, as a run fails: will another follow? Then
+ * the run ends RETRYING (or PAUSED, if it was) rather than FAILED. */
+void
+g_curl_transfer_set_retry_func (GCurlTransfer          *self,
+                                GCurlTransferRetryFunc  func,
+                                gpointer                user_data)
+{
+  self->retry_func = func;
+  self->retry_data = user_data;
+}
+
+/* The download whose retry the transfer waits for has ended with @error
+ * (NULL: none of its own), or the transfer was cancelled meanwhile: it
+ * ends FAILED or CANCELLED after all. */
+void
+g_curl_transfer_settle (GCurlTransfer *self,
+                        const GError  *error)
+{
+  if (!g_curl_transfer_is_retrying (self))
+    return;
+
+  self->easy.start_paused = FALSE;
+  if (error != NULL)
+    {
+      g_clear_error (&self->error);
+      self->error = g_error_copy (error);
+    }
+  g_curl_transfer_set_state (self, g_error_matches (self->error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                                   ? G_CURL_TRANSFER_STATE_CANCELLED
+                                   : G_CURL_TRANSFER_STATE_FAILED);
 }
 
 /* The run record's transfer. */
@@ -1397,7 +1353,7 @@ transfer_fail (GCurlTransfer *self,
   self->error = error;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    set_state (self, G_CURL_TRANSFER_STATE_CANCELLED);
+    g_curl_transfer_set_state (self, G_CURL_TRANSFER_STATE_CANCELLED);
 }
 
 static void
@@ -1545,8 +1501,10 @@ run_flush (GCurlRun *run,
   if (easy->sink->funcs->flush != NULL)
     easy->sink->funcs->flush (easy->sink);
 
+  if (self->state == G_CURL_TRANSFER_STATE_QUEUED && easy->phase >= G_CURL_PHASE_ACTIVE)
+    g_curl_transfer_set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
   /* A handler may have cancelled it: then "finished" says the rest. */
-  if (easy->run.completed || !state_is_running (self->state))
+  if (easy->run.completed || !g_curl_transfer_is_running (self))
     return TRUE;
 
   if (!g_curl_progress_changed (&self->progress, easy->downloaded, easy->download_size,
@@ -1571,6 +1529,9 @@ run_finish (GCurlRun *run)
 
   g_curl_easy_emit_log (easy);
   drop_auth (self);
+  /* It sent its request in the libcurl call it ended in. */
+  if (self->state == G_CURL_TRANSFER_STATE_QUEUED && easy->phase >= G_CURL_PHASE_ACTIVE)
+    g_curl_transfer_set_state (self, G_CURL_TRANSFER_STATE_RUNNING);
   if (self->error == NULL)
     state = G_CURL_TRANSFER_STATE_SUCCEEDED;
   else if (g_error_matches (self->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -1595,6 +1556,9 @@ run_finish (GCurlRun *run)
         state = G_CURL_TRANSFER_STATE_FAILED;
     }
   easy->headers_pending = FALSE;
+  if (state == G_CURL_TRANSFER_STATE_FAILED && self->retry_func != NULL &&
+      self->retry_func (self, self->error, self->retry_data))
+    state = g_curl_transfer_retrying_state (self);
 
   changed |= report_progress (self, g_get_monotonic_time ());
   if (self->state != state)

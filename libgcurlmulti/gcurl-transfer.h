@@ -20,8 +20,9 @@ G_BEGIN_DECLS
 /**
  * GCurlTransferState:
  * @G_CURL_TRANSFER_STATE_NEW: made, not added to a multi yet
- * @G_CURL_TRANSFER_STATE_RUNNING: added to a multi and not finished
- * @G_CURL_TRANSFER_STATE_PAUSED: running, but paused with
+ * @G_CURL_TRANSFER_STATE_RUNNING: added to a multi, its request sent, and
+ *   not finished
+ * @G_CURL_TRANSFER_STATE_PAUSED: added, but paused with
  *   [method@GCurl.Transfer.pause]
  * @G_CURL_TRANSFER_STATE_SUCCEEDED: finished: the response was received in
  *   full (whatever its HTTP status)
@@ -29,8 +30,51 @@ G_BEGIN_DECLS
  *   [method@GCurl.Transfer.get_error]
  * @G_CURL_TRANSFER_STATE_CANCELLED: finished because
  *   [method@GCurl.Transfer.cancel] was called
+ * @G_CURL_TRANSFER_STATE_QUEUED: added to a multi that limits its
+ *   connections, waiting for one: for a slot under
+ *   [property@GCurl.Multi:max-total-connections] and
+ *   [property@GCurl.Multi:max-host-connections], then for the connection
+ *   itself
+ * @G_CURL_TRANSFER_STATE_RETRYING: a download
+ *   ([method@GCurl.Multi.download_async]) whose attempt failed, waiting to
+ *   try again; [method@GCurl.Transfer.get_error] says why
  *
  * Where a [class@GCurl.Transfer] is in its run.
+ *
+ * ## Transfers
+ *
+ * A transfer starts %G_CURL_TRANSFER_STATE_NEW. Added to a multi, it is
+ * %G_CURL_TRANSFER_STATE_RUNNING (%G_CURL_TRANSFER_STATE_PAUSED while
+ * paused) until it ends %G_CURL_TRANSFER_STATE_SUCCEEDED,
+ * %G_CURL_TRANSFER_STATE_FAILED or %G_CURL_TRANSFER_STATE_CANCELLED, just
+ * before [signal@GCurl.Transfer::finished]: it notifies `running`, then
+ * `succeeded`.
+ *
+ * On a multi with [property@GCurl.Multi:max-total-connections] or
+ * [property@GCurl.Multi:max-host-connections] set, where libcurl holds
+ * back the transfers beyond the limits, a transfer added is
+ * %G_CURL_TRANSFER_STATE_QUEUED until libcurl has a connection for it and
+ * sends its request (`CURLOPT_PREREQFUNCTION`, for a new connection and a
+ * reused one alike; the name lookup and the TCP and TLS handshakes of a
+ * new one count as waiting), and only then
+ * %G_CURL_TRANSFER_STATE_RUNNING: `queued`, `running`, `succeeded`. Without
+ * limits libcurl holds nothing back, and transfers are never queued.
+ *
+ * A transfer paused before it is added starts %G_CURL_TRANSFER_STATE_PAUSED
+ * and sends nothing until [method@GCurl.Transfer.resume].
+ *
+ * A download whose attempt fails transiently, with retries left, ends that
+ * attempt %G_CURL_TRANSFER_STATE_RETRYING instead of
+ * %G_CURL_TRANSFER_STATE_FAILED (its [signal@GCurl.Transfer::finished] is
+ * emitted as for any run), then runs again: `running`, `retrying`,
+ * `running`, `succeeded`. A paused download stays
+ * %G_CURL_TRANSFER_STATE_PAUSED across the retry, and its next attempt
+ * sends nothing until [method@GCurl.Transfer.resume]. When the download
+ * gives up, its state becomes %G_CURL_TRANSFER_STATE_FAILED (or
+ * %G_CURL_TRANSFER_STATE_CANCELLED).
+ *
+ * The values are in the order they were added, not in the order of a run;
+ * more may be added.
  *
  * Since: 1.0
  */
@@ -41,6 +85,8 @@ typedef enum {
   G_CURL_TRANSFER_STATE_SUCCEEDED,
   G_CURL_TRANSFER_STATE_FAILED,
   G_CURL_TRANSFER_STATE_CANCELLED,
+  G_CURL_TRANSFER_STATE_QUEUED,
+  G_CURL_TRANSFER_STATE_RETRYING,
 } GCurlTransferState;
 
 /**

@@ -417,15 +417,22 @@ state_notify_cb (GCurlTransfer *transfer,
   check (c, t, state != old, "notify::state without a change (%d)", state);
   if (t->expect_start)
     {
-      check (c, t, state == G_CURL_TRANSFER_STATE_RUNNING && c->in_api > 0,
+      /* QUEUED under max-total-connections. */
+      check (c, t, (state == G_CURL_TRANSFER_STATE_RUNNING ||
+                    state == G_CURL_TRANSFER_STATE_QUEUED) && c->in_api > 0,
              "a new run starts in state %d", state);
       t->expect_start = FALSE;
     }
+  else if (old == G_CURL_TRANSFER_STATE_QUEUED)
+    check (c, t, state == G_CURL_TRANSFER_STATE_RUNNING ||
+           state == G_CURL_TRANSFER_STATE_PAUSED || state_is_final (state),
+           "QUEUED went to %d", state);
   else if (old == G_CURL_TRANSFER_STATE_RUNNING)
     check (c, t, state == G_CURL_TRANSFER_STATE_PAUSED || state_is_final (state),
            "RUNNING went to %d", state);
   else if (old == G_CURL_TRANSFER_STATE_PAUSED)
-    check (c, t, state == G_CURL_TRANSFER_STATE_RUNNING || state_is_final (state),
+    check (c, t, state == G_CURL_TRANSFER_STATE_RUNNING ||
+           state == G_CURL_TRANSFER_STATE_QUEUED || state_is_final (state),
            "PAUSED went to %d", state);
   else
     check (c, t, FALSE, "state %d went to %d outside of a new run", old, state);
@@ -1000,7 +1007,8 @@ track_start (Chaos *c,
   c->in_api--;
 
   check (c, t, !t->expect_start, "no notify::state to RUNNING when the run started");
-  check (c, t, t->state == G_CURL_TRANSFER_STATE_RUNNING, "state %d after starting", t->state);
+  check (c, t, t->state == G_CURL_TRANSFER_STATE_RUNNING || t->state == G_CURL_TRANSFER_STATE_QUEUED,
+         "state %d after starting", t->state);
   check (c, t, g_curl_transfer_get_error (t->transfer) == NULL, "an error from the last run");
 }
 

@@ -397,8 +397,8 @@ test_retry_on_network_change (Fixture       *fixture,
 
   g_curl_multi_download_async (fixture->multi, transfer, file, G_CURL_DOWNLOAD_NONE, NULL,
                                download_cb, &dr);
-  /* The first attempt fails after 50000 bytes; the retry waits. */
-  while (g_curl_transfer_get_state (transfer) != G_CURL_TRANSFER_STATE_FAILED)
+  /* The first attempt fails after 50000 bytes; the retry waits (RETRYING). */
+  while (g_curl_transfer_get_state (transfer) != G_CURL_TRANSFER_STATE_RETRYING)
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (dr.done);
 

@@ -194,6 +194,36 @@ def test_bind_fraction(server):
     check_equal(sha256_of_bytes(transfer.get_body()), server.sha256[SLOW_SIZE], "SHA-256")
 
 
+def test_list_model(server):
+    """The multi is a Gio.ListModel of its transfers: items in order, items-changed, QUEUED and a shared limit."""
+    multi = GCurl.Multi(max_total_connections=1, max_download_speed=1_000_000)
+    check(isinstance(multi, Gio.ListModel), "a Gio.ListModel")
+    check_equal(multi.get_item_type(), GCurl.Transfer.__gtype__, "item type")
+    changes = []
+    multi.connect("items-changed", lambda model, position, removed, added:
+                  changes.append((position, removed, added)))
+    transfers = [GCurl.Transfer.new(server.url(f"/bytes/{size}")) for size in SIZES[:3]]
+    finished = []
+    for transfer in transfers:
+        transfer.connect("finished", lambda t: finished.append(t))
+        multi.add_transfer(transfer)
+        check_equal(transfer.get_state(), GCurl.TransferState.QUEUED, "state once added")
+
+    check_equal(multi.get_n_items(), 3, "n_items once all are added")
+    check_equal(multi.props.n_transfers, 3, "n-transfers once all are added")
+    check_equal([multi.get_item(i) for i in range(3)], transfers, "the items, in order")
+    check_equal(changes, [(0, 0, 1), (1, 0, 1), (2, 0, 1)], "items-changed on adding")
+    check_equal(multi.props.max_download_speed, 1_000_000, "max-download-speed")
+
+    wait_until(lambda: len(finished) == 3 and multi.get_n_items() == 0, "every transfer to leave")
+    check_equal(len(changes), 6, "one items-changed per add and per removal")
+    check(all(removed == 1 and added == 0 for _, removed, added in changes[3:]),
+          f"removals ({changes[3:]})")
+    check_equal(multi.props.downloaded_bytes, 0, "downloaded-bytes with none left")
+    for transfer in transfers:
+        check_equal(transfer.get_state(), GCurl.TransferState.SUCCEEDED, "state at the end")
+
+
 def test_send_and_read_cancel(server):
     """send_and_read_async: one result, one cancelled with its Gio.Cancellable."""
     multi = GCurl.Multi.new()
@@ -793,6 +823,7 @@ def test_mirrors(server):
 CASES = [
     test_concurrent_transfers,
     test_bind_fraction,
+    test_list_model,
     test_send_and_read_cancel,
     test_refused_connection,
     test_send_stream,

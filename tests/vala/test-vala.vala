@@ -145,7 +145,13 @@ send_and_read_body ()
   assert_cmpuint (counter.n_progress, CompareOperator.GE, 1);
   assert_true (counter.last_downloaded == PATTERN_SIZE);
   assert_true (counter.last_download_size == PATTERN_SIZE);
+  /* The callback ran from inside "finished": the transfer leaves the
+   * multi's list (and n-transfers) once that emission has returned. */
+  assert_cmpuint (multi.get_n_transfers (), CompareOperator.LE, 1);
+  Idle.add (send_and_read_body.callback);
+  yield;
   assert_cmpuint (multi.get_n_transfers (), CompareOperator.EQ, 0);
+  assert_cmpuint (multi.get_n_items (), CompareOperator.EQ, 0);
 }
 
 void

@@ -1,0 +1,447 @@
+/* gcurl-multi-list.c: a multi's current transfers, as a list and as sums
+ *
+ * The part of GCurlMulti that sees its transfers as a whole: the
+ * GListModel of the transfers added and not finished (downloads waiting to
+ * retry included), the sums of their figures ("downloaded-bytes",
+ * "download-size", "fraction", "download-speed") and the speed limit they
+ * share ("max-download-speed"). See gcurl-multi-list-private.h.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "gcurl-engine-private.h"
+#include "gcurl-multi-list-private.h"
+#include "gcurl-transfer.h"
+#include "gcurl-transfer-private.h"
+#include "gcurl-util-private.h"
+
+typedef struct
+{
+  GSequenceIter *iter;
+  gulong         progress_id;
+  guint          holds;         /* downloads that keep it between attempts */
+} ListEntry;
+
+enum {
+  LIST_PROP_DOWNLOADED_BYTES,
+  LIST_PROP_DOWNLOAD_SIZE,
+  LIST_PROP_FRACTION,
+  LIST_PROP_DOWNLOAD_SPEED,
+  LIST_PROP_MAX_DOWNLOAD_SPEED,
+  N_LIST_PROPS
+};
+
+static GParamSpec *list_props[N_LIST_PROPS];
+static guint first_prop;
+
+/* Sums the figures of the transfers in the list and notifies those that
+ * changed. O(n): at most once per progress interval, and once per change
+ * of the list. */
+static void
+update_sums (GCurlMultiList *list)
+{
+  g_autoptr(GObject) owner = g_object_ref (list->owner);
+  GSequenceIter *iter;
+  gint64 downloaded = 0, size = 0, speed = 0;
+  double fractions = 0, fraction = 0;
+  guint n = 0, changed = 0;
+
+  for (iter = g_sequence_get_begin_iter (list->items); !g_sequence_iter_is_end (iter);
+       iter = g_sequence_iter_next (iter))
+    {
+      GCurlTransfer *transfer = g_sequence_get (iter);
+      gint64 one_size = g_curl_transfer_get_download_size (transfer);
+
+      downloaded += g_curl_transfer_get_downloaded_bytes (transfer);
+      size = size < 0 || one_size < 0 ? -1 : size + one_size;
+      speed += g_curl_transfer_get_download_speed (transfer);
+      fractions += g_curl_transfer_get_fraction (transfer);
+      n++;
+    }
+
+  if (size > 0)
+    fraction = MIN ((double) downloaded / (double) size, 1.0);
+  else if (n > 0)
+    fraction = fractions / n;
+
+  /* All in place before the first notification. */
+  changed |= (list->downloaded != downloaded) << LIST_PROP_DOWNLOADED_BYTES;
+  changed |= (list->download_size != size) << LIST_PROP_DOWNLOAD_SIZE;
+  changed |= (list->fraction != fraction) << LIST_PROP_FRACTION;
+  changed |= (list->speed != speed) << LIST_PROP_DOWNLOAD_SPEED;
+  list->downloaded = downloaded;
+  list->download_size = size;
+  list->fraction = fraction;
+  list->speed = speed;
+
+  for (guint prop = 0; prop < N_LIST_PROPS; prop++)
+    if (changed & (1u << prop))
+      g_object_notify_by_pspec (owner, list_props[prop]);
+}
+
+/* The sums may have changed: update them now if @now or if the interval
+ * since the last update has passed, otherwise when it will have. */
+static void
+sums_changed (GCurlMultiList *list,
+              gboolean        now)
+{
+  gint64 time = g_get_monotonic_time ();
+
+  if (!now && list->interval > 0 && list->last_update > 0 &&
+      time < list->last_update + list->interval)
+    {
+      if (list->timer != NULL)
+        g_source_set_ready_time (list->timer, list->last_update + list->interval);
+      return;
+    }
+
+  list->last_update = time;
+  if (list->timer != NULL)
+    g_source_set_ready_time (list->timer, -1);
+  update_sums (list);
+}
+
+static gboolean
+timer_cb (gpointer user_data)
+{
+  sums_changed (user_data, TRUE);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+timer_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs timer_funcs = {
+  NULL, NULL, timer_dispatch, NULL, NULL, NULL,
+};
+
+static void
+progress_cb (GCurlTransfer *transfer,
+             gint64         downloaded,
+             gint64         download_size,
+             gint64         uploaded,
+             gint64         upload_size,
+             gpointer       user_data)
+{
+  sums_changed (user_data, FALSE);
+}
+
+void
+g_curl_multi_list_init (GCurlMultiList *list,
+                        GObject        *owner,
+                        GParamSpec     *n_pspec)
+{
+  list->owner = owner;
+  list->n_pspec = n_pspec;
+  list->items = g_sequence_new (g_object_unref);
+  list->index = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+}
+
+/* Once the multi has its engine and context. */
+void
+g_curl_multi_list_attach (GCurlMultiList *list,
+                          GCurlEngine    *engine,
+                          GMainContext   *context)
+{
+  list->engine = engine;
+  g_curl_engine_set_max_download_speed (engine, list->max_speed);
+
+  list->timer = g_source_new (&timer_funcs, sizeof (GSource));
+  g_source_set_static_name (list->timer, "GCurlMulti sums");
+  g_source_set_callback (list->timer, timer_cb, list, NULL);
+  g_source_attach (list->timer, context);
+}
+
+void
+g_curl_multi_list_clear (GCurlMultiList *list)
+{
+  GHashTableIter iter;
+  gpointer transfer, entry;
+
+  g_curl_clear_source (&list->timer);
+  list->engine = NULL;
+  if (list->index == NULL)
+    return;
+
+  g_hash_table_iter_init (&iter, list->index);
+  while (g_hash_table_iter_next (&iter, &transfer, &entry))
+    g_signal_handler_disconnect (transfer, ((ListEntry *) entry)->progress_id);
+  g_clear_pointer (&list->index, g_hash_table_unref);
+  g_clear_pointer (&list->items, g_sequence_free);
+}
+
+void
+g_curl_multi_list_set_interval (GCurlMultiList *list,
+                                guint           ms)
+{
+  list->interval = (gint64) ms * 1000;
+}
+
+guint
+g_curl_multi_list_get_n_items (GCurlMultiList *list)
+{
+  return list->items != NULL ? (guint) g_sequence_get_length (list->items) : 0;
+}
+
+gpointer
+g_curl_multi_list_get_item (GCurlMultiList *list,
+                            guint           position)
+{
+  GSequenceIter *iter;
+
+  if (position >= g_curl_multi_list_get_n_items (list))
+    return NULL;
+
+  iter = g_sequence_get_iter_at_pos (list->items, (int) position);
+  return g_object_ref (g_sequence_get (iter));
+}
+
+/* The transfers in the list, in order, each with a reference of the
+ * array's: what a caller may cancel one by one. */
+GPtrArray *
+g_curl_multi_list_ref_items (GCurlMultiList *list)
+{
+  GPtrArray *items = g_ptr_array_new_with_free_func (g_object_unref);
+  GSequenceIter *iter;
+
+  if (list->items == NULL)
+    return items;
+
+  for (iter = g_sequence_get_begin_iter (list->items); !g_sequence_iter_is_end (iter);
+       iter = g_sequence_iter_next (iter))
+    g_ptr_array_add (items, g_object_ref (g_sequence_get (iter)));
+
+  return items;
+}
+
+static void
+list_changed (GCurlMultiList *list,
+              guint           position,
+              guint           removed,
+              guint           added)
+{
+  g_autoptr(GObject) owner = g_object_ref (list->owner);
+
+  /* The sums first: handlers of items-changed see them agree. */
+  sums_changed (list, TRUE);
+  g_list_model_items_changed (G_LIST_MODEL (owner), position, removed, added);
+  g_object_notify_by_pspec (owner, list->n_pspec);
+}
+
+/* A transfer is added (at the end), unless it is in the list already (a
+ * download's next attempt). */
+void
+g_curl_multi_list_add (GCurlMultiList *list,
+                       GCurlTransfer  *transfer)
+{
+  ListEntry *entry;
+
+  if (list->index == NULL || g_hash_table_contains (list->index, transfer))
+    return;
+
+  entry = g_new0 (ListEntry, 1);
+  entry->iter = g_sequence_append (list->items, g_object_ref (transfer));
+  entry->progress_id = g_signal_connect (transfer, "progress", G_CALLBACK (progress_cb), list);
+  g_hash_table_insert (list->index, transfer, entry);
+
+  list_changed (list, g_curl_multi_list_get_n_items (list) - 1, 0, 1);
+}
+
+static void
+list_remove (GCurlMultiList *list,
+             GCurlTransfer  *transfer,
+             ListEntry      *entry)
+{
+  guint position = (guint) g_sequence_iter_get_position (entry->iter);
+  GSequenceIter *iter = entry->iter;
+
+  g_signal_handler_disconnect (transfer, entry->progress_id);
+  g_hash_table_remove (list->index, transfer);
+  /* Drops the list's reference: the last, maybe. */
+  g_sequence_remove (iter);
+
+  list_changed (list, position, 1, 0);
+}
+
+/* The "finished" of @transfer's run has been emitted: it leaves the list,
+ * unless a download keeps it for its next attempt. */
+void
+g_curl_multi_list_ended (GCurlMultiList *list,
+                         GCurlTransfer  *transfer)
+{
+  ListEntry *entry = list->index != NULL ? g_hash_table_lookup (list->index, transfer) : NULL;
+
+  if (entry != NULL && entry->holds == 0)
+    list_remove (list, transfer, entry);
+}
+
+/* A download keeps @transfer in the list, between its attempts too. */
+void
+g_curl_multi_list_hold (GCurlMultiList *list,
+                        GCurlTransfer  *transfer)
+{
+  ListEntry *entry;
+
+  g_curl_multi_list_add (list, transfer);
+  entry = list->index != NULL ? g_hash_table_lookup (list->index, transfer) : NULL;
+  if (entry != NULL)
+    entry->holds++;
+}
+
+/* …and no longer: it leaves unless a run of it is still to finish here. */
+void
+g_curl_multi_list_release (GCurlMultiList *list,
+                           GCurlTransfer  *transfer)
+{
+  ListEntry *entry = list->index != NULL ? g_hash_table_lookup (list->index, transfer) : NULL;
+
+  if (entry == NULL || entry->holds == 0)
+    return;
+
+  if (--entry->holds == 0 && g_curl_transfer_get_owner (transfer) != list->owner)
+    list_remove (list, transfer, entry);
+}
+
+void
+g_curl_multi_list_get_property (GCurlMultiList *list,
+                                guint           prop_id,
+                                GValue         *value,
+                                GParamSpec     *pspec)
+{
+  switch (prop_id - first_prop)
+    {
+    case LIST_PROP_DOWNLOADED_BYTES:
+      g_value_set_int64 (value, list->downloaded);
+      break;
+    case LIST_PROP_DOWNLOAD_SIZE:
+      g_value_set_int64 (value, list->download_size);
+      break;
+    case LIST_PROP_FRACTION:
+      g_value_set_double (value, list->fraction);
+      break;
+    case LIST_PROP_DOWNLOAD_SPEED:
+      g_value_set_int64 (value, list->speed);
+      break;
+    case LIST_PROP_MAX_DOWNLOAD_SPEED:
+      g_value_set_int64 (value, list->max_speed);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (list->owner, prop_id, pspec);
+    }
+}
+
+void
+g_curl_multi_list_set_property (GCurlMultiList *list,
+                                guint           prop_id,
+                                const GValue   *value,
+                                GParamSpec     *pspec)
+{
+  switch (prop_id - first_prop)
+    {
+    case LIST_PROP_MAX_DOWNLOAD_SPEED:
+      if (list->max_speed == g_value_get_int64 (value))
+        return;
+      list->max_speed = g_value_get_int64 (value);
+      if (list->engine != NULL)
+        g_curl_engine_set_max_download_speed (list->engine, list->max_speed);
+      g_object_notify_by_pspec (list->owner, pspec);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (list->owner, prop_id, pspec);
+    }
+}
+
+/* Installs the properties from @first_prop_id on. */
+void
+g_curl_multi_list_class_init (GObjectClass *object_class,
+                              guint         first_prop_id)
+{
+  first_prop = first_prop_id;
+
+  /**
+   * GCurlMulti:downloaded-bytes:
+   *
+   * The sum of [property@GCurl.Transfer:downloaded-bytes] over the
+   * multi's current transfers: those of its [iface@Gio.ListModel], from
+   * their add until their [signal@GCurl.Transfer::finished] has been
+   * emitted (and downloads waiting to retry). A transfer that finishes
+   * leaves the sum: it can go down. Updated at most once per
+   * [property@GCurl.Multi:progress-interval] as the transfers report
+   * progress, and at once when one is added or leaves.
+   *
+   * Since: 1.0
+   */
+  list_props[LIST_PROP_DOWNLOADED_BYTES] =
+    g_param_spec_int64 ("downloaded-bytes", NULL, NULL, 0, G_MAXINT64, 0,
+                        GCURL_PARAM_READABLE);
+
+  /**
+   * GCurlMulti:download-size:
+   *
+   * The sum of [property@GCurl.Transfer:download-size] over the multi's
+   * current transfers (see [property@GCurl.Multi:downloaded-bytes]), or
+   * -1 if the size of one of them is not known; 0 with none. Updated like
+   * [property@GCurl.Multi:downloaded-bytes].
+   *
+   * Since: 1.0
+   */
+  list_props[LIST_PROP_DOWNLOAD_SIZE] =
+    g_param_spec_int64 ("download-size", NULL, NULL, -1, G_MAXINT64, 0,
+                        GCURL_PARAM_READABLE);
+
+  /**
+   * GCurlMulti:fraction:
+   *
+   * How much of the multi's current transfers has arrived, from 0 to 1:
+   * [property@GCurl.Multi:downloaded-bytes] over
+   * [property@GCurl.Multi:download-size] when the size is known, otherwise
+   * the mean of the transfers' [property@GCurl.Transfer:fraction]; 0 with
+   * no transfers. Updated like [property@GCurl.Multi:downloaded-bytes].
+   *
+   * Since: 1.0
+   */
+  list_props[LIST_PROP_FRACTION] =
+    g_param_spec_double ("fraction", NULL, NULL, 0.0, 1.0, 0.0,
+                         GCURL_PARAM_READABLE);
+
+  /**
+   * GCurlMulti:download-speed:
+   *
+   * The sum of [property@GCurl.Transfer:download-speed] over the multi's
+   * current transfers, in bytes per second. Updated like
+   * [property@GCurl.Multi:downloaded-bytes].
+   *
+   * Since: 1.0
+   */
+  list_props[LIST_PROP_DOWNLOAD_SPEED] =
+    g_param_spec_int64 ("download-speed", NULL, NULL, 0, G_MAXINT64, 0,
+                        GCURL_PARAM_READABLE);
+
+  /**
+   * GCurlMulti:max-download-speed:
+   *
+   * The most bytes per second the multi's transfers receive together, 0
+   * for no limit. Each running transfer gets an equal part of it (the
+   * limit divided by the number of transfers running in the multi, queued
+   * and paused ones included, so the parts never add up to more than the
+   * limit), recomputed as transfers start and end; a transfer's
+   * own [property@GCurl.Transfer:max-download-speed] applies when it is
+   * lower. It may change while transfers run: they follow from their next
+   * chunk on.
+   *
+   * Since: 1.0
+   */
+  list_props[LIST_PROP_MAX_DOWNLOAD_SPEED] =
+    g_param_spec_int64 ("max-download-speed", NULL, NULL, 0, G_MAXINT64, 0,
+                        GCURL_PARAM_READWRITE);
+
+  for (guint i = 0; i < N_LIST_PROPS; i++)
+    g_object_class_install_property (object_class, first_prop_id + i, list_props[i]);
+}
