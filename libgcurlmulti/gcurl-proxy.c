@@ -299,7 +299,6 @@ gboolean
 g_curl_proxy_chooser_choose (GCurlProxyChooser *self,
                              GCurlTransfer     *transfer)
 {
-  static GType dummy_type;
   g_autofree char *origin = NULL;
   g_autofree char *uri = NULL;
   ProxyCacheEntry *entry;
@@ -313,9 +312,9 @@ g_curl_proxy_chooser_choose (GCurlProxyChooser *self,
   /* GLib's fallback when no module provides a resolver always answers
    * "direct://": leave the choice to libcurl, which reads the proxy
    * environment variables. */
-  if (dummy_type == 0)
-    dummy_type = g_type_from_name ("GDummyProxyResolver");
-  if (dummy_type != 0 && G_OBJECT_TYPE (self->resolver) == dummy_type)
+  /* By name: a static cache of its GType would be written from every
+   * thread that runs a blocking call (gcurl-sync.c). */
+  if (g_str_equal (G_OBJECT_TYPE_NAME (self->resolver), "GDummyProxyResolver"))
     return FALSE;
 
   origin = g_curl_url_origin (g_curl_transfer_get_url (transfer));

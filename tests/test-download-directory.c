@@ -172,15 +172,9 @@ static void
 assert_pattern (GFile   *file,
                 guint64  len)
 {
-  g_autofree char *contents = NULL;
-  g_autofree char *sum = NULL;
-  g_autofree char *expected = test_pattern_sha256 (0, len);
-  gsize size = 0;
+  g_autofree char *path = g_file_get_path (file);
 
-  g_assert_true (g_file_load_contents (file, NULL, &contents, &size, NULL, NULL));
-  g_assert_cmpuint (size, ==, len);
-  sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guint8 *) contents, size);
-  g_assert_cmpstr (sum, ==, expected);
+  test_assert_file_is_pattern (path, len);
 }
 
 /* A transfer of /disposition/LEN[PATH] with Content-Disposition @cd. */

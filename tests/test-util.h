@@ -74,6 +74,9 @@ void     test_init_gio_singletons (void);
 void     test_run_transfer        (GCurlMulti      *multi,
                                    GCurlTransfer   *transfer);
 
+/* Asserts that the file @path holds exactly the first @len pattern bytes. */
+void     test_assert_file_is_pattern (const char   *path,
+                                      guint64       len);
 /* Asserts the transfer succeeded with a pattern body of @len bytes. */
 void     test_assert_pattern_body (GCurlTransfer   *transfer,
                                    guint64          len);
