@@ -29,6 +29,7 @@ LAYERS = {
     'transfer-retry': 3,                        # …whether it may be sent again
     'transfer-destination': 3,                  # …where its download is saved
     'transfer-mirrors': 3,                      # …more URLs of the same file
+    'transfer-segments': 3,                     # …over how many connections it downloads
     'transfer-state': 3,                        # …its states: pause, resume, cancel
     'response': 3, 'figures': 3,                # …what its response and its meter said
     'proxy': 4, 'multi': 4,                     # the session
@@ -36,6 +37,7 @@ LAYERS = {
     'send': 5, 'input-stream': 5, 'download': 5, 'sync': 5,  # the GIO layer, on the public API
     'download-directory': 5,                    # …download_to_directory_async, on download's hook
     'download-mirrors': 5,                      # …which URL the next attempt of a download asks
+    'download-segments': 5,                     # …one file over several connections at once
 }
 MAX_LINES = 1700
 INCLUDE = re.compile(r'^\s*#\s*include\s+"gcurl-([a-z0-9-]+?)(-private)?\.h"', re.M)

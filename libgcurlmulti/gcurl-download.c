@@ -15,6 +15,7 @@
 #include "gcurl-date.h"
 #include "gcurl-download-mirrors-private.h"
 #include "gcurl-download-private.h"
+#include "gcurl-download-segments-private.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
 #include "gcurl-headers-private.h"
@@ -122,6 +123,7 @@ typedef struct
   GOutputStream      *out;
   gssize              written;            /* by the splice into out */
   gboolean            part_changed;       /* finish found the .part altered */
+  GCurlSegments      *segments;           /* (nullable): the .part's ranges */
 
   /* download_to_directory_async: names the file at the first headers */
   GCurlDownloadChooseFunc choose;
@@ -175,6 +177,7 @@ download_free (Download *d)
   g_clear_object (&d->body);
   g_clear_object (&d->out);
   g_clear_pointer (&d->validators, validators_free);
+  g_clear_pointer (&d->segments, g_curl_segments_unref);
   g_clear_object (&d->sidecar);
   g_clear_object (&d->part);
   g_clear_object (&d->destination);
@@ -440,6 +443,7 @@ delete_part (Download  *d,
       return FALSE;
     }
   g_file_delete (d->sidecar, NULL, NULL);
+  g_curl_segments_delete_for (d->part);
 
   return TRUE;
 }
@@ -1007,6 +1011,12 @@ finish_thread (GTask        *task,
         }
     }
 
+  if (d->out == NULL && d->segments != NULL && !g_curl_segments_sync (d->segments, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
   if (!verify_size (d, &error))
     {
       g_task_return_error (task, error);
@@ -1048,6 +1058,7 @@ finish_thread (GTask        *task,
       return;
     }
   g_file_delete (d->sidecar, NULL, NULL);
+  g_curl_segments_delete_for (d->part);
 
   g_task_return_boolean (task, TRUE);
 }
@@ -1190,6 +1201,40 @@ choose_destination (GTask *task,
   return TRUE;
 }
 
+static void
+segments_done_cb (GError   *error,
+                  gboolean  changed,
+                  gpointer  user_data)
+{
+  GTask *task = user_data;
+  Download *d = g_task_get_task_data (task);
+
+  if (changed)
+    not_a_continuation (task, "a segment's response");
+  else if (error != NULL)
+    attempt_failed (task, error);
+  else
+    {
+      /* Every range is on disk: the .part is the file, all of it. */
+      d->offset = 0;
+      d->written = d->expected_size = g_curl_segments_get_size (d->segments);
+      finish_download (task);
+    }
+}
+
+/* The .part is fetched in segments (gcurl-download-segments.c), this
+ * response's body the first. */
+static void
+run_segments (GTask *task)
+{
+  Download *d = g_task_get_task_data (task);
+  g_autoptr(GInputStream) body = g_steal_pointer (&d->body);
+
+  g_curl_segments_run (d->segments, d->multi, d->transfer, body, d->offset,
+                       (const char * const *) d->mirrors.urls + d->mirrors.current,
+                       d->validators->etag, d->validators->last_modified, segments_done_cb, task);
+}
+
 /* The final response's headers are there: decide what the body is. */
 static void
 send_cb (GObject      *source,
@@ -1274,6 +1319,11 @@ send_cb (GObject      *source,
           not_a_continuation (task, which);
           return;
         }
+      if (d->segments != NULL && d->http)
+        {
+          run_segments (task);
+          return;
+        }
       append = TRUE;
     }
   else if (status == 206)
@@ -1313,6 +1363,15 @@ send_cb (GObject      *source,
       /* Not transient: the disk, not the network. */
       g_clear_object (&d->body);
       download_return (task, error);
+      return;
+    }
+
+  if (!append && d->http &&
+      (d->segments = g_curl_segments_plan (d->transfer, d->part, d->expected_size,
+                                           d->validators->etag, d->validators->last_modified)))
+    {
+      g_clear_object (&d->out);
+      run_segments (task);
       return;
     }
 
@@ -1363,6 +1422,10 @@ start_attempt (GTask *task)
         d->offset = g_file_info_get_size (info);
     }
   d->force_fresh = FALSE;
+  d->written = 0;
+  g_clear_pointer (&d->segments, g_curl_segments_unref);
+  if (d->offset > 0)
+    d->segments = g_curl_segments_resume (d->part, &d->offset);
 
   /* This download's own validators (the .part's since its first attempt)
    * win over what the file system kept, which may be nothing. */
@@ -1404,6 +1467,9 @@ cancelled_cb (GCancellable *cancellable,
     }
   else
     {
+      /* A segmented download's own connections too. */
+      if (d->segments != NULL)
+        g_curl_segments_cancel (d->segments);
       g_curl_transfer_cancel (d->transfer);
     }
 
@@ -1480,6 +1546,11 @@ cancelled_cb (GCancellable *cancellable,
  * %G_CURL_DOWNLOAD_RESUME, and @destination is untouched. Once the whole
  * body has arrived, cancelling no longer stops the download: the file is
  * completed (synced, checked and renamed).
+ *
+ * With [property@GCurl.Transfer:segments] above 1, a large file whose
+ * server takes ranges is fetched over that many connections at once,
+ * written in place, under the same guarantees (see
+ * [method@GCurl.Transfer.set_segments]).
  *
  * @transfer emits [signal@GCurl.Transfer::finished] once per attempt; the
  * download's own outcome is the one given to @callback.

@@ -129,6 +129,8 @@ struct _GCurlEasy
   guint               cannot_pause : 1;     /* file://: libcurl fails a PAUSE */
   guint               is_http2 : 1;         /* the final response is HTTP/2 */
   guint               sink_paused : 1;
+  guint               body_enough : 1;  /* the rest of the body is not wanted:
+                                         * the run ends, successfully */
 
   GCurlRateLimit      rate;
   GCurlStall          stall;

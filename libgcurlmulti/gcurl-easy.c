@@ -363,6 +363,10 @@ write_cb (char   *data,
       return CURL_WRITEFUNC_PAUSE;
     }
 
+  /* A segmented download's first connection has what it was for. */
+  if (self->body_enough)
+    return 0;
+
   switch (self->sink->funcs->write (self->sink, data, len, !self->cannot_pause))
     {
     case G_CURL_SINK_FULL:
@@ -945,6 +949,7 @@ g_curl_easy_begin_run (GCurlEasy                 *self,
   self->paused_in_curl = FALSE;
   g_curl_rate_limit_reset (&self->rate);
   self->sink_paused = FALSE;
+  self->body_enough = FALSE;
   g_clear_pointer (&self->redirect_url, g_free);
   g_clear_pointer (&self->shown_url, g_free);
   self->current_method = g_curl_easy_get_method (self);
@@ -1251,6 +1256,10 @@ handle_done (GCurlEasy  *self,
              CURLcode    result,
              GError    **error)
 {
+  /* Ended on purpose (g_curl_transfer_end_body()): what came is complete. */
+  if (self->body_enough)
+    result = CURLE_OK;
+
   if (result != CURLE_OK && self->upload.error != NULL)
     {
       /* The body's stream failed, not the network. */
@@ -1472,7 +1481,9 @@ g_curl_easy_unpause (GCurlEasy *self)
   g_curl_stall_restart_timeout (&self->stall, g_get_monotonic_time ());
   mark_dirty (self);
   code = curl_easy_pause (self->handle, CURLPAUSE_CONT);
-  if (code != CURLE_OK)
+  if (code != CURLE_OK && self->body_enough)
+    g_curl_engine_complete_run (&self->run, CURLE_OK);
+  else if (code != CURLE_OK)
     g_curl_engine_end_run (&self->run, g_curl_error_new_from_code (code, self->error_buffer));
   else
     g_curl_engine_wake (&self->run);

@@ -145,6 +145,8 @@ void         g_curl_engine_end_run           (GCurlRun           *run,
                                               GError             *error);
 void         g_curl_engine_finish_held       (GCurlRun           *run);
 void         g_curl_engine_mark_dirty        (GCurlRun           *run);
+void         g_curl_engine_complete_run      (GCurlRun           *run,
+                                              CURLcode            result);
 void         g_curl_engine_wait_for_rate     (GCurlRun           *run);
 void         g_curl_engine_wake              (GCurlRun           *run);
 void         g_curl_engine_end_all           (GCurlEngine        *engine);

@@ -103,38 +103,33 @@ remove_handle (GCurlEngine *self,
 }
 
 /* Completions: libcurl is done with a handle (a redirect to follow, or the
- * end of the run). */
-static gboolean
-on_message (CURLMsg  *message,
-            gpointer  user_data)
+ * end of the run), with @result. */
+static void
+run_completed (GCurlEngine *self,
+               GCurlRun    *run,
+               CURLcode     result)
 {
-  GCurlEngine *self = user_data;
-  GCurlRun *run = NULL;
   GCurlRunDoneAction action;
   CURLMcode mcode;
 
-  curl_easy_getinfo (message->easy_handle, CURLINFO_PRIVATE, &run);
-  if (run == NULL || run->engine != self || run->completed)
-    return G_SOURCE_CONTINUE;
-
   remove_handle (self, run);
   GCURL_RUN_DEBUG (run, "%p %s: libcurl done: %s", run->object, run->funcs->describe (run),
-                   curl_easy_strerror (message->data.result));
+                   curl_easy_strerror (result));
 
-  action = run->funcs->done (run, message->data.result);
+  action = run->funcs->done (run, result);
   /* Out of libcurl, still running: application code decides what comes
    * next, from the flush (never from here). */
   if (action == G_CURL_RUN_HOLD)
     {
       queue_move (run, &self->dirty);
-      return G_SOURCE_CONTINUE;
+      return;
     }
 
   if (action == G_CURL_RUN_RESTART)
     {
       mcode = curl_multi_add_handle (self->handle, run->easy);
       if (mcode == CURLM_OK)
-        return G_SOURCE_CONTINUE;
+        return;
 
       run->funcs->fail (run, g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,
                                           _("Could not follow the redirect of %s: %s"),
@@ -146,8 +141,34 @@ on_message (CURLMsg  *message,
   run->completed = TRUE;
   queue_move (run, &self->finishing);
   rate_queue_remove (self, run);
+}
+
+static gboolean
+on_message (CURLMsg  *message,
+            gpointer  user_data)
+{
+  GCurlEngine *self = user_data;
+  GCurlRun *run = NULL;
+
+  curl_easy_getinfo (message->easy_handle, CURLINFO_PRIVATE, &run);
+  if (run != NULL && run->engine == self && !run->completed)
+    run_completed (self, run, message->data.result);
 
   return G_SOURCE_CONTINUE;
+}
+
+/* The run is over as if libcurl had completed it with @result: its
+ * transfer ended it in libcurl's stead (a body it wants no more of, which
+ * curl_easy_pause() reported as a write error). Not from inside libcurl. */
+void
+g_curl_engine_complete_run (GCurlRun *run,
+                            CURLcode  result)
+{
+  if (run->engine == NULL || run->completed)
+    return;
+
+  run_completed (run->engine, run, result);
+  g_curl_source_wake (run->engine->source, 0);
 }
 
 /* Resumes the runs whose speed limit allows more data now. */

@@ -236,14 +236,16 @@ list_changed (GCurlMultiList *list,
 }
 
 /* A transfer is added (at the end), unless it is in the list already (a
- * download's next attempt). */
+ * download's next attempt) or a segmented download's own connection
+ * (the download's transfer shows it whole). */
 void
 g_curl_multi_list_add (GCurlMultiList *list,
                        GCurlTransfer  *transfer)
 {
   ListEntry *entry;
 
-  if (list->index == NULL || g_hash_table_contains (list->index, transfer))
+  if (list->index == NULL || g_hash_table_contains (list->index, transfer) ||
+      g_curl_transfer_is_unlisted (transfer))
     return;
 
   entry = g_new0 (ListEntry, 1);

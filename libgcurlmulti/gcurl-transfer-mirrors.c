@@ -42,6 +42,7 @@ g_curl_transfer_mirrors_class_init (GObjectClass *object_class,
    */
   mirrors_pspec = g_param_spec_boxed ("mirrors", NULL, NULL, G_TYPE_STRV, GCURL_PARAM_READWRITE);
   g_object_class_install_property (object_class, mirrors_prop, mirrors_pspec);
+  g_curl_transfer_segments_class_init (object_class, mirrors_prop + 1);
 }
 
 /* Returns TRUE if @prop_id is this unit's property, after reading it. */
@@ -51,7 +52,7 @@ g_curl_transfer_mirrors_get_property (GCurlTransfer *self,
                                       GValue        *value)
 {
   if (prop_id != mirrors_prop)
-    return FALSE;
+    return g_curl_transfer_segments_get_property (self, prop_id, value);
 
   g_value_set_boxed (value, g_curl_transfer_get_mirrors (self));
   return TRUE;
@@ -64,7 +65,7 @@ g_curl_transfer_mirrors_set_property (GCurlTransfer *self,
                                       const GValue  *value)
 {
   if (prop_id != mirrors_prop)
-    return FALSE;
+    return g_curl_transfer_segments_set_property (self, prop_id, value);
 
   g_curl_transfer_set_mirrors (self, g_value_get_boxed (value));
   return TRUE;

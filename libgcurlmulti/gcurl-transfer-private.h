@@ -150,6 +150,27 @@ gboolean                g_curl_transfer_mirrors_set_property (GCurlTransfer *sel
 void                    g_curl_transfer_set_run_url          (GCurlTransfer *self,
                                                               const char    *url);
 
+/* Segmented downloads (gcurl-download-segments.c): the run ends at the
+ * next chunk of its body, successfully; what downloaded-bytes says (-1:
+ * the run's own count). */
+void                    g_curl_transfer_end_body             (GCurlTransfer *self);
+void                    g_curl_transfer_set_segmented_bytes  (GCurlTransfer *self,
+                                                              gint64         downloaded);
+
+/* The property "segments", in gcurl-transfer-segments.c, installed by
+ * g_curl_transfer_mirrors_class_init() after its own; and the mark of a
+ * segmented download's own connections, which no multi lists. */
+void                    g_curl_transfer_segments_class_init   (GObjectClass  *object_class,
+                                                               guint          prop_id);
+gboolean                g_curl_transfer_segments_get_property (GCurlTransfer *self,
+                                                               guint          prop_id,
+                                                               GValue        *value);
+gboolean                g_curl_transfer_segments_set_property (GCurlTransfer *self,
+                                                               guint          prop_id,
+                                                               const GValue  *value);
+void                    g_curl_transfer_set_unlisted          (GCurlTransfer *self);
+gboolean                g_curl_transfer_is_unlisted           (GCurlTransfer *self);
+
 /* Test hook: when the stall watch last saw the transfer receive something
  * (or a hold end), monotonic µs. */
 gint64                  g_curl_transfer_get_last_activity (GCurlTransfer        *self);

@@ -64,6 +64,8 @@ struct _GCurlTransfer
   GCurlTransferState  state;
   GError             *error;            /* (nullable): why the last run ended */
   GCurlProgress       progress;         /* what "progress" said last */
+  gint64              segmented;        /* a segmented download's bytes, all
+                                         * connections', or -1 */
 
   /* While "finished" is emitted: the run it is for. */
   GCurlTransferEnding *ending;
@@ -783,6 +785,7 @@ g_curl_transfer_init (GCurlTransfer *self)
 {
   g_curl_easy_init (&self->easy, G_OBJECT (self), NULL, &run_funcs);
   g_curl_progress_init (&self->progress);
+  self->segmented = -1;
 }
 
 /**
@@ -1208,6 +1211,7 @@ g_curl_transfer_start (GCurlTransfer             *self,
       self->state = state;
       changed |= 1u << PROP_STATE;
     }
+  self->segmented = -1;
   changed |= progress_props (g_curl_progress_reset (&self->progress));
   notify_props (self, changed);
 
@@ -1451,6 +1455,12 @@ progress_props (guint changes)
   return mask;
 }
 
+static gint64
+shown_downloaded (GCurlTransfer *self)
+{
+  return self->segmented >= 0 ? self->segmented : self->easy.downloaded;
+}
+
 /* Emits "progress" with the current figures; returns the properties that
  * changed, for the caller to notify. */
 static guint
@@ -1458,7 +1468,7 @@ report_progress (GCurlTransfer *self,
                  gint64         now)
 {
   GCurlEasy *easy = &self->easy;
-  guint changes = g_curl_progress_report (&self->progress, now, easy->downloaded,
+  guint changes = g_curl_progress_report (&self->progress, now, shown_downloaded (self),
                                           easy->download_size, g_curl_easy_uploaded (easy),
                                           g_curl_easy_get_upload_size (easy), easy->run.completed,
                                           easy->run.completed && self->error == NULL);
@@ -1507,7 +1517,7 @@ run_flush (GCurlRun *run,
   if (easy->run.completed || !g_curl_transfer_is_running (self))
     return TRUE;
 
-  if (!g_curl_progress_changed (&self->progress, easy->downloaded, easy->download_size,
+  if (!g_curl_progress_changed (&self->progress, shown_downloaded (self), easy->download_size,
                                 g_curl_easy_uploaded (easy)))
     return TRUE;
 
@@ -1629,6 +1639,26 @@ g_curl_transfer_set_sink (GCurlTransfer *self,
                           GCurlBodySink *sink)
 {
   g_curl_easy_set_sink (&self->easy, sink);
+}
+
+/* A segmented download (gcurl-download-segments.c): the rest of the body
+ * is not wanted, the run ends at the next chunk, successfully; and what
+ * "downloaded-bytes" says, every connection's bytes (-1: the run's own),
+ * reported at the next flush, throttled as ever. */
+void
+g_curl_transfer_end_body (GCurlTransfer *self)
+{
+  self->easy.body_enough = TRUE;
+  g_curl_easy_unpause_sink (&self->easy);
+}
+
+void
+g_curl_transfer_set_segmented_bytes (GCurlTransfer *self,
+                                     gint64         downloaded)
+{
+  self->segmented = downloaded;
+  g_curl_engine_mark_dirty (&self->easy.run);
+  g_curl_engine_wake (&self->easy.run);
 }
 
 /* The sink has room again (see g_curl_easy_unpause_sink()). */

@@ -148,6 +148,11 @@ void                g_curl_transfer_set_mirrors          (GCurlTransfer      *se
 GCURL_AVAILABLE_IN_ALL
 const char * const *g_curl_transfer_get_mirrors          (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL
+void                g_curl_transfer_set_segments         (GCurlTransfer *self,
+                                                          guint          segments);
+GCURL_AVAILABLE_IN_ALL
+guint               g_curl_transfer_get_segments         (GCurlTransfer *self);
+GCURL_AVAILABLE_IN_ALL
 GBytes             *g_curl_transfer_get_body             (GCurlTransfer *self);
 GCURL_AVAILABLE_IN_ALL
 const GError       *g_curl_transfer_get_error            (GCurlTransfer *self);
