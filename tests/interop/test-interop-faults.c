@@ -1653,6 +1653,149 @@ test_send_and_read (Fixture       *fixture,
   g_clear_error (&sr.error);
 }
 
+/* 10. What libcurl 7.88 keeps of a failed HTTP/2 connection, and a reset TLS handshake */
+
+/* After a stall of an HTTP/2 connection, the next request to the origin gets a new connection.
+ * A send_and_read whose HTTP/2 connection stalls mid-body (stall-timeout
+ * 1 s) fails with OPERATION_TIMEDOUT; libcurl 7.88 keeps a connection one
+ * of whose streams was removed, so the watchdog forbids its reuse. The
+ * next send_and_read to the same origin (no retry of the first: a new
+ * request) must open a new connection and get the whole body, not a new
+ * stream on the stalled connection that stalls again. */
+static void
+test_stall_next_request (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  const char *name = "stall-next-request";
+  g_autofree char *url = NULL;
+  g_autofree char *sum = NULL;
+  g_autofree char *expected = test_pattern_sha256 (0, FILE_SIZE);
+  g_autoptr(GCurlTransfer) first = NULL;
+  g_autoptr(GCurlTransfer) next = NULL;
+  TestSendAndRead sr1 = { 0, };
+  TestSendAndRead sr2 = { 0, };
+
+  if (fixture->skipped)
+    return;
+
+  write_pattern (name, FILE_SIZE);
+  url = relay_url (fixture, TRUE, name);
+  g_object_set (fixture->multi, "stall-timeout", 1, NULL);
+  set_plan (fixture->tls_relay, TEST_FAULT_STALL, FAULT_AFTER, 1);
+
+  first = g_curl_transfer_new (url);
+  g_curl_multi_send_and_read_async (fixture->multi, first, NULL, test_send_and_read_cb, &sr1);
+  test_run_until (&sr1.done);
+  g_test_message ("stalled request: %s", sr1.error != NULL ? sr1.error->message : "ok");
+  g_assert_error (sr1.error, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT);
+  g_assert_null (sr1.bytes);
+  g_assert_cmpuint (test_fault_proxy_get_n_accepted (fixture->tls_relay), ==, 1);
+
+  next = g_curl_transfer_new (url);
+  g_curl_multi_send_and_read_async (fixture->multi, next, NULL, test_send_and_read_cb, &sr2);
+  test_run_until (&sr2.done);
+  g_test_message ("next request: %s, %ld new connection(s)",
+                  sr2.error != NULL ? sr2.error->message : "ok",
+                  test_transfer_get_info_long (next, CURLINFO_NUM_CONNECTS));
+  g_assert_no_error (sr2.error);
+  g_assert_nonnull (sr2.bytes);
+  g_assert_cmpuint (g_bytes_get_size (sr2.bytes), ==, FILE_SIZE);
+  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, sr2.bytes);
+  g_assert_cmpstr (sum, ==, expected);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (next), ==, 200);
+  g_assert_cmpint (test_transfer_get_info_long (next, CURLINFO_NUM_CONNECTS), ==, 1);
+  g_assert_cmpuint (test_fault_proxy_get_n_accepted (fixture->tls_relay), ==, 2);
+  g_bytes_unref (sr2.bytes);
+  g_clear_error (&sr1.error);
+}
+
+/* A download's retry after libcurl's own timeout on HTTP/2 opens a new connection and resumes.
+ * The HTTP/2 connection stalls mid-body with the watchdog off and a
+ * timeout of 3 s: libcurl fails the attempt itself (OPERATION_TIMEDOUT)
+ * and, the connection being multiplexed, only closes the stream, keeping
+ * the stalled connection in its cache. The retry must ask for a fresh
+ * connection (CURLOPT_FRESH_CONNECT): on the old one it would stall until
+ * the timeout again, and so would every retry after it. */
+static void
+test_timeout_retry (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  const char *name = "timeout-retry-https";
+  g_autofree char *url = NULL;
+  g_autofree char *summary = NULL;
+  g_autofree char *counts = NULL;
+  g_autoptr(Dl) dl = NULL;
+
+  if (fixture->skipped)
+    return;
+
+  write_pattern (name, FILE_SIZE);
+  url = relay_url (fixture, TRUE, name);
+  g_object_set (fixture->multi, "stall-timeout", 0, "timeout", 3, "download-retries", 2, NULL);
+  set_plan (fixture->tls_relay, TEST_FAULT_STALL, FAULT_AFTER, 1);
+
+  dl = dl_new (fixture->dir, url, name);
+  dl_run (fixture->multi, dl);
+  summary = dl_summary (dl);
+  counts = format_connection_bytes (fixture->tls_relay);
+  g_test_message ("%s: %s; bytes per connection: %s", url, summary, counts);
+
+  g_assert_no_error (dl->error);
+  assert_file_is_pattern (dl->path, FILE_SIZE);
+  g_assert_false (exists (dl->part_path));
+  g_assert_cmpuint (dl->errors->len, ==, 2);
+  g_assert_error ((GError *) dl_attempt_error (dl, 0), G_CURL_ERROR,
+                  G_CURL_ERROR_OPERATION_TIMEDOUT);
+  g_assert_null (dl_attempt_error (dl, 1));
+  g_assert_cmpuint (dl_attempt_status (dl, 1), ==, 206);
+  g_assert_cmpint (g_array_index (dl->connects, long, 1), ==, 1);
+  g_assert_cmpuint (test_fault_proxy_get_n_accepted (fixture->tls_relay), ==, 2);
+}
+
+/* A reset during the TLS handshake (SSL_CONNECT_ERROR, ECONNRESET) is retried, twice.
+ * The relay passes the ClientHello to nginx and resets the connection
+ * when nginx answers, on the first two connections: the client is in the
+ * middle of the handshake, and libcurl 7.88 says CURLE_SSL_CONNECT_ERROR,
+ * as for a handshake that can never succeed. The system error under it
+ * (ECONNRESET) makes it transient: both attempts are retried and the
+ * third gets the whole file. */
+static void
+test_reset_handshake (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  const char *name = "reset-handshake";
+  g_autofree char *url = NULL;
+  g_autofree char *summary = NULL;
+  g_autoptr(Dl) dl = NULL;
+  guint i;
+
+  if (fixture->skipped)
+    return;
+
+  write_pattern (name, FILE_SIZE);
+  url = relay_url (fixture, TRUE, name);
+  set_plan (fixture->tls_relay, TEST_FAULT_RESET, 0, 2);
+
+  dl = dl_new (fixture->dir, url, name);
+  dl_run (fixture->multi, dl);
+  summary = dl_summary (dl);
+  g_test_message ("%s: %s", url, summary);
+
+  g_assert_no_error (dl->error);
+  assert_file_is_pattern (dl->path, FILE_SIZE);
+  g_assert_cmpuint (dl->errors->len, ==, 3);
+  for (i = 0; i < 2; i++)
+    {
+      const GError *error = dl_attempt_error (dl, i);
+
+      g_assert_error ((GError *) error, G_CURL_ERROR, G_CURL_ERROR_SSL_CONNECT_ERROR);
+      g_assert_true (g_curl_error_is_transient (error));
+    }
+  g_assert_null (dl_attempt_error (dl, 2));
+  g_assert_cmpuint (dl_attempt_status (dl, 2), ==, 200);
+  g_assert_cmpuint (test_fault_proxy_get_n_accepted (fixture->tls_relay), ==, 3);
+}
+
 /* main */
 
 int
@@ -1718,6 +1861,12 @@ main (int    argc,
   ADD_TEST ("stall/http", &stall_http, test_mid_body);
   /* STALL of an HTTP/2 connection mid-body: the same, over TLS. */
   ADD_TEST ("stall/https", &stall_https, test_mid_body);
+  /* STALL of an HTTP/2 connection, then a new request: a new connection, not the stalled one. */
+  ADD_TEST ("stall/https-next-request", NULL, test_stall_next_request);
+  /* libcurl's own timeout on a stalled HTTP/2 connection: the retry opens a new one, resumes. */
+  ADD_TEST ("timeout/https", NULL, test_timeout_retry);
+  /* RESET in the TLS handshake twice: SSL_CONNECT_ERROR with ECONNRESET is transient, retried. */
+  ADD_TEST ("reset-handshake/https", NULL, test_reset_handshake);
 
   status = g_test_run ();
 
