@@ -60,6 +60,9 @@
  *                                (url2: a second origin, another server
  *                                block serving the same doc_root)
  *     /redirect307/P             307, Location (same origin)/P
+ *   H2O, in addition:
+ *     /no-etag/PATH              doc_root/PATH without an ETag
+ *                                (file.etag: OFF)
  *   APACHE, in addition:
  *     /basic/pattern-1000        mod_auth_basic, realm INTEROP_REALM, user
  *     /digest/pattern-1000       INTEROP_USER, password INTEROP_PASSWORD;
@@ -67,6 +70,8 @@
  *                                files (1000 pattern bytes) are written
  *                                into doc_root/basic/ and doc_root/digest/
  *                                when Apache starts, if they do not exist.
+ *     /unavailable/PATH          503 Service Unavailable (mod_alias), for
+ *                                any PATH
  *     Apache answers a file modified less than a second before the request
  *     with a WEAK ETag (W/"…"): the helpers below date their files in the
  *     past for that reason.
