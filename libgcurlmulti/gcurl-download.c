@@ -77,6 +77,7 @@ typedef struct
   char   *last_modified;    /* HTTP date, or NULL */
   gint64  size;             /* the whole resource, -1 if unknown */
   gint64  filetime;         /* s since the epoch (ftp, file), -1 if unknown */
+  gboolean damaged;         /* kept with a control character: matches nothing */
 } Validators;
 
 static void
@@ -219,6 +220,10 @@ validators_from_data (const char *data)
   v->etag = g_key_file_get_string (key_file, GCURL_VALIDATORS_GROUP, "etag", NULL);
   v->last_modified = g_key_file_get_string (key_file, GCURL_VALIDATORS_GROUP,
                                             "last-modified", NULL);
+  /* A control character is never sent back in a header: a record with
+   * one was not written by this library, and vouches for nothing. */
+  v->damaged = !g_curl_header_validator_sanitize (&v->etag);
+  v->damaged |= !g_curl_header_validator_sanitize (&v->last_modified);
   v->size = g_key_file_get_int64 (key_file, GCURL_VALIDATORS_GROUP, "size", &error);
   if (error != NULL)
     v->size = -1;
@@ -293,7 +298,9 @@ read_validators (Download *d)
 
   v = g_new0 (Validators, 1);
   v->size = v->filetime = -1;
-  if (legacy[0] == '"' || g_str_has_prefix (legacy, "W/"))
+  if (!g_curl_header_validator_is_valid (legacy))
+    v->damaged = TRUE;
+  else if (legacy[0] == '"' || g_str_has_prefix (legacy, "W/"))
     v->etag = g_strdup (legacy);
   else
     v->last_modified = g_strdup (legacy);
@@ -349,6 +356,9 @@ response_validators (Download *d)
   v->etag = g_strdup (g_curl_transfer_get_response_header (d->transfer, "ETag"));
   v->last_modified = g_strdup (g_curl_transfer_get_response_header (d->transfer,
                                                                     "Last-Modified"));
+  /* A server's value with a control character is no validator. */
+  g_curl_header_validator_sanitize (&v->etag);
+  g_curl_header_validator_sanitize (&v->last_modified);
   v->size = -1;
   if (status == 206 || status == 416)
     {
@@ -384,7 +394,9 @@ validators_match (const Validators *saved,
   if (saved == NULL)
     return TRUE;
 
-  if (saved->etag != NULL && now->etag != NULL && g_strcmp0 (saved->etag, now->etag) != 0)
+  if (saved->damaged)
+    *which = "damaged validators";
+  else if (saved->etag != NULL && now->etag != NULL && g_strcmp0 (saved->etag, now->etag) != 0)
     *which = "ETag";
   else if (saved->last_modified != NULL && now->last_modified != NULL &&
            g_strcmp0 (saved->last_modified, now->last_modified) != 0)

@@ -14,6 +14,9 @@ G_BEGIN_DECLS
 gboolean            g_curl_header_name_is_valid   (const char         *name);
 /* No CR or LF: a value cannot start another header. */
 gboolean            g_curl_header_value_is_valid  (const char         *value);
+/* An ETag or date kept and sent back: no control character. */
+gboolean            g_curl_header_validator_is_valid (const char      *value);
+gboolean            g_curl_header_validator_sanitize (char           **value);
 
 /* A list of request headers: a GArray of GCurlHeader, names compared
  * without case, at most one value per name. */

@@ -31,6 +31,36 @@ g_curl_header_value_is_valid (const char *value)
   return strpbrk (value, "\r\n") == NULL;
 }
 
+/* An ETag or HTTP date as a validator: %NULL (none), or no control
+ * character at all (RFC 9110 8.8.3 etagc, 5.6.7), tab included. Stricter
+ * than g_curl_header_value_is_valid(): such a value comes from a server or
+ * a file on disk and is sent back in a request header. */
+gboolean
+g_curl_header_validator_is_valid (const char *value)
+{
+  const char *p;
+
+  if (value == NULL)
+    return TRUE;
+  for (p = value; *p != '\0'; p++)
+    if (g_ascii_iscntrl (*p))
+      return FALSE;
+
+  return TRUE;
+}
+
+/* Frees and clears *@value if it cannot be a validator (see
+ * g_curl_header_validator_is_valid()); returns whether it could. */
+gboolean
+g_curl_header_validator_sanitize (char **value)
+{
+  if (g_curl_header_validator_is_valid (*value))
+    return TRUE;
+
+  g_clear_pointer (value, g_free);
+  return FALSE;
+}
+
 static void
 clear_header (gpointer data)
 {

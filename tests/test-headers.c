@@ -52,6 +52,35 @@ test_values (void)
     g_assert_cmpint (g_curl_header_value_is_valid (cases[i].value), ==, cases[i].valid);
 }
 
+/* A validator (ETag, HTTP date) has no control character at all, tab and DEL included; NULL is none.
+ * g_curl_header_validator_sanitize() frees and clears one that has, and
+ * says so; it leaves a good one, and NULL, as they are. */
+static void
+test_validators (void)
+{
+  const struct { const char *value; gboolean valid; } cases[] = {
+    { NULL, TRUE }, { "", TRUE }, { "\"v1\"", TRUE }, { "W/\"v1\"", TRUE },
+    { "Sun, 06 Nov 1994 08:49:37 GMT", TRUE }, { "\"\xc3\xa9\"", TRUE },
+    { "\"v1\r\"", FALSE }, { "\"v1\n\"", FALSE }, { "\"v1\t\"", FALSE },
+    { "\"v1\x01\"", FALSE }, { "\"v1\x7f\"", FALSE }, { "\x1b[2J", FALSE },
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *copy = g_strdup (cases[i].value);
+      g_autofree char *escaped = cases[i].value ? g_strescape (cases[i].value, NULL) : NULL;
+
+      g_test_message ("validator \"%s\"", escaped ? escaped : "(null)");
+      g_assert_cmpint (g_curl_header_validator_is_valid (cases[i].value), ==, cases[i].valid);
+      g_assert_cmpint (g_curl_header_validator_sanitize (&copy), ==, cases[i].valid);
+      if (cases[i].valid)
+        g_assert_cmpstr (copy, ==, cases[i].value);
+      else
+        g_assert_null (copy);
+    }
+}
+
 static GPtrArray *
 slist_lines (struct curl_slist *slist)
 {
@@ -154,6 +183,7 @@ main (int   argc,
 
   g_test_add_func ("/headers/names", test_names);
   g_test_add_func ("/headers/values", test_values);
+  g_test_add_func ("/headers/validators", test_validators);
   g_test_add_func ("/headers/list", test_list);
   g_test_add_func ("/headers/content-range", test_content_range);
 

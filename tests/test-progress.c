@@ -15,9 +15,8 @@
 
 #define MS(ms) ((gint64) (ms) * 1000)
 
-/* Nothing is known before the first report; it gives size and fraction, the second the speed.
- * Nothing known at first; the first report takes the figures and says what
- * changed; the speed needs two reports. */
+/* Nothing is known before the first report; it gives size and fraction and says what changed,
+ * the second the speed. */
 static void
 test_first_reports (void)
 {
