@@ -36,6 +36,7 @@ LAYERS = {
     'send': 5, 'input-stream': 5, 'download': 5, 'sync': 5,  # the GIO layer, on the public API
     'download-directory': 5,                    # …download_to_directory_async, on download's hook
     'download-mirrors': 5,                      # …which URL the next attempt of a download asks
+    'download-validators': 5,                   # …a saved file's validators in a side file
 }
 MAX_LINES = 1700
 INCLUDE = re.compile(r'^\s*#\s*include\s+"gcurl-([a-z0-9-]+?)(-private)?\.h"', re.M)

@@ -15,6 +15,7 @@
 #include "gcurl-date.h"
 #include "gcurl-download-mirrors-private.h"
 #include "gcurl-download-private.h"
+#include "gcurl-download-validators-private.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
 #include "gcurl-headers-private.h"
@@ -60,8 +61,6 @@
 #define GCURL_VALIDATORS_ATTRIBUTE "xattr::gcurlmulti.validators"
 /* What earlier versions kept: the If-Range value alone. */
 #define GCURL_LEGACY_VALIDATOR_ATTRIBUTE "xattr::gcurlmulti.validator"
-#define GCURL_VALIDATORS_SUFFIX ".validators"
-#define GCURL_VALIDATORS_GROUP "gcurlmulti"
 /* One more attempt from zero after a .part that turned out wrong (its
  * checksum, or its size: another program changed it). */
 #define GCURL_FRESH_ATTEMPTS 1
@@ -565,9 +564,10 @@ set_resume_request (GCurlTransfer    *transfer,
 
 /* IF_MODIFIED: what the destination holds, as conditions for the request:
  * the ETag and Last-Modified kept with it (the .part's extended attribute
- * moves with it), else its modification time, which a download sets to
- * the Last-Modified (see resource_time()). Nothing if it does not exist,
- * or while a .part is continued (If-Range says the rest). */
+ * moves with it, its side file follows it), else its modification time,
+ * which a download sets to the Last-Modified (see resource_time()).
+ * Nothing if it does not exist, or while a .part is continued (If-Range
+ * says the rest). */
 static void
 set_conditions (Download *d)
 {
@@ -575,10 +575,12 @@ set_conditions (Download *d)
   g_autoptr(GDateTime) mtime = NULL;
   Validators *v = NULL;
   g_autofree char *since = NULL;
+  g_autofree char *kept = NULL;
 
   if ((d->flags & G_CURL_DOWNLOAD_IF_MODIFIED) && d->offset == 0)
     info = g_file_query_info (d->destination,
-                              G_FILE_ATTRIBUTE_TIME_MODIFIED "," GCURL_VALIDATORS_ATTRIBUTE,
+                              G_FILE_ATTRIBUTE_TIME_MODIFIED "," G_FILE_ATTRIBUTE_STANDARD_SIZE
+                              "," GCURL_VALIDATORS_ATTRIBUTE,
                               G_FILE_QUERY_INFO_NONE, NULL, NULL);
   if (info != NULL && !xattrs_disabled &&
       g_file_info_has_attribute (info, GCURL_VALIDATORS_ATTRIBUTE))
@@ -588,6 +590,9 @@ set_conditions (Download *d)
 
       v = validators_from_data (raw);
     }
+  if (v == NULL && info != NULL &&
+      (kept = g_curl_download_read_kept_validators (d->destination, info)) != NULL)
+    v = validators_from_data (kept);
   if (v != NULL && v->last_modified != NULL)
     since = g_strdup (v->last_modified);
   else if (info != NULL && (mtime = g_file_info_get_modification_date_time (info)) != NULL)
@@ -1047,7 +1052,7 @@ finish_thread (GTask        *task,
       g_task_return_error (task, error);
       return;
     }
-  g_file_delete (d->sidecar, NULL, NULL);
+  g_curl_download_keep_validators (d->sidecar, d->destination, d->flags);
 
   g_task_return_boolean (task, TRUE);
 }
@@ -1464,9 +1469,10 @@ cancelled_cb (GCancellable *cancellable,
  * @transfer) succeeds and leaves @destination as it was, content and
  * time, with or without %G_CURL_DOWNLOAD_OVERWRITE. With
  * %G_CURL_DOWNLOAD_IF_MODIFIED the download asks for that itself, from
- * what was kept with an existing @destination (its `ETag` where the file
- * system has extended attributes, its `Last-Modified` or else its
- * modification time), and a new version replaces it, atomically.
+ * what was kept with an existing @destination (its `ETag` and
+ * `Last-Modified`, in an extended attribute or in
+ * `<destination>.validators`; else its modification time), and a new
+ * version replaces it, atomically.
  *
  * Before the rename, the `.part` must be exactly as long as what was
  * received (and as the file, when its size is known): one that another
