@@ -1177,6 +1177,45 @@ test_if_modified_side_file_stale (Fixture       *fixture,
     g_assert_nonnull (strstr (side, "etag=\"pattern-1001\""));
 }
 
+/* With file allowed, a file:// download saves the exact bytes, with the file's time, and succeeds.
+ * libcurl gives no status for file:// (0): the download must not take
+ * that for a failure. */
+static void
+test_file_scheme (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const gsize size = 300000;
+  g_autofree char *source = path_in (fixture, "source.bin");
+  g_autofree char *url = g_filename_to_uri (source, NULL, NULL);
+  g_autofree guint8 *bytes = g_malloc (size);
+  g_autoptr(GFile) source_file = g_file_new_for_path (source);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GCurlTransfer) refused = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dest = path_in (fixture, "local.bin");
+
+  test_pattern_fill (0, bytes, size);
+  g_assert_true (g_file_set_contents (source, (const char *) bytes, size, NULL));
+  g_assert_true (g_file_set_attribute_uint64 (source_file, G_FILE_ATTRIBUTE_TIME_MODIFIED,
+                                              784111777, G_FILE_QUERY_INFO_NONE, NULL, NULL));
+
+  /* Not allowed by default. */
+  g_assert_false (download (fixture, refused, "refused.bin", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_error (error, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL);
+  g_clear_error (&error);
+  assert_no_file (fixture, "refused.bin");
+  assert_no_file (fixture, "refused.bin.part");
+
+  g_object_set (fixture->multi, "allowed-protocols", "http,https,file", NULL);
+  g_assert_true (download (fixture, transfer, "local.bin", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 0);
+  assert_file_is_pattern (fixture, "local.bin", size);
+  assert_no_file (fixture, "local.bin.part");
+  g_assert_cmpuint (mtime_of (dest), ==, 784111777);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1198,6 +1237,7 @@ main (int   argc,
   g_test_add ("/download/if-modified-by-etag/side-file", Fixture, GINT_TO_POINTER (TRUE),
               fixture_setup, test_if_modified_by_etag, fixture_teardown);
   ADD_TEST ("/download/if-modified-side-file-stale", test_if_modified_side_file_stale);
+  ADD_TEST ("/download/file-scheme", test_file_scheme);
   ADD_TEST ("/download/decoded-when-asked", test_decoded_when_asked);
   ADD_TEST ("/download/existing-destination", test_existing_destination);
   ADD_TEST ("/download/http-error-saves-nothing", test_http_error_saves_nothing);
