@@ -38,6 +38,7 @@ LAYERS = {
     'download-directory': 5,                    # …download_to_directory_async, on download's hook
     'download-mirrors': 5,                      # …which URL the next attempt of a download asks
     'download-segments': 5,                     # …one file over several connections at once
+    'download-validators': 5,                   # …a saved file's validators in a side file
 }
 MAX_LINES = 1700
 INCLUDE = re.compile(r'^\s*#\s*include\s+"gcurl-([a-z0-9-]+?)(-private)?\.h"', re.M)

@@ -99,12 +99,13 @@ report (Download *download)
 {
   GCurlTransfer *transfer = download->transfer;
   const GError *error = g_curl_transfer_get_error (transfer);
-  guint status = g_curl_transfer_get_status_code (transfer);
   g_autoptr(GBytes) body = NULL;
   g_autofree char *sha256 = NULL;
 
   g_print ("[%u] %s\n", download->number, g_curl_transfer_get_url (transfer));
 
+  /* A status of 400 or more is an error too (fail-on-http-error): its
+   * message names the status, the reason phrase and the URL. */
   if (g_curl_transfer_get_state (transfer) != G_CURL_TRANSFER_STATE_SUCCEEDED)
     {
       g_print ("    error: %s (%s, code %d)\n",
@@ -114,12 +115,10 @@ report (Download *download)
       return FALSE;
     }
 
-  /* An HTTP error status is not a transfer error: the body is the
-   * server's error page, and the status is there to read. */
   body = g_curl_transfer_get_body (transfer);
   sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, body);
   g_print ("    HTTP %u, %" G_GSIZE_FORMAT " bytes, SHA-256 %s\n",
-           status, g_bytes_get_size (body), sha256);
+           g_curl_transfer_get_status_code (transfer), g_bytes_get_size (body), sha256);
 
   if (download->expected_sha256 != NULL)
     {
@@ -131,7 +130,7 @@ report (Download *download)
         return FALSE;
     }
 
-  return status < 400;
+  return TRUE;
 }
 
 static void
@@ -173,7 +172,10 @@ main (int   argc,
   /* The multi runs its transfers on the thread-default main context: here
    * the global default one, which client.loop runs below. */
   multi = g_curl_multi_new ();
-  g_object_set (multi, "progress-interval", PROGRESS_INTERVAL_MS, NULL);
+  g_object_set (multi,
+                "progress-interval", PROGRESS_INTERVAL_MS,
+                "fail-on-http-error", TRUE,  /* a 404 is a failure, not a page */
+                NULL);
   print_backend (multi);
 
   downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) download_free);

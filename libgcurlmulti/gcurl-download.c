@@ -16,6 +16,7 @@
 #include "gcurl-download-mirrors-private.h"
 #include "gcurl-download-private.h"
 #include "gcurl-download-segments-private.h"
+#include "gcurl-download-validators-private.h"
 #include "gcurl-error.h"
 #include "gcurl-error-private.h"
 #include "gcurl-headers-private.h"
@@ -61,36 +62,12 @@
 #define GCURL_VALIDATORS_ATTRIBUTE "xattr::gcurlmulti.validators"
 /* What earlier versions kept: the If-Range value alone. */
 #define GCURL_LEGACY_VALIDATOR_ATTRIBUTE "xattr::gcurlmulti.validator"
-#define GCURL_VALIDATORS_SUFFIX ".validators"
-#define GCURL_VALIDATORS_GROUP "gcurlmulti"
 /* One more attempt from zero after a .part that turned out wrong (its
  * checksum, or its size: another program changed it). */
 #define GCURL_FRESH_ATTEMPTS 1
 
 /* Test hook: behave as on a file system without extended attributes. */
 static gboolean xattrs_disabled;
-
-/* What identifies the version of the resource a .part holds. */
-typedef struct
-{
-  char   *etag;             /* as the server sent it, or NULL */
-  char   *last_modified;    /* HTTP date, or NULL */
-  gint64  size;             /* the whole resource, -1 if unknown */
-  gint64  filetime;         /* s since the epoch (ftp, file), -1 if unknown */
-  gboolean damaged;         /* kept with a control character: matches nothing */
-} Validators;
-
-static void
-validators_free (Validators *v)
-{
-  if (v == NULL)
-    return;
-  g_free (v->etag);
-  g_free (v->last_modified);
-  g_free (v);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Validators, validators_free)
 
 typedef struct
 {
@@ -117,7 +94,7 @@ typedef struct
   gboolean            held;               /* in the multi's list until the end */
   gulong              state_id;           /* notify::state, while waiting to retry */
 
-  Validators         *validators;         /* the .part's, or NULL if unknown */
+  GCurlValidators    *validators;         /* the .part's, or NULL if unknown */
   goffset             offset;             /* .part size this attempt continues */
   gint64              expected_size;      /* the whole file, -1 if unknown */
   GInputStream       *body;
@@ -177,7 +154,7 @@ download_free (Download *d)
   g_curl_clear_source (&d->cancel_source);
   g_clear_object (&d->body);
   g_clear_object (&d->out);
-  g_clear_pointer (&d->validators, validators_free);
+  g_clear_pointer (&d->validators, g_curl_validators_free);
   g_clear_pointer (&d->segments, g_curl_segments_unref);
   g_clear_object (&d->sidecar);
   g_clear_object (&d->part);
@@ -190,85 +167,16 @@ download_free (Download *d)
 
 /* Validators */
 
-static char *
-validators_to_data (const Validators *v)
-{
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
-
-  if (v->etag != NULL)
-    g_key_file_set_string (key_file, GCURL_VALIDATORS_GROUP, "etag", v->etag);
-  if (v->last_modified != NULL)
-    g_key_file_set_string (key_file, GCURL_VALIDATORS_GROUP, "last-modified", v->last_modified);
-  g_key_file_set_int64 (key_file, GCURL_VALIDATORS_GROUP, "size", v->size);
-  g_key_file_set_int64 (key_file, GCURL_VALIDATORS_GROUP, "filetime", v->filetime);
-
-  return g_key_file_to_data (key_file, NULL, NULL);
-}
-
-static Validators *
-validators_from_data (const char *data)
-{
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
-  g_autoptr(GError) error = NULL;
-  Validators *v;
-
-  if (!g_key_file_load_from_data (key_file, data, -1, G_KEY_FILE_NONE, NULL) ||
-      !g_key_file_has_group (key_file, GCURL_VALIDATORS_GROUP))
-    return NULL;
-
-  v = g_new0 (Validators, 1);
-  v->etag = g_key_file_get_string (key_file, GCURL_VALIDATORS_GROUP, "etag", NULL);
-  v->last_modified = g_key_file_get_string (key_file, GCURL_VALIDATORS_GROUP,
-                                            "last-modified", NULL);
-  /* A control character is never sent back in a header: a record with
-   * one was not written by this library, and vouches for nothing. */
-  v->damaged = !g_curl_header_validator_sanitize (&v->etag);
-  v->damaged |= !g_curl_header_validator_sanitize (&v->last_modified);
-  v->size = g_key_file_get_int64 (key_file, GCURL_VALIDATORS_GROUP, "size", &error);
-  if (error != NULL)
-    v->size = -1;
-  g_clear_error (&error);
-  v->filetime = g_key_file_get_int64 (key_file, GCURL_VALIDATORS_GROUP, "filetime", &error);
-  if (error != NULL)
-    v->filetime = -1;
-
-  return v;
-}
-
-/* GIO gives an extended attribute's value with the bytes that are not
- * printable ASCII, and backslashes, escaped as "\xNN" (and sets it from
- * that form too): the key file's newlines come back that way. */
-static char *
-unescape_xattr (const char *value)
-{
-  GString *raw = g_string_sized_new (strlen (value));
-  const char *p;
-
-  for (p = value; *p != '\0'; p++)
-    {
-      if (p[0] == '\\' && p[1] == 'x' && g_ascii_isxdigit (p[2]) && g_ascii_isxdigit (p[3]))
-        {
-          g_string_append_c (raw, (char) (g_ascii_xdigit_value (p[2]) * 16 +
-                                          g_ascii_xdigit_value (p[3])));
-          p += 3;
-        }
-      else
-        g_string_append_c (raw, *p);
-    }
-
-  return g_string_free (raw, FALSE);
-}
-
 /* The validators kept with the .part: its extended attribute, the side
  * file, or what earlier versions kept; %NULL if there are none. */
-static Validators *
+static GCurlValidators *
 read_validators (Download *d)
 {
   g_autoptr(GFileInfo) info = NULL;
   g_autofree char *data = NULL;
   g_autofree char *legacy_raw = NULL;
   const char *legacy;
-  Validators *v;
+  GCurlValidators *v;
 
   if (!xattrs_disabled)
     info = g_file_query_info (d->part,
@@ -277,26 +185,26 @@ read_validators (Download *d)
   if (info != NULL && g_file_info_has_attribute (info, GCURL_VALIDATORS_ATTRIBUTE))
     {
       g_autofree char *raw =
-        unescape_xattr (g_file_info_get_attribute_string (info, GCURL_VALIDATORS_ATTRIBUTE));
+        g_curl_validators_unescape_xattr (g_file_info_get_attribute_string (info, GCURL_VALIDATORS_ATTRIBUTE));
 
-      v = validators_from_data (raw);
+      v = g_curl_validators_from_data (raw);
       if (v != NULL)
         return v;
     }
 
   if (g_file_load_contents (d->sidecar, NULL, &data, NULL, NULL, NULL))
     {
-      v = validators_from_data (data);
+      v = g_curl_validators_from_data (data);
       if (v != NULL)
         return v;
     }
 
   if (info == NULL || !g_file_info_has_attribute (info, GCURL_LEGACY_VALIDATOR_ATTRIBUTE))
     return NULL;
-  legacy = legacy_raw = unescape_xattr (g_file_info_get_attribute_string (info,
+  legacy = legacy_raw = g_curl_validators_unescape_xattr (g_file_info_get_attribute_string (info,
                                                                           GCURL_LEGACY_VALIDATOR_ATTRIBUTE));
 
-  v = g_new0 (Validators, 1);
+  v = g_new0 (GCurlValidators, 1);
   v->size = v->filetime = -1;
   if (!g_curl_header_validator_is_valid (legacy))
     v->damaged = TRUE;
@@ -312,16 +220,16 @@ read_validators (Download *d)
  * all). Without either, the download still checks its own retries against
  * them (they stay in memory); a later download would know nothing. */
 static void
-write_validators (Download         *d,
-                  const Validators *v)
+write_validators (Download              *d,
+                  const GCurlValidators *v)
 {
-  g_autofree char *data = validators_to_data (v);
+  g_autofree char *data = g_curl_validators_to_data (v);
   g_autoptr(GError) error = NULL;
   const char *sidecar_path;
 
   if (!xattrs_disabled)
     {
-      /* GIO unescapes "\xNN" as it sets the value (see unescape_xattr()). */
+      /* GIO unescapes "\xNN" as it sets the value (see g_curl_validators_unescape_xattr()). */
       g_autoptr(GString) escaped = g_string_new (data);
 
       g_string_replace (escaped, "\\", "\\x5c", 0);
@@ -344,11 +252,11 @@ write_validators (Download         *d,
 }
 
 /* What the response says about the resource it is a part of. */
-static Validators *
+static GCurlValidators *
 response_validators (Download *d)
 {
   CURL *handle = g_curl_transfer_get_handle (d->transfer);
-  Validators *v = g_new0 (Validators, 1);
+  GCurlValidators *v = g_new0 (GCurlValidators, 1);
   guint status = g_curl_transfer_get_status_code (d->transfer);
   curl_off_t filetime = -1;
   gint64 start, total;
@@ -386,40 +294,15 @@ response_validators (Download *d)
  * describes: every validator both have must be equal. A weak ETag cannot
  * prove two bodies the same (RFC 9110 8.8.3.2), but a different one proves
  * them different. */
-static gboolean
-validators_match (const Validators *saved,
-                  const Validators *now,
-                  const char      **which)
-{
-  if (saved == NULL)
-    return TRUE;
-
-  if (saved->damaged)
-    *which = "damaged validators";
-  else if (saved->etag != NULL && now->etag != NULL && g_strcmp0 (saved->etag, now->etag) != 0)
-    *which = "ETag";
-  else if (saved->last_modified != NULL && now->last_modified != NULL &&
-           g_strcmp0 (saved->last_modified, now->last_modified) != 0)
-    *which = "Last-Modified";
-  else if (saved->size >= 0 && now->size >= 0 && saved->size != now->size)
-    *which = "size";
-  else if (saved->filetime >= 0 && now->filetime >= 0 && saved->filetime != now->filetime)
-    *which = "file time";
-  else
-    return TRUE;
-
-  return FALSE;
-}
-
 /* Whether @now, this attempt's response, continues the .part: the
  * validators, and from another URL than the one that began it a strong
  * ETag (see gcurl-download-mirrors.c). */
 static gboolean
-continues_part (Download         *d,
-                const Validators *now,
-                const char      **which)
+continues_part (Download              *d,
+                const GCurlValidators *now,
+                const char           **which)
 {
-  if (!validators_match (d->validators, now, which))
+  if (!g_curl_validators_match (d->validators, now, which))
     return FALSE;
   if (g_curl_mirrors_may_continue (&d->mirrors, d->validators ? d->validators->etag : NULL,
                                    now->etag))
@@ -431,7 +314,7 @@ continues_part (Download         *d,
 
 /* If-Range: a strong ETag, else the Last-Modified date (RFC 9110 13.1.5). */
 static const char *
-if_range_value (const Validators *v)
+if_range_value (const GCurlValidators *v)
 {
   if (v == NULL)
     return NULL;
@@ -527,9 +410,9 @@ open_part (Download  *d,
  * and its validators go first, the new validators are kept before any byte
  * of it (see the top of this file). */
 static GOutputStream *
-open_new_part (Download    *d,
-               Validators  *validators,
-               GError     **error)
+open_new_part (Download         *d,
+               GCurlValidators  *validators,
+               GError          **error)
 {
   GOutputStream *out;
 
@@ -546,7 +429,7 @@ open_new_part (Download    *d,
     return NULL;
 
   write_validators (d, validators);
-  g_clear_pointer (&d->validators, validators_free);
+  g_clear_pointer (&d->validators, g_curl_validators_free);
   d->validators = validators;
   g_curl_mirrors_part_begun (&d->mirrors);
 
@@ -564,10 +447,10 @@ transfer_is_busy (GCurlTransfer *transfer)
 }
 
 static void
-set_resume_request (GCurlTransfer    *transfer,
-                    gboolean          http,
-                    goffset           offset,
-                    const Validators *validators)
+set_resume_request (GCurlTransfer         *transfer,
+                    gboolean               http,
+                    goffset                offset,
+                    const GCurlValidators *validators)
 {
   g_autofree char *range = NULL;
 
@@ -581,29 +464,35 @@ set_resume_request (GCurlTransfer    *transfer,
 
 /* IF_MODIFIED: what the destination holds, as conditions for the request:
  * the ETag and Last-Modified kept with it (the .part's extended attribute
- * moves with it), else its modification time, which a download sets to
- * the Last-Modified (see resource_time()). Nothing if it does not exist,
- * or while a .part is continued (If-Range says the rest). */
+ * moves with it, its side file follows it), else its modification time,
+ * which a download sets to the Last-Modified (see resource_time()).
+ * Nothing if it does not exist, or while a .part is continued (If-Range
+ * says the rest). */
 static void
 set_conditions (Download *d)
 {
   g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GDateTime) mtime = NULL;
-  Validators *v = NULL;
+  GCurlValidators *v = NULL;
   g_autofree char *since = NULL;
+  g_autofree char *kept = NULL;
 
   if ((d->flags & G_CURL_DOWNLOAD_IF_MODIFIED) && d->offset == 0)
     info = g_file_query_info (d->destination,
-                              G_FILE_ATTRIBUTE_TIME_MODIFIED "," GCURL_VALIDATORS_ATTRIBUTE,
+                              G_FILE_ATTRIBUTE_TIME_MODIFIED "," G_FILE_ATTRIBUTE_STANDARD_SIZE
+                              "," GCURL_VALIDATORS_ATTRIBUTE,
                               G_FILE_QUERY_INFO_NONE, NULL, NULL);
   if (info != NULL && !xattrs_disabled &&
       g_file_info_has_attribute (info, GCURL_VALIDATORS_ATTRIBUTE))
     {
       g_autofree char *raw =
-        unescape_xattr (g_file_info_get_attribute_string (info, GCURL_VALIDATORS_ATTRIBUTE));
+        g_curl_validators_unescape_xattr (g_file_info_get_attribute_string (info, GCURL_VALIDATORS_ATTRIBUTE));
 
-      v = validators_from_data (raw);
+      v = g_curl_validators_from_data (raw);
     }
+  if (v == NULL && info != NULL &&
+      (kept = g_curl_download_read_kept_validators (d->destination, info)) != NULL)
+    v = g_curl_validators_from_data (kept);
   if (v != NULL && v->last_modified != NULL)
     since = g_strdup (v->last_modified);
   else if (info != NULL && (mtime = g_file_info_get_modification_date_time (info)) != NULL)
@@ -611,7 +500,7 @@ set_conditions (Download *d)
 
   g_curl_transfer_set_library_header (d->transfer, "If-None-Match", v != NULL ? v->etag : NULL);
   g_curl_transfer_set_library_header (d->transfer, "If-Modified-Since", since);
-  g_clear_pointer (&v, validators_free);
+  g_clear_pointer (&v, g_curl_validators_free);
 }
 
 static void
@@ -950,7 +839,7 @@ verify_size (Download  *d,
 
 /* When the resource was last changed, in s since the epoch, or -1. */
 static gint64
-resource_time (const Validators *v)
+resource_time (const GCurlValidators *v)
 {
   time_t t;
 
@@ -1069,7 +958,7 @@ finish_thread (GTask        *task,
       g_task_return_error (task, error);
       return;
     }
-  g_file_delete (d->sidecar, NULL, NULL);
+  g_curl_download_keep_validators (d->sidecar, d->destination, d->flags);
   g_curl_segments_delete_for (d->part);
 
   g_task_return_boolean (task, TRUE);
@@ -1099,7 +988,7 @@ finish_done_cb (GObject      *source,
     {
       d->part_changed = FALSE;
       delete_part (d, NULL);
-      g_clear_pointer (&d->validators, validators_free);
+      g_clear_pointer (&d->validators, g_curl_validators_free);
       if (d->fresh_left > 0 && !g_cancellable_is_cancelled (g_task_get_cancellable (task)))
         {
           g_debug ("Download of %s: %s; starting over",
@@ -1255,7 +1144,7 @@ send_cb (GObject      *source,
 {
   GTask *task = user_data;
   Download *d = g_task_get_task_data (task);
-  g_autoptr(Validators) now = NULL;
+  g_autoptr(GCurlValidators) now = NULL;
   GError *error = NULL;
   const char *which = NULL;
   guint status;
@@ -1542,9 +1431,10 @@ cancelled_cb (GCancellable *cancellable,
  * @transfer) succeeds and leaves @destination as it was, content and
  * time, with or without %G_CURL_DOWNLOAD_OVERWRITE. With
  * %G_CURL_DOWNLOAD_IF_MODIFIED the download asks for that itself, from
- * what was kept with an existing @destination (its `ETag` where the file
- * system has extended attributes, its `Last-Modified` or else its
- * modification time), and a new version replaces it, atomically.
+ * what was kept with an existing @destination (its `ETag` and
+ * `Last-Modified`, in an extended attribute or in
+ * `<destination>.validators`; else its modification time), and a new
+ * version replaces it, atomically.
  *
  * Before the rename, the `.part` must be exactly as long as what was
  * received (and as the file, when its size is known): one that another
@@ -1662,8 +1552,8 @@ g_curl_download_part_continues (GCurlTransfer *transfer,
                                 GFile         *destination)
 {
   Download d = { 0, };
-  g_autoptr(Validators) saved = NULL;
-  g_autoptr(Validators) now = NULL;
+  g_autoptr(GCurlValidators) saved = NULL;
+  g_autoptr(GCurlValidators) now = NULL;
   const char *which = NULL;
   gboolean continues = FALSE;
 
@@ -1675,7 +1565,7 @@ g_curl_download_part_continues (GCurlTransfer *transfer,
       continues = ((saved->etag != NULL && g_strcmp0 (saved->etag, now->etag) == 0) ||
                    (saved->last_modified != NULL &&
                     g_strcmp0 (saved->last_modified, now->last_modified) == 0)) &&
-                  validators_match (saved, now, &which);
+                  g_curl_validators_match (saved, now, &which);
     }
 
   g_clear_object (&d.destination);

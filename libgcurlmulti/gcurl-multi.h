@@ -28,7 +28,11 @@ G_BEGIN_DECLS
  *   only for a version other than the one it holds (`If-None-Match` with
  *   the `ETag` kept with it, `If-Modified-Since` with its `Last-Modified`
  *   or its modification time); a 304 leaves it untouched, a new version
- *   replaces it
+ *   replaces it. A saved file's `ETag` and `Last-Modified` are kept in an
+ *   extended attribute, or where the file system has none (and only with
+ *   this flag) in `<destination>.validators` beside it, which the next
+ *   version saved replaces or removes; that side file counts only while
+ *   the file keeps the size and modification time the download gave it
  *
  * Flags for downloads to a file. A download to a folder
  * ([method@GCurl.Multi.download_to_directory_async]) never replaces a

@@ -637,6 +637,8 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * Seconds the connection (name lookup, TCP and TLS handshakes included)
    * may take before the transfer fails with
    * %G_CURL_ERROR_OPERATION_TIMEDOUT; 0 for libcurl's default, 300.
+   * Never set, the multi's [property@GCurl.Multi:connect-timeout]
+   * applies; once set (0 too), this one.
    *
    * Since: 1.0
    */
@@ -649,7 +651,8 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    *
    * Seconds each request of this transfer (each redirect is one) may take
    * in all before it fails with %G_CURL_ERROR_OPERATION_TIMEDOUT; 0 for no
-   * limit. For downloads of any size,
+   * limit. Never set, the multi's [property@GCurl.Multi:timeout] applies;
+   * once set (0 too), this one. For downloads of any size,
    * [property@GCurl.Transfer:stall-timeout] is usually what you want.
    *
    * Since: 1.0

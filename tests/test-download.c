@@ -578,6 +578,8 @@ test_validators_side_file (Fixture       *fixture,
   assert_file_is_pattern (fixture, "file", size);
   assert_no_file (fixture, "file.part");
   assert_no_file (fixture, "file.part.validators");
+  /* Kept for the file only by a download that revalidates (IF_MODIFIED). */
+  assert_no_file (fixture, "file.validators");
 }
 
 /* With xattrs the validators are one xattr, no side file, read back byte for byte.
@@ -1227,6 +1229,166 @@ test_if_modified_by_mtime (Fixture       *fixture,
   assert_file_is_pattern (fixture, "file", 1000);
 }
 
+/* The modification time of @path, s and µs, as one number to compare. */
+static guint64
+mtime_usec_of (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInfo) info =
+    g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                       G_FILE_QUERY_INFO_NONE, NULL, NULL);
+
+  g_assert_nonnull (info);
+  return g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
+         g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+}
+
+/* IF_MODIFIED asks with the ETag kept with the file (xattr, or side file): 304 where the date says 200.
+ * The saved ETag is what makes this a 304: the resource's Last-Modified
+ * is now later than the file's (an If-Modified-Since alone would get a
+ * 200), but the server checks If-None-Match first, and the ETag is the
+ * same. @data: TRUE for a file system without extended attributes, where
+ * the ETag is kept in "<file>.validators". */
+static void
+test_if_modified_by_etag (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  gboolean side_file = GPOINTER_TO_INT (data);
+  g_autoptr(GCurlTransfer) first = test_transfer_new_printf (server, "/bytes/1000?last-modified=%s",
+                                                            NOV_1994);
+  g_autoptr(GCurlTransfer) again = test_transfer_new_printf (server, "/bytes/1000?last-modified=%s",
+                                                            NOV_1995);
+  g_autofree char *path = path_in (fixture, "file");
+  g_autofree char *kept = NULL;
+  g_autoptr(GError) error = NULL;
+  guint not_modified = test_server_get_path_count (server, "304");
+  guint64 mtime;
+
+  g_curl_download_set_xattrs_disabled (side_file);
+  g_assert_true (download (fixture, first, "file", G_CURL_DOWNLOAD_IF_MODIFIED, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (first), ==, 200);
+  assert_file_is_pattern (fixture, "file", 1000);
+  assert_no_file (fixture, "file.part.validators");
+  if (side_file)
+    {
+      kept = read_side_file (fixture, "file");
+      g_assert_nonnull (kept);
+      g_assert_nonnull (strstr (kept, "etag=\"pattern-1000\""));
+    }
+  else
+    {
+      kept = read_validators_xattr (fixture, "file");
+      if (kept == NULL)
+        {
+          g_test_skip ("the temporary directory has no user extended attributes");
+          return;
+        }
+      g_assert_nonnull (strstr (kept, "etag=\"pattern-1000\""));
+      assert_no_file (fixture, "file.validators");
+    }
+  mtime = mtime_usec_of (path);
+  g_assert_cmpuint (mtime, ==, (guint64) 784111777 * G_USEC_PER_SEC);
+
+  g_assert_true (download (fixture, again, "file", G_CURL_DOWNLOAD_IF_MODIFIED, NULL, &error));
+  g_curl_download_set_xattrs_disabled (FALSE);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (again), ==, 304);
+  g_assert_cmpuint (test_server_get_path_count (server, "304"), ==, not_modified + 1);
+  assert_file_is_pattern (fixture, "file", 1000);
+  g_assert_cmpuint (mtime_usec_of (path), ==, mtime);
+  assert_no_file (fixture, "file.part");
+}
+
+/* A side file that no longer describes its file is not used; a version saved with an xattr drops it.
+ * Another program that rewrites the file leaves its side file behind: with
+ * another size the ETag in it says nothing of the file, and is not sent.
+ * A newer version whose validators go to an extended attribute removes
+ * the side file of the version before (where the file system has none,
+ * replaces it). */
+static void
+test_if_modified_side_file_stale (Fixture       *fixture,
+                                  gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) first = test_transfer_new_printf (server, "/bytes/1000");
+  g_autoptr(GCurlTransfer) again = test_transfer_new_printf (server, "/bytes/1000");
+  g_autoptr(GCurlTransfer) newer = test_transfer_new_printf (server, "/bytes/1001");
+  g_autofree char *path = path_in (fixture, "file");
+  g_autofree char *side = NULL;
+  g_autofree char *xattr = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_curl_download_set_xattrs_disabled (TRUE);
+  g_assert_true (download (fixture, first, "file", G_CURL_DOWNLOAD_IF_MODIFIED, NULL, &error));
+  g_assert_no_error (error);
+  side = read_side_file (fixture, "file");
+  g_assert_nonnull (strstr (side, "etag=\"pattern-1000\""));
+
+  /* Rewritten by hand: the ETag is not sent (it would get a 304), and
+   * without a Last-Modified the server has no date to answer 304 to. */
+  g_assert_true (g_file_set_contents (path, "ours", -1, NULL));
+  g_assert_true (download (fixture, again, "file", G_CURL_DOWNLOAD_IF_MODIFIED, NULL, &error));
+  g_curl_download_set_xattrs_disabled (FALSE);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (again), ==, 200);
+  assert_file_is_pattern (fixture, "file", 1000);
+
+  /* The next version, with xattrs where there are: no stale side file. */
+  g_assert_true (download (fixture, newer, "file", G_CURL_DOWNLOAD_IF_MODIFIED, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (newer), ==, 200);
+  assert_file_is_pattern (fixture, "file", 1001);
+  g_clear_pointer (&side, g_free);
+  side = read_side_file (fixture, "file");
+  xattr = read_validators_xattr (fixture, "file");
+  if (xattr != NULL)
+    {
+      g_assert_nonnull (strstr (xattr, "etag=\"pattern-1001\""));
+      g_assert_null (side);
+    }
+  else
+    g_assert_nonnull (strstr (side, "etag=\"pattern-1001\""));
+}
+
+/* With file allowed, a file:// download saves the exact bytes, with the file's time, and succeeds.
+ * libcurl gives no status for file:// (0): the download must not take
+ * that for a failure. */
+static void
+test_file_scheme (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const gsize size = 300000;
+  g_autofree char *source = path_in (fixture, "source.bin");
+  g_autofree char *url = g_filename_to_uri (source, NULL, NULL);
+  g_autofree guint8 *bytes = g_malloc (size);
+  g_autoptr(GFile) source_file = g_file_new_for_path (source);
+  g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (url);
+  g_autoptr(GCurlTransfer) refused = g_curl_transfer_new (url);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dest = path_in (fixture, "local.bin");
+
+  test_pattern_fill (0, bytes, size);
+  g_assert_true (g_file_set_contents (source, (const char *) bytes, size, NULL));
+  g_assert_true (g_file_set_attribute_uint64 (source_file, G_FILE_ATTRIBUTE_TIME_MODIFIED,
+                                              784111777, G_FILE_QUERY_INFO_NONE, NULL, NULL));
+
+  /* Not allowed by default. */
+  g_assert_false (download (fixture, refused, "refused.bin", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_error (error, G_CURL_ERROR, G_CURL_ERROR_UNSUPPORTED_PROTOCOL);
+  g_clear_error (&error);
+  assert_no_file (fixture, "refused.bin");
+  assert_no_file (fixture, "refused.bin.part");
+
+  g_object_set (fixture->multi, "allowed-protocols", "http,https,file", NULL);
+  g_assert_true (download (fixture, transfer, "local.bin", G_CURL_DOWNLOAD_NONE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_SUCCEEDED);
+  g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 0);
+  assert_file_is_pattern (fixture, "local.bin", size);
+  assert_no_file (fixture, "local.bin.part");
+  g_assert_cmpuint (mtime_of (dest), ==, 784111777);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1243,6 +1405,12 @@ main (int   argc,
   ADD_TEST ("/download/mtime-from-last-modified", test_mtime_from_last_modified);
   ADD_TEST ("/download/if-modified", test_if_modified);
   ADD_TEST ("/download/if-modified-by-mtime", test_if_modified_by_mtime);
+  g_test_add ("/download/if-modified-by-etag/xattr", Fixture, GINT_TO_POINTER (FALSE),
+              fixture_setup, test_if_modified_by_etag, fixture_teardown);
+  g_test_add ("/download/if-modified-by-etag/side-file", Fixture, GINT_TO_POINTER (TRUE),
+              fixture_setup, test_if_modified_by_etag, fixture_teardown);
+  ADD_TEST ("/download/if-modified-side-file-stale", test_if_modified_side_file_stale);
+  ADD_TEST ("/download/file-scheme", test_file_scheme);
   ADD_TEST ("/download/decoded-when-asked", test_decoded_when_asked);
   ADD_TEST ("/download/existing-destination", test_existing_destination);
   ADD_TEST ("/download/http-error-saves-nothing", test_http_error_saves_nothing);

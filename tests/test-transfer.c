@@ -650,13 +650,19 @@ test_redirect_protocols_narrow (Fixture       *fixture,
   g_assert_cmpstr (protocols, ==, "https");
 }
 
-/* What /echo-headers got through a 307 to @target_base: with the
- * application's own credential headers, or with @raw credentials on the
- * easy handle (CURLOPT_USERPWD, CURLOPT_COOKIE). */
+/* How echo_headers_via_redirect() gives its credentials. */
+typedef enum
+{
+  CREDENTIALS_HEADERS,          /* the application's own headers */
+  CREDENTIALS_RAW_USERPWD,      /* raw handle: CURLOPT_USERPWD, HTTPAUTH, COOKIE */
+  CREDENTIALS_RAW_USERNAME,     /* raw handle: CURLOPT_USERNAME and PASSWORD */
+} Credentials;
+
+/* What /echo-headers got through a 307 to @target_base, with @credentials. */
 static char *
-echo_headers_via_redirect (GCurlMulti *multi,
-                           const char *target_base,
-                           gboolean    raw)
+echo_headers_via_redirect (GCurlMulti  *multi,
+                           const char  *target_base,
+                           Credentials  credentials)
 {
   g_autofree char *target = g_strconcat (target_base, "/echo-headers", NULL);
   g_autofree char *escaped = g_uri_escape_string (target, NULL, FALSE);
@@ -665,16 +671,23 @@ echo_headers_via_redirect (GCurlMulti *multi,
   CURL *handle = g_curl_transfer_get_handle (transfer);
   g_autoptr(GBytes) body = NULL;
 
-  if (raw)
+  switch (credentials)
     {
+    case CREDENTIALS_HEADERS:
+      g_curl_transfer_set_request_header (transfer, "X-Api-Key", "secret-key");
+      g_curl_transfer_set_request_header (transfer, "Authorization", "Bearer secret-token");
+      break;
+    case CREDENTIALS_RAW_USERPWD:
       curl_easy_setopt (handle, CURLOPT_USERPWD, "joe:raw-secret");
       curl_easy_setopt (handle, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
       curl_easy_setopt (handle, CURLOPT_COOKIE, "session=raw-cookie");
-    }
-  else
-    {
-      g_curl_transfer_set_request_header (transfer, "X-Api-Key", "secret-key");
-      g_curl_transfer_set_request_header (transfer, "Authorization", "Bearer secret-token");
+      break;
+    case CREDENTIALS_RAW_USERNAME:
+      curl_easy_setopt (handle, CURLOPT_USERNAME, "ann");
+      curl_easy_setopt (handle, CURLOPT_PASSWORD, "raw-password");
+      break;
+    default:
+      g_assert_not_reached ();
     }
   test_run_transfer (multi, transfer);
   g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
@@ -689,9 +702,9 @@ test_redirect_cross_origin_headers (Fixture       *fixture,
                                     gconstpointer  data)
 {
   g_autofree char *same = echo_headers_via_redirect (fixture->multi, test_server_get_uri (server),
-                                                     FALSE);
+                                                     CREDENTIALS_HEADERS);
   g_autofree char *other = echo_headers_via_redirect (fixture->multi, test_server_get_uri2 (server),
-                                                      FALSE);
+                                                      CREDENTIALS_HEADERS);
 
   /* Same origin: the application's headers follow. */
   g_assert_nonnull (strstr (same, "secret-key"));
@@ -702,18 +715,31 @@ test_redirect_cross_origin_headers (Fixture       *fixture,
   g_assert_nonnull (strstr (other, "method: GET"));
 }
 
-/* Credentials set on the raw handle follow a 307 to the same origin, never one to another. */
+/* Credentials set on the raw handle follow a 307 to the same origin, never one to another.
+ * Both ways libcurl takes a user and password: CURLOPT_USERPWD (with
+ * HTTPAUTH and a raw COOKIE), and CURLOPT_USERNAME with CURLOPT_PASSWORD
+ * (Basic by default). */
 static void
 test_redirect_raw_credentials (Fixture       *fixture,
                                gconstpointer  data)
 {
   g_autofree char *same = echo_headers_via_redirect (fixture->multi, test_server_get_uri (server),
-                                                     TRUE);
+                                                     CREDENTIALS_RAW_USERPWD);
   g_autofree char *other_raw = echo_headers_via_redirect (fixture->multi,
-                                                          test_server_get_uri2 (server), TRUE);
+                                                          test_server_get_uri2 (server),
+                                                          CREDENTIALS_RAW_USERPWD);
   g_autofree char *other = g_ascii_strdown (other_raw, -1);
   g_autofree char *basic = g_base64_encode ((const guchar *) "joe:raw-secret", 14);
   g_autofree char *basic_down = g_ascii_strdown (basic, -1);
+  g_autofree char *same_user =
+    echo_headers_via_redirect (fixture->multi, test_server_get_uri (server),
+                               CREDENTIALS_RAW_USERNAME);
+  g_autofree char *other_user_raw =
+    echo_headers_via_redirect (fixture->multi, test_server_get_uri2 (server),
+                               CREDENTIALS_RAW_USERNAME);
+  g_autofree char *other_user = g_ascii_strdown (other_user_raw, -1);
+  g_autofree char *user_basic = g_base64_encode ((const guchar *) "ann:raw-password", 16);
+  g_autofree char *user_basic_down = g_ascii_strdown (user_basic, -1);
 
   g_assert_nonnull (strstr (same, basic));
   g_assert_nonnull (strstr (same, "raw-cookie"));
@@ -721,6 +747,11 @@ test_redirect_raw_credentials (Fixture       *fixture,
   g_assert_null (strstr (other, "authorization"));
   g_assert_null (strstr (other, "raw-cookie"));
   g_assert_nonnull (strstr (other, "method: get"));
+
+  g_assert_nonnull (strstr (same_user, user_basic));
+  g_assert_null (strstr (other_user, user_basic_down));
+  g_assert_null (strstr (other_user, "authorization"));
+  g_assert_nonnull (strstr (other_user, "method: get"));
 }
 
 /* A POST answered with a 303 is followed by a GET without the body. */

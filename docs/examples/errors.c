@@ -19,9 +19,10 @@ describe (const GError *error)
     return "the server cannot be reached";
   if (g_error_matches (error, G_CURL_ERROR, G_CURL_ERROR_OPERATION_TIMEDOUT))
     return "the server stopped sending";
-  /* The next three come from g_curl_multi_download_async() only. */
+  /* A status of 400 or more: with fail-on-http-error, and downloads. */
   if (g_error_matches (error, G_CURL_ERROR, G_CURL_ERROR_HTTP_RETURNED_ERROR))
     return "the server answered with an error status";
+  /* The next two come from g_curl_multi_download_async() only. */
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS))
     return "the file exists already";
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
@@ -32,6 +33,16 @@ describe (const GError *error)
   return "not a libcurl error";
 }
 
+/* What failed, and whether the same request may work later (the rule
+ * download_async retries by). */
+static void
+print_failure (const GError *error)
+{
+  g_print ("failed: %s (%s)%s\n", describe (error), error->message,
+           g_curl_error_is_transient (error) ? "; worth trying again later"
+                                             : "");
+}
+
 /* After g_curl_multi_add_transfer(): the transfer's error and status. */
 static void
 on_finished (GCurlTransfer *transfer,
@@ -39,14 +50,11 @@ on_finished (GCurlTransfer *transfer,
 {
   App *app = user_data;
   const GError *error = g_curl_transfer_get_error (transfer);
-  guint status = g_curl_transfer_get_status_code (transfer);
 
   if (error != NULL)
-    g_print ("failed: %s (%s)\n", describe (error), error->message);
-  else if (status >= 400)
-    g_print ("HTTP %u: a response to read, not an error\n", status);
+    print_failure (error);
   else
-    g_print ("HTTP %u\n", status);
+    g_print ("HTTP %u\n", g_curl_transfer_get_status_code (transfer));
 
   app->exit_status = error == NULL ? 0 : 1;
   g_main_loop_quit (app->loop);
@@ -64,7 +72,7 @@ on_downloaded (GObject      *source,
   if (g_curl_multi_download_finish (G_CURL_MULTI (source), result, &error))
     g_print ("saved\n");
   else
-    g_print ("failed: %s (%s)\n", describe (error), error->message);
+    print_failure (error);
 
   app->exit_status = error == NULL ? 0 : 1;
   g_main_loop_quit (app->loop);
@@ -84,6 +92,10 @@ main (int   argc,
       g_printerr ("usage: errors URL [FILE]\n");
       return 2;
     }
+
+  /* A 404 fails the transfer too, not only a download: the error page
+   * stays readable with g_curl_transfer_get_body(). */
+  g_object_set (multi, "fail-on-http-error", TRUE, NULL);
 
   transfer = g_curl_transfer_new (argv[1]);
   if (argc > 2)

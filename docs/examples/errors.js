@@ -10,6 +10,8 @@ function describe(error) {
     if (error.matches(GCurl.Error, GCurl.Error.COULDNT_RESOLVE_HOST) ||
         error.matches(GCurl.Error, GCurl.Error.COULDNT_CONNECT))
         return 'the server cannot be reached';
+    if (error.matches(GCurl.Error, GCurl.Error.HTTP_RETURNED_ERROR))
+        return 'the server answered with an error status';
     if (error.domain === GCurl.error_quark())
         return `libcurl error ${error.code}`; // any other CURLcode
     return 'not a libcurl error';
@@ -17,7 +19,7 @@ function describe(error) {
 
 let exitStatus = 1;
 const loop = new GLib.MainLoop(null, false);
-const multi = GCurl.Multi.new();
+const multi = new GCurl.Multi({fail_on_http_error: true}); // a 404 rejects too
 const transfer = GCurl.Transfer.new(ARGV[0]);
 
 multi.send_and_read_async(transfer, null, (source, result) => {
@@ -26,7 +28,8 @@ multi.send_and_read_async(transfer, null, (source, result) => {
         print(`HTTP ${transfer.get_status_code()}, ${body.get_size()} bytes`);
         exitStatus = 0;
     } catch (error) {
-        print(`failed: ${describe(error)} (${error.message})`);
+        const again = GCurl.error_is_transient(error) ? '; worth trying again later' : '';
+        print(`failed: ${describe(error)} (${error.message})${again}`);
     }
     loop.quit();
 });

@@ -17,23 +17,21 @@ on_read (GObject      *source,
   App *app = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
-  guint status;
 
   body = g_curl_multi_send_and_read_finish (G_CURL_MULTI (source), result,
                                             &error);
   if (body == NULL)
     {
-      /* G_CURL_ERROR with the CURLcode, or G_IO_ERROR_CANCELLED */
-      g_printerr ("%s: %s\n", g_curl_transfer_get_url (app->transfer),
-                  error->message);
+      /* G_CURL_ERROR with the CURLcode (a 404 is
+       * G_CURL_ERROR_HTTP_RETURNED_ERROR), or G_IO_ERROR_CANCELLED */
+      g_printerr ("failed: %s\n", error->message);
     }
   else
     {
-      /* An HTTP error status is not a failure: the body is the error page. */
-      status = g_curl_transfer_get_status_code (app->transfer);
       g_print ("HTTP %u, %" G_GSIZE_FORMAT " bytes\n",
-               status, g_bytes_get_size (body));
-      app->exit_status = status < 400 ? 0 : 1;
+               g_curl_transfer_get_status_code (app->transfer),
+               g_bytes_get_size (body));
+      app->exit_status = 0;
     }
 
   g_main_loop_quit (app->loop);
@@ -57,6 +55,10 @@ main (int   argc,
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GSource) timeout = g_timeout_source_new_seconds (30);
   App app = { loop, transfer, 1 };
+
+  /* A status of 400 or more fails, with the status, reason phrase and URL
+   * in the message. */
+  g_object_set (multi, "fail-on-http-error", TRUE, NULL);
 
   /* After 30 seconds, cancel: the callback then gets G_IO_ERROR_CANCELLED. */
   g_source_set_callback (timeout, give_up, cancellable, NULL);
