@@ -3,43 +3,63 @@
  * Usage: download-several [-d DIR] URL…
  *
  * Downloads the URLs concurrently into DIR (default: the current directory),
- * each to the last segment of its path ("index.html" if none), replacing
- * existing files. Prints progress lines, then per file "NAME: SIZE bytes,
- * SHA-256 HEX" or "NAME: error: WHY" (an HTTP status >= 400 is an error, and
- * saves nothing). Exits with 1 if a download failed, 2 on a usage error.
- * The same program is in download-several.py and download-several.js.
+ * each under the name the server gives: its Content-Disposition, else the
+ * last segment of the URL, else "index.html". A file already there is never
+ * replaced: the download takes "name (1).ext" instead. Prints the progress
+ * of each file of known size ("NAME:  42% of SIZE bytes") and of all those
+ * still running ("N running:  42% at SPEED bytes/s"), then per file "NAME:
+ * SIZE bytes, SHA-256 HEX", or "URL: error: WHY" (an HTTP status >= 400 is
+ * an error, and saves nothing). Exits with 1 if a download failed, 2 on a
+ * usage error. The same program is in download-several.py and download-several.js.
+ *
+ * Its length is checked by tests/examples/check-example-length.py, which
+ * counts the lines that are neither blank nor only a comment, except those
+ * between the ARGS markers: they parse the arguments.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include <locale.h>
-#include <string.h>
 #include <gcurlmulti.h>
 
 static guint n_running;
 static int exit_status = 0;
 
+/* The destination is known from the response's headers on. */
 static void
 on_progress (GCurlTransfer *transfer, gint64 downloaded, gint64 size,
-             gint64 uploaded, gint64 upload_size, const char *name)
+             gint64 uploaded, gint64 upload_size, gpointer user_data)
 {
-  if (size > 0)
+  GFile *destination = g_curl_transfer_get_destination (transfer);
+  g_autofree char *name = destination != NULL ? g_file_get_basename (destination) : NULL;
+
+  if (name != NULL && size > 0)
     g_print ("%s: %3.0f%% of %" G_GINT64_FORMAT " bytes\n", name, 100.0 * downloaded / size, size);
-  else
-    g_print ("%s: %" G_GINT64_FORMAT " bytes\n", name, downloaded);
+}
+
+/* The sums over the downloads still running: one that ends leaves them. */
+static void
+on_total_progress (GCurlMulti *multi, GParamSpec *pspec, gpointer user_data)
+{
+  double fraction;
+  gint64 speed;
+
+  g_object_get (multi, "fraction", &fraction, "download-speed", &speed, NULL);
+  g_print ("%u running: %3.0f%% at %" G_GINT64_FORMAT " bytes/s\n",
+           g_curl_multi_get_n_transfers (multi), 100 * fraction, speed);
 }
 
 static void
-on_downloaded (GObject *multi, GAsyncResult *result, gpointer user_data)
+on_downloaded (GObject *multi, GAsyncResult *result, gpointer url)
 {
-  g_autoptr(GFile) file = user_data;
-  g_autofree char *name = g_file_get_basename (file);
-  g_autoptr(GBytes) contents = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) file = g_curl_multi_download_to_directory_finish (G_CURL_MULTI (multi),
+                                                                     result, &error);
+  g_autoptr(GBytes) contents = file != NULL ? g_file_load_bytes (file, NULL, NULL, &error) : NULL;
 
-  if (g_curl_multi_download_finish (G_CURL_MULTI (multi), result, &error) &&
-      (contents = g_file_load_bytes (file, NULL, NULL, &error)) != NULL)
+  if (contents != NULL)
     {
+      g_autofree char *name = g_file_get_basename (file);
       g_autofree char *sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, contents);
 
       g_print ("%s: %" G_GSIZE_FORMAT " bytes, SHA-256 %s\n",
@@ -47,7 +67,7 @@ on_downloaded (GObject *multi, GAsyncResult *result, gpointer user_data)
     }
   else
     {
-      g_print ("%s: error: %s\n", name, error->message);
+      g_print ("%s: error: %s\n", (const char *) url, error->message);
       exit_status = 1;
     }
   n_running--;
@@ -56,6 +76,7 @@ on_downloaded (GObject *multi, GAsyncResult *result, gpointer user_data)
 int
 main (int argc, char *argv[])
 {
+  /* ARGS */
   g_autofree char *dir = NULL;
   g_auto(GStrv) urls = NULL;
   const GOptionEntry entries[] = {
@@ -64,8 +85,11 @@ main (int argc, char *argv[])
     { NULL }
   };
   g_autoptr(GOptionContext) options = g_option_context_new (NULL);
+  g_autoptr(GFile) directory = NULL;
+  /* ARGS */
   g_autoptr(GCurlMulti) multi = g_curl_multi_new ();
 
+  /* ARGS */
   setlocale (LC_ALL, "");
   g_option_context_add_main_entries (options, entries, NULL);
   if (!g_option_context_parse (options, &argc, &argv, NULL) || urls == NULL)
@@ -73,19 +97,17 @@ main (int argc, char *argv[])
       g_printerr ("Usage: %s [-d DIR] URL…\n", g_get_prgname ());
       return 2;
     }
+  directory = g_file_new_for_commandline_arg (dir != NULL ? dir : ".");
+  /* ARGS */
 
+  g_signal_connect (multi, "notify::fraction", G_CALLBACK (on_total_progress), NULL);
   for (guint i = 0; urls[i] != NULL; i++, n_running++)
     {
       g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (urls[i]);
-      g_autoptr(GUri) uri = g_uri_parse (urls[i], G_URI_FLAGS_NONE, NULL);
-      const char *slash = uri != NULL ? strrchr (g_uri_get_path (uri), '/') : NULL;
-      char *name = g_strdup (slash != NULL && slash[1] != '\0' ? slash + 1 : "index.html");
-      GFile *file = g_file_new_build_filename (dir != NULL ? dir : ".", name, NULL);
 
-      g_signal_connect_data (transfer, "progress", G_CALLBACK (on_progress), name,
-                             (GClosureNotify) G_CALLBACK (g_free), 0);
-      g_curl_multi_download_async (multi, transfer, file, G_CURL_DOWNLOAD_OVERWRITE,
-                                   NULL, on_downloaded, file);
+      g_signal_connect (transfer, "progress", G_CALLBACK (on_progress), NULL);
+      g_curl_multi_download_to_directory_async (multi, transfer, directory, G_CURL_DOWNLOAD_NONE,
+                                                NULL, on_downloaded, urls[i]);
     }
 
   while (n_running > 0)

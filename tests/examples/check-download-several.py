@@ -7,11 +7,15 @@
 #   GCURL_TEST_SERVER names the test server program (tests/test-server-main.c).
 #
 # What the examples promise (their header comments) and this checks, in TAP:
-#   - given URLs and -d DIR, every file is saved in DIR with the SHA-256 of
-#     the body served, a progress line is printed for each, then the line
+#   - given URLs and -d DIR, every file is saved in DIR, under the last
+#     segment of its URL, with the SHA-256 of the body served; progress lines
+#     are printed for each file ("NAME:  42% of SIZE bytes") and for all of
+#     them ("N running:  42% at SPEED bytes/s"), then for each file the line
 #     "NAME: SIZE bytes, SHA-256 HEX", and the exit status is 0;
+#   - a Content-Disposition names the file, and a file already there is
+#     kept as it was, the download taking "NAME (1)";
 #   - without -d the files go to the current directory; a URL that answers
-#     404 gives "NAME: error: …", saves nothing, and the exit status is 1,
+#     404 gives "URL: error: …", saves nothing, and the exit status is 1,
 #     while the other URLs are still saved;
 #   - with no URL the exit status is 2.
 # Every run of the example is bounded by RUN_TIMEOUT_S.
@@ -25,6 +29,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 
 RUN_TIMEOUT_S = 60
 
@@ -85,13 +90,31 @@ def main():
                 check_saved(directory, lines, name, sha256[name])
             check(sorted(os.listdir(directory)) == sorted(names), "nothing else in the directory")
             check(os.listdir(work) == ["saved"], "nothing saved in the current directory")
+            check(any(re.fullmatch(r"\d+ running: +\d+% at \d+ bytes/s", line) for line in lines),
+                  f"progress lines for all the downloads ({lines!r})")
+
+    def names_from_the_server():
+        with tempfile.TemporaryDirectory(prefix="gcurl-example-") as work:
+            disposition = urllib.parse.quote('attachment; filename="report.bin"')
+            with open(os.path.join(work, names[0]), "wb") as f:
+                f.write(b"kept")
+            status, lines, stderr = run_example(
+                command, [urls[0], f"{base}/disposition/{SIZES[1]}/x?cd={disposition}"], work)
+            check(status == 0, f"exit status 0 (got {status}; stderr: {stderr!r}; stdout: {lines!r})")
+            check_saved(work, lines, f"{names[0]} (1)", sha256[names[0]])
+            check_saved(work, lines, "report.bin", sha256[names[1]])
+            with open(os.path.join(work, names[0]), "rb") as f:
+                check(f.read() == b"kept", f"the file {names[0]} that was there is kept")
+            check(sorted(os.listdir(work)) == sorted([names[0], f"{names[0]} (1)", "report.bin"]),
+                  f"nothing else saved ({sorted(os.listdir(work))})")
 
     def a_404_is_an_error():
         with tempfile.TemporaryDirectory(prefix="gcurl-example-") as work:
-            status, lines, stderr = run_example(command, urls[:2] + [f"{base}/status/404"], work)
+            missing = f"{base}/status/404"
+            status, lines, stderr = run_example(command, urls[:2] + [missing], work)
             check(status == 1, f"exit status 1 (got {status}; stderr: {stderr!r}; stdout: {lines!r})")
-            check(any(line.startswith("404: error: ") for line in lines),
-                  f"the output has a line '404: error: …' ({lines!r})")
+            check(any(line.startswith(f"{missing}: error: ") for line in lines),
+                  f"the output has a line '{missing}: error: …' ({lines!r})")
             for name in names[:2]:
                 check_saved(work, lines, name, sha256[name])
             check(sorted(os.listdir(work)) == sorted(names[:2]),
@@ -103,7 +126,8 @@ def main():
             check(status == 2, f"exit status 2 (got {status})")
             check("URL" in stderr, f"a usage message on stderr ({stderr!r})")
 
-    cases = [several_urls_into_a_directory, a_404_is_an_error, no_url_is_a_usage_error]
+    cases = [several_urls_into_a_directory, names_from_the_server, a_404_is_an_error,
+             no_url_is_a_usage_error]
     print(f"1..{len(cases)}")
     for number, case in enumerate(cases, start=1):
         try:
