@@ -820,6 +820,39 @@ def test_mirrors(server):
         check_equal(transfer.props.url, primary + f"bytes/{size}", "url does not change")
 
 
+def test_segments(server):
+    """segments: a guint property; a 4 MiB file over two connections is exact, with one
+    "finished" and every byte in downloaded-bytes."""
+    multi = GCurl.Multi.new()
+    size = SIZES[3]
+    outcome = []
+    finished = []
+
+    def on_done(multi, result):
+        try:
+            outcome.append(multi.download_finish(result))
+        except GLib.Error as error:
+            outcome.append(error)
+
+    transfer = GCurl.Transfer.new(server.url(f"/bytes/{size}"))
+    check_equal(transfer.props.segments, 1, "one segment by default")
+    transfer.set_segments(4)
+    check_equal(transfer.get_segments(), 4, "get_segments")
+    transfer.connect("finished", lambda t: finished.append(t))
+    with tempfile.TemporaryDirectory(prefix="gcurl-python-") as directory:
+        path = os.path.join(directory, "file")
+        multi.download_async(transfer, Gio.File.new_for_path(path), GCurl.DownloadFlags.NONE,
+                             None, on_done)
+        wait_until(lambda: outcome, "the download to end")
+        check_equal(outcome[0], True, "download_finish")
+        with open(path, "rb") as f:
+            check_equal(hashlib.sha256(f.read()).hexdigest(), server.sha256[size],
+                        "SHA-256 of the segmented file")
+        check_equal(os.listdir(directory), ["file"], "no .part nor .part.segments left")
+    check_equal(len(finished), 1, "one finished")
+    check_equal(transfer.props.downloaded_bytes, size, "downloaded-bytes counts every segment")
+
+
 CASES = [
     test_concurrent_transfers,
     test_bind_fraction,
@@ -830,6 +863,7 @@ CASES = [
     test_download,
     test_download_to_directory,
     test_mirrors,
+    test_segments,
     test_response_headers,
     test_fail_on_http_error,
     test_content_decoding,
