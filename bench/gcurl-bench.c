@@ -31,6 +31,10 @@
  *              the RSS before the first transfer
  *   bulk       one large body, streamed and counted, never kept in memory
  *   idle       no transfer for --duration seconds: counts loop wakeups
+ *   segmented  one file saved to --output with download_async() and
+ *              GCurlTransfer:segments = --segments (gcurl clients only):
+ *              checks the status, the file's size and, after the clock
+ *              has stopped, its SHA-256 (--sha256)
  */
 
 #include <errno.h>
@@ -76,6 +80,7 @@ typedef enum {
   WORKLOAD_MANY_SLOW,
   WORKLOAD_IDLE,
   WORKLOAD_MEMORY,
+  WORKLOAD_SEGMENTED,
 } Workload;
 
 static const char * const client_names[] = {
@@ -83,7 +88,7 @@ static const char * const client_names[] = {
 };
 
 static const char * const workload_names[] = {
-  "small", "bulk", "many-slow", "idle", "memory",
+  "small", "bulk", "many-slow", "idle", "memory", "segmented",
 };
 
 typedef struct
@@ -98,6 +103,9 @@ typedef struct
   double      duration;        /* idle: seconds */
   guint       timeout;         /* seconds before the run is failed */
   long        buffer_size;     /* CURLOPT_BUFFERSIZE, 0 = libcurl's default */
+  const char *output;          /* segmented: the file to save */
+  guint       segments;        /* segmented: GCurlTransfer:segments */
+  const char *sha256;          /* segmented: the file's checksum, or NULL */
 
   GCurlMulti *gcurl_multi;     /* the gcurl clients' multi, not owned */
 
@@ -429,6 +437,71 @@ on_gcurl_sent (GObject      *source,
   gcurl_read_next (read);
 }
 
+typedef struct
+{
+  Bench         *bench;
+  GCurlTransfer *transfer;
+  GFile         *file;
+} GCurlDownload;
+
+static void
+on_gcurl_downloaded (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  GCurlDownload *download = user_data;
+  Bench *bench = download->bench;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+
+  if (!g_curl_multi_download_finish (G_CURL_MULTI (source), result, &error))
+    {
+      bench_fail (bench, "download_async: %s", error->message);
+      return;
+    }
+  info = g_file_query_info (download->file, G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                            G_FILE_QUERY_INFO_NONE, NULL, &error);
+  if (info == NULL)
+    {
+      bench_fail (bench, "the downloaded file: %s", error->message);
+      return;
+    }
+  bench_complete (bench, g_curl_transfer_get_status_code (download->transfer),
+                  (guint64) g_file_info_get_size (info));
+}
+
+/* The file's SHA-256 against --sha256: outside the clock, as it is the
+ * benchmark's check, not the client's work. */
+static void
+bench_check_sha256 (Bench *bench)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree guint8 *buffer = g_malloc (1024 * 1024);
+  g_autoptr(GError) error = NULL;
+  FILE *f;
+  size_t n;
+
+  if (bench->sha256 == NULL || bench->failure != NULL)
+    return;
+
+  f = fopen (bench->output, "rb");
+  if (f == NULL)
+    {
+      bench_fail (bench, "%s: %s", bench->output, g_strerror (errno));
+      return;
+    }
+  while ((n = fread (buffer, 1, 1024 * 1024, f)) > 0)
+    g_checksum_update (checksum, buffer, n);
+  if (ferror (f))
+    bench_fail (bench, "reading %s: %s", bench->output, g_strerror (errno));
+  fclose (f);
+
+  if (bench->failure == NULL &&
+      g_ascii_strcasecmp (g_checksum_get_string (checksum), bench->sha256) != 0)
+    bench_fail (bench, "%s has SHA-256 %s, expected %s", bench->output,
+                g_checksum_get_string (checksum), bench->sha256);
+}
+
 static void
 run_gcurl (Bench *bench)
 {
@@ -436,6 +509,7 @@ run_gcurl (Bench *bench)
                                G_CURL_SOURCE_BACKEND_EPOLL : G_CURL_SOURCE_BACKEND_FDS;
   g_autoptr(GCurlMulti) multi = NULL;
   GCurlStreamRead read = { bench, NULL, NULL, NULL, 0 };
+  GCurlDownload download = { bench, NULL, NULL };
 
   multi = g_object_new (G_CURL_TYPE_MULTI,
                         "backend", backend,
@@ -473,6 +547,16 @@ run_gcurl (Bench *bench)
       bench->started++;
       g_curl_multi_send_async (multi, read.transfer, NULL, on_gcurl_sent, &read);
     }
+  else if (bench->workload == WORKLOAD_SEGMENTED)
+    {
+      download.transfer = g_curl_transfer_new (bench->url);
+      download.file = g_file_new_for_path (bench->output);
+      g_curl_transfer_set_segments (download.transfer, bench->segments);
+      bench->started++;
+      g_curl_multi_download_async (multi, download.transfer, download.file,
+                                   G_CURL_DOWNLOAD_OVERWRITE, NULL, on_gcurl_downloaded,
+                                   &download);
+    }
   else
     {
       while (bench->started < bench->concurrency && !bench_all_started (bench))
@@ -481,6 +565,13 @@ run_gcurl (Bench *bench)
 
   bench_iterate (bench);
   bench_stop_clock (bench);
+
+  if (bench->workload == WORKLOAD_SEGMENTED)
+    {
+      bench_check_sha256 (bench);
+      g_clear_object (&download.transfer);
+      g_clear_object (&download.file);
+    }
 
   if (read.stream != NULL)
     g_input_stream_close (read.stream, NULL, NULL);
@@ -888,6 +979,9 @@ main (int   argc,
   int timeout = DEFAULT_TIMEOUT_S;
   double duration = DEFAULT_IDLE_DURATION_S;
   int buffer_size = 0;
+  int segments = 1;
+  g_autofree char *output = NULL;
+  g_autofree char *sha256 = NULL;
   g_autofree char *url = NULL;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
@@ -897,7 +991,7 @@ main (int   argc,
     { "client", 0, 0, G_OPTION_ARG_STRING, &client,
       "gcurl-epoll, gcurl-fds, curl-multi or soup", "CLIENT" },
     { "workload", 0, 0, G_OPTION_ARG_STRING, &workload,
-      "small, bulk, many-slow, idle or memory", "WORKLOAD" },
+      "small, bulk, many-slow, idle, memory or segmented", "WORKLOAD" },
     { "url", 0, 0, G_OPTION_ARG_STRING, &url, "What every transfer fetches", "URL" },
     { "count", 0, 0, G_OPTION_ARG_INT, &count, "Transfers in all (default 1)", "N" },
     { "concurrency", 0, 0, G_OPTION_ARG_INT, &concurrency,
@@ -910,6 +1004,12 @@ main (int   argc,
     { "buffer-size", 0, 0, G_OPTION_ARG_INT, &buffer_size,
       "Diagnostic, not used by bench/run: CURLOPT_BUFFERSIZE for every libcurl "
       "handle (curl-multi, gcurl-*)", "BYTES" },
+    { "output", 0, 0, G_OPTION_ARG_FILENAME, &output,
+      "Segmented workload: the file to save", "PATH" },
+    { "segments", 0, 0, G_OPTION_ARG_INT, &segments,
+      "Segmented workload: connections to the file at once (default 1)", "N" },
+    { "sha256", 0, 0, G_OPTION_ARG_STRING, &sha256,
+      "Segmented workload: the SHA-256 the saved file must have", "HEX" },
     G_OPTION_ENTRY_NULL
   };
 
@@ -930,7 +1030,7 @@ main (int   argc,
   bench.client = value;
   if (!parse_name (workload, workload_names, G_N_ELEMENTS (workload_names), &value))
     {
-      g_printerr ("--workload: one of small, bulk, many-slow, idle, memory\n");
+      g_printerr ("--workload: one of small, bulk, many-slow, idle, memory, segmented\n");
       return 2;
     }
   bench.workload = value;
@@ -944,6 +1044,14 @@ main (int   argc,
       g_printerr ("--count, --concurrency, --timeout and --duration must be positive\n");
       return 2;
     }
+  if (bench.workload == WORKLOAD_SEGMENTED &&
+      (output == NULL || segments < 1 || segments > 16 ||
+       (bench.client != CLIENT_GCURL_EPOLL && bench.client != CLIENT_GCURL_FDS)))
+    {
+      g_printerr ("the segmented workload is for the gcurl clients, with --output and "
+                  "--segments from 1 to 16\n");
+      return 2;
+    }
 #ifndef HAVE_SOUP
   if (bench.client == CLIENT_SOUP)
     {
@@ -953,13 +1061,16 @@ main (int   argc,
 #endif
 
   bench.url = url;
-  bench.count = bench.workload == WORKLOAD_BULK ? 1 :
+  bench.count = bench.workload == WORKLOAD_BULK || bench.workload == WORKLOAD_SEGMENTED ? 1 :
                 bench.workload == WORKLOAD_IDLE ? 0 : (guint) count;
   bench.concurrency = (guint) concurrency;
   bench.size = size;
   bench.duration = duration;
   bench.timeout = (guint) timeout;
   bench.buffer_size = MAX (buffer_size, 0);
+  bench.output = output;
+  bench.segments = (guint) segments;
+  bench.sha256 = sha256;
 
   raise_fd_limit ();
   curl_global_init (CURL_GLOBAL_DEFAULT);
