@@ -8,8 +8,9 @@
  *
  * For tests (GCURL_DEMO_AUTOTEST=1, see main.c) it is not unique, prints a
  * line per download that ends ("done NAME", "failed NAME: MESSAGE"), can
- * save a screenshot of the window while downloads run, and quits once no
- * download is left to run.
+ * save a screenshot of the window while downloads run (and print what the
+ * window says then, see dl_window_describe()), and quits once no download
+ * is left to run.
  */
 
 #include "dl-config.h"
@@ -98,9 +99,15 @@ after_paint_cb (GdkFrameClock *clock,
   g_clear_signal_handler (&self->after_paint_id, clock);
   if (DL_IS_WINDOW (window) &&
       dl_window_save_screenshot (DL_WINDOW (window), self->screenshot_path, &error))
-    g_print ("screenshot %s\n", self->screenshot_path);
+    {
+      g_autofree char *description = dl_window_describe (DL_WINDOW (window));
+
+      g_print ("screenshot %s\n%s", self->screenshot_path, description);
+    }
   else
-    g_printerr ("screenshot failed: %s\n", error != NULL ? error->message : "no window");
+    {
+      g_printerr ("screenshot failed: %s\n", error != NULL ? error->message : "no window");
+    }
 
   autotest_quit_if_idle (self);
 }

@@ -361,3 +361,12 @@ dl_download_row_get_download (DlDownloadRow *self)
 
   return self->download;
 }
+
+/* What its status line says now. */
+const char *
+dl_download_row_get_status (DlDownloadRow *self)
+{
+  g_return_val_if_fail (DL_IS_DOWNLOAD_ROW (self), NULL);
+
+  return gtk_label_get_label (self->status_label);
+}

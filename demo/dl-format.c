@@ -256,3 +256,31 @@ dl_format_status (DlDownload *download)
     return g_strdup_printf (_("%s (%s) — %s"), progress, speed_text, time_text);
   }
 }
+
+/**
+ * dl_format_summary:
+ * @n_downloads: how many downloads run (queued, paused and retrying ones
+ *   included)
+ * @bytes_per_second: how fast they download together
+ *
+ * Returns: (transfer full): what the window's title says under the app's
+ *   name, "2 active downloads (1.0 MB/s)", or an empty string when none
+ *   runs
+ */
+char *
+dl_format_summary (guint  n_downloads,
+                   gint64 bytes_per_second)
+{
+  g_autofree char *speed = NULL;
+
+  if (n_downloads == 0)
+    return g_strdup ("");
+  if (bytes_per_second <= 0)
+    return g_strdup_printf (ngettext ("%u active download", "%u active downloads", n_downloads),
+                            n_downloads);
+
+  speed = dl_format_speed (bytes_per_second);
+  /* TRANSLATORS: under the window title: "2 active downloads (1.0 MB/s)" */
+  return g_strdup_printf (ngettext ("%u active download (%s)", "%u active downloads (%s)",
+                                    n_downloads), n_downloads, speed);
+}

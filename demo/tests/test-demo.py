@@ -10,12 +10,14 @@ runs the app with GCURL_DEMO_AUTOTEST=1 (see demo/main.c), temporary
 XDG folders, GSETTINGS_BACKEND=memory and the build's compiled schema:
 
   list     seven URLs on the command line: the app downloads them three at
-           a time, saves SCREENSHOT.png of its window while they run, and
-           quits when none is left. Every file must have the SHA-256 of
-           what the server sent, the one 404 must fail with a plain-words
-           message (and stay in the saved list, to retry), the one the
-           server names with Content-Disposition must have that name, and
-           no .part may be left beside a complete file.
+           a time, saves SCREENSHOT.png of its window while they run (and
+           prints what its rows and title say then: the waiting ones must
+           say "Queued", the title how many run), and quits when none is
+           left. Every file must have the SHA-256 of what the server sent,
+           the one 404 must fail with a plain-words message (and stay in
+           the saved list, to retry), the one the server names with
+           Content-Disposition must have that name, and no .part may be
+           left beside a complete file.
   restart  one large download; the app is stopped with SIGTERM (a quit),
            started again without URLs, killed with SIGKILL (a crash), and
            started again: each start must continue the .part with a Range
@@ -285,6 +287,14 @@ def test_list(server, binary, schema_dir, screenshot, workdir):
           "the finished downloads are not in the saved list")
 
     check(f"screenshot {screenshot}" in lines, "the app saved a screenshot mid-transfer")
+    # What the window said then (dl_window_describe()): three run, the
+    # others wait for a connection in the multi, in "In Progress".
+    rows = [l for l in lines if l.startswith("row ")]
+    queued = [l for l in rows if l.startswith("row active ") and l.endswith(": Queued")]
+    check(len(queued) >= 1, f"a waiting download's row says Queued: {queued or rows}")
+    subtitle = [l for l in lines if l.startswith("subtitle ")]
+    check(len(subtitle) == 1 and " active downloads" in subtitle[0],
+          f"the title says how many downloads run: {subtitle}")
     size = png_size(screenshot)
     check(size is not None and size[0] >= 360 and size[1] >= 294,
           f"the screenshot is a PNG of the window ({size})")

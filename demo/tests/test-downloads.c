@@ -672,6 +672,17 @@ test_format (void)
     g_assert_cmpstr (unknown, ==, "1.2" NBSP "MB");
     g_assert_cmpstr (speed, ==, "1.0" NBSP "MB/s");
   }
+
+  /* Under the window's title: the multi's n-transfers and download-speed. */
+  {
+    g_autofree char *none = dl_format_summary (0, 0);
+    g_autofree char *one = dl_format_summary (1, 0);
+    g_autofree char *two = dl_format_summary (2, 1000000);
+
+    g_assert_cmpstr (none, ==, "");
+    g_assert_cmpstr (one, ==, "1 active download");
+    g_assert_cmpstr (two, ==, "2 active downloads (1.0" NBSP "MB/s)");
+  }
 }
 
 /* The library binds its gettext domain (the demo's too) to where its
