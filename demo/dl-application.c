@@ -34,10 +34,12 @@
 
 /* Autotest: how often to look whether the screenshot can be taken… */
 #define SCREENSHOT_CHECK_MS 100
-/* …which is when at least this many downloads run, and the least
- * advanced of them has got this far. */
+/* …which is when at least this many downloads run, the least advanced of
+ * them has got this far, and another waits in the queue; or, if none
+ * waits by then, after this many checks. */
 #define SCREENSHOT_MIN_RUNNING 2
 #define SCREENSHOT_MIN_FRACTION 0.1
+#define SCREENSHOT_MAX_CHECKS 50
 
 struct _DlApplication
 {
@@ -51,6 +53,7 @@ struct _DlApplication
   gboolean           autotest;
   char              *screenshot_path;
   guint              screenshot_check_id;
+  guint              screenshot_checks;
   gulong             after_paint_id;
 };
 
@@ -118,7 +121,7 @@ screenshot_check_cb (gpointer user_data)
   DlApplication *self = user_data;
   GListModel *downloads = dl_download_manager_get_downloads (self->manager);
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
-  guint n_running = 0;
+  guint n_running = 0, n_queued = 0;
   double least = 1.0;
   GdkFrameClock *clock;
 
@@ -126,13 +129,16 @@ screenshot_check_cb (gpointer user_data)
     {
       g_autoptr(DlDownload) download = g_list_model_get_item (downloads, i);
 
+      n_queued += dl_download_get_state (download) == DL_DOWNLOAD_STATE_QUEUED;
       if (dl_download_get_state (download) != DL_DOWNLOAD_STATE_DOWNLOADING)
         continue;
       n_running++;
       least = MIN (least, dl_download_get_fraction (download));
     }
 
+  /* The picture of a download manager at work: some run, one waits. */
   if (n_running < SCREENSHOT_MIN_RUNNING || least < SCREENSHOT_MIN_FRACTION ||
+      (n_queued == 0 && ++self->screenshot_checks < SCREENSHOT_MAX_CHECKS) ||
       window == NULL || !gtk_widget_get_mapped (GTK_WIDGET (window)))
     return G_SOURCE_CONTINUE;
 

@@ -287,8 +287,10 @@ def test_list(server, binary, schema_dir, screenshot, workdir):
           "the finished downloads are not in the saved list")
 
     check(f"screenshot {screenshot}" in lines, "the app saved a screenshot mid-transfer")
-    # What the window said then (dl_window_describe()): three run, the
-    # others wait for a connection in the multi, in "In Progress".
+    # What the window said then (dl_window_describe()): the app waits for
+    # a moment with a download queued (5 s at most), and with seven
+    # downloads for three connections the last ones wait for one in the
+    # multi, in "In Progress", until two have finished.
     rows = [l for l in lines if l.startswith("row ")]
     queued = [l for l in rows if l.startswith("row active ") and l.endswith(": Queued")]
     check(len(queued) >= 1, f"a waiting download's row says Queued: {queued or rows}")
