@@ -8,8 +8,9 @@
  *
  * For tests (GCURL_DEMO_AUTOTEST=1, see main.c) it is not unique, prints a
  * line per download that ends ("done NAME", "failed NAME: MESSAGE"), can
- * save a screenshot of the window while downloads run, and quits once no
- * download is left to run.
+ * save a screenshot of the window while downloads run (and print what the
+ * window says then, see dl_window_describe()), and quits once no download
+ * is left to run.
  */
 
 #include "dl-config.h"
@@ -33,10 +34,12 @@
 
 /* Autotest: how often to look whether the screenshot can be taken… */
 #define SCREENSHOT_CHECK_MS 100
-/* …which is when at least this many downloads run, and the least
- * advanced of them has got this far. */
+/* …which is when at least this many downloads run, the least advanced of
+ * them has got this far, and another waits in the queue; or, if none
+ * waits by then, after this many checks. */
 #define SCREENSHOT_MIN_RUNNING 2
 #define SCREENSHOT_MIN_FRACTION 0.1
+#define SCREENSHOT_MAX_CHECKS 50
 
 struct _DlApplication
 {
@@ -50,6 +53,7 @@ struct _DlApplication
   gboolean           autotest;
   char              *screenshot_path;
   guint              screenshot_check_id;
+  guint              screenshot_checks;
   gulong             after_paint_id;
 };
 
@@ -98,9 +102,15 @@ after_paint_cb (GdkFrameClock *clock,
   g_clear_signal_handler (&self->after_paint_id, clock);
   if (DL_IS_WINDOW (window) &&
       dl_window_save_screenshot (DL_WINDOW (window), self->screenshot_path, &error))
-    g_print ("screenshot %s\n", self->screenshot_path);
+    {
+      g_autofree char *description = dl_window_describe (DL_WINDOW (window));
+
+      g_print ("screenshot %s\n%s", self->screenshot_path, description);
+    }
   else
-    g_printerr ("screenshot failed: %s\n", error != NULL ? error->message : "no window");
+    {
+      g_printerr ("screenshot failed: %s\n", error != NULL ? error->message : "no window");
+    }
 
   autotest_quit_if_idle (self);
 }
@@ -111,7 +121,7 @@ screenshot_check_cb (gpointer user_data)
   DlApplication *self = user_data;
   GListModel *downloads = dl_download_manager_get_downloads (self->manager);
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
-  guint n_running = 0;
+  guint n_running = 0, n_queued = 0;
   double least = 1.0;
   GdkFrameClock *clock;
 
@@ -119,13 +129,16 @@ screenshot_check_cb (gpointer user_data)
     {
       g_autoptr(DlDownload) download = g_list_model_get_item (downloads, i);
 
+      n_queued += dl_download_get_state (download) == DL_DOWNLOAD_STATE_QUEUED;
       if (dl_download_get_state (download) != DL_DOWNLOAD_STATE_DOWNLOADING)
         continue;
       n_running++;
       least = MIN (least, dl_download_get_fraction (download));
     }
 
+  /* The picture of a download manager at work: some run, one waits. */
   if (n_running < SCREENSHOT_MIN_RUNNING || least < SCREENSHOT_MIN_FRACTION ||
+      (n_queued == 0 && ++self->screenshot_checks < SCREENSHOT_MAX_CHECKS) ||
       window == NULL || !gtk_widget_get_mapped (GTK_WIDGET (window)))
     return G_SOURCE_CONTINUE;
 

@@ -17,6 +17,10 @@ G_DECLARE_FINAL_TYPE (DlDownloadManager, dl_download_manager, DL, DOWNLOAD_MANAG
 DlDownloadManager *dl_download_manager_new                (const char         *state_path);
 GListModel        *dl_download_manager_get_downloads      (DlDownloadManager  *self);
 GCurlMulti        *dl_download_manager_get_multi          (DlDownloadManager  *self);
+DlDownload        *dl_download_manager_lookup             (DlDownloadManager  *self,
+                                                           GCurlTransfer      *transfer);
+gboolean           dl_download_manager_is_running         (DlDownloadManager  *self,
+                                                           DlDownload         *download);
 
 DlDownload        *dl_download_manager_add                (DlDownloadManager  *self,
                                                            const char         *url,

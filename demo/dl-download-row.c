@@ -2,10 +2,12 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The row shows a DlDownload: its name, a progress bar bound to the running
+ * The row shows a DlDownload: its name (the server's, from the transfer's
+ * "destination", once it is known), a progress bar bound to the running
  * transfer's "fraction" (rebound each time the download starts a new
- * transfer), a status line with sizes, speed and time left, or why it
- * failed, and the buttons that fit its state.
+ * transfer), a status line with its state (queued, retrying, paused),
+ * sizes, speed and time left, or why it failed, and the buttons that fit
+ * its state.
  */
 
 #include "dl-config.h"
@@ -111,7 +113,8 @@ update_state (DlDownloadRow *self)
   gboolean done = state == DL_DOWNLOAD_STATE_DONE;
 
   gtk_widget_set_visible (self->pause_button,
-                          state == DL_DOWNLOAD_STATE_DOWNLOADING || state == DL_DOWNLOAD_STATE_QUEUED);
+                          state == DL_DOWNLOAD_STATE_DOWNLOADING || state == DL_DOWNLOAD_STATE_QUEUED ||
+                          state == DL_DOWNLOAD_STATE_RETRYING);
   gtk_widget_set_visible (self->resume_button, state == DL_DOWNLOAD_STATE_PAUSED);
   gtk_widget_set_visible (self->retry_button, state == DL_DOWNLOAD_STATE_FAILED);
   gtk_widget_set_visible (self->open_button, done);
@@ -128,6 +131,30 @@ update_state (DlDownloadRow *self)
   bind_fraction (self);
   follow_transfer (self);
   update_status (self);
+}
+
+/* The URL's guess until the server has named the file, then the file. */
+static void
+update_name (DlDownloadRow *self)
+{
+  const char *name = dl_download_get_display_name (self->download);
+  GFile *file = dl_download_get_file (self->download);
+  g_autofree char *content_type = g_content_type_guess (name, NULL, 0, NULL);
+  g_autoptr(GIcon) icon = g_content_type_get_icon (content_type);
+  g_autofree char *tooltip = NULL;
+
+  gtk_label_set_label (self->name_label, name);
+  if (file != NULL)
+    {
+      g_autofree char *where = g_file_get_parse_name (file);
+
+      tooltip = g_strdup_printf ("%s\n%s", where, dl_download_get_url (self->download));
+    }
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label),
+                               tooltip != NULL ? tooltip : dl_download_get_url (self->download));
+  gtk_image_set_from_gicon (self->icon, icon);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->progress_bar),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
 }
 
 static void
@@ -303,9 +330,6 @@ dl_download_row_new (DlDownloadManager *manager,
                      DlDownload        *download)
 {
   DlDownloadRow *self;
-  const char *name;
-  g_autofree char *content_type = NULL;
-  g_autoptr(GIcon) icon = NULL;
 
   g_return_val_if_fail (DL_IS_DOWNLOAD_MANAGER (manager), NULL);
   g_return_val_if_fail (DL_IS_DOWNLOAD (download), NULL);
@@ -314,15 +338,8 @@ dl_download_row_new (DlDownloadManager *manager,
   self->manager = g_object_ref (manager);
   self->download = g_object_ref (download);
 
-  name = dl_download_get_display_name (download);
-  gtk_label_set_label (self->name_label, name);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), dl_download_get_url (download));
-  content_type = g_content_type_guess (name, NULL, 0, NULL);
-  icon = g_content_type_get_icon (content_type);
-  gtk_image_set_from_gicon (self->icon, icon);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->progress_bar),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
-
+  g_signal_connect_object (download, "notify::file", G_CALLBACK (update_name),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (download, "notify::state", G_CALLBACK (update_state),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (download, "notify::transfer", G_CALLBACK (update_state),
@@ -331,6 +348,7 @@ dl_download_row_new (DlDownloadManager *manager,
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (download, "notify::downloaded-bytes", G_CALLBACK (update_status),
                            self, G_CONNECT_SWAPPED);
+  update_name (self);
   update_state (self);
 
   return GTK_WIDGET (self);
@@ -342,4 +360,13 @@ dl_download_row_get_download (DlDownloadRow *self)
   g_return_val_if_fail (DL_IS_DOWNLOAD_ROW (self), NULL);
 
   return self->download;
+}
+
+/* What its status line says now. */
+const char *
+dl_download_row_get_status (DlDownloadRow *self)
+{
+  g_return_val_if_fail (DL_IS_DOWNLOAD_ROW (self), NULL);
+
+  return gtk_label_get_label (self->status_label);
 }

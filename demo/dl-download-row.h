@@ -17,5 +17,6 @@ G_DECLARE_FINAL_TYPE (DlDownloadRow, dl_download_row, DL, DOWNLOAD_ROW, GtkListB
 GtkWidget  *dl_download_row_new          (DlDownloadManager *manager,
                                           DlDownload        *download);
 DlDownload *dl_download_row_get_download (DlDownloadRow     *self);
+const char *dl_download_row_get_status   (DlDownloadRow     *self);
 
 G_END_DECLS

@@ -3,13 +3,21 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * A download is what the list shows and what outlives a run of the app:
- * its URL, its file, where it is and how far it got. The transfer that
- * moves its bytes is made anew for each start (a paused, failed or
- * restored download has none running), and the download follows that
- * transfer's byte counts so that they are still there once it has ended.
+ * its URL, its folder, its file, where it is and how far it got. The
+ * transfer that moves its bytes is made anew for each start (a paused,
+ * failed or restored download has none running), and the download follows
+ * that transfer's byte counts so that they are still there once it has
+ * ended.
+ *
+ * The file is not known when the download is added: the server names it
+ * (g_curl_multi_download_to_directory_async(), from Content-Disposition),
+ * and the download takes the transfer's "destination" as soon as it is
+ * chosen. Until then its name is a guess from the URL.
  */
 
 #include "dl-config.h"
+
+#include <string.h>
 
 #include "dl-download.h"
 
@@ -18,9 +26,11 @@ struct _DlDownload
   GObject          parent_instance;
 
   char            *url;
-  GFile           *file;            /* where the complete file goes */
+  GFile           *folder;          /* where the server's name is made */
+  GFile           *file;            /* where the complete file goes, or NULL
+                                     * until the server has named it */
   GFile           *part_file;       /* "<file>.part": the data so far */
-  char            *display_name;
+  char            *display_name;    /* the file's name, or a guess */
 
   DlDownloadState  state;
   char            *error_message;   /* in plain words; NULL unless FAILED */
@@ -37,11 +47,13 @@ G_DEFINE_ENUM_TYPE (DlDownloadState, dl_download_state,
   G_DEFINE_ENUM_VALUE (DL_DOWNLOAD_STATE_DOWNLOADING, "downloading"),
   G_DEFINE_ENUM_VALUE (DL_DOWNLOAD_STATE_PAUSED, "paused"),
   G_DEFINE_ENUM_VALUE (DL_DOWNLOAD_STATE_FAILED, "failed"),
-  G_DEFINE_ENUM_VALUE (DL_DOWNLOAD_STATE_DONE, "done"))
+  G_DEFINE_ENUM_VALUE (DL_DOWNLOAD_STATE_DONE, "done"),
+  G_DEFINE_ENUM_VALUE (DL_DOWNLOAD_STATE_RETRYING, "retrying"))
 
 enum {
   PROP_0,
   PROP_URL,
+  PROP_FOLDER,
   PROP_FILE,
   PROP_DISPLAY_NAME,
   PROP_STATE,
@@ -71,6 +83,7 @@ dl_download_finalize (GObject *object)
   DlDownload *self = DL_DOWNLOAD (object);
 
   g_free (self->url);
+  g_clear_object (&self->folder);
   g_clear_object (&self->file);
   g_clear_object (&self->part_file);
   g_free (self->display_name);
@@ -91,6 +104,9 @@ dl_download_get_property (GObject    *object,
     {
     case PROP_URL:
       g_value_set_string (value, self->url);
+      break;
+    case PROP_FOLDER:
+      g_value_set_object (value, self->folder);
       break;
     case PROP_FILE:
       g_value_set_object (value, self->file);
@@ -133,12 +149,16 @@ dl_download_class_init (DlDownloadClass *klass)
   properties[PROP_URL] =
     g_param_spec_string ("url", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FOLDER] =
+    g_param_spec_object ("folder", NULL, NULL, G_TYPE_FILE,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /* NULL until the server has named it; display-name follows. */
   properties[PROP_FILE] =
     g_param_spec_object ("file", NULL, NULL, G_TYPE_FILE,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_DISPLAY_NAME] =
     g_param_spec_string ("display-name", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL,
                        DL_TYPE_DOWNLOAD_STATE, DL_DOWNLOAD_STATE_QUEUED,
@@ -169,35 +189,48 @@ dl_download_init (DlDownload *self)
   self->size = -1;
 }
 
+/* The last segment of the URL's path, else its host: what the row calls
+ * the download until the server has named its file. */
+static char *
+name_from_url (const char *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
+  const char *path = uri != NULL ? g_uri_get_path (uri) : "";
+  const char *slash = strrchr (path, '/');
+  g_autofree char *name = g_uri_unescape_string (slash != NULL ? slash + 1 : path, "/");
+
+  if (name != NULL && name[0] != '\0' && g_utf8_validate (name, -1, NULL))
+    return g_steal_pointer (&name);
+
+  return g_strdup (uri != NULL && g_uri_get_host (uri) != NULL ? g_uri_get_host (uri) : url);
+}
+
 /**
  * dl_download_new:
  * @url: an http or https URL
- * @file: where the complete file will be
+ * @folder: the folder to save it in
+ * @file: (nullable): the complete file, inside @folder, if it was named
+ *   already (by an earlier run); %NULL for the server to name it
  *
  * Returns: (transfer full): a queued download
  */
 DlDownload *
 dl_download_new (const char *url,
+                 GFile      *folder,
                  GFile      *file)
 {
   DlDownload *self;
-  g_autofree char *basename = NULL;
-  g_autofree char *part_name = NULL;
-  g_autoptr(GFile) parent = NULL;
 
   g_return_val_if_fail (url != NULL, NULL);
-  g_return_val_if_fail (G_IS_FILE (file), NULL);
+  g_return_val_if_fail (G_IS_FILE (folder), NULL);
+  g_return_val_if_fail (file == NULL || G_IS_FILE (file), NULL);
 
   self = g_object_new (DL_TYPE_DOWNLOAD, NULL);
   self->url = g_strdup (url);
-  self->file = g_object_ref (file);
-
-  /* The same name g_curl_multi_download_async() gives the data so far. */
-  basename = g_file_get_basename (file);
-  part_name = g_strconcat (basename, ".part", NULL);
-  parent = g_file_get_parent (file);
-  self->part_file = g_file_get_child (parent, part_name);
-  self->display_name = g_filename_display_name (basename);
+  self->folder = g_object_ref (folder);
+  self->display_name = name_from_url (url);
+  if (file != NULL)
+    dl_download_set_file (self, file);
 
   return self;
 }
@@ -211,6 +244,15 @@ dl_download_get_url (DlDownload *self)
 }
 
 GFile *
+dl_download_get_folder (DlDownload *self)
+{
+  g_return_val_if_fail (DL_IS_DOWNLOAD (self), NULL);
+
+  return self->folder;
+}
+
+/* (nullable): NULL until the server has named the file. */
+GFile *
 dl_download_get_file (DlDownload *self)
 {
   g_return_val_if_fail (DL_IS_DOWNLOAD (self), NULL);
@@ -218,6 +260,7 @@ dl_download_get_file (DlDownload *self)
   return self->file;
 }
 
+/* (nullable): NULL while the file is. */
 GFile *
 dl_download_get_part_file (DlDownload *self)
 {
@@ -285,6 +328,39 @@ dl_download_get_fraction (DlDownload *self)
     return 0.0;
 
   return CLAMP ((double) self->downloaded_bytes / (double) self->size, 0.0, 1.0);
+}
+
+/* The file is named: by the server (the transfer's "destination"), or by
+ * the saved list of an earlier run. */
+void
+dl_download_set_file (DlDownload *self,
+                      GFile      *file)
+{
+  g_autofree char *basename = NULL;
+  g_autofree char *part_name = NULL;
+  g_autoptr(GFile) parent = NULL;
+
+  g_return_if_fail (DL_IS_DOWNLOAD (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  if (self->file != NULL && g_file_equal (self->file, file))
+    return;
+
+  g_set_object (&self->file, file);
+
+  /* The same name g_curl_multi_download_async() gives the data so far. */
+  basename = g_file_get_basename (file);
+  part_name = g_strconcat (basename, ".part", NULL);
+  parent = g_file_get_parent (file);
+  g_clear_object (&self->part_file);
+  self->part_file = g_file_get_child (parent, part_name);
+  g_free (self->display_name);
+  self->display_name = g_filename_display_name (basename);
+
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPLAY_NAME]);
+  g_object_thaw_notify (G_OBJECT (self));
 }
 
 void
@@ -359,6 +435,19 @@ transfer_progress_cb (GCurlTransfer *transfer,
   dl_download_set_progress (self, downloaded, size >= 0 ? size : self->size);
 }
 
+/* download_to_directory_async() names the file at the first response's
+ * headers. */
+static void
+transfer_destination_cb (GCurlTransfer *transfer,
+                         GParamSpec    *pspec,
+                         DlDownload    *self)
+{
+  GFile *destination = g_curl_transfer_get_destination (transfer);
+
+  if (destination != NULL)
+    dl_download_set_file (self, destination);
+}
+
 void
 dl_download_set_transfer (DlDownload    *self,
                           GCurlTransfer *transfer)
@@ -378,6 +467,8 @@ dl_download_set_transfer (DlDownload    *self,
                                G_CALLBACK (transfer_progress_cb), self, 0);
       g_signal_connect_object (transfer, "notify::download-size",
                                G_CALLBACK (transfer_progress_cb), self, 0);
+      g_signal_connect_object (transfer, "notify::destination",
+                               G_CALLBACK (transfer_destination_cb), self, 0);
     }
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSFER]);

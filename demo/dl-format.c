@@ -180,13 +180,32 @@ dl_format_status (DlDownload *download)
   switch (dl_download_get_state (download))
     {
     case DL_DOWNLOAD_STATE_QUEUED:
+      /* G_CURL_TRANSFER_STATE_QUEUED: waiting for a connection. */
       if (downloaded > 0)
         {
           progress = dl_format_progress (downloaded, size);
-          /* TRANSLATORS: %s is the progress so far, "1.2 MB of 12.0 MB" */
-          return g_strdup_printf (_("Waiting — %s"), progress);
+          /* TRANSLATORS: a download waiting for its turn; %s is the
+           * progress so far, "1.2 MB of 12.0 MB" */
+          return g_strdup_printf (_("Queued — %s"), progress);
         }
-      return g_strdup (_("Waiting for another download to finish"));
+      /* TRANSLATORS: a download waiting for its turn */
+      return g_strdup (_("Queued"));
+
+    case DL_DOWNLOAD_STATE_RETRYING:
+      {
+        const GError *error = transfer != NULL ? g_curl_transfer_get_error (transfer) : NULL;
+        g_autofree char *reason = NULL;
+
+        /* G_CURL_TRANSFER_STATE_RETRYING: the attempt failed, another
+         * follows; the error says why. */
+        if (error == NULL)
+          return g_strdup (_("Retrying…"));
+        reason = dl_format_error (error, dl_download_get_url (download),
+                                  g_curl_transfer_get_status_code (transfer));
+        /* TRANSLATORS: a download that failed for a moment and will try
+         * again; %s says why, "The server “example.org” stopped responding." */
+        return g_strdup_printf (_("Retrying — %s"), reason);
+      }
 
     case DL_DOWNLOAD_STATE_PAUSED:
       progress = dl_format_progress (downloaded, size);
@@ -213,14 +232,8 @@ dl_format_status (DlDownload *download)
       break;
     }
 
-  if (transfer == NULL || g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_NEW)
-    return g_strdup (_("Starting…"));
-
-  /* download_async() waits between attempts after a transient failure. */
-  if (g_curl_transfer_get_state (transfer) == G_CURL_TRANSFER_STATE_FAILED)
-    return g_strdup (_("Connection lost, trying again…"));
-
-  if (downloaded == 0 && size < 0)
+  /* The request is out; nothing has come back yet. */
+  if (transfer == NULL || (downloaded == 0 && size < 0))
     return g_strdup (_("Connecting…"));
 
   progress = dl_format_progress (downloaded, size);
@@ -242,4 +255,32 @@ dl_format_status (DlDownload *download)
     /* TRANSLATORS: "1.2 MB of 12.0 MB (1.0 MB/s) — 10 seconds left" */
     return g_strdup_printf (_("%s (%s) — %s"), progress, speed_text, time_text);
   }
+}
+
+/**
+ * dl_format_summary:
+ * @n_downloads: how many downloads run (queued, paused and retrying ones
+ *   included)
+ * @bytes_per_second: how fast they download together
+ *
+ * Returns: (transfer full): what the window's title says under the app's
+ *   name, "2 active downloads (1.0 MB/s)", or an empty string when none
+ *   runs
+ */
+char *
+dl_format_summary (guint  n_downloads,
+                   gint64 bytes_per_second)
+{
+  g_autofree char *speed = NULL;
+
+  if (n_downloads == 0)
+    return g_strdup ("");
+  if (bytes_per_second <= 0)
+    return g_strdup_printf (ngettext ("%u active download", "%u active downloads", n_downloads),
+                            n_downloads);
+
+  speed = dl_format_speed (bytes_per_second);
+  /* TRANSLATORS: under the window title: "2 active downloads (1.0 MB/s)" */
+  return g_strdup_printf (ngettext ("%u active download (%s)", "%u active downloads (%s)",
+                                    n_downloads), n_downloads, speed);
 }

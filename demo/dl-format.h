@@ -19,5 +19,7 @@ char *dl_format_error     (const GError *error,
                            const char   *url,
                            guint         status_code);
 char *dl_format_status    (DlDownload   *download);
+char *dl_format_summary   (guint         n_downloads,
+                           gint64        bytes_per_second);
 
 G_END_DECLS

@@ -2,10 +2,22 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A header bar with an add button and the main menu, and the list of
- * downloads (a GtkListBox bound to the manager's GListModel), or an empty
- * state that says how to add one. Web addresses come in through the add
- * dialog, Ctrl+V, or a drop; errors that concern no row become toasts.
+ * A header bar with an add button and the main menu, and the downloads
+ * in two lists, or an empty state that says how to add one. Web addresses
+ * come in through the add dialog, Ctrl+V, or a drop; errors that concern
+ * no row become toasts.
+ *
+ * "In Progress" is bound to the GCurlMulti itself, the GListModel of its
+ * transfers (through a GtkMapListModel from each transfer to the download
+ * it runs): a row is there from the moment its download is added (queued)
+ * until it has ended, waiting to retry or paused included, in the order
+ * they started. A download manager keeps what is done, though, and the
+ * multi forgets a transfer once it has finished, so "Finished and
+ * Stopped" shows the others from the manager's own list (a
+ * GtkFilterListModel of the downloads with no run): finished, failed, and
+ * paused ones whose transfer was stopped (see dl-download-manager.c). The
+ * header shows the multi's sums: a progress bar of its "fraction", and
+ * the number of downloads and their "download-speed" under the title.
  */
 
 #include "dl-config.h"
@@ -13,6 +25,7 @@
 #include <glib/gi18n.h>
 
 #include "dl-download-row.h"
+#include "dl-format.h"
 #include "dl-window.h"
 
 #define SETTINGS_WINDOW_WIDTH "window-width"
@@ -30,9 +43,18 @@ struct _DlWindow
   DlDownloadManager    *manager;
   GSettings            *settings;
 
+  GListModel           *active_model;    /* the multi's, as downloads */
+  GListModel           *stopped_model;   /* the manager's, less those */
+  GtkFilter            *stopped_filter;  /* (unowned): no run */
+
+  AdwWindowTitle       *window_title;
+  GtkProgressBar       *total_progress_bar;
   AdwToastOverlay      *toast_overlay;
   GtkStack             *stack;
-  GtkListBox           *list_box;
+  GtkWidget            *active_group;
+  GtkListBox           *active_list;
+  GtkWidget            *stopped_group;
+  GtkListBox           *stopped_list;
 };
 
 G_DEFINE_FINAL_TYPE (DlWindow, dl_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -258,8 +280,45 @@ create_row (gpointer item,
             gpointer user_data)
 {
   DlWindow *self = user_data;
+  GtkWidget *row;
 
-  return dl_download_row_new (self->manager, DL_DOWNLOAD (item));
+  if (DL_IS_DOWNLOAD (item))
+    return dl_download_row_new (self->manager, DL_DOWNLOAD (item));
+
+  /* Only the manager adds to its multi, and every transfer it adds runs a
+   * download: this cannot happen, but a row says which one it is. */
+  row = gtk_label_new (g_curl_transfer_get_url (G_CURL_TRANSFER (item)));
+  gtk_widget_set_margin_top (row, 12);
+  gtk_widget_set_margin_bottom (row, 12);
+  return row;
+}
+
+/* The multi lists transfers; a row shows the download one runs. */
+static gpointer
+transfer_to_download (gpointer item,
+                      gpointer user_data)
+{
+  g_autoptr(GCurlTransfer) transfer = item;
+  DlWindow *self = user_data;
+  DlDownload *download = dl_download_manager_lookup (self->manager, transfer);
+
+  return download != NULL ? g_object_ref (G_OBJECT (download)) : g_object_ref (G_OBJECT (transfer));
+}
+
+static gboolean
+has_no_run (gpointer item,
+            gpointer user_data)
+{
+  DlWindow *self = user_data;
+
+  return !dl_download_manager_is_running (self->manager, DL_DOWNLOAD (item));
+}
+
+/* A download left the multi's list, or joined it. */
+static void
+run_changed_cb (DlWindow *self)
+{
+  gtk_filter_changed (self->stopped_filter, GTK_FILTER_CHANGE_DIFFERENT);
 }
 
 static void
@@ -269,6 +328,25 @@ update_page (DlWindow *self)
 
   gtk_stack_set_visible_child_name (self->stack,
                                     g_list_model_get_n_items (downloads) > 0 ? "list" : "empty");
+  gtk_widget_set_visible (self->active_group, g_list_model_get_n_items (self->active_model) > 0);
+  gtk_widget_set_visible (self->stopped_group, g_list_model_get_n_items (self->stopped_model) > 0);
+}
+
+/* The multi's sums, throttled by it like a transfer's progress. */
+static void
+update_totals (DlWindow *self)
+{
+  GCurlMulti *multi = dl_download_manager_get_multi (self->manager);
+  guint n_transfers = g_curl_multi_get_n_transfers (multi);
+  gint64 speed = 0;
+  double fraction = 0.0;
+  g_autofree char *summary = NULL;
+
+  g_object_get (multi, "download-speed", &speed, "fraction", &fraction, NULL);
+  summary = dl_format_summary (n_transfers, speed);
+  adw_window_title_set_subtitle (self->window_title, summary);
+  gtk_progress_bar_set_fraction (self->total_progress_bar, fraction);
+  gtk_widget_set_visible (GTK_WIDGET (self->total_progress_bar), n_transfers > 0);
 }
 
 static void
@@ -317,9 +395,16 @@ dl_window_dispose (GObject *object)
   DlWindow *self = DL_WINDOW (object);
 
   if (self->manager != NULL)
-    g_signal_handlers_disconnect_by_data (self->manager, self);
-  if (self->list_box != NULL)
-    gtk_list_box_bind_model (self->list_box, NULL, NULL, NULL, NULL);
+    {
+      g_signal_handlers_disconnect_by_data (self->manager, self);
+      g_signal_handlers_disconnect_by_data (dl_download_manager_get_multi (self->manager), self);
+    }
+  if (self->active_list != NULL)
+    gtk_list_box_bind_model (self->active_list, NULL, NULL, NULL, NULL);
+  if (self->stopped_list != NULL)
+    gtk_list_box_bind_model (self->stopped_list, NULL, NULL, NULL, NULL);
+  g_clear_object (&self->active_model);
+  g_clear_object (&self->stopped_model);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), DL_TYPE_WINDOW);
 
@@ -341,9 +426,14 @@ dl_window_class_init (DlWindowClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/gcurlmulti/Downloader/dl-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, DlWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, DlWindow, total_progress_bar);
   gtk_widget_class_bind_template_child (widget_class, DlWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, DlWindow, stack);
-  gtk_widget_class_bind_template_child (widget_class, DlWindow, list_box);
+  gtk_widget_class_bind_template_child (widget_class, DlWindow, active_group);
+  gtk_widget_class_bind_template_child (widget_class, DlWindow, active_list);
+  gtk_widget_class_bind_template_child (widget_class, DlWindow, stopped_group);
+  gtk_widget_class_bind_template_child (widget_class, DlWindow, stopped_list);
 
   gtk_widget_class_install_action (widget_class, "win.add-downloads", NULL, add_downloads_action);
   gtk_widget_class_install_action (widget_class, "win.paste-urls", NULL, paste_urls_action);
@@ -374,7 +464,8 @@ dl_window_new (GtkApplication    *application,
                GSettings         *settings)
 {
   DlWindow *self;
-  GListModel *downloads;
+  GCurlMulti *multi;
+  GtkCustomFilter *filter;
 
   g_return_val_if_fail (GTK_IS_APPLICATION (application), NULL);
   g_return_val_if_fail (DL_IS_DOWNLOAD_MANAGER (manager), NULL);
@@ -391,13 +482,32 @@ dl_window_new (GtkApplication    *application,
   self->manager = g_object_ref (manager);
   self->settings = g_object_ref (settings);
 
-  downloads = dl_download_manager_get_downloads (manager);
-  gtk_list_box_bind_model (self->list_box, downloads, create_row, self, NULL);
-  g_signal_connect_object (downloads, "items-changed", G_CALLBACK (update_page),
+  multi = dl_download_manager_get_multi (manager);
+  self->active_model =
+    G_LIST_MODEL (gtk_map_list_model_new (g_object_ref (G_LIST_MODEL (multi)),
+                                          transfer_to_download, self, NULL));
+  filter = gtk_custom_filter_new (has_no_run, self, NULL);
+  self->stopped_filter = GTK_FILTER (filter);
+  self->stopped_model =
+    G_LIST_MODEL (gtk_filter_list_model_new (g_object_ref (dl_download_manager_get_downloads (manager)),
+                                             GTK_FILTER (filter)));
+
+  gtk_list_box_bind_model (self->active_list, self->active_model, create_row, self, NULL);
+  gtk_list_box_bind_model (self->stopped_list, self->stopped_model, create_row, self, NULL);
+  g_signal_connect_object (self->active_model, "items-changed", G_CALLBACK (update_page),
                            self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->stopped_model, "items-changed", G_CALLBACK (update_page),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (dl_download_manager_get_downloads (manager), "items-changed",
+                           G_CALLBACK (update_page), self, G_CONNECT_SWAPPED);
+  g_signal_connect_swapped (manager, "run-changed", G_CALLBACK (run_changed_cb), self);
   g_signal_connect (manager, "error", G_CALLBACK (manager_error_cb), self);
   g_signal_connect (manager, "download-finished", G_CALLBACK (download_finished_cb), self);
+  g_signal_connect_swapped (multi, "notify::n-transfers", G_CALLBACK (update_totals), self);
+  g_signal_connect_swapped (multi, "notify::fraction", G_CALLBACK (update_totals), self);
+  g_signal_connect_swapped (multi, "notify::download-speed", G_CALLBACK (update_totals), self);
   update_page (self);
+  update_totals (self);
 
   return self;
 }
@@ -438,4 +548,42 @@ dl_window_save_screenshot (DlWindow    *self,
     }
 
   return TRUE;
+}
+
+static void
+describe_list (GString    *description,
+               const char *section,
+               GtkListBox *list)
+{
+  GtkListBoxRow *row;
+
+  for (int i = 0; (row = gtk_list_box_get_row_at_index (list, i)) != NULL; i++)
+    if (DL_IS_DOWNLOAD_ROW (row))
+      g_string_append_printf (description, "row %s %s: %s\n", section,
+                              dl_download_get_display_name (dl_download_row_get_download (DL_DOWNLOAD_ROW (row))),
+                              dl_download_row_get_status (DL_DOWNLOAD_ROW (row)));
+}
+
+/**
+ * dl_window_describe:
+ *
+ * For the tests: what the window says, as lines of text: "subtitle TEXT",
+ * then "row active NAME: STATUS" for each row of "In Progress" and "row
+ * stopped NAME: STATUS" for each of "Finished and Stopped".
+ *
+ * Returns: (transfer full): the lines
+ */
+char *
+dl_window_describe (DlWindow *self)
+{
+  GString *description = g_string_new (NULL);
+
+  g_return_val_if_fail (DL_IS_WINDOW (self), NULL);
+
+  g_string_append_printf (description, "subtitle %s\n",
+                          adw_window_title_get_subtitle (self->window_title));
+  describe_list (description, "active", self->active_list);
+  describe_list (description, "stopped", self->stopped_list);
+
+  return g_string_free (description, FALSE);
 }

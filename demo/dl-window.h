@@ -25,5 +25,6 @@ void      dl_window_show_message    (DlWindow       *self,
 gboolean  dl_window_save_screenshot (DlWindow       *self,
                                      const char     *path,
                                      GError        **error);
+char     *dl_window_describe        (DlWindow       *self);
 
 G_END_DECLS

@@ -9,12 +9,15 @@ rate-limited so downloads stay visibly in progress for a few seconds), then
 runs the app with GCURL_DEMO_AUTOTEST=1 (see demo/main.c), temporary
 XDG folders, GSETTINGS_BACKEND=memory and the build's compiled schema:
 
-  list     six URLs on the command line: the app downloads them three at a
-           time, saves SCREENSHOT.png of its window while they run, and
-           quits when none is left. Every file must have the SHA-256 of
-           what the server sent, the one 404 must fail with a plain-words
-           message (and stay in the saved list, to retry), and no .part may
-           be left beside a complete file.
+  list     seven URLs on the command line: the app downloads them three at
+           a time, saves SCREENSHOT.png of its window while they run (and
+           prints what its rows and title say then: the waiting ones must
+           say "Queued", the title how many run), and quits when none is
+           left. Every file must have the SHA-256 of what the server sent,
+           the one 404 must fail with a plain-words message (and stay in
+           the saved list, to retry), the one the server names with
+           Content-Disposition must have that name, and no .part may be
+           left beside a complete file.
   restart  one large download; the app is stopped with SIGTERM (a quit),
            started again without URLs, killed with SIGKILL (a crash), and
            started again: each start must continue the .part with a Range
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -40,7 +44,8 @@ RATE = 1 * MIB            # bytes per second, per connection
 CHUNK = 16 * KIB          # what the server writes at a time
 RUN_TIMEOUT = 90          # seconds one run of the app may take
 
-# (file name, size): served as /files/SIZE/NAME
+# (file name, size): served as /files/SIZE/NAME; /files/SIZE/NAME?name=N
+# is sent with "Content-Disposition: attachment" naming it N.
 LIST_FILES = [
     ("README.txt", 64 * KIB),
     ("gnome-wallpapers.tar.xz", 2 * MIB),
@@ -49,6 +54,8 @@ LIST_FILES = [
     ("holiday-photos.zip", 3 * MIB),
 ]
 MISSING_NAME = "old-release.tar.gz"   # 404, second in the list
+# Last in the list: the URL says "get", the server "Résumé 2026.pdf".
+NAMED_FILE = ("get", "Résumé 2026.pdf", 1 * MIB)
 RESTART_FILE = ("big-video.webm", 6 * MIB)
 
 # Byte i of every file is i % 251, as examples/example-server.c makes them.
@@ -87,7 +94,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with server.lock:
             server.requests.append((self.path, self.headers.get("Range")))
 
-        parts = self.path.split("/")
+        url = urllib.parse.urlsplit(self.path)
+        parts = url.path.split("/")
+        query = urllib.parse.parse_qs(url.query)
         if len(parts) != 4 or parts[1] != "files" or not parts[2].isdigit():
             self.send_response(404)
             self.send_header("Content-Length", "0")
@@ -109,6 +118,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
+        if "name" in query:
+            # RFC 6266: filename* (UTF-8) wins over the plain fallback.
+            encoded = urllib.parse.quote(query["name"][0], safe="")
+            self.send_header("Content-Disposition",
+                             f"attachment; filename=\"fallback.bin\"; filename*=UTF-8''{encoded}")
         self.send_header("Content-Length", str(size - first))
         self.send_header("ETag", etag)
         self.send_header("Accept-Ranges", "bytes")
@@ -238,6 +252,9 @@ def test_list(server, binary, schema_dir, screenshot, workdir):
     urls = [server.url(f"/files/{LIST_FILES[0][1]}/{LIST_FILES[0][0]}"),
             server.url(f"/missing/{MISSING_NAME}")]
     urls += [server.url(f"/files/{size}/{name}") for name, size in LIST_FILES[1:]]
+    url_name, named, named_size = NAMED_FILE
+    urls.append(server.url(f"/files/{named_size}/{url_name}?name=" +
+                           urllib.parse.quote(named, safe="")))
     status, out = app.run(["--folder", folder, *urls])
 
     check(status == 0, "the app quit by itself with status 0 once nothing was left to run")
@@ -248,6 +265,13 @@ def test_list(server, binary, schema_dir, screenshot, workdir):
         check(os.path.isfile(path) and file_sha256(path) == expected_sha256(size),
               f"{name}: {size} bytes with the server's SHA-256")
         check(not os.path.exists(path + ".part"), f"{name}: no .part left")
+
+    path = os.path.join(folder, named)
+    check(f"done {named}" in lines, f"{named} reported done, by the server's name")
+    check(os.path.isfile(path) and file_sha256(path) == expected_sha256(named_size),
+          f"{named}: named by Content-Disposition, {named_size} bytes with the server's SHA-256")
+    check(not any(os.path.exists(os.path.join(folder, n)) for n in (url_name, "fallback.bin")),
+          "neither the URL's name nor the plain filename was used")
 
     failed = [l for l in lines if l.startswith(f"failed {MISSING_NAME}: ")]
     check(len(failed) == 1, f"{MISSING_NAME} reported failed")
@@ -263,6 +287,16 @@ def test_list(server, binary, schema_dir, screenshot, workdir):
           "the finished downloads are not in the saved list")
 
     check(f"screenshot {screenshot}" in lines, "the app saved a screenshot mid-transfer")
+    # What the window said then (dl_window_describe()): the app waits for
+    # a moment with a download queued (5 s at most), and with seven
+    # downloads for three connections the last ones wait for one in the
+    # multi, in "In Progress", until two have finished.
+    rows = [l for l in lines if l.startswith("row ")]
+    queued = [l for l in rows if l.startswith("row active ") and l.endswith(": Queued")]
+    check(len(queued) >= 1, f"a waiting download's row says Queued: {queued or rows}")
+    subtitle = [l for l in lines if l.startswith("subtitle ")]
+    check(len(subtitle) == 1 and " active downloads" in subtitle[0],
+          f"the title says how many downloads run: {subtitle}")
     size = png_size(screenshot)
     check(size is not None and size[0] >= 360 and size[1] >= 294,
           f"the screenshot is a PNG of the window ({size})")

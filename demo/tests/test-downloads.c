@@ -4,8 +4,9 @@
  *
  * DlDownloadManager runs the list the window shows: these tests drive it
  * as the buttons do (add, pause, resume, retry, remove) against the
- * examples' HTTP server on 127.0.0.1, and check the files, the saved list
- * and the words the person reads.
+ * examples' HTTP server on 127.0.0.1, and check the files, the saved list,
+ * the multi's list of transfers (the window's "In Progress") and the words
+ * the person reads.
  */
 
 #include "dl-config.h"
@@ -22,12 +23,16 @@
 /* The longest a test may wait for something to happen. */
 #define TEST_TIMEOUT_S 30
 
-/* Slow enough (bytes/s, with the manager's speed limit) that a download
- * can be paused or removed while it runs. */
+/* Slow enough (bytes/s, with the manager's speed limit, which the running
+ * downloads share) that a download can be paused or removed while it
+ * runs. */
 #define SLOW_SPEED (200 * 1000)
 #define SLOW_FILE_SIZE (1024 * 1024)
 
 #define NBSP "\302\240"
+
+/* Milliseconds before a download tries again: short, for the tests. */
+#define TEST_RETRY_DELAY_MS 200
 
 typedef struct
 {
@@ -52,6 +57,7 @@ fixture_new_manager (Fixture *fixture)
 {
   DlDownloadManager *manager = dl_download_manager_new (fixture->state_path);
 
+  g_object_set (dl_download_manager_get_multi (manager), "retry-delay", TEST_RETRY_DELAY_MS, NULL);
   g_signal_connect (manager, "download-finished", G_CALLBACK (count_finished_cb), fixture);
   return manager;
 }
@@ -167,13 +173,15 @@ static void
 assert_file_complete (DlDownload *download,
                       guint64     size)
 {
-  g_autofree char *path = g_file_get_path (dl_download_get_file (download));
+  g_autofree char *path = NULL;
   g_autofree char *part_path = g_file_get_path (dl_download_get_part_file (download));
   g_autofree char *contents = NULL;
   g_autofree char *expected = example_server_expected_sha256 (size);
   g_autofree char *actual = NULL;
   gsize length;
 
+  g_assert_nonnull (dl_download_get_file (download));
+  path = g_file_get_path (dl_download_get_file (download));
   g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
   g_assert_cmpuint (length, ==, size);
   actual = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, length);
@@ -193,13 +201,52 @@ read_state (Fixture *fixture)
   return contents;
 }
 
+/* -1 if there is none, or the download has no name yet. */
 static gint64
 part_size (DlDownload *download)
 {
-  g_autofree char *path = g_file_get_path (dl_download_get_part_file (download));
+  GFile *part = dl_download_get_part_file (download);
+  g_autofree char *path = part != NULL ? g_file_get_path (part) : NULL;
   GStatBuf buf;
 
-  return g_stat (path, &buf) == 0 ? (gint64) buf.st_size : -1;
+  return path != NULL && g_stat (path, &buf) == 0 ? (gint64) buf.st_size : -1;
+}
+
+static char *
+status_of (DlDownload *download)
+{
+  return dl_format_status (download);
+}
+
+static gboolean
+is_named (DlDownload *download,
+          const char *name)
+{
+  GFile *file = dl_download_get_file (download);
+  g_autofree char *basename = file != NULL ? g_file_get_basename (file) : NULL;
+
+  return g_strcmp0 (basename, name) == 0;
+}
+
+/* The window's "In Progress" shows the multi's list, each transfer as the
+ * download it runs: it holds @downloads (the running ones), in order. */
+static void
+assert_multi_lists (DlDownloadManager *manager,
+                    DlDownload        *downloads[],
+                    guint              n)
+{
+  GListModel *transfers = G_LIST_MODEL (dl_download_manager_get_multi (manager));
+
+  g_assert_true (g_list_model_get_item_type (transfers) == G_CURL_TYPE_TRANSFER);
+  g_assert_cmpuint (g_list_model_get_n_items (transfers), ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GCurlTransfer) transfer = g_list_model_get_item (transfers, i);
+
+      g_assert_true (dl_download_manager_lookup (manager, transfer) == downloads[i]);
+      g_assert_true (dl_download_get_transfer (downloads[i]) == transfer);
+      g_assert_true (dl_download_manager_is_running (manager, downloads[i]));
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -218,12 +265,32 @@ test_complete (Fixture       *fixture,
   g_clear_pointer (&state, g_free);
 
   g_assert_true (dl_download_manager_get_active (fixture->manager));
+  {
+    DlDownload *running[] = { small, large };
+
+    assert_multi_lists (fixture->manager, running, G_N_ELEMENTS (running));
+  }
   WAIT_UNTIL (!dl_download_manager_get_active (fixture->manager));
 
   assert_file_complete (small, 1024);
   assert_file_complete (large, 4 * 1024 * 1024);
   g_assert_cmpuint (fixture->n_finished, ==, 2);
+  /* Named by the server's response (here: the URL's last segment), in the
+   * folder, as the transfer's "destination" said. */
   g_assert_cmpstr (dl_download_get_display_name (small), ==, "1024");
+  g_assert_true (g_file_equal (dl_download_get_file (small),
+                               g_curl_transfer_get_destination (dl_download_get_transfer (small))));
+  {
+    g_autoptr(GFile) parent = g_file_get_parent (dl_download_get_file (small));
+
+    g_assert_true (g_file_equal (parent, fixture->folder));
+  }
+
+  /* Finished, they leave the multi's list, and stay in the manager's. */
+  assert_multi_lists (fixture->manager, NULL, 0);
+  g_assert_false (dl_download_manager_is_running (fixture->manager, small));
+  g_assert_cmpuint (g_list_model_get_n_items (dl_download_manager_get_downloads (fixture->manager)),
+                    ==, 2);
 
   /* Only the unfinished are kept. */
   state = read_state (fixture);
@@ -236,6 +303,17 @@ test_complete (Fixture       *fixture,
   g_assert_true (g_file_query_exists (dl_download_get_file (large), NULL));
 }
 
+static gint64
+multi_speed_limit (DlDownloadManager *manager)
+{
+  gint64 limit = -1;
+
+  g_object_get (dl_download_manager_get_multi (manager), "max-download-speed", &limit, NULL);
+  return limit;
+}
+
+/* The multi queues the downloads: one at a time here, the others
+ * G_CURL_TRANSFER_STATE_QUEUED, and their rows say "Queued". */
 static void
 test_queue (Fixture       *fixture,
             gconstpointer  data)
@@ -243,42 +321,75 @@ test_queue (Fixture       *fixture,
   g_autoptr(DlDownload) first = NULL;
   g_autoptr(DlDownload) second = NULL;
   g_autoptr(DlDownload) third = NULL;
+  guint max_total_connections = 0;
 
   dl_download_manager_set_max_concurrent (fixture->manager, 1);
+  g_object_get (dl_download_manager_get_multi (fixture->manager),
+                "max-total-connections", &max_total_connections, NULL);
+  g_assert_cmpuint (max_total_connections, ==, 1);
   dl_download_manager_set_speed_limit (fixture->manager, SLOW_SPEED);
+  g_assert_cmpint (multi_speed_limit (fixture->manager), ==, SLOW_SPEED);
+
   first = add_file (fixture, fixture->manager, SLOW_FILE_SIZE);
   second = add_file (fixture, fixture->manager, SLOW_FILE_SIZE);
   third = add_file (fixture, fixture->manager, SLOW_FILE_SIZE);
+  {
+    DlDownload *running[] = { first, second, third };
 
-  g_assert_cmpint (dl_download_get_state (first), ==, DL_DOWNLOAD_STATE_DOWNLOADING);
+    assert_multi_lists (fixture->manager, running, G_N_ELEMENTS (running));
+  }
+
+  WAIT_UNTIL (dl_download_get_state (first) == DL_DOWNLOAD_STATE_DOWNLOADING);
   g_assert_cmpint (dl_download_get_state (second), ==, DL_DOWNLOAD_STATE_QUEUED);
   g_assert_cmpint (dl_download_get_state (third), ==, DL_DOWNLOAD_STATE_QUEUED);
-  g_assert_cmpint (g_curl_transfer_get_max_download_speed (dl_download_get_transfer (first)),
-                   ==, SLOW_SPEED);
+  g_assert_cmpint (g_curl_transfer_get_state (dl_download_get_transfer (second)), ==,
+                   G_CURL_TRANSFER_STATE_QUEUED);
+  {
+    g_autofree char *status = status_of (third);
 
-  /* Same names, numbered. */
-  g_assert_cmpstr (dl_download_get_display_name (second), ==, "1048576 (2)");
-  g_assert_cmpstr (dl_download_get_display_name (third), ==, "1048576 (3)");
+    g_assert_cmpstr (status, ==, "Queued");
+  }
 
-  /* Pausing frees a slot: the next one starts. */
+  /* The first is named by its response; the others, not asked yet, are
+   * called after their URL. */
+  WAIT_UNTIL (is_named (first, "1048576"));
+  g_assert_null (dl_download_get_file (second));
+  g_assert_cmpstr (dl_download_get_display_name (second), ==, "1048576");
+
+  /* A paused download would keep its connection: with the second waiting
+   * for it, the first stops instead (keeping its .part), and the next
+   * one starts. */
   dl_download_manager_pause (fixture->manager, first);
-  g_assert_cmpint (dl_download_get_state (second), ==, DL_DOWNLOAD_STATE_DOWNLOADING);
+  g_assert_cmpint (dl_download_get_state (first), ==, DL_DOWNLOAD_STATE_PAUSED);
+  WAIT_UNTIL (!dl_download_manager_is_running (fixture->manager, first));
+  WAIT_UNTIL (dl_download_get_state (second) == DL_DOWNLOAD_STATE_DOWNLOADING);
+  g_assert_cmpint (dl_download_get_state (first), ==, DL_DOWNLOAD_STATE_PAUSED);
   g_assert_cmpint (dl_download_get_state (third), ==, DL_DOWNLOAD_STATE_QUEUED);
+  {
+    DlDownload *running[] = { second, third };
 
-  /* A higher limit starts the rest at once. */
+    assert_multi_lists (fixture->manager, running, G_N_ELEMENTS (running));
+  }
+
+  /* The same name is taken: numbered, as the library does. */
+  WAIT_UNTIL (is_named (second, "1048576 (1)"));
+
+  /* A higher limit starts the rest at once: before the second is done. */
   dl_download_manager_set_max_concurrent (fixture->manager, 3);
-  g_assert_cmpint (dl_download_get_state (third), ==, DL_DOWNLOAD_STATE_DOWNLOADING);
+  WAIT_UNTIL (dl_download_get_state (third) == DL_DOWNLOAD_STATE_DOWNLOADING);
+  g_assert_cmpint (dl_download_get_state (second), ==, DL_DOWNLOAD_STATE_DOWNLOADING);
+  WAIT_UNTIL (is_named (third, "1048576 (2)"));
 
-  /* A new speed limit reaches the running transfers. */
+  /* A new speed limit reaches the multi, which applies it at once. */
   dl_download_manager_set_speed_limit (fixture->manager, 0);
-  g_assert_cmpint (g_curl_transfer_get_max_download_speed (dl_download_get_transfer (third)),
-                   ==, 0);
+  g_assert_cmpint (multi_speed_limit (fixture->manager), ==, 0);
 
   dl_download_manager_resume (fixture->manager, first);
   WAIT_UNTIL (!dl_download_manager_get_active (fixture->manager));
   assert_file_complete (first, SLOW_FILE_SIZE);
   assert_file_complete (second, SLOW_FILE_SIZE);
   assert_file_complete (third, SLOW_FILE_SIZE);
+  g_assert_cmpstr (dl_download_get_display_name (third), ==, "1048576 (2)");
 }
 
 static void
@@ -293,11 +404,17 @@ test_pause_resume (Fixture       *fixture,
   download = add_file (fixture, fixture->manager, SLOW_FILE_SIZE);
   WAIT_UNTIL (dl_download_get_downloaded_bytes (download) > SLOW_FILE_SIZE / 10);
 
-  /* A running transfer is paused itself: same connection, no new run. */
+  /* A running transfer is paused itself: same connection, no new run,
+   * and its row stays in the multi's list. */
   transfer = dl_download_get_transfer (download);
   dl_download_manager_pause (fixture->manager, download);
   g_assert_cmpint (dl_download_get_state (download), ==, DL_DOWNLOAD_STATE_PAUSED);
   g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_PAUSED);
+  {
+    DlDownload *running[] = { download };
+
+    assert_multi_lists (fixture->manager, running, G_N_ELEMENTS (running));
+  }
 
   /* Nothing more arrives while paused (after what was on its way). */
   run_for (300);
@@ -316,6 +433,7 @@ test_pause_resume (Fixture       *fixture,
   dl_download_manager_resume (fixture->manager, download);
   g_assert_true (dl_download_get_transfer (download) == transfer);
   g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_RUNNING);
+  g_assert_cmpint (dl_download_get_state (download), ==, DL_DOWNLOAD_STATE_DOWNLOADING);
   WAIT_UNTIL (dl_download_get_state (download) == DL_DOWNLOAD_STATE_DONE);
   assert_file_complete (download, SLOW_FILE_SIZE);
 }
@@ -363,12 +481,14 @@ test_restart (Fixture       *fixture,
   g_assert_cmpstr (dl_download_get_url (after), ==, dl_download_get_url (before));
   g_assert_true (g_file_equal (dl_download_get_file (after), dl_download_get_file (before)));
   g_assert_cmpint (dl_download_get_state (after), ==, DL_DOWNLOAD_STATE_PAUSED);
+  g_assert_cmpstr (dl_download_get_display_name (after), ==, "1048576");
   g_assert_cmpint (dl_download_get_downloaded_bytes (after), ==, kept);
   g_assert_cmpint (dl_download_get_size (after), ==, SLOW_FILE_SIZE);
   g_assert_false (dl_download_manager_get_active (fixture->manager));
 
   dl_download_manager_resume (fixture->manager, after);
-  g_assert_cmpint (dl_download_get_state (after), ==, DL_DOWNLOAD_STATE_DOWNLOADING);
+  g_assert_true (dl_download_manager_is_running (fixture->manager, after));
+  g_assert_cmpint (dl_download_get_state (after), !=, DL_DOWNLOAD_STATE_PAUSED);
   g_signal_connect (dl_download_get_transfer (after), "notify::downloaded-bytes",
                     G_CALLBACK (min_downloaded_cb), &least);
   WAIT_UNTIL (dl_download_get_state (after) == DL_DOWNLOAD_STATE_DONE);
@@ -380,11 +500,21 @@ test_restart (Fixture       *fixture,
 }
 
 static void
+record_state_cb (DlDownload *download,
+                 GParamSpec *pspec,
+                 GPtrArray  *statuses)
+{
+  if (dl_download_get_state (download) == DL_DOWNLOAD_STATE_RETRYING)
+    g_ptr_array_add (statuses, dl_format_status (download));
+}
+
+static void
 test_failure_and_retry (Fixture       *fixture,
                         gconstpointer  data)
 {
   g_autofree char *missing_url = g_strdup_printf ("http://127.0.0.1:%u/nothing/here.iso",
                                                   example_server_get_port (fixture->server));
+  g_autoptr(GPtrArray) retrying = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
   DlDownload *missing;
   DlDownload *refused;
@@ -396,17 +526,31 @@ test_failure_and_retry (Fixture       *fixture,
   refused = dl_download_manager_add (fixture->manager, "http://127.0.0.1:1/file.bin",
                                      fixture->folder, &error);
   g_assert_no_error (error);
+  g_signal_connect (refused, "notify::state", G_CALLBACK (record_state_cb), retrying);
 
   WAIT_UNTIL (!dl_download_manager_get_active (fixture->manager));
   g_assert_cmpint (dl_download_get_state (missing), ==, DL_DOWNLOAD_STATE_FAILED);
   g_assert_cmpstr (dl_download_get_error_message (missing), ==,
                    "The file was not found on the server (error 404).");
-  g_assert_false (g_file_query_exists (dl_download_get_file (missing), NULL));
+  /* No file was made of the error page, nor named. */
+  g_assert_null (dl_download_get_file (missing));
+  g_assert_cmpstr (dl_download_get_display_name (missing), ==, "here.iso");
+  {
+    g_autoptr(GFile) file = g_file_get_child (fixture->folder, "here.iso");
+
+    g_assert_false (g_file_query_exists (file, NULL));
+  }
   g_assert_cmpint (dl_download_get_state (refused), ==, DL_DOWNLOAD_STATE_FAILED);
   g_assert_cmpstr (dl_download_get_error_message (refused), ==,
                    "Could not connect to “127.0.0.1”. The server may be down, or you may "
                    "be offline.");
   g_assert_cmpuint (fixture->n_finished, ==, 2);
+
+  /* Between its attempts, the refused one was retrying, and said why. */
+  g_assert_cmpuint (retrying->len, >, 0);
+  g_assert_cmpstr (g_ptr_array_index (retrying, 0), ==,
+                   "Retrying — Could not connect to “127.0.0.1”. The server may be down, or you "
+                   "may be offline.");
 
   /* Failed downloads are kept, with their message, to retry later. */
   state = read_state (fixture);
@@ -414,10 +558,49 @@ test_failure_and_retry (Fixture       *fixture,
   g_assert_nonnull (strstr (state, "Error=The file was not found"));
 
   dl_download_manager_retry (fixture->manager, refused);
-  g_assert_cmpint (dl_download_get_state (refused), ==, DL_DOWNLOAD_STATE_DOWNLOADING);
+  g_assert_true (dl_download_manager_is_running (fixture->manager, refused));
+  g_assert_cmpint (dl_download_get_state (refused), !=, DL_DOWNLOAD_STATE_FAILED);
   g_assert_null (dl_download_get_error_message (refused));
   WAIT_UNTIL (dl_download_get_state (refused) == DL_DOWNLOAD_STATE_FAILED);
   g_assert_cmpuint (fixture->n_finished, ==, 3);
+}
+
+/* A pause holds across the download's retries: paused while it waits to
+ * try again, it tries no more until resumed. */
+static void
+test_pause_while_retrying (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  DlDownload *refused;
+  GCurlTransfer *transfer;
+
+  refused = dl_download_manager_add (fixture->manager, "http://127.0.0.1:1/file.bin",
+                                     fixture->folder, &error);
+  g_assert_no_error (error);
+  WAIT_UNTIL (dl_download_get_state (refused) == DL_DOWNLOAD_STATE_RETRYING);
+
+  transfer = dl_download_get_transfer (refused);
+  dl_download_manager_pause (fixture->manager, refused);
+  g_assert_cmpint (dl_download_get_state (refused), ==, DL_DOWNLOAD_STATE_PAUSED);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_PAUSED);
+
+  /* Well past the retry delay: still paused, still in the multi's list. */
+  run_for (4 * TEST_RETRY_DELAY_MS);
+  g_assert_cmpint (dl_download_get_state (refused), ==, DL_DOWNLOAD_STATE_PAUSED);
+  g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_PAUSED);
+  {
+    DlDownload *running[] = { refused };
+
+    assert_multi_lists (fixture->manager, running, G_N_ELEMENTS (running));
+  }
+  g_assert_cmpuint (fixture->n_finished, ==, 0);
+
+  dl_download_manager_resume (fixture->manager, refused);
+  g_assert_true (dl_download_get_transfer (refused) == transfer);
+  g_assert_cmpint (dl_download_get_state (refused), !=, DL_DOWNLOAD_STATE_PAUSED);
+  WAIT_UNTIL (dl_download_get_state (refused) == DL_DOWNLOAD_STATE_FAILED);
+  g_assert_cmpuint (fixture->n_finished, ==, 1);
 }
 
 static void
@@ -489,6 +672,17 @@ test_format (void)
     g_assert_cmpstr (unknown, ==, "1.2" NBSP "MB");
     g_assert_cmpstr (speed, ==, "1.0" NBSP "MB/s");
   }
+
+  /* Under the window's title: the multi's n-transfers and download-speed. */
+  {
+    g_autofree char *none = dl_format_summary (0, 0);
+    g_autofree char *one = dl_format_summary (1, 0);
+    g_autofree char *two = dl_format_summary (2, 1000000);
+
+    g_assert_cmpstr (none, ==, "");
+    g_assert_cmpstr (one, ==, "1 active download");
+    g_assert_cmpstr (two, ==, "2 active downloads (1.0" NBSP "MB/s)");
+  }
 }
 
 /* The library binds its gettext domain (the demo's too) to where its
@@ -521,6 +715,8 @@ main (int   argc,
   g_test_add ("/manager/restart", Fixture, NULL, fixture_set_up, test_restart, fixture_tear_down);
   g_test_add ("/manager/failure-and-retry", Fixture, NULL,
               fixture_set_up, test_failure_and_retry, fixture_tear_down);
+  g_test_add ("/manager/pause-while-retrying", Fixture, NULL,
+              fixture_set_up, test_pause_while_retrying, fixture_tear_down);
   g_test_add ("/manager/remove-running", Fixture, NULL,
               fixture_set_up, test_remove_running, fixture_tear_down);
 
