@@ -157,6 +157,8 @@ g_curl_segments_plan (GCurlTransfer *transfer,
   if (wanted < 2 || size < 2 * segment_min || g_curl_transfer_get_status_code (transfer) != 200 ||
       (method != NULL && g_ascii_strcasecmp (method, "GET") != 0) ||
       ranges == NULL || strstr (ranges, "bytes") == NULL ||
+      /* Its own speed limit is for the whole download: one connection. */
+      g_curl_transfer_get_max_download_speed (transfer) > 0 ||
       (coding != NULL && g_ascii_strcasecmp (coding, "identity") != 0) ||
       (!strong && last_modified == NULL))
     return NULL;
@@ -977,7 +979,6 @@ worker_transfer_new (GCurlSegments *self,
   g_curl_request_options_copy (g_curl_transfer_ensure_options (primary), options);
   if (from->request_headers != NULL)
     to->request_headers = g_curl_header_list_copy (from->request_headers);
-  to->max_download_speed = from->max_download_speed;
   g_curl_transfer_set_download_mode (transfer, TRUE);
   if (g_curl_transfer_get_state (primary) == G_CURL_TRANSFER_STATE_PAUSED)
     g_curl_transfer_pause (transfer);

@@ -88,7 +88,9 @@ g_curl_transfer_segments_set_property (GCurlTransfer *self,
  * a `200` for a `GET` over HTTP(S) with `Accept-Ranges: bytes`, a
  * `Content-Length` of at least 2 MiB per segment beyond the first (a
  * smaller file gets fewer segments, down to one), a strong `ETag` or a
- * `Last-Modified`, and no content coding. That response is the first
+ * `Last-Modified`, and no content coding; and when @self has no
+ * [property@GCurl.Transfer:max-download-speed] of its own, which is for
+ * one connection (the multi's is shared by all). That response is the first
  * segment; the others are requested with `Range` and `If-Range`, and each
  * is written in place into the `.part`, which has the file's size from
  * the start. Every other segment's response must be a `206` of exactly

@@ -215,6 +215,24 @@ test_small_files (Fixture       *fixture,
     }
 }
 
+/* A transfer's own speed limit is for one connection: it is not split. */
+static void
+test_own_speed_limit (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(GCurlTransfer) transfer = test_transfer_new_printf (server, "/bytes/%u", SIZE);
+  g_autofree char *key = g_strdup_printf ("range /bytes/%u", SIZE);
+  guint before = test_server_get_key_count (server, key);
+  Result r = { 0, };
+
+  g_curl_transfer_set_segments (transfer, 4);
+  g_curl_transfer_set_max_download_speed (transfer, 64 * 1024 * 1024);
+  download (fixture, transfer, G_CURL_DOWNLOAD_NONE, &r);
+  g_assert_no_error (r.error);
+  test_assert_file_is_pattern (fixture->path, SIZE);
+  g_assert_cmpuint (test_server_get_key_count (server, key) - before, ==, 0);
+}
+
 /* Cancelled halfway, the .part keeps every range's progress; a RESUME
  * continues each one (the first with a 206), and the file is exact. */
 static void
@@ -473,6 +491,7 @@ main (int   argc,
   ADD_TEST ("/segments/property", test_property);
   ADD_TEST ("/segments/split", test_split);
   ADD_TEST ("/segments/small-files", test_small_files);
+  ADD_TEST ("/segments/own-speed-limit", test_own_speed_limit);
   ADD_TEST ("/segments/resume", test_resume);
   ADD_TEST ("/segments/layout-lost", test_layout_lost);
   ADD_TEST ("/segments/mirror/other-file", test_mirror_other_file);
