@@ -477,7 +477,6 @@ bench_check_sha256 (Bench *bench)
 {
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autofree guint8 *buffer = g_malloc (1024 * 1024);
-  g_autoptr(GError) error = NULL;
   FILE *f;
   size_t n;
 

@@ -213,8 +213,6 @@ segments_load (GFile    *part,
   g_autofree char *name = g_strconcat (g_file_peek_path (part), GCURL_SEGMENTS_SUFFIX, NULL);
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
   g_autoptr(GCurlSegments) self = NULL;
-  g_autofree gint64 *starts = NULL;
-  g_autofree gint64 *dones = NULL;
   g_auto(GStrv) start_list = NULL;
   g_auto(GStrv) done_list = NULL;
   gint64 size;
@@ -471,7 +469,6 @@ segments_return (GCurlSegments *self,
                  GError        *error,
                  gboolean       changed)
 {
-  g_autoptr(GCurlSegments) hold = g_curl_segments_ref (self);
   GCurlSegmentsDoneFunc done = self->done;
   g_autoptr(GError) save_error = NULL;
 
@@ -480,6 +477,9 @@ segments_return (GCurlSegments *self,
       g_clear_error (&error);
       return;
     }
+
+  /* The done function may drop the last other reference. */
+  g_curl_segments_ref (self);
 
   self->running = FALSE;
   self->done = NULL;
@@ -498,6 +498,7 @@ segments_return (GCurlSegments *self,
     }
 
   done (error, changed, self->done_data);
+  g_curl_segments_unref (self);
 }
 
 static void

@@ -301,6 +301,7 @@ test_layout_lost (Fixture       *fixture,
   g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&r.error);
   g_clear_object (&r.cancellable);
+  g_assert_true (g_file_test (part, G_FILE_TEST_EXISTS));
 
   /* A broken layout, not a missing one: the .part has holes all the same. */
   g_assert_true (g_file_set_contents (layout, "[gcurlmulti segments]\nsize=12\n", -1, NULL));
@@ -310,6 +311,7 @@ test_layout_lost (Fixture       *fixture,
   g_assert_no_error (again.error);
   test_assert_file_is_pattern (fixture->path, SIZE);
   g_assert_cmpuint (g_curl_transfer_get_status_code (transfer), ==, 200);
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
 }
 
 /* Segments spread over the mirrors; a mirror with another version of the
