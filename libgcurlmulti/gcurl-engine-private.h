@@ -92,6 +92,7 @@ struct _GCurlRun
   gboolean             completed;     /* libcurl is done, "finished" queued */
   gboolean             forbid_reuse;  /* CURLOPT_FORBID_REUSE set (a stall) */
   gboolean             debug;         /* debug messages on, asked at its start */
+  gboolean             in_curl;       /* its handle is in the CURLM */
   GSource             *sockets_source;   /* whose socket callbacks the
                                           * handle has */
 };
@@ -145,6 +146,8 @@ void         g_curl_engine_end_run           (GCurlRun           *run,
                                               GError             *error);
 void         g_curl_engine_finish_held       (GCurlRun           *run);
 void         g_curl_engine_mark_dirty        (GCurlRun           *run);
+void         g_curl_engine_requeue           (GCurlEngine        *engine,
+                                              gboolean          (*waiting) (GCurlRun *run));
 void         g_curl_engine_complete_run      (GCurlRun           *run,
                                               CURLcode            result);
 void         g_curl_engine_wait_for_rate     (GCurlRun           *run);

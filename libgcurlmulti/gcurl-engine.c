@@ -97,6 +97,7 @@ remove_handle (GCurlEngine *self,
 {
   CURLMcode mcode = curl_multi_remove_handle (self->handle, run->easy);
 
+  run->in_curl = FALSE;
   if (mcode != CURLM_OK)
     g_warning ("curl_multi_remove_handle() failed for %s: %s",
                run->funcs->describe (run), curl_multi_strerror (mcode));
@@ -128,6 +129,7 @@ run_completed (GCurlEngine *self,
   if (action == G_CURL_RUN_RESTART)
     {
       mcode = curl_multi_add_handle (self->handle, run->easy);
+      run->in_curl = mcode == CURLM_OK;
       if (mcode == CURLM_OK)
         return;
 
@@ -155,6 +157,34 @@ on_message (CURLMsg  *message,
     run_completed (self, run, message->data.result);
 
   return G_SOURCE_CONTINUE;
+}
+
+/* The connection limits grew: libcurl 7.88 looks at its queue again only
+ * when a transfer leaves it, so the runs still @waiting for a connection
+ * (none of their requests sent) go through it again, now. */
+void
+g_curl_engine_requeue (GCurlEngine *self,
+                       gboolean   (*waiting) (GCurlRun *run))
+{
+  GList *l, *next;
+
+  for (l = self->running.head; l != NULL; l = next)
+    {
+      GCurlRun *run = l->data;
+
+      next = l->next;
+
+      if (!run->in_curl || run->completed || !waiting (run))
+        continue;
+      GCURL_RUN_DEBUG (run, "%p %s: queued again", run->object, run->funcs->describe (run));
+      remove_handle (self, run);
+      run->in_curl = curl_multi_add_handle (self->handle, run->easy) == CURLM_OK;
+      if (!run->in_curl)
+        g_curl_engine_end_run (run, g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,
+                                                 _("Could not start the transfer of %s"),
+                                                 run->funcs->describe (run)));
+    }
+  g_curl_source_wake (self->source, 0);
 }
 
 /* The run is over as if libcurl had completed it with @result: its
@@ -640,6 +670,7 @@ g_curl_engine_submit (GCurlRun *run)
 
   GCURL_RUN_DEBUG (run, "%p %s: submitted", run->object, run->funcs->describe (run));
   mcode = curl_multi_add_handle (self->handle, run->easy);
+  run->in_curl = mcode == CURLM_OK;
   if (mcode != CURLM_OK)
     g_curl_engine_end_run (run,
                            g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,

@@ -375,6 +375,22 @@ set_uint (GCurlMulti *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
+/* A connection limit: once it grows (or goes), the transfers libcurl
+ * queued start now, not when a running one leaves. */
+static void
+set_limit (GCurlMulti *self,
+           guint      *field,
+           guint       value,
+           guint       prop_id)
+{
+  gboolean grew = *field != 0 && (value == 0 || value > *field);
+
+  set_uint (self, field, value, prop_id);
+  apply_multi_options (self);
+  if (grew && self->engine != NULL)
+    g_curl_engine_requeue (self->engine, g_curl_transfer_run_is_queued);
+}
+
 /* The settings every transfer starts with, as properties: checked as a
  * transfer's own are. */
 static void
@@ -515,12 +531,10 @@ set_property_locked (GObject      *object,
       self->backend = g_value_get_enum (value);
       break;
     case PROP_MAX_TOTAL_CONNECTIONS:
-      set_uint (self, &self->max_total_connections, g_value_get_uint (value), prop_id);
-      apply_multi_options (self);
+      set_limit (self, &self->max_total_connections, g_value_get_uint (value), prop_id);
       break;
     case PROP_MAX_HOST_CONNECTIONS:
-      set_uint (self, &self->max_host_connections, g_value_get_uint (value), prop_id);
-      apply_multi_options (self);
+      set_limit (self, &self->max_host_connections, g_value_get_uint (value), prop_id);
       break;
     case PROP_PROGRESS_INTERVAL:
       set_uint (self, &self->progress_interval, g_value_get_uint (value), prop_id);

@@ -154,6 +154,9 @@ void                    g_curl_transfer_set_run_url          (GCurlTransfer *sel
  * next chunk of its body, successfully; what downloaded-bytes says (-1:
  * the run's own count). */
 void                    g_curl_transfer_end_body             (GCurlTransfer *self);
+/* Whether the run has no connection yet (no request sent): the engine
+ * may hand it to libcurl again (g_curl_engine_requeue()). */
+gboolean                g_curl_transfer_run_is_queued        (GCurlRun      *run);
 void                    g_curl_transfer_set_segmented_bytes  (GCurlTransfer *self,
                                                               gint64         downloaded);
 

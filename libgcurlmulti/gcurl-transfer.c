@@ -1655,6 +1655,12 @@ g_curl_transfer_end_body (GCurlTransfer *self)
   g_curl_easy_unpause_sink (&self->easy);
 }
 
+gboolean
+g_curl_transfer_run_is_queued (GCurlRun *run)
+{
+  return from_run (run)->easy.phase == G_CURL_PHASE_QUEUED;
+}
+
 void
 g_curl_transfer_set_segmented_bytes (GCurlTransfer *self,
                                      gint64         downloaded)

@@ -191,6 +191,40 @@ test_queued (Fixture       *fixture,
    * connection as it completes a, in the same call.) */
 }
 
+/* Raising max-total-connections while transfers are QUEUED starts them at
+ * once, not when the running one leaves (libcurl 7.88 would wait for that). */
+static void
+test_queued_limit_raised (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  GCurlMulti *multi = fixture->base.multi;
+  g_autoptr(GCurlTransfer) first = test_transfer_new_printf (server, "/delay/5000");
+  g_autoptr(GCurlTransfer) second = test_transfer_new_printf (server, "/bytes/1000");
+  g_autoptr(GCurlTransfer) third = test_transfer_new_printf (server, "/bytes/2000");
+  guint finished = 0;
+
+  g_object_set (multi, "max-total-connections", 1, NULL);
+  g_signal_connect (second, "finished", G_CALLBACK (count_finished_cb), &finished);
+  g_signal_connect (third, "finished", G_CALLBACK (count_finished_cb), &finished);
+  g_curl_multi_add_transfer (multi, first);
+  g_curl_multi_add_transfer (multi, second);
+  g_curl_multi_add_transfer (multi, third);
+  while (g_curl_transfer_get_state (first) != G_CURL_TRANSFER_STATE_RUNNING)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (g_curl_transfer_get_state (second), ==, G_CURL_TRANSFER_STATE_QUEUED);
+  g_assert_cmpint (g_curl_transfer_get_state (third), ==, G_CURL_TRANSFER_STATE_QUEUED);
+
+  g_object_set (multi, "max-total-connections", 3, NULL);
+  while (finished < 2)
+    g_main_context_iteration (NULL, TRUE);
+  /* Both came and went while the first still waits for its 5 s answer. */
+  g_assert_cmpint (g_curl_transfer_get_state (first), ==, G_CURL_TRANSFER_STATE_RUNNING);
+  test_assert_pattern_body (second, 1000);
+  test_assert_pattern_body (third, 2000);
+  g_curl_transfer_cancel (first);
+  test_run_until_finished (first);
+}
+
 /* Without connection limits transfers are never queued: running, succeeded. */
 static void
 test_not_queued_without_limits (Fixture       *fixture,
@@ -783,6 +817,7 @@ main (int   argc,
 
   ADD_TEST ("/states/queued/connection-limit", test_queued);
   ADD_TEST ("/states/queued/not-without-limits", test_not_queued_without_limits);
+  ADD_TEST ("/states/queued/limit-raised", test_queued_limit_raised);
   ADD_TEST ("/states/paused/before-add", test_pause_before_add);
   ADD_TEST ("/states/paused/resumed-before-add", test_pause_resume_before_add);
   ADD_TEST ("/states/paused/cancel-started-paused", test_cancel_started_paused);
