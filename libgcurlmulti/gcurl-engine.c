@@ -171,18 +171,20 @@ g_curl_engine_requeue (GCurlEngine *self,
   for (l = self->running.head; l != NULL; l = next)
     {
       GCurlRun *run = l->data;
+      CURLMcode mcode;
 
       next = l->next;
-
       if (!run->in_curl || run->completed || !waiting (run))
         continue;
       GCURL_RUN_DEBUG (run, "%p %s: queued again", run->object, run->funcs->describe (run));
       remove_handle (self, run);
-      run->in_curl = curl_multi_add_handle (self->handle, run->easy) == CURLM_OK;
+      mcode = curl_multi_add_handle (self->handle, run->easy);
+      run->in_curl = mcode == CURLM_OK;
       if (!run->in_curl)
         g_curl_engine_end_run (run, g_error_new (G_CURL_ERROR, G_CURL_ERROR_FAILED_INIT,
-                                                 _("Could not start the transfer of %s"),
-                                                 run->funcs->describe (run)));
+                                                 _("Could not start the transfer of %s: %s"),
+                                                 run->funcs->describe (run),
+                                                 curl_multi_strerror (mcode)));
     }
   g_curl_source_wake (self->source, 0);
 }
