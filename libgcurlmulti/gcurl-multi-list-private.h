@@ -25,6 +25,14 @@ typedef struct
   GHashTable  *index;           /* (owned): GCurlTransfer → ListEntry */
   GParamSpec  *n_pspec;         /* the multi's "n-transfers" */
 
+  /* The sums of what the entries counted (see update_sums()). */
+  GQueue       dirty;           /* ListEntry whose figures changed */
+  gint64       sum_downloaded;
+  gint64       sum_size;        /* of the known sizes */
+  guint        n_unknown_size;
+  gint64       sum_speed;
+  guint64      sum_fraction;    /* in units of 2^-30 */
+
   /* The sums, as last notified. */
   gint64       downloaded;
   gint64       download_size;   /* -1: one is unknown */

@@ -17,11 +17,23 @@
 #include "gcurl-transfer-private.h"
 #include "gcurl-util-private.h"
 
+/* A fraction as an integer, so that adding and taking away the figures
+ * of thousands of transfers leaves no rounding behind. */
+#define FRACTION_ONE ((double) (1u << 30))
+
 typedef struct
 {
   GSequenceIter *iter;
-  gulong         progress_id;
+  GCurlTransfer *transfer;      /* (unowned): the sequence holds it */
   guint          holds;         /* downloads that keep it between attempts */
+  gboolean       dirty;         /* its figures changed since counted */
+  GList          dirty_link;
+
+  /* What it adds to the sums, as last counted. */
+  gint64         downloaded;
+  gint64         size;
+  gint64         speed;
+  guint64        fraction;      /* in FRACTION_ONE units */
 } ListEntry;
 
 enum {
@@ -35,46 +47,99 @@ enum {
 
 static GParamSpec *list_props[N_LIST_PROPS];
 static guint first_prop;
+static guint items_changed_signal;
 
-/* Sums the figures of the transfers in the list and notifies those that
- * changed. O(n): at most once per progress interval, and once per change
- * of the list. */
+/* Adds (@sign 1) or takes away (-1) what @entry counted. */
+static void
+entry_count (GCurlMultiList *list,
+             ListEntry      *entry,
+             int             sign)
+{
+  list->sum_downloaded += sign * entry->downloaded;
+  list->sum_speed += sign * entry->speed;
+  if (sign > 0)
+    list->sum_fraction += entry->fraction;
+  else
+    list->sum_fraction -= entry->fraction;
+  if (entry->size >= 0)
+    list->sum_size += sign * entry->size;
+  else if (sign > 0)
+    list->n_unknown_size++;
+  else
+    list->n_unknown_size--;
+}
+
+/* Counts @entry's current figures in place of those it counted. */
+static void
+entry_recount (GCurlMultiList *list,
+               ListEntry      *entry)
+{
+  const GCurlProgress *progress = g_curl_transfer_get_progress (entry->transfer);
+
+  entry_count (list, entry, -1);
+  entry->downloaded = progress->downloaded;
+  entry->size = progress->download_size;
+  entry->speed = progress->speed;
+  entry->fraction = (guint64) (CLAMP (progress->fraction, 0.0, 1.0) * FRACTION_ONE);
+  entry_count (list, entry, 1);
+}
+
+static void
+entry_mark_dirty (GCurlMultiList *list,
+                  ListEntry      *entry)
+{
+  if (entry->dirty)
+    return;
+  entry->dirty = TRUE;
+  g_queue_push_tail_link (&list->dirty, &entry->dirty_link);
+}
+
+static void
+entry_clear_dirty (GCurlMultiList *list,
+                   ListEntry      *entry)
+{
+  if (!entry->dirty)
+    return;
+  entry->dirty = FALSE;
+  g_queue_unlink (&list->dirty, &entry->dirty_link);
+}
+
+/* Counts the figures of the transfers that reported since the last
+ * update, then notifies the sums that changed. O(1) per transfer that
+ * reported: at most once per progress interval, and once per change of
+ * the list. */
 static void
 update_sums (GCurlMultiList *list)
 {
   g_autoptr(GObject) owner = g_object_ref (list->owner);
-  GSequenceIter *iter;
-  gint64 downloaded = 0, size = 0, speed = 0;
-  double fractions = 0, fraction = 0;
-  guint n = 0, changed = 0;
+  GList *link;
+  gint64 size;
+  double fraction = 0;
+  guint n = g_curl_multi_list_get_n_items (list), changed = 0;
 
-  for (iter = g_sequence_get_begin_iter (list->items); !g_sequence_iter_is_end (iter);
-       iter = g_sequence_iter_next (iter))
+  while ((link = g_queue_peek_head_link (&list->dirty)) != NULL)
     {
-      GCurlTransfer *transfer = g_sequence_get (iter);
-      gint64 one_size = g_curl_transfer_get_download_size (transfer);
+      ListEntry *entry = link->data;
 
-      downloaded += g_curl_transfer_get_downloaded_bytes (transfer);
-      size = size < 0 || one_size < 0 ? -1 : size + one_size;
-      speed += g_curl_transfer_get_download_speed (transfer);
-      fractions += g_curl_transfer_get_fraction (transfer);
-      n++;
+      entry_clear_dirty (list, entry);
+      entry_recount (list, entry);
     }
 
+  size = list->n_unknown_size > 0 ? -1 : list->sum_size;
   if (size > 0)
-    fraction = MIN ((double) downloaded / (double) size, 1.0);
+    fraction = MIN ((double) list->sum_downloaded / (double) size, 1.0);
   else if (n > 0)
-    fraction = fractions / n;
+    fraction = (double) list->sum_fraction / FRACTION_ONE / n;
 
   /* All in place before the first notification. */
-  changed |= (list->downloaded != downloaded) << LIST_PROP_DOWNLOADED_BYTES;
+  changed |= (list->downloaded != list->sum_downloaded) << LIST_PROP_DOWNLOADED_BYTES;
   changed |= (list->download_size != size) << LIST_PROP_DOWNLOAD_SIZE;
   changed |= (list->fraction != fraction) << LIST_PROP_FRACTION;
-  changed |= (list->speed != speed) << LIST_PROP_DOWNLOAD_SPEED;
-  list->downloaded = downloaded;
+  changed |= (list->speed != list->sum_speed) << LIST_PROP_DOWNLOAD_SPEED;
+  list->downloaded = list->sum_downloaded;
   list->download_size = size;
   list->fraction = fraction;
-  list->speed = speed;
+  list->speed = list->sum_speed;
 
   for (guint prop = 0; prop < N_LIST_PROPS; prop++)
     if (changed & (1u << prop))
@@ -122,15 +187,17 @@ static GSourceFuncs timer_funcs = {
   NULL, NULL, timer_dispatch, NULL, NULL, NULL,
 };
 
+/* After each "progress" of a transfer in the list. */
 static void
-progress_cb (GCurlTransfer *transfer,
-             gint64         downloaded,
-             gint64         download_size,
-             gint64         uploaded,
-             gint64         upload_size,
-             gpointer       user_data)
+progress_hook (gpointer transfer,
+               gpointer user_data)
 {
-  sums_changed (user_data, FALSE);
+  GCurlMultiList *list = user_data;
+  ListEntry *entry = g_hash_table_lookup (list->index, transfer);
+
+  if (entry != NULL)
+    entry_mark_dirty (list, entry);
+  sums_changed (list, FALSE);
 }
 
 void
@@ -163,7 +230,7 @@ void
 g_curl_multi_list_clear (GCurlMultiList *list)
 {
   GHashTableIter iter;
-  gpointer transfer, entry;
+  gpointer transfer;
 
   g_curl_clear_source (&list->timer);
   list->engine = NULL;
@@ -171,10 +238,11 @@ g_curl_multi_list_clear (GCurlMultiList *list)
     return;
 
   g_hash_table_iter_init (&iter, list->index);
-  while (g_hash_table_iter_next (&iter, &transfer, &entry))
-    g_signal_handler_disconnect (transfer, ((ListEntry *) entry)->progress_id);
+  while (g_hash_table_iter_next (&iter, &transfer, NULL))
+    g_curl_transfer_set_progress_hook (transfer, NULL, NULL);
   g_clear_pointer (&list->index, g_hash_table_unref);
   g_clear_pointer (&list->items, g_sequence_free);
+  g_queue_init (&list->dirty);
 }
 
 void
@@ -231,7 +299,9 @@ list_changed (GCurlMultiList *list,
 
   /* The sums first: handlers of items-changed see them agree. */
   sums_changed (list, TRUE);
-  g_list_model_items_changed (G_LIST_MODEL (owner), position, removed, added);
+  /* An emission without handlers costs more than the rest of the change. */
+  if (g_signal_has_handler_pending (owner, items_changed_signal, 0, FALSE))
+    g_list_model_items_changed (G_LIST_MODEL (owner), position, removed, added);
   g_object_notify_by_pspec (owner, list->n_pspec);
 }
 
@@ -244,14 +314,25 @@ g_curl_multi_list_add (GCurlMultiList *list,
 {
   ListEntry *entry;
 
-  if (list->index == NULL || g_hash_table_contains (list->index, transfer) ||
-      g_curl_transfer_is_unlisted (transfer))
+  if (list->index == NULL || g_curl_transfer_is_unlisted (transfer))
     return;
 
+  /* A download's next attempt: its figures started again. */
+  entry = g_hash_table_lookup (list->index, transfer);
+  if (entry != NULL)
+    {
+      entry_mark_dirty (list, entry);
+      sums_changed (list, TRUE);
+      return;
+    }
+
   entry = g_new0 (ListEntry, 1);
+  entry->transfer = transfer;
+  entry->dirty_link.data = entry;
   entry->iter = g_sequence_append (list->items, g_object_ref (transfer));
-  entry->progress_id = g_signal_connect (transfer, "progress", G_CALLBACK (progress_cb), list);
+  g_curl_transfer_set_progress_hook (transfer, progress_hook, list);
   g_hash_table_insert (list->index, transfer, entry);
+  entry_mark_dirty (list, entry);
 
   list_changed (list, g_curl_multi_list_get_n_items (list) - 1, 0, 1);
 }
@@ -264,7 +345,9 @@ list_remove (GCurlMultiList *list,
   guint position = (guint) g_sequence_iter_get_position (entry->iter);
   GSequenceIter *iter = entry->iter;
 
-  g_signal_handler_disconnect (transfer, entry->progress_id);
+  g_curl_transfer_set_progress_hook (transfer, NULL, NULL);
+  entry_clear_dirty (list, entry);
+  entry_count (list, entry, -1);
   g_hash_table_remove (list->index, transfer);
   /* Drops the list's reference: the last, maybe. */
   g_sequence_remove (iter);
@@ -365,7 +448,11 @@ void
 g_curl_multi_list_class_init (GObjectClass *object_class,
                               guint         first_prop_id)
 {
+  gpointer list_model_iface = g_type_default_interface_ref (G_TYPE_LIST_MODEL);
+
   first_prop = first_prop_id;
+  items_changed_signal = g_signal_lookup ("items-changed", G_TYPE_LIST_MODEL);
+  g_type_default_interface_unref (list_model_iface);
 
   /**
    * GCurlMulti:downloaded-bytes:

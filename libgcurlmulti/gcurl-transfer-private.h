@@ -64,6 +64,11 @@ const char             *g_curl_transfer_get_shown_url (GCurlTransfer            
 typedef struct _GCurlEasy GCurlEasy;
 GCurlEasy              *g_curl_transfer_get_easy     (GCurlTransfer             *self);
 const GCurlProgress    *g_curl_transfer_get_progress (GCurlTransfer             *self);
+/* @hook (transfer, @data) is called after each "progress": one only, the
+ * list of the multi the transfer is in. */
+void                    g_curl_transfer_set_progress_hook (GCurlTransfer        *self,
+                                                           GFunc                 hook,
+                                                           gpointer              data);
 /* The transfer's own settings, made when first needed. */
 GCurlRequestOptions    *g_curl_transfer_ensure_options (GCurlTransfer           *self);
 

@@ -12,6 +12,7 @@
 
 #include "config.h"
 
+#include "gcurl-easy-private.h"
 #include "gcurl-transfer-private.h"
 #include "gcurl-util-private.h"
 
@@ -170,4 +171,15 @@ gboolean
 g_curl_transfer_is_unlisted (GCurlTransfer *self)
 {
   return g_object_get_qdata (G_OBJECT (self), unlisted_quark) != NULL;
+}
+
+/* A segmented download (gcurl-download-segments.c): the rest of the body
+ * is not wanted, the run ends at the next chunk, successfully. */
+void
+g_curl_transfer_end_body (GCurlTransfer *self)
+{
+  GCurlEasy *easy = g_curl_transfer_get_easy (self);
+
+  easy->body_enough = TRUE;
+  g_curl_easy_unpause_sink (easy);
 }

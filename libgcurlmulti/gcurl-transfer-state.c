@@ -247,3 +247,10 @@ g_curl_transfer_cancel (GCurlTransfer *self)
 
   g_curl_engine_end_run (&easy->run, cancelled_error ());
 }
+
+/* Whether the run has no connection yet (g_curl_engine_requeue()). */
+gboolean
+g_curl_transfer_run_is_queued (GCurlRun *run)
+{
+  return g_curl_transfer_get_easy (G_CURL_TRANSFER (run->object))->phase == G_CURL_PHASE_QUEUED;
+}

@@ -67,6 +67,9 @@ struct _GCurlTransfer
   gint64              segmented;        /* a segmented download's bytes, all
                                          * connections', or -1 */
 
+  GFunc               progress_hook;    /* (nullable): the multi's list, */
+  gpointer            progress_hook_data;  /* after each "progress" */
+
   /* While "finished" is emitted: the run it is for. */
   GCurlTransferEnding *ending;
 
@@ -1319,6 +1322,15 @@ g_curl_transfer_get_progress (GCurlTransfer *self)
   return &self->progress;
 }
 
+void
+g_curl_transfer_set_progress_hook (GCurlTransfer *self,
+                                   GFunc          hook,
+                                   gpointer       data)
+{
+  self->progress_hook = hook;
+  self->progress_hook_data = data;
+}
+
 static GCurlTransfer *
 from_run (GCurlRun *run)
 {
@@ -1479,6 +1491,8 @@ report_progress (GCurlTransfer *self,
   g_signal_emit (self, signals[SIGNAL_PROGRESS], 0,
                  self->progress.downloaded, self->progress.download_size,
                  self->progress.uploaded, self->progress.upload_size);
+  if (self->progress_hook != NULL)
+    self->progress_hook (self, self->progress_hook_data);
 
   return progress_props (changes);
 }
@@ -1644,23 +1658,9 @@ g_curl_transfer_set_sink (GCurlTransfer *self,
   g_curl_easy_set_sink (&self->easy, sink);
 }
 
-/* A segmented download (gcurl-download-segments.c): the rest of the body
- * is not wanted, the run ends at the next chunk, successfully; and what
+/* A segmented download (gcurl-download-segments.c): what
  * "downloaded-bytes" says, every connection's bytes (-1: the run's own),
  * reported at the next flush, throttled as ever. */
-void
-g_curl_transfer_end_body (GCurlTransfer *self)
-{
-  self->easy.body_enough = TRUE;
-  g_curl_easy_unpause_sink (&self->easy);
-}
-
-gboolean
-g_curl_transfer_run_is_queued (GCurlRun *run)
-{
-  return from_run (run)->easy.phase == G_CURL_PHASE_QUEUED;
-}
-
 void
 g_curl_transfer_set_segmented_bytes (GCurlTransfer *self,
                                      gint64         downloaded)
