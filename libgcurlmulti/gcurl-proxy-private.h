@@ -24,6 +24,7 @@ struct _GCurlProxyChooser
   gulong           network_changed_id;
   GHashTable      *cache;               /* origin → ProxyCacheEntry */
   GHashTable      *pending;             /* origin → GPtrArray of ProxyWaiter */
+  char            *last_origin;         /* (nullable): of the last URL chosen for */
 };
 
 void     g_curl_proxy_chooser_init         (GCurlProxyChooser *self,

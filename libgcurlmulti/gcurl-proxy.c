@@ -92,6 +92,7 @@ g_curl_proxy_chooser_clear (GCurlProxyChooser *self)
   g_curl_proxy_chooser_dispose (self);
   g_clear_pointer (&self->cache, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
+  g_clear_pointer (&self->last_origin, g_free);
 }
 
 /* The owner's main context, where the network monitor's changes are
@@ -301,6 +302,7 @@ g_curl_proxy_chooser_choose (GCurlProxyChooser *self,
 {
   g_autofree char *origin = NULL;
   g_autofree char *uri = NULL;
+  const char *url;
   ProxyCacheEntry *entry;
   ProxyWaiter *waiter;
   GPtrArray *waiters;
@@ -317,9 +319,19 @@ g_curl_proxy_chooser_choose (GCurlProxyChooser *self,
   if (g_str_equal (G_OBJECT_TYPE_NAME (self->resolver), "GDummyProxyResolver"))
     return FALSE;
 
-  origin = g_curl_url_origin (g_curl_transfer_get_url (transfer));
+  /* Most transfers go where the one before went: no URL parsing then. */
+  url = g_curl_transfer_get_url (transfer);
+  if (self->last_origin != NULL && g_curl_url_has_origin (url, self->last_origin))
+    origin = g_strdup (self->last_origin);
+  else
+    origin = g_curl_url_origin (url);
   if (origin == NULL)
     return FALSE;
+  if (g_strcmp0 (origin, self->last_origin) != 0)
+    {
+      g_free (self->last_origin);
+      self->last_origin = g_strdup (origin);
+    }
   entry = g_hash_table_lookup (self->cache, origin);
   if (entry != NULL && entry->expires > g_get_monotonic_time ())
     {

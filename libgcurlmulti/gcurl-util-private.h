@@ -31,6 +31,8 @@ void     g_curl_clear_source            (GSource               **source);
 char    *g_curl_url_without_password    (const char             *url);
 char    *g_curl_proxy_without_password  (const char             *proxy);
 char    *g_curl_url_origin              (const char             *url);
+gboolean g_curl_url_has_origin          (const char             *url,
+                                         const char             *origin);
 gboolean g_curl_url_same_origin         (const char             *a,
                                          const char             *b);
 

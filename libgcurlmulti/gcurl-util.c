@@ -88,6 +88,19 @@ g_curl_url_origin (const char *url)
   return g_uri_join (G_URI_FLAGS_NONE, scheme, NULL, host, port, "", NULL, NULL);
 }
 
+/* Whether @url is @origin (as g_curl_url_origin() made it) followed by a
+ * path, query or fragment: then it has that origin, without parsing it.
+ * %FALSE says nothing. */
+gboolean
+g_curl_url_has_origin (const char *url,
+                       const char *origin)
+{
+  size_t n = strlen (origin);
+
+  /* strchr() finds the terminator too: @url may be @origin itself. */
+  return strncmp (url, origin, n) == 0 && strchr ("/?#", url[n]) != NULL;
+}
+
 /* Whether @a and @b have the same scheme, host and port. */
 gboolean
 g_curl_url_same_origin (const char *a,

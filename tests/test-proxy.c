@@ -149,6 +149,33 @@ test_proxy_resolver_asked_origin (Fixture       *fixture,
   g_assert_cmpstr (g_ptr_array_index (resolver->asked, 0), ==, expected);
 }
 
+/* Each origin is asked about once, however alike the URLs: one whose
+ * text starts with the last origin's is not taken for it. (Nothing
+ * listens on port 1: the transfers fail, after the resolver answered.) */
+static void
+test_proxy_resolver_origin_prefix (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  g_autoptr(TestRecordingResolver) resolver = g_object_new (TEST_TYPE_RECORDING_RESOLVER, NULL);
+  const char * const urls[] = {
+    "http://127.0.0.1:1/a", "http://127.0.0.1:1?b", "http://127.0.0.1:12/c",
+    "http://127.0.0.1:1#d", "http://127.0.0.1:12/e",
+  };
+
+  g_object_set (fixture->multi, "proxy-resolver", resolver, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (urls); i++)
+    {
+      g_autoptr(GCurlTransfer) transfer = g_curl_transfer_new (urls[i]);
+
+      test_run_transfer (fixture->multi, transfer);
+      g_assert_cmpint (g_curl_transfer_get_state (transfer), ==, G_CURL_TRANSFER_STATE_FAILED);
+    }
+
+  g_assert_cmpuint (resolver->asked->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (resolver->asked, 0), ==, "http://127.0.0.1:1/");
+  g_assert_cmpstr (g_ptr_array_index (resolver->asked, 1), ==, "http://127.0.0.1:12/");
+}
+
 /* An explicit proxy beats the resolver: the transfer's, then the multi's;
  * the empty string means a direct connection. */
 static void
@@ -248,6 +275,7 @@ main (int   argc,
 
   ADD_TEST ("/proxy/from-resolver", test_proxy_from_resolver);
   ADD_TEST ("/proxy/resolver-asked-origin", test_proxy_resolver_asked_origin);
+  ADD_TEST ("/proxy/resolver-origin-prefix", test_proxy_resolver_origin_prefix);
   ADD_TEST ("/proxy/explicit", test_proxy_explicit);
   ADD_TEST ("/proxy/network-change", test_proxy_network_change);
   ADD_TEST ("/proxy/down", test_proxy_down);
