@@ -467,7 +467,8 @@ header_cb (char   *data,
       self->content_coded = FALSE;
       advance_phase (self, G_CURL_PHASE_ACTIVE);
     }
-  else if (len > 17 && g_ascii_strncasecmp (data, "Content-Encoding:", 17) == 0)
+  else if (len > 17 && g_ascii_tolower (data[0]) == 'c' &&
+           g_ascii_strncasecmp (data, "Content-Encoding:", 17) == 0)
     {
       /* Seen here rather than looked up for every response: most have
        * none, and a lookup scans all their headers. */
