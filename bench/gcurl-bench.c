@@ -649,6 +649,9 @@ curl_start_one (Bench      *bench,
   curl_easy_setopt (transfer->easy, CURLOPT_WRITEDATA, transfer);
   curl_easy_setopt (transfer->easy, CURLOPT_PRIVATE, transfer);
   curl_easy_setopt (transfer->easy, CURLOPT_USERAGENT, BENCH_USER_AGENT);
+  /* As a GCurlMulti (and a SoupSession) asks by default: every encoding
+   * libcurl decodes, so the requests are the same. */
+  curl_easy_setopt (transfer->easy, CURLOPT_ACCEPT_ENCODING, "");
   if (bench->buffer_size > 0)
     curl_easy_setopt (transfer->easy, CURLOPT_BUFFERSIZE, bench->buffer_size);
 
