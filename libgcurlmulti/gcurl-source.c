@@ -95,6 +95,7 @@ typedef struct
    * earlier of the two. */
   gint64              curl_expiry;     /* libcurl's timer */
   gint64              wake_time;       /* g_curl_source_wake() */
+  gboolean            dispatching;     /* the ready time is set once, at its end */
 
   GCurlSourceFlushFunc flush_func;
   gpointer             flush_data;
@@ -131,6 +132,12 @@ static void
 update_ready_time (GCurlSourceImpl *self)
 {
   gint64 ready_time = self->curl_expiry;
+
+  /* Each change of a ready time writes to the context's wakeup fd, even
+   * from its own thread: during a dispatch, where libcurl's timer and the
+   * flush change it many times over, only the last value counts. */
+  if (self->dispatching)
+    return;
 
   if (self->wake_time >= 0 && (ready_time < 0 || self->wake_time < ready_time))
     ready_time = self->wake_time;
@@ -714,6 +721,7 @@ g_curl_source_dispatch (GSource     *source,
   /* Sockets removed from here to the end of the completions (libcurl
    * removes a keep-alive socket when its transfer is removed) may park. */
   self->may_park = TRUE;
+  self->dispatching = TRUE;
 
   if (self->backend == G_CURL_SOURCE_BACKEND_FDS)
     collect_ready_fds (self);
@@ -736,7 +744,6 @@ g_curl_source_dispatch (GSource     *source,
 
   if (self->wake_time >= 0 && self->wake_time <= now)
     self->wake_time = -1;
-  update_ready_time (self);
 
   keep = report_failed_watches (self, callback, user_data) &&
          drain_messages (self, callback, user_data);
@@ -749,6 +756,8 @@ g_curl_source_dispatch (GSource     *source,
 
   if (g_source_is_destroyed (source))
     return G_SOURCE_REMOVE;
+  self->dispatching = FALSE;
+  update_ready_time (self);
 
   /* No transfer runs, and none was added by the flush (libcurl would have
    * asked for its timer): the parked sockets will not be used soon. */
