@@ -42,6 +42,7 @@ typedef struct
   gint64       interval;        /* µs between two notifications of the sums */
   gint64       last_update;     /* µs (monotonic), 0: never */
   GSource     *timer;           /* (owned) (nullable): the update held back */
+  gboolean     timer_armed;     /* its ready time is set */
 } GCurlMultiList;
 
 void      g_curl_multi_list_class_init   (GObjectClass   *object_class,

@@ -147,7 +147,11 @@ update_sums (GCurlMultiList *list)
 }
 
 /* The sums may have changed: update them now if @now or if the interval
- * since the last update has passed, otherwise when it will have. */
+ * since the last update has passed, otherwise when it will have. The
+ * timer, once armed, is left to fire even if an update comes first (a
+ * cheap update then): each change of its ready time writes to the
+ * context's wakeup fd, and a busy list would change it twice per
+ * transfer. */
 static void
 sums_changed (GCurlMultiList *list,
               gboolean        now)
@@ -157,21 +161,33 @@ sums_changed (GCurlMultiList *list,
   if (!now && list->interval > 0 && list->last_update > 0 &&
       time < list->last_update + list->interval)
     {
-      if (list->timer != NULL)
-        g_source_set_ready_time (list->timer, list->last_update + list->interval);
+      if (list->timer != NULL && !list->timer_armed)
+        {
+          g_source_set_ready_time (list->timer, list->last_update + list->interval);
+          list->timer_armed = TRUE;
+        }
       return;
     }
 
   list->last_update = time;
-  if (list->timer != NULL)
-    g_source_set_ready_time (list->timer, -1);
   update_sums (list);
+  /* …but an empty list has nothing left to report: an idle loop must not
+   * wake up for it. */
+  if (list->timer_armed && g_curl_multi_list_get_n_items (list) == 0)
+    {
+      g_source_set_ready_time (list->timer, -1);
+      list->timer_armed = FALSE;
+    }
 }
 
 static gboolean
 timer_cb (gpointer user_data)
 {
-  sums_changed (user_data, TRUE);
+  GCurlMultiList *list = user_data;
+
+  list->timer_armed = FALSE;
+  g_source_set_ready_time (list->timer, -1);
+  sums_changed (list, TRUE);
   return G_SOURCE_CONTINUE;
 }
 
