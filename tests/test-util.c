@@ -283,13 +283,16 @@ test_assert_fds_back_to (TestServer *server,
 {
   gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
 
-  /* The server thread closes its ends asynchronously: give it a moment. */
-  while (test_count_open_fds (server) != expected && g_get_monotonic_time () < deadline)
+  /* The server thread closes its ends asynchronously: give it a moment.
+   * Fewer than before is no leak: an fd GIO's own threads had open when
+   * the baseline was counted (loading the proxy configuration, say) may be
+   * closed since; seen once on a loaded CI machine (12 against 13). */
+  while (test_count_open_fds (server) > expected && g_get_monotonic_time () < deadline)
     {
       g_main_context_iteration (NULL, FALSE);
       g_usleep (10 * 1000);
     }
-  g_assert_cmpuint (test_count_open_fds (server), ==, expected);
+  g_assert_cmpuint (test_count_open_fds (server), <=, expected);
 }
 
 void
