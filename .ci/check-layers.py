@@ -19,6 +19,7 @@ LAYERS = {
     'redirect': 0, 'progress': 0, 'rate-limit': 0, 'stall': 0, 'timings': 0,
     'request-options': 0, 'sink': 0,
     'retry': 0,                                 # how long to wait before trying again
+    'copy': 0,                                  # a stream into another, reading while writing
     'tls': 0,                                   # a TLS peer, its trust, client certificates
     'filename': 0,                              # a downloaded file's name in a folder
     'jar': 0,                                   # a multi's cookies and HSTS: its CURLSH

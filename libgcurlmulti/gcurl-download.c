@@ -13,6 +13,7 @@
 #include <gio/gfiledescriptorbased.h>
 
 #include "gcurl-date.h"
+#include "gcurl-copy-private.h"
 #include "gcurl-download-mirrors-private.h"
 #include "gcurl-download-private.h"
 #include "gcurl-download-segments-private.h"
@@ -100,7 +101,6 @@ typedef struct
   GInputStream       *body;
   GOutputStream      *out;
   gssize              written;            /* this attempt's, into out */
-  guint8             *buffer;             /* what is read from body, to write */
   gboolean            part_changed;       /* finish found the .part altered */
   GCurlSegments      *segments;           /* (nullable): the .part's ranges */
 
@@ -163,7 +163,6 @@ download_free (Download *d)
   g_clear_object (&d->transfer);
   g_clear_object (&d->multi);
   g_curl_mirrors_clear (&d->mirrors);
-  g_free (d->buffer);
   g_free (d);
 }
 
@@ -1018,54 +1017,27 @@ finish_download (GTask *task)
   g_object_unref (finish);
 }
 
-/* The body into the .part, a large chunk at a time: each write goes to a
- * worker thread (GLocalFileOutputStream), and g_output_stream_splice_async()
- * would make that 8 KiB at a time, a thread hop per few KiB received. */
-static void copy_read_cb (GObject      *source,
-                          GAsyncResult *result,
-                          gpointer      user_data);
-
+/* The body is in the .part (gcurl-copy.c), or the attempt failed. */
 static void
-copy_write_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  GTask *task = user_data;
-  Download *d = g_task_get_task_data (task);
-  GError *error = NULL;
-  gsize n = 0;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, &n, &error))
-    {
-      attempt_failed (task, error);
-      return;
-    }
-
-  d->written += n;
-  g_input_stream_read_async (d->body, d->buffer, GCURL_SINK_BUFFER_SIZE, G_PRIORITY_DEFAULT, NULL,
-                             copy_read_cb, task);
-}
-
-static void
-copy_read_cb (GObject      *source,
+copy_done_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
   GTask *task = user_data;
   Download *d = g_task_get_task_data (task);
   GError *error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  guint64 written = 0;
+  gboolean copied = g_curl_copy_finish (result, &written, &error);
 
-  if (n < 0)
-    attempt_failed (task, error);
-  else if (n > 0)
-    g_output_stream_write_all_async (d->out, d->buffer, (gsize) n, G_PRIORITY_DEFAULT, NULL,
-                                     copy_write_cb, task);
-  else
+  d->written = (gssize) written;
+  if (!copied)
     {
-      g_clear_object (&d->body);
-      finish_download (task);
+      attempt_failed (task, error);
+      return;
     }
+
+  g_clear_object (&d->body);
+  finish_download (task);
 }
 
 /* The response does not continue the .part: start over from zero, at once
@@ -1309,10 +1281,7 @@ send_cb (GObject      *source,
     }
 
   d->written = 0;
-  if (d->buffer == NULL)
-    d->buffer = g_malloc (GCURL_SINK_BUFFER_SIZE);
-  g_input_stream_read_async (d->body, d->buffer, GCURL_SINK_BUFFER_SIZE, G_PRIORITY_DEFAULT, NULL,
-                             copy_read_cb, task);
+  g_curl_copy_async (d->body, d->out, copy_done_cb, task);
 }
 
 static void
