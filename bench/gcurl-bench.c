@@ -25,6 +25,15 @@
  * Workloads (the runner chooses the URLs and sizes):
  *   small      --count GETs, --concurrency of them in flight at all times;
  *              each body is collected in memory
+ *   small-h2   as small, over HTTPS (--url https://..., the server's CA in
+ *              --ca-file): each response must be HTTP/2; the libcurl
+ *              clients multiplex the transfers over one connection
+ *   tls        as small, over HTTPS, each GET on a TLS connection of its
+ *              own (CURLOPT_FRESH_CONNECT and CURLOPT_FORBID_REUSE,
+ *              SOUP_MESSAGE_NEW_CONNECTION): each response must be
+ *              HTTP/1.1, and have made one new connection (libcurl's
+ *              CURLINFO_NUM_CONNECTS; for soup, a connection id not seen
+ *              before)
  *   many-slow  --count rate-limited GETs, all in flight at once (count =
  *              concurrency); bodies collected in memory
  *   memory     as many-slow; also reports the RSS growth per transfer above
@@ -35,6 +44,8 @@
  *              GCurlTransfer:segments = --segments (gcurl clients only):
  *              checks the status, the file's size and, after the clock
  *              has stopped, its SHA-256 (--sha256)
+ *   download   the same with the transfer's defaults (one connection, no
+ *              segments): a plain download_async() to --output
  */
 
 #include <errno.h>
@@ -81,6 +92,9 @@ typedef enum {
   WORKLOAD_IDLE,
   WORKLOAD_MEMORY,
   WORKLOAD_SEGMENTED,
+  WORKLOAD_SMALL_H2,
+  WORKLOAD_TLS,
+  WORKLOAD_DOWNLOAD,
 } Workload;
 
 static const char * const client_names[] = {
@@ -89,6 +103,7 @@ static const char * const client_names[] = {
 
 static const char * const workload_names[] = {
   "small", "bulk", "many-slow", "idle", "memory", "segmented",
+  "small-h2", "tls", "download",
 };
 
 typedef struct
@@ -106,6 +121,9 @@ typedef struct
   const char *output;          /* segmented: the file to save */
   guint       segments;        /* segmented: GCurlTransfer:segments */
   const char *sha256;          /* segmented: the file's checksum, or NULL */
+  const char *ca_file;         /* https: the CA that signed the server's
+                                * certificate (PEM), or NULL */
+  GHashTable *connection_ids;  /* soup, small-h2 and tls: the connection ids seen */
 
   GCurlMulti *gcurl_multi;     /* the gcurl clients' multi, not owned */
 
@@ -114,6 +132,7 @@ typedef struct
   guint       completed;
   guint64     bytes;
   guint64     wakeups;         /* main loop iterations or curl_multi_poll() returns */
+  guint64     connections;     /* small-h2, tls: connections made */
   gboolean    done;
   char       *failure;         /* the first failure, or NULL */
 
@@ -172,6 +191,77 @@ bench_complete (Bench  *bench,
   bench->bytes += n_bytes;
   if (bench->completed == bench->count)
     bench->done = TRUE;
+}
+
+/* Whether @workload saves one file with download_async(). */
+static gboolean
+workload_saves_file (Workload workload)
+{
+  return workload == WORKLOAD_SEGMENTED || workload == WORKLOAD_DOWNLOAD;
+}
+
+/* The HTTP version (libcurl's CURL_HTTP_VERSION_*) every response of the
+ * workload must have, so that all clients are seen to speak the same
+ * protocol; 0 for any. */
+static long
+workload_http_version (Workload workload)
+{
+  switch (workload)
+    {
+    case WORKLOAD_SMALL_H2:
+      return CURL_HTTP_VERSION_2_0;
+    case WORKLOAD_TLS:
+      return CURL_HTTP_VERSION_1_1;
+    default:
+      return 0;
+    }
+}
+
+static const char *
+http_version_name (long version)
+{
+  switch (version)
+    {
+    case CURL_HTTP_VERSION_1_0:
+      return "HTTP/1.0";
+    case CURL_HTTP_VERSION_1_1:
+      return "HTTP/1.1";
+    case CURL_HTTP_VERSION_2_0:
+      return "HTTP/2";
+    case CURL_HTTP_VERSION_3:
+      return "HTTP/3";
+    default:
+      return "no HTTP version";
+    }
+}
+
+/* The checks the HTTPS workloads add for a finished libcurl transfer
+ * (curl-multi's and the gcurl clients', whose raw handle it is): the HTTP
+ * version of the response and, for tls, that the transfer made exactly one
+ * connection, a new one. Fails the bench if one does not hold, and counts
+ * the connections made. */
+static void
+bench_check_curl (Bench *bench,
+                  CURL  *easy)
+{
+  long expected = workload_http_version (bench->workload);
+  long version = 0;
+  long connects = -1;
+
+  if (expected == 0)
+    return;
+
+  curl_easy_getinfo (easy, CURLINFO_HTTP_VERSION, &version);
+  if (version != expected)
+    bench_fail (bench, "transfer %u: %s, expected %s", bench->completed + 1,
+                http_version_name (version), http_version_name (expected));
+
+  curl_easy_getinfo (easy, CURLINFO_NUM_CONNECTS, &connects);
+  if (connects > 0)
+    bench->connections += (guint64) connects;
+  if (bench->workload == WORKLOAD_TLS && connects != 1)
+    bench_fail (bench, "transfer %u: %ld new connections, expected 1",
+                bench->completed + 1, connects);
 }
 
 static gint64
@@ -246,12 +336,14 @@ bench_print (Bench *bench)
                           "\"concurrency\": %u, \"transfers\": %u, \"bytes\": %" G_GUINT64_FORMAT ", "
                           "\"wall_s\": %.6f, \"user_s\": %.6f, \"sys_s\": %.6f, \"cpu_s\": %.6f, "
                           "\"max_rss_kib\": %" G_GINT64_FORMAT ", \"baseline_rss_kib\": %" G_GINT64_FORMAT ", "
-                          "\"wakeups\": %" G_GUINT64_FORMAT "}",
+                          "\"wakeups\": %" G_GUINT64_FORMAT,
                           bench->concurrency, bench->completed, bench->bytes,
                           wall, user, sys, user + sys,
                           bench->peak_rss_kib, bench->baseline_rss_kib,
                           bench->wakeups);
-  g_print ("%s\n", line->str);
+  if (workload_http_version (bench->workload) != 0)
+    g_string_append_printf (line, ", \"connections\": %" G_GUINT64_FORMAT, bench->connections);
+  g_print ("%s}\n", line->str);
 }
 
 /* Runs the thread-default main context until the bench is done, counting
@@ -360,6 +452,9 @@ on_gcurl_finished (GCurlTransfer *transfer,
     {
       g_autoptr(GBytes) body = g_curl_transfer_get_body (transfer);
 
+      /* The library has no getter of the HTTP version or of the number of
+       * connections made: libcurl's, on the raw handle. */
+      bench_check_curl (bench, g_curl_transfer_get_handle (transfer));
       bench_complete (bench, g_curl_transfer_get_status_code (transfer),
                       body != NULL ? g_bytes_get_size (body) : 0);
     }
@@ -380,6 +475,13 @@ gcurl_start_one (Bench      *bench,
   if (bench->buffer_size > 0)
     curl_easy_setopt (g_curl_transfer_get_handle (transfer), CURLOPT_BUFFERSIZE,
                       bench->buffer_size);
+  if (bench->workload == WORKLOAD_TLS)
+    {
+      /* No property of the library asks for a connection of the transfer's
+       * own: the raw handle's options, which add_transfer() leaves alone. */
+      curl_easy_setopt (g_curl_transfer_get_handle (transfer), CURLOPT_FRESH_CONNECT, 1L);
+      curl_easy_setopt (g_curl_transfer_get_handle (transfer), CURLOPT_FORBID_REUSE, 1L);
+    }
   g_signal_connect (transfer, "finished", G_CALLBACK (on_gcurl_finished), bench);
   bench->started++;
   g_curl_multi_add_transfer (multi, transfer);
@@ -510,10 +612,13 @@ run_gcurl (Bench *bench)
   GCurlStreamRead read = { bench, NULL, NULL, NULL, 0 };
   GCurlDownload download = { bench, NULL, NULL };
 
+  /* Everything else is the library's default: for an https URL, transfers
+   * to one HTTP/2 server multiplexed over one connection (multiplex). */
   multi = g_object_new (G_CURL_TYPE_MULTI,
                         "backend", backend,
                         "max-total-connections", bench->concurrency,
                         "max-host-connections", bench->concurrency,
+                        "tls-ca-file", bench->ca_file,
                         NULL);
   bench->gcurl_multi = multi;
   if (g_curl_multi_get_backend (multi) != backend)
@@ -546,11 +651,13 @@ run_gcurl (Bench *bench)
       bench->started++;
       g_curl_multi_send_async (multi, read.transfer, NULL, on_gcurl_sent, &read);
     }
-  else if (bench->workload == WORKLOAD_SEGMENTED)
+  else if (workload_saves_file (bench->workload))
     {
       download.transfer = g_curl_transfer_new (bench->url);
       download.file = g_file_new_for_path (bench->output);
-      g_curl_transfer_set_segments (download.transfer, bench->segments);
+      /* download: the transfer's defaults, one connection. */
+      if (bench->workload == WORKLOAD_SEGMENTED)
+        g_curl_transfer_set_segments (download.transfer, bench->segments);
       bench->started++;
       g_curl_multi_download_async (multi, download.transfer, download.file,
                                    G_CURL_DOWNLOAD_OVERWRITE, NULL, on_gcurl_downloaded,
@@ -565,7 +672,7 @@ run_gcurl (Bench *bench)
   bench_iterate (bench);
   bench_stop_clock (bench);
 
-  if (bench->workload == WORKLOAD_SEGMENTED)
+  if (workload_saves_file (bench->workload))
     {
       bench_check_sha256 (bench);
       g_clear_object (&download.transfer);
@@ -654,6 +761,21 @@ curl_start_one (Bench      *bench,
   curl_easy_setopt (transfer->easy, CURLOPT_ACCEPT_ENCODING, "");
   if (bench->buffer_size > 0)
     curl_easy_setopt (transfer->easy, CURLOPT_BUFFERSIZE, bench->buffer_size);
+  if (bench->ca_file != NULL)
+    curl_easy_setopt (transfer->easy, CURLOPT_CAINFO, bench->ca_file);
+  if (bench->workload == WORKLOAD_SMALL_H2)
+    {
+      /* HTTP/2 over TLS, and every transfer waits for the connection in
+       * progress rather than open one of its own: what the library does
+       * by default (GCurlMulti:multiplex). */
+      curl_easy_setopt (transfer->easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
+      curl_easy_setopt (transfer->easy, CURLOPT_PIPEWAIT, 1L);
+    }
+  else if (bench->workload == WORKLOAD_TLS)
+    {
+      curl_easy_setopt (transfer->easy, CURLOPT_FRESH_CONNECT, 1L);
+      curl_easy_setopt (transfer->easy, CURLOPT_FORBID_REUSE, 1L);
+    }
 
   bench->started++;
   code = curl_multi_add_handle (multi, transfer->easy);
@@ -676,7 +798,10 @@ curl_finish_one (Bench   *bench,
     bench_fail (bench, "transfer %u failed: %s", bench->completed + 1,
                 curl_easy_strerror (message->data.result));
   else
-    bench_complete (bench, (guint) status, transfer->received);
+    {
+      bench_check_curl (bench, message->easy_handle);
+      bench_complete (bench, (guint) status, transfer->received);
+    }
 
   curl_multi_remove_handle (multi, transfer->easy);
   g_hash_table_remove (transfer->running, transfer);
@@ -693,6 +818,8 @@ run_curl_multi (Bench *bench)
 
   curl_multi_setopt (multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) bench->concurrency);
   curl_multi_setopt (multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) bench->concurrency);
+  if (bench->workload == WORKLOAD_SMALL_H2)
+    curl_multi_setopt (multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
 
   if (bench->workload == WORKLOAD_IDLE)
     {
@@ -796,6 +923,40 @@ soup_transfer_free (SoupTransfer *transfer)
   g_free (transfer);
 }
 
+/* What bench_check_curl() checks, for soup: the HTTP version and, for
+ * tls, that the message went over a connection no other message used; the
+ * connections are counted by their ids. */
+static void
+soup_check_message (Bench       *bench,
+                    SoupMessage *message)
+{
+  long expected = workload_http_version (bench->workload);
+
+  if (expected != 0)
+    {
+      SoupHTTPVersion version = soup_message_get_http_version (message);
+      long have = version == SOUP_HTTP_2_0 ? CURL_HTTP_VERSION_2_0 :
+                  version == SOUP_HTTP_1_1 ? CURL_HTTP_VERSION_1_1 :
+                  version == SOUP_HTTP_1_0 ? CURL_HTTP_VERSION_1_0 : 0;
+
+      if (have != expected)
+        bench_fail (bench, "transfer %u: %s, expected %s", bench->completed + 1,
+                    http_version_name (have), http_version_name (expected));
+    }
+  if (expected != 0)
+    {
+      guint64 id = soup_message_get_connection_id (message);
+      gboolean new_id = g_hash_table_add (bench->connection_ids, GSIZE_TO_POINTER ((gsize) id));
+
+      if (id == 0)
+        bench_fail (bench, "transfer %u: no connection id", bench->completed + 1);
+      else if (bench->workload == WORKLOAD_TLS && !new_id)
+        bench_fail (bench, "transfer %u: connection %" G_GUINT64_FORMAT " used before, "
+                    "expected a new one", bench->completed + 1, id);
+      bench->connections = g_hash_table_size (bench->connection_ids);
+    }
+}
+
 static void
 on_soup_read_all (GObject      *source,
                   GAsyncResult *result,
@@ -810,8 +971,11 @@ on_soup_read_all (GObject      *source,
   if (body == NULL)
     bench_fail (bench, "transfer %u failed: %s", bench->completed + 1, error->message);
   else
-    bench_complete (bench, soup_message_get_status (transfer->message),
-                    g_bytes_get_size (body));
+    {
+      soup_check_message (bench, transfer->message);
+      bench_complete (bench, soup_message_get_status (transfer->message),
+                      g_bytes_get_size (body));
+    }
 
   if (!bench->done && !bench_all_started (bench))
     soup_start_one (bench, transfer->session);
@@ -827,6 +991,8 @@ soup_start_one (Bench       *bench,
   transfer->bench = bench;
   transfer->session = session;
   transfer->message = soup_message_new ("GET", bench->url);
+  if (bench->workload == WORKLOAD_TLS)
+    soup_message_add_flags (transfer->message, SOUP_MESSAGE_NEW_CONNECTION);
   bench->started++;
   soup_session_send_and_read_async (session, transfer->message, G_PRIORITY_DEFAULT,
                                     NULL, on_soup_read_all, transfer);
@@ -886,12 +1052,27 @@ static void
 run_soup (Bench *bench)
 {
   g_autoptr(SoupSession) session = NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autoptr(GError) error = NULL;
   SoupTransfer *bulk = NULL;
 
+  /* https: the server's CA as the only one trusted, like the libcurl
+   * clients' CURLOPT_CAINFO. libsoup 3 speaks HTTP/2 where ALPN says so. */
+  if (bench->ca_file != NULL)
+    {
+      database = g_tls_file_database_new (bench->ca_file, &error);
+      if (database == NULL)
+        {
+          bench_fail (bench, "%s: %s", bench->ca_file, error->message);
+          return;
+        }
+    }
   session = soup_session_new_with_options ("max-conns", (int) bench->concurrency,
                                            "max-conns-per-host", (int) bench->concurrency,
                                            "user-agent", BENCH_USER_AGENT,
                                            NULL);
+  if (database != NULL)
+    soup_session_set_tls_database (session, database);
   if (bench->workload == WORKLOAD_IDLE)
     {
       bench_idle_glib (bench);
@@ -903,6 +1084,7 @@ run_soup (Bench *bench)
   warm_up_proxy_resolver (bench);
 
   g_timeout_add_seconds (bench->timeout, on_timeout, bench);
+  bench->connection_ids = g_hash_table_new (NULL, NULL);
   bench_start_clock (bench);
 
   if (bench->workload == WORKLOAD_BULK)
@@ -932,6 +1114,7 @@ run_soup (Bench *bench)
       soup_transfer_free (bulk);
     }
   soup_session_abort (session);
+  g_clear_pointer (&bench->connection_ids, g_hash_table_unref);
 }
 
 #endif /* HAVE_SOUP */
@@ -984,6 +1167,7 @@ main (int   argc,
   int segments = 1;
   g_autofree char *output = NULL;
   g_autofree char *sha256 = NULL;
+  g_autofree char *ca_file = NULL;
   g_autofree char *url = NULL;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
@@ -993,7 +1177,8 @@ main (int   argc,
     { "client", 0, 0, G_OPTION_ARG_STRING, &client,
       "gcurl-epoll, gcurl-fds, curl-multi or soup", "CLIENT" },
     { "workload", 0, 0, G_OPTION_ARG_STRING, &workload,
-      "small, bulk, many-slow, idle, memory or segmented", "WORKLOAD" },
+      "small, small-h2, tls, bulk, many-slow, idle, memory, download or segmented",
+      "WORKLOAD" },
     { "url", 0, 0, G_OPTION_ARG_STRING, &url, "What every transfer fetches", "URL" },
     { "count", 0, 0, G_OPTION_ARG_INT, &count, "Transfers in all (default 1)", "N" },
     { "concurrency", 0, 0, G_OPTION_ARG_INT, &concurrency,
@@ -1007,11 +1192,13 @@ main (int   argc,
       "Diagnostic, not used by bench/run: CURLOPT_BUFFERSIZE for every libcurl "
       "handle (curl-multi, gcurl-*)", "BYTES" },
     { "output", 0, 0, G_OPTION_ARG_FILENAME, &output,
-      "Segmented workload: the file to save", "PATH" },
+      "Segmented and download workloads: the file to save", "PATH" },
     { "segments", 0, 0, G_OPTION_ARG_INT, &segments,
       "Segmented workload: connections to the file at once (default 1)", "N" },
     { "sha256", 0, 0, G_OPTION_ARG_STRING, &sha256,
-      "Segmented workload: the SHA-256 the saved file must have", "HEX" },
+      "Segmented and download workloads: the SHA-256 the saved file must have", "HEX" },
+    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file,
+      "https: the only certificate authorities to trust (PEM)", "PATH" },
     G_OPTION_ENTRY_NULL
   };
 
@@ -1032,7 +1219,8 @@ main (int   argc,
   bench.client = value;
   if (!parse_name (workload, workload_names, G_N_ELEMENTS (workload_names), &value))
     {
-      g_printerr ("--workload: one of small, bulk, many-slow, idle, memory, segmented\n");
+      g_printerr ("--workload: one of small, small-h2, tls, bulk, many-slow, idle, memory, "
+                  "download, segmented\n");
       return 2;
     }
   bench.workload = value;
@@ -1046,12 +1234,18 @@ main (int   argc,
       g_printerr ("--count, --concurrency, --timeout and --duration must be positive\n");
       return 2;
     }
-  if (bench.workload == WORKLOAD_SEGMENTED &&
+  if (workload_saves_file (bench.workload) &&
       (output == NULL || segments < 1 || segments > 16 ||
        (bench.client != CLIENT_GCURL_EPOLL && bench.client != CLIENT_GCURL_FDS)))
     {
-      g_printerr ("the segmented workload is for the gcurl clients, with --output and "
-                  "--segments from 1 to 16\n");
+      g_printerr ("the segmented and download workloads are for the gcurl clients, with "
+                  "--output and --segments from 1 to 16\n");
+      return 2;
+    }
+  if ((bench.workload == WORKLOAD_SMALL_H2 || bench.workload == WORKLOAD_TLS) &&
+      (url == NULL || g_ascii_strncasecmp (url, "https:", 6) != 0))
+    {
+      g_printerr ("the %s workload needs an https --url\n", workload);
       return 2;
     }
 #ifndef HAVE_SOUP
@@ -1063,7 +1257,7 @@ main (int   argc,
 #endif
 
   bench.url = url;
-  bench.count = bench.workload == WORKLOAD_BULK || bench.workload == WORKLOAD_SEGMENTED ? 1 :
+  bench.count = bench.workload == WORKLOAD_BULK || workload_saves_file (bench.workload) ? 1 :
                 bench.workload == WORKLOAD_IDLE ? 0 : (guint) count;
   bench.concurrency = (guint) concurrency;
   bench.size = size;
@@ -1073,6 +1267,7 @@ main (int   argc,
   bench.output = output;
   bench.segments = (guint) segments;
   bench.sha256 = sha256;
+  bench.ca_file = ca_file;
 
   raise_fd_limit ();
   curl_global_init (CURL_GLOBAL_DEFAULT);
