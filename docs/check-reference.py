@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 # check-reference.py: the checks of the 'docs' test suite (docs/meson.build).
 #
-#   check-reference.py check GI_DOCGEN CONFIG GIR
+#   check-reference.py check GI_DOCGEN CONFIG GIR [LIBRARY]
 #       gi-docgen check reports no warning, and every public symbol in the
 #       GIR has a non-empty doc comment (each parameter, return value and
 #       enum value too) and a "Since:" (gi-docgen check only looks for a
-#       missing doc comment, not an empty one or a missing Since).
+#       missing doc comment, not an empty one or a missing Since). With
+#       LIBRARY (the shared library), every g_curl_* symbol it exports is
+#       in the GIR, so that the checks above and the reference see it: a
+#       function of a header the scanner was not given would otherwise go
+#       unnoticed.
 #
 #   check-reference.py generate GI_DOCGEN CONFIG CONTENT_DIR GIR PAGE.md…
 #       gi-docgen generate, into a temporary directory, reports no warning
@@ -118,6 +122,36 @@ def check_gir(path):
     walk(namespace, [ns])
 
 
+def check_exports(gir, library):
+    """Every g_curl_* symbol the library exports is a function, method,
+    constructor or get_type function of the GIR."""
+    try:
+        result = subprocess.run(["nm", "-D", "--defined-only", library],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, check=False)
+    except OSError as e:
+        problem(f"cannot run nm on {library}: {e}")
+        return
+    if result.returncode != 0:
+        problem(f"nm -D {library} failed: {result.stderr.strip()}")
+        return
+    exported = {fields[-1].split("@")[0] for fields in map(str.split, result.stdout.splitlines())
+                if len(fields) >= 3 and fields[-1].startswith("g_curl_")}
+    if not exported:
+        problem(f"{library} exports no g_curl_ symbol")
+
+    described = set()
+    for element in ET.parse(gir).iter():
+        for attribute in ("{http://www.gtk.org/introspection/c/1.0}identifier",
+                          GLIB + "get-type"):
+            value = element.get(attribute)
+            if value:
+                described.add(value)
+    for name in sorted(exported - described):
+        problem(f"{name} is exported by {os.path.basename(library)} but not in the GIR "
+                f"(so not in the reference)")
+
+
 class LinkCollector(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
@@ -206,6 +240,8 @@ def main(argv):
         gidocgen, config, gir = argv[2:5]
         run_gidocgen([gidocgen, "check", "--quiet", "--config", config, gir])
         check_gir(gir)
+        if len(argv) >= 6:
+            check_exports(gir, argv[5])
     elif len(argv) >= 6 and argv[1] == "generate":
         gidocgen, config, content_dir, gir = argv[2:6]
         pages = argv[6:]
