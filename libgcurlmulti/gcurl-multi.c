@@ -855,7 +855,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * How many times [method@GCurl.Multi.download_async] tries again after a
    * transient failure (a refused connection, a name that does not resolve,
    * the connection lost mid-body, a stall, HTTP 408, 429 or 5xx), each time
-   * resuming from the `.part` file.
+   * resuming from the `.part` file. 3 by default.
    *
    * Since: 1.0
    */
@@ -903,6 +903,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * that failed together do not retry together), and each further retry's
    * delay is twice the one before. A `Retry-After` from the server (seconds
    * or a date, up to five minutes) is honoured when it asks for longer.
+   * 1000 (one second) by default.
    *
    * Since: 1.0
    */
