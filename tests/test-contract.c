@@ -2,6 +2,12 @@
  * gcurlmulti-1.pc, as an application would, and runs it against the test
  * server.
  *
+ * Installed (built with TEST_INSTALLED, see installed/meson.build) there
+ * is no build tree: it builds contract.c, installed next to it, against
+ * the installed gcurlmulti-1.pc, and skips when pkg-config does not find
+ * that one (the tests package does not need the development files) or
+ * when there is no C compiler.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
@@ -11,7 +17,8 @@
 
 static TestServer *server;
 
-/* contract.c compiles with -Werror against the uninstalled .pc and passes all its checks. */
+/* contract.c compiles with -Werror against the uninstalled .pc (installed:
+ * the installed one) and passes all its checks. */
 static void
 test_contract_program (void)
 {
@@ -31,10 +38,39 @@ test_contract_program (void)
   int status = 0;
   g_autoptr(GError) error = NULL;
 
-  g_assert_nonnull (pc_dir);
-  g_assert_nonnull (lib_dir);
-  env = g_environ_setenv (env, "PKG_CONFIG_PATH", pc_dir, TRUE);
-  env = g_environ_setenv (env, "LD_LIBRARY_PATH", lib_dir, TRUE);
+#ifdef TEST_INSTALLED
+  if (pc_dir == NULL)
+    {
+      g_autofree char *cc = g_find_program_in_path ("cc");
+      g_autofree char *pkg_config = g_find_program_in_path ("pkg-config");
+      const char *argv_exists[] = { "pkg-config", "--exists", "gcurlmulti-1", NULL };
+
+      if (cc == NULL || pkg_config == NULL)
+        {
+          g_test_skip (cc == NULL ? "no C compiler (cc) to build the contract program"
+                                  : "no pkg-config to find the installed gcurlmulti-1.pc");
+          g_rmdir (tmpdir);
+          return;
+        }
+      g_spawn_sync (NULL, (char **) argv_exists, NULL, G_SPAWN_SEARCH_PATH,
+                    NULL, NULL, NULL, NULL, &status, &error);
+      g_assert_no_error (error);
+      if (!g_spawn_check_wait_status (status, NULL))
+        {
+          g_test_skip ("pkg-config does not find gcurlmulti-1 (or what it requires): "
+                       "the development files are not installed");
+          g_rmdir (tmpdir);
+          return;
+        }
+    }
+  else
+#endif
+    {
+      g_assert_nonnull (pc_dir);
+      g_assert_nonnull (lib_dir);
+      env = g_environ_setenv (env, "PKG_CONFIG_PATH", pc_dir, TRUE);
+      env = g_environ_setenv (env, "LD_LIBRARY_PATH", lib_dir, TRUE);
+    }
 
   compile = g_strdup_printf ("cc -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter %s -o '%s' '%s' "
                              "$(pkg-config --cflags --libs gcurlmulti-1)",
@@ -76,7 +112,11 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
   server = test_server_new ();
+#ifdef TEST_INSTALLED
+  g_test_add_func ("/contract/installed-pkg-config", test_contract_program);
+#else
   g_test_add_func ("/contract/uninstalled-pkg-config", test_contract_program);
+#endif
   ret = g_test_run ();
   test_server_free (server);
   return ret;
