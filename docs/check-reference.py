@@ -5,7 +5,9 @@
 #       gi-docgen check reports no warning, and every public symbol in the
 #       GIR has a non-empty doc comment (each parameter, return value and
 #       enum value too) and a "Since:" (gi-docgen check only looks for a
-#       missing doc comment, not an empty one or a missing Since). With
+#       missing doc comment, not an empty one or a missing Since), and no
+#       Since: names a version after the one in CONFIG (valac's since check
+#       would refuse the symbol against the installed package). With
 #       LIBRARY (the shared library), every g_curl_* symbol it exports is
 #       in the GIR, so that the checks above and the reference see it: a
 #       function of a header the scanner was not given would otherwise go
@@ -77,9 +79,14 @@ def doc_text(element):
     return doc.text.strip() if doc is not None and doc.text else ""
 
 
-def check_gir(path):
+def version_key(version):
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def check_gir(path, project_version=None):
     """Empty doc comments and missing Since: lines, which gi-docgen check
-    does not report."""
+    does not report, and Since: versions after PROJECT_VERSION (the
+    release being built)."""
     tree = ET.parse(path)
     namespace = tree.getroot().find(CORE + "namespace")
     ns = namespace.get("name")
@@ -100,8 +107,13 @@ def check_gir(path):
             name = ".".join(path + [child.get("name")])
             if not doc_text(child):
                 problem(f"{name} has no documentation")
-            if child.get("version") is None:
+            since = child.get("version")
+            if since is None:
                 problem(f"{name} has no Since: line")
+            elif project_version is not None and \
+                    version_key(since) > version_key(project_version):
+                # Vala's since check would refuse it against this release.
+                problem(f"{name} says Since: {since}, after this release ({project_version})")
             for member in child.findall(CORE + "member"):
                 if not doc_text(member):
                     problem(f"{name}.{member.get('name')} has no documentation")
@@ -239,7 +251,9 @@ def main(argv):
     if len(argv) >= 5 and argv[1] == "check":
         gidocgen, config, gir = argv[2:5]
         run_gidocgen([gidocgen, "check", "--quiet", "--config", config, gir])
-        check_gir(gir)
+        with open(config, encoding="utf-8") as f:
+            m = re.search(r'^version\s*=\s*"([^"]+)"', f.read(), re.MULTILINE)
+        check_gir(gir, m.group(1) if m else None)
         if len(argv) >= 6:
             check_exports(gir, argv[5])
     elif len(argv) >= 6 and argv[1] == "generate":

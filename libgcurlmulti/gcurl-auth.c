@@ -30,7 +30,7 @@
  * the first answer counts; answers to a challenge whose transfer was
  * cancelled meanwhile are ignored.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 
 struct _GCurlAuth
@@ -126,7 +126,7 @@ g_curl_auth_class_init (GCurlAuthClass *klass)
    * The scheme libcurl answers the challenge with: "Basic", "Digest",
    * "NTLM", "Negotiate" or "Bearer".
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_SCHEME_NAME] =
     g_param_spec_string ("scheme-name", NULL, NULL, NULL,
@@ -138,7 +138,7 @@ g_curl_auth_class_init (GCurlAuthClass *klass)
    * The realm the challenge names (its `realm` parameter), or %NULL if it
    * names none.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_REALM] =
     g_param_spec_string ("realm", NULL, NULL, NULL,
@@ -150,7 +150,7 @@ g_curl_auth_class_init (GCurlAuthClass *klass)
    * Who asks, as "host:port": the server of the request (after the
    * redirects followed so far), or the proxy.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_AUTHORITY] =
     g_param_spec_string ("authority", NULL, NULL, NULL,
@@ -161,7 +161,7 @@ g_curl_auth_class_init (GCurlAuthClass *klass)
    *
    * Whether the proxy asks (a 407), not the server (a 401).
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_IS_FOR_PROXY] =
     g_param_spec_boolean ("is-for-proxy", NULL, NULL, FALSE,
@@ -255,7 +255,7 @@ decide (GCurlAuth      *self,
  * Returns: the scheme libcurl answers with: "Basic", "Digest", "NTLM",
  *   "Negotiate" or "Bearer"
  *
- * Since: 1.0
+ * Since: 0.1
  */
 const char *
 g_curl_auth_get_scheme_name (GCurlAuth *auth)
@@ -274,7 +274,7 @@ g_curl_auth_get_scheme_name (GCurlAuth *auth)
  *
  * Returns: (nullable): the realm the challenge names, or %NULL
  *
- * Since: 1.0
+ * Since: 0.1
  */
 const char *
 g_curl_auth_get_realm (GCurlAuth *auth)
@@ -293,7 +293,7 @@ g_curl_auth_get_realm (GCurlAuth *auth)
  *
  * Returns: who asks, as "host:port" (an IPv6 address in brackets)
  *
- * Since: 1.0
+ * Since: 0.1
  */
 const char *
 g_curl_auth_get_authority (GCurlAuth *auth)
@@ -311,7 +311,7 @@ g_curl_auth_get_authority (GCurlAuth *auth)
  *
  * Returns: %TRUE if the proxy asks (a 407), %FALSE if the server does
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gboolean
 g_curl_auth_is_for_proxy (GCurlAuth *auth)
@@ -335,7 +335,7 @@ g_curl_auth_is_for_proxy (GCurlAuth *auth)
  *
  * Only the first answer to a challenge counts.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_auth_authenticate (GCurlAuth  *auth,
@@ -365,7 +365,7 @@ g_curl_auth_authenticate (GCurlAuth  *auth,
  *
  * Only the first answer to a challenge counts.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_auth_cancel (GCurlAuth *auth)

@@ -32,7 +32,7 @@ static const char month_names[12][4] = {
  * Returns: (transfer full) (nullable): the date as a string, or %NULL if
  *   in GMT it falls outside the years 1 to 9999 that #GDateTime can hold
  *
- * Since: 1.0
+ * Since: 0.1
  */
 char *
 g_curl_date_time_to_http_string (GDateTime *datetime)
@@ -77,7 +77,7 @@ g_curl_date_time_to_http_string (GDateTime *datetime)
  * Returns: (transfer full) (nullable): the date in UTC, or %NULL if @date
  *   is not a date
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GDateTime *
 g_curl_date_time_new_from_http_string (const char *date)

@@ -238,7 +238,7 @@ download_cb (GObject      *source,
  * nothing is sent. On failure or cancellation after the name was chosen,
  * its `.part` stays, as with download_async.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_multi_download_to_directory_async (GCurlMulti          *self,
@@ -302,7 +302,7 @@ g_curl_multi_download_to_directory_async (GCurlMulti          *self,
  * Returns: (transfer full): the complete file, inside the folder, or
  *   %NULL with @error set
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GFile *
 g_curl_multi_download_to_directory_finish (GCurlMulti    *self,

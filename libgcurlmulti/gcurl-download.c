@@ -1462,7 +1462,7 @@ cancelled_cb (GCancellable *cancellable,
  * [property@GCurl.Transfer:destination] is @destination from this call
  * on.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_multi_download_async (GCurlMulti          *self,
@@ -1588,7 +1588,7 @@ g_curl_download_part_continues (GCurlTransfer *transfer,
  * Returns: %TRUE if the destination file is complete, %FALSE with @error
  *   set otherwise
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gboolean
 g_curl_multi_download_finish (GCurlMulti    *self,

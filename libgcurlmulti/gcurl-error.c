@@ -59,7 +59,7 @@ private_clear (GError *error)
  *
  * Returns: the error domain of libcurl failures
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GQuark
 g_curl_error_quark (void)
@@ -213,7 +213,7 @@ g_curl_error_is_transient_for_status (const GError *error,
  *
  * Returns: %TRUE if the same request may succeed when tried again
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gboolean
 g_curl_error_is_transient (const GError *error)

@@ -23,7 +23,7 @@ G_BEGIN_DECLS
  * Errors in this domain have a [enum@GCurl.Error] code, which has the same
  * numeric value as the `CURLcode` libcurl returned.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 #define G_CURL_ERROR (g_curl_error_quark ())
 
@@ -239,7 +239,7 @@ G_BEGIN_DECLS
  * %G_CURL_ERROR_HTTP_RETURNED_ERROR. See [Errors](errors.html) for the
  * other errors the library reports.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 typedef enum {
   G_CURL_ERROR_UNSUPPORTED_PROTOCOL = 1,

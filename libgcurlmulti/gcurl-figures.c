@@ -22,7 +22,7 @@
  *
  * Returns: the byte count
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gint64
 g_curl_transfer_get_downloaded_bytes (GCurlTransfer *self)
@@ -40,7 +40,7 @@ g_curl_transfer_get_downloaded_bytes (GCurlTransfer *self)
  *
  * Returns: the size in bytes, or -1 when it is not known
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gint64
 g_curl_transfer_get_download_size (GCurlTransfer *self)
@@ -58,7 +58,7 @@ g_curl_transfer_get_download_size (GCurlTransfer *self)
  *
  * Returns: the byte count
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gint64
 g_curl_transfer_get_uploaded_bytes (GCurlTransfer *self)
@@ -76,7 +76,7 @@ g_curl_transfer_get_uploaded_bytes (GCurlTransfer *self)
  *
  * Returns: the size in bytes, or -1 when there is none or it is not known
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gint64
 g_curl_transfer_get_upload_size (GCurlTransfer *self)
@@ -94,7 +94,7 @@ g_curl_transfer_get_upload_size (GCurlTransfer *self)
  *
  * Returns: a number from 0 to 1; 1 once the transfer has succeeded
  *
- * Since: 1.0
+ * Since: 0.1
  */
 double
 g_curl_transfer_get_fraction (GCurlTransfer *self)
@@ -112,7 +112,7 @@ g_curl_transfer_get_fraction (GCurlTransfer *self)
  *
  * Returns: bytes per second
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gint64
 g_curl_transfer_get_download_speed (GCurlTransfer *self)
@@ -130,7 +130,7 @@ g_curl_transfer_get_download_speed (GCurlTransfer *self)
  *
  * Returns: seconds, or -1 when the size or the speed is not known
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gint64
 g_curl_transfer_get_time_remaining (GCurlTransfer *self)

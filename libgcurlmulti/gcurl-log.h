@@ -28,7 +28,7 @@ G_BEGIN_DECLS
  * How much of its traffic a [class@GCurl.Multi] logs (see
  * [property@GCurl.Multi:log-level]).
  *
- * Since: 1.0
+ * Since: 0.1
  */
 typedef enum
 {

@@ -481,7 +481,7 @@ g_curl_multi_list_class_init (GObjectClass *object_class,
    * [property@GCurl.Multi:progress-interval] as the transfers report
    * progress, and at once when one is added or leaves.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   list_props[LIST_PROP_DOWNLOADED_BYTES] =
     g_param_spec_int64 ("downloaded-bytes", NULL, NULL, 0, G_MAXINT64, 0,
@@ -495,7 +495,7 @@ g_curl_multi_list_class_init (GObjectClass *object_class,
    * -1 if the size of one of them is not known; 0 with none. Updated like
    * [property@GCurl.Multi:downloaded-bytes].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   list_props[LIST_PROP_DOWNLOAD_SIZE] =
     g_param_spec_int64 ("download-size", NULL, NULL, -1, G_MAXINT64, 0,
@@ -510,7 +510,7 @@ g_curl_multi_list_class_init (GObjectClass *object_class,
    * the mean of the transfers' [property@GCurl.Transfer:fraction]; 0 with
    * no transfers. Updated like [property@GCurl.Multi:downloaded-bytes].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   list_props[LIST_PROP_FRACTION] =
     g_param_spec_double ("fraction", NULL, NULL, 0.0, 1.0, 0.0,
@@ -523,7 +523,7 @@ g_curl_multi_list_class_init (GObjectClass *object_class,
    * current transfers, in bytes per second. Updated like
    * [property@GCurl.Multi:downloaded-bytes].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   list_props[LIST_PROP_DOWNLOAD_SPEED] =
     g_param_spec_int64 ("download-speed", NULL, NULL, 0, G_MAXINT64, 0,
@@ -541,7 +541,7 @@ g_curl_multi_list_class_init (GObjectClass *object_class,
    * lower. It may change while transfers run: they follow from their next
    * chunk on.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   list_props[LIST_PROP_MAX_DOWNLOAD_SPEED] =
     g_param_spec_int64 ("max-download-speed", NULL, NULL, 0, G_MAXINT64, 0,

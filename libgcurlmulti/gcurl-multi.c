@@ -60,7 +60,7 @@
  * [property@GCurl.Multi:progress-interval] and once per add or removal
  * (fine for hundreds of transfers at once).
  *
- * Since: 1.0
+ * Since: 0.1
  */
 
 #define GCURL_DEFAULT_PROGRESS_INTERVAL_MS 100
@@ -679,7 +679,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * The main context the multi's transfers run on: by default the
    * thread-default main context of the thread that created the multi.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_CONTEXT] =
     g_param_spec_boxed ("context", NULL, NULL, G_TYPE_MAIN_CONTEXT,
@@ -692,7 +692,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * How the multi's source watches sockets; see [enum@GCurl.SourceBackend].
    * Reading it gives the backend in use.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_BACKEND] =
     g_param_spec_enum ("backend", NULL, NULL,
@@ -706,7 +706,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * The most connections open at once (`CURLMOPT_MAX_TOTAL_CONNECTIONS`);
    * transfers beyond it wait for a connection. 0 means no limit.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_MAX_TOTAL_CONNECTIONS] =
     g_param_spec_uint ("max-total-connections", NULL, NULL, 0, G_MAXINT, 0,
@@ -718,7 +718,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * The most connections open at once to one host
    * (`CURLMOPT_MAX_HOST_CONNECTIONS`). 0 means no limit.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_MAX_HOST_CONNECTIONS] =
     g_param_spec_uint ("max-host-connections", NULL, NULL, 0, G_MAXINT, 0,
@@ -731,7 +731,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * [signal@GCurl.Transfer::progress] emissions of one transfer (and the
    * notifications of its figures). 0 reports after every event.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_PROGRESS_INTERVAL] =
     g_param_spec_uint ("progress-interval", NULL, NULL, 0, G_MAXUINT,
@@ -746,7 +746,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * included. It drops once a transfer's [signal@GCurl.Transfer::finished]
    * has been emitted.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_N_TRANSFERS] =
     g_param_spec_uint ("n-transfers", NULL, NULL, 0, G_MAXUINT, 0,
@@ -761,7 +761,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * and the property keeps its value. A transfer to another scheme fails
    * with %G_CURL_ERROR_UNSUPPORTED_PROTOCOL.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_ALLOWED_PROTOCOLS] =
     g_param_spec_string ("allowed-protocols", NULL, NULL,
@@ -775,7 +775,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * %G_CURL_ERROR_TOO_MANY_REDIRECTS. 0 follows none: the redirect is then
    * the response.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_MAX_REDIRECTS] =
     g_param_spec_uint ("max-redirects", NULL, NULL, 0, G_MAXINT,
@@ -789,7 +789,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * system's, or %NULL for the system's. Peer and host verification are
    * always on. It applies to transfers started after it is set.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_TLS_CA_FILE] =
     g_param_spec_string ("tls-ca-file", NULL, NULL, NULL,
@@ -813,7 +813,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * goes to the origin of the URL only: a redirect to another origin is
    * made without it. It applies to transfers started after it is set.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_TLS_CLIENT_CERTIFICATE] =
     g_param_spec_object ("tls-client-certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE,
@@ -825,7 +825,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * The `User-Agent` header of the transfers, or %NULL for
    * `libgcurlmulti/VERSION`.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_USER_AGENT] =
     g_param_spec_string ("user-agent", NULL, NULL, NULL,
@@ -842,7 +842,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * noticed on time, and a loop whose transfers are all idle is not woken
    * before one of them can stall.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_STALL_TIMEOUT] =
     g_param_spec_uint ("stall-timeout", NULL, NULL, 0, G_MAXUINT,
@@ -857,7 +857,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * the connection lost mid-body, a stall, HTTP 408, 429 or 5xx), each time
    * resuming from the `.part` file. 3 by default.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_DOWNLOAD_RETRIES] =
     g_param_spec_uint ("download-retries", NULL, NULL, 0, 100,
@@ -888,7 +888,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * download_async()'s do. [method@GCurl.Multi.download_async] has its
    * own count, [property@GCurl.Multi:download-retries].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_RETRIES] =
     g_param_spec_uint ("retries", NULL, NULL, 0, 100, 0,
@@ -905,7 +905,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * or a date, up to five minutes) is honoured when it asks for longer.
    * 1000 (one second) by default.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_RETRY_DELAY] =
     g_param_spec_uint ("retry-delay", NULL, NULL, 1, 3600 * 1000,
@@ -926,7 +926,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * password); its code is libcurl's (%G_CURL_ERROR_COULDNT_RESOLVE_PROXY,
    * %G_CURL_ERROR_COULDNT_CONNECT…).
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_PROXY] =
     g_param_spec_string ("proxy", NULL, NULL, NULL,
@@ -946,7 +946,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * `no_proxy` environment variables), as does GLib's resolver when no
    * module provides one.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_PROXY_RESOLVER] =
     g_param_spec_object ("proxy-resolver", NULL, NULL, G_TYPE_PROXY_RESOLVER,
@@ -961,7 +961,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * ([method@GCurl.Multi.download_async]) retries at once when the network
    * is available again. %NULL for none.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_NETWORK_MONITOR] =
     g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR,
@@ -980,7 +980,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * are not held in memory and have no such limit. 0 for none; 256 MiB by
    * default. A change applies to the transfers added after it.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_MAX_BODY_SIZE] =
     g_param_spec_uint64 ("max-body-size", NULL, NULL, 0, G_MAXUINT64,
@@ -1000,7 +1000,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * URLs are HTTP/1.1 and never wait. %TRUE by default; a change applies
    * to the transfers added after it.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_MULTIPLEX] =
     g_param_spec_boolean ("multiplex", NULL, NULL, TRUE,
@@ -1016,7 +1016,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * transfer that sets its own wins. A change applies to the transfers
    * started after it.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_CONNECT_TIMEOUT] =
     g_param_spec_uint ("connect-timeout", NULL, NULL, 0, G_MAXINT, 0,
@@ -1031,7 +1031,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * A transfer that sets its own wins. For downloads of any size,
    * [property@GCurl.Multi:stall-timeout] is usually what you want.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_TIMEOUT] =
     g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXINT, 0,
@@ -1051,7 +1051,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * for the transfers of this multi, %FALSE by default;
    * [method@GCurl.Multi.download_async] always fails on such a status.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_FAIL_ON_HTTP_ERROR] =
     g_param_spec_boolean ("fail-on-http-error", NULL, NULL, FALSE,
@@ -1070,7 +1070,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * anything is read or sent there. A list libcurl does not accept is
    * refused with a critical and the property keeps its value.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   /**
    * GCurlMulti:accept-encoding:
@@ -1091,7 +1091,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * that [property@GCurl.Transfer:fraction] goes from 0 to 1 with the
    * transfer; the body itself is longer.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   /**
    * GCurlMulti:log-level:
@@ -1110,7 +1110,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * otherwise %G_CURL_LOG_NONE, which costs nothing. A change applies to
    * the transfers started after it.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_LOG_LEVEL] =
     g_param_spec_enum ("log-level", NULL, NULL, G_CURL_TYPE_LOG_LEVEL, G_CURL_LOG_NONE,
@@ -1153,7 +1153,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * them (after saving them to the old path). Transfers running at the
    * change finish with the old jar.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_COOKIE_FILE] =
     g_param_spec_string ("cookie-file", NULL, NULL, NULL,
@@ -1181,7 +1181,7 @@ g_curl_multi_class_init (GCurlMultiClass *klass)
    * saves the cache to the old path first; a new path replaces the cache
    * with that file's entries, `""` keeps them in memory.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_HSTS_FILE] =
     g_param_spec_string ("hsts-file", NULL, NULL, NULL,
@@ -1214,7 +1214,7 @@ g_curl_multi_init (GCurlMulti *self)
  *
  * Returns: (transfer full): a new multi
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GCurlMulti *
 g_curl_multi_new (void)
@@ -1230,7 +1230,7 @@ g_curl_multi_new (void)
  *
  * Returns: (transfer none): the main context
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GMainContext *
 g_curl_multi_get_context (GCurlMulti *self)
@@ -1249,7 +1249,7 @@ g_curl_multi_get_context (GCurlMulti *self)
  *
  * Returns: (transfer none): the multi handle, owned by @self
  *
- * Since: 1.0
+ * Since: 0.1
  */
 CURLM *
 g_curl_multi_get_handle (GCurlMulti *self)
@@ -1267,7 +1267,7 @@ g_curl_multi_get_handle (GCurlMulti *self)
  *
  * Returns: %G_CURL_SOURCE_BACKEND_EPOLL or %G_CURL_SOURCE_BACKEND_FDS
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GCurlSourceBackend
 g_curl_multi_get_backend (GCurlMulti *self)
@@ -1285,7 +1285,7 @@ g_curl_multi_get_backend (GCurlMulti *self)
  *
  * Returns: the number of transfers added and not finished
  *
- * Since: 1.0
+ * Since: 0.1
  */
 guint
 g_curl_multi_get_n_transfers (GCurlMulti *self)
@@ -1311,7 +1311,7 @@ g_curl_multi_get_n_transfers (GCurlMulti *self)
  * A name that is not an HTTP token, or a value containing CR or LF, is a
  * programmer error: it is refused with a critical and never sent.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_multi_set_default_header (GCurlMulti *self,
@@ -1338,7 +1338,7 @@ g_curl_multi_set_default_header (GCurlMulti *self,
  * Transfers added from a handler of those signals run as usual. A download
  * waiting to retry is cancelled too (see [method@GCurl.Transfer.cancel]).
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_multi_cancel_all (GCurlMulti *self)
@@ -1370,7 +1370,7 @@ g_curl_multi_cancel_all (GCurlMulti *self)
  * Adding a transfer that is running (here or in another multi) is a
  * programmer error. A finished transfer runs again from a clean state.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_multi_add_transfer (GCurlMulti    *self,
@@ -1413,7 +1413,7 @@ g_curl_multi_add_transfer (GCurlMulti    *self,
  *
  * Returns: (transfer full) (array zero-terminated=1): the cookies
  *
- * Since: 1.0
+ * Since: 0.1
  */
 char **
 g_curl_multi_get_cookies (GCurlMulti *self)
@@ -1445,7 +1445,7 @@ g_curl_multi_get_cookies (GCurlMulti *self)
  * `https` URL with a host, or a @set_cookie with CR or LF, is a
  * programmer error. Without a jar this does nothing.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_multi_add_cookie (GCurlMulti *self,
@@ -1472,7 +1472,7 @@ g_curl_multi_add_cookie (GCurlMulti *self,
  * [property@GCurl.Multi:cookie-file] at once if it is a file. Without a
  * jar this does nothing.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_multi_clear_cookies (GCurlMulti *self)

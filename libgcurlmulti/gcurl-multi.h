@@ -39,7 +39,7 @@ G_BEGIN_DECLS
  * file: it ignores %G_CURL_DOWNLOAD_OVERWRITE and
  * %G_CURL_DOWNLOAD_IF_MODIFIED.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 typedef enum /*< flags >*/ {
   G_CURL_DOWNLOAD_NONE = 0,
@@ -53,7 +53,7 @@ typedef enum /*< flags >*/ {
  *
  * The `GType` of [class@GCurl.Multi], for g_object_new() and type checks.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 #define G_CURL_TYPE_MULTI (g_curl_multi_get_type ())
 

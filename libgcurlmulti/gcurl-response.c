@@ -31,7 +31,7 @@ response_is_final (GCurlEasy *easy)
  *
  * Returns: the status, or 0 before [signal@GCurl.Transfer::got-headers]
  *
- * Since: 1.0
+ * Since: 0.1
  */
 guint
 g_curl_transfer_get_status_code (GCurlTransfer *self)
@@ -57,7 +57,7 @@ g_curl_transfer_get_status_code (GCurlTransfer *self)
  *
  * Returns: (transfer none) (nullable): the reason phrase, or %NULL
  *
- * Since: 1.0
+ * Since: 0.1
  */
 const char *
 g_curl_transfer_get_reason_phrase (GCurlTransfer *self)
@@ -82,7 +82,7 @@ g_curl_transfer_get_reason_phrase (GCurlTransfer *self)
  *
  * Returns: (transfer none): the URL
  *
- * Since: 1.0
+ * Since: 0.1
  */
 const char *
 g_curl_transfer_get_effective_url (GCurlTransfer *self)
@@ -106,7 +106,7 @@ g_curl_transfer_get_effective_url (GCurlTransfer *self)
  * Returns: (transfer none) (nullable): the value, or %NULL if the response
  *   has no such header
  *
- * Since: 1.0
+ * Since: 0.1
  */
 const char *
 g_curl_transfer_get_response_header (GCurlTransfer *self,
@@ -137,7 +137,7 @@ g_curl_transfer_get_response_header (GCurlTransfer *self,
  * Returns: (transfer full) (nullable) (array zero-terminated=1): the
  *   values, or %NULL if the response has no such header
  *
- * Since: 1.0
+ * Since: 0.1
  */
 char **
 g_curl_transfer_get_response_header_values (GCurlTransfer *self,
@@ -168,7 +168,7 @@ g_curl_transfer_get_response_header_values (GCurlTransfer *self,
  * Returns: (transfer full) (array zero-terminated=1): the names; empty
  *   before the final response's headers
  *
- * Since: 1.0
+ * Since: 0.1
  */
 char **
 g_curl_transfer_list_response_headers (GCurlTransfer *self)
@@ -196,7 +196,7 @@ g_curl_transfer_list_response_headers (GCurlTransfer *self)
  *   is %G_CURL_TRANSFER_STATE_SUCCEEDED, or %G_CURL_TRANSFER_STATE_FAILED
  *   with %G_CURL_ERROR_HTTP_RETURNED_ERROR
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GBytes *
 g_curl_transfer_get_body (GCurlTransfer *self)

@@ -289,7 +289,7 @@ send_and_read_cancelled_cb (GCancellable *cancellable,
  * calling [method@GCurl.Transfer.cancel], ends the wait at once with
  * %G_IO_ERROR_CANCELLED, without another request.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_multi_send_and_read_async (GCurlMulti          *self,
@@ -343,7 +343,7 @@ g_curl_multi_send_and_read_async (GCurlMulti          *self,
  *   %G_CURL_ERROR for a failed transfer, %G_IO_ERROR_CANCELLED for a
  *   cancelled one
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GBytes *
 g_curl_multi_send_and_read_finish (GCurlMulti    *self,
@@ -512,7 +512,7 @@ send_cancelled_cb (GCancellable *cancellable,
  * as without retries. So an HTTP status, known with the headers, is never
  * retried here.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_multi_send_async (GCurlMulti          *self,
@@ -581,7 +581,7 @@ g_curl_multi_send_async_full (GCurlMulti          *self,
  *   @error set: %G_CURL_ERROR for a transfer that failed before its headers
  *   arrived, %G_IO_ERROR_CANCELLED for a cancelled one
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GInputStream *
 g_curl_multi_send_finish (GCurlMulti    *self,
@@ -685,7 +685,7 @@ splice_sent_cb (GObject      *source,
  * then the error page is written, and the call fails with
  * %G_CURL_ERROR_HTTP_RETURNED_ERROR.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_multi_send_and_splice_async (GCurlMulti               *self,
@@ -727,7 +727,7 @@ g_curl_multi_send_and_splice_async (GCurlMulti               *self,
  *   set: %G_CURL_ERROR for a transfer that failed (before its headers or
  *   during its body), %G_IO_ERROR_CANCELLED, or the output's own error
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gssize
 g_curl_multi_send_and_splice_finish (GCurlMulti    *self,

@@ -820,7 +820,7 @@ static GSourceFuncs g_curl_source_funcs = {
  *
  * Returns: (transfer full): a new source
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GSource *
 g_curl_source_new_with_backend (CURLM              *multi,
@@ -898,7 +898,7 @@ g_curl_source_new_with_backend (CURLM              *multi,
  *
  * Returns: (transfer full): a new source, to attach with g_source_attach()
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GSource *
 g_curl_source_new (CURLM *multi)
@@ -918,7 +918,7 @@ g_curl_source_new (CURLM *multi)
  *
  * Returns: %G_CURL_SOURCE_BACKEND_FDS or %G_CURL_SOURCE_BACKEND_EPOLL
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GCurlSourceBackend
 g_curl_source_get_backend (GSource *source)

@@ -32,7 +32,7 @@ G_BEGIN_DECLS
  * Returns: %G_SOURCE_REMOVE to destroy the source, %G_SOURCE_CONTINUE to
  *   keep it
  *
- * Since: 1.0
+ * Since: 0.1
  */
 typedef gboolean (*GCurlSourceFunc) (CURLMsg  *message,
                                      gpointer  user_data);
@@ -51,7 +51,7 @@ typedef gboolean (*GCurlSourceFunc) (CURLMsg  *message,
  *
  * How a [func@GCurl.source_new] source watches libcurl's sockets.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 typedef enum {
   G_CURL_SOURCE_BACKEND_DEFAULT,

@@ -186,7 +186,7 @@ sync_call_end (SyncCall *call,
  * Returns: (transfer full): the response body (empty if it had none), or
  *   %NULL with @error set
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GBytes *
 g_curl_multi_send_and_read (GCurlMulti     *self,
@@ -230,7 +230,7 @@ g_curl_multi_send_and_read (GCurlMulti     *self,
  *
  * Returns: the number of bytes written, or -1 with @error set
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gssize
 g_curl_multi_send_and_splice (GCurlMulti                *self,
@@ -277,7 +277,7 @@ g_curl_multi_send_and_splice (GCurlMulti                *self,
  *
  * Returns: %TRUE once @destination holds the file, %FALSE with @error set
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gboolean
 g_curl_multi_download (GCurlMulti          *self,
@@ -351,7 +351,7 @@ sibling_loan_free (gpointer data)
  * Returns: (transfer full): the response body's stream, or %NULL with
  *   @error set
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GInputStream *
 g_curl_multi_send (GCurlMulti     *self,

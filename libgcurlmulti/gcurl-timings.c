@@ -15,7 +15,7 @@
  *
  * Returns: (transfer full): a copy, to free with g_curl_timings_free()
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GCurlTimings *
 g_curl_timings_copy (const GCurlTimings *timings)
@@ -31,7 +31,7 @@ g_curl_timings_copy (const GCurlTimings *timings)
  *
  * Frees @timings.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_timings_free (GCurlTimings *timings)

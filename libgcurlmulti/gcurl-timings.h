@@ -31,7 +31,7 @@ G_BEGIN_DECLS
  * so they grow in this order. A step that was not needed (a reused
  * connection has no name lookup or connect of its own) is 0.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 typedef struct
 {

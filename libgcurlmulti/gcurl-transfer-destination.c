@@ -37,7 +37,7 @@ g_curl_transfer_destination_class_init (GObjectClass *object_class,
    *
    * Notified from the multi's main context when it changes.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   destination_property =
     g_param_spec_object ("destination", NULL, NULL, G_TYPE_FILE, GCURL_PARAM_READABLE);
@@ -78,7 +78,7 @@ g_curl_transfer_set_destination (GCurlTransfer *self,
  * Returns: (transfer none) (nullable): the file, or %NULL if no download
  *   has named one yet
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GFile *
 g_curl_transfer_get_destination (GCurlTransfer *self)

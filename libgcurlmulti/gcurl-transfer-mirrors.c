@@ -38,7 +38,7 @@ g_curl_transfer_mirrors_class_init (GObjectClass *object_class,
    * can fix; %NULL for none (the default). See
    * [method@GCurl.Transfer.set_mirrors].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   mirrors_pspec = g_param_spec_boxed ("mirrors", NULL, NULL, G_TYPE_STRV, GCURL_PARAM_READWRITE);
   g_object_class_install_property (object_class, mirrors_prop, mirrors_pspec);
@@ -119,7 +119,7 @@ g_curl_transfer_mirrors_set_property (GCurlTransfer *self,
  * change. A download reads the mirrors when it starts: a change applies
  * to the next download.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_set_mirrors (GCurlTransfer      *self,
@@ -150,7 +150,7 @@ g_curl_transfer_set_mirrors (GCurlTransfer      *self,
  * Returns: (transfer none) (array zero-terminated=1) (nullable): the
  *   mirrors, or %NULL if there are none
  *
- * Since: 1.0
+ * Since: 0.1
  */
 const char * const *
 g_curl_transfer_get_mirrors (GCurlTransfer *self)

@@ -56,7 +56,7 @@ g_curl_transfer_retry_class_init (GObjectClass *object_class,
    * idempotency key, say), or to %FALSE for a `GET` with side effects.
    * A `POST` is never sent twice by the library unless this says so.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   idempotent_pspec =
     g_param_spec_boolean ("idempotent", NULL, NULL, FALSE, GCURL_PARAM_READWRITE);
@@ -101,7 +101,7 @@ g_curl_transfer_retry_set_property (GCurlTransfer *self,
  * Returns: what [method@GCurl.Transfer.set_idempotent] set, or, until it
  *   was called, whether the method is idempotent
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gboolean
 g_curl_transfer_get_idempotent (GCurlTransfer *self)
@@ -133,7 +133,7 @@ g_curl_transfer_get_idempotent (GCurlTransfer *self)
  * Call it with %TRUE to let [property@GCurl.Multi:retries] retry a
  * `POST`. It takes effect at the next failure.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_set_idempotent (GCurlTransfer *self,

@@ -41,7 +41,7 @@ g_curl_transfer_segments_class_init (GObjectClass *object_class,
    * file, from 1 (the default: one connection) to 16. See
    * [method@GCurl.Transfer.set_segments].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   segments_pspec = g_param_spec_uint ("segments", NULL, NULL, 1, GCURL_MAX_SEGMENTS, 1,
                                       GCURL_PARAM_READWRITE);
@@ -123,7 +123,7 @@ g_curl_transfer_segments_set_property (GCurlTransfer *self,
  * [method@GCurl.Transfer.set_expected_checksum] is checked on the whole
  * file.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_set_segments (GCurlTransfer *self,
@@ -147,7 +147,7 @@ g_curl_transfer_set_segments (GCurlTransfer *self,
  *
  * Returns: the most connections a download of @self may use at once
  *
- * Since: 1.0
+ * Since: 0.1
  */
 guint
 g_curl_transfer_get_segments (GCurlTransfer *self)

@@ -102,7 +102,7 @@ g_curl_transfer_submit (GCurlTransfer *self)
  *
  * Pausing a transfer that has finished does nothing.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_pause (GCurlTransfer *self)
@@ -143,7 +143,7 @@ g_curl_transfer_pause (GCurlTransfer *self)
  * for a download between two attempts. Resuming a transfer that is not
  * paused does nothing (but cancels a pause() made before it was added).
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_resume (GCurlTransfer *self)
@@ -219,7 +219,7 @@ cancelled_error (void)
  * the wait ends, no further request is made, and the call fails with
  * %G_IO_ERROR_CANCELLED.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_cancel (GCurlTransfer *self)

@@ -46,7 +46,7 @@ g_curl_transfer_tls_class_init (GObjectClass *object_class,
    * multi's. See there for where the key may come from. It cannot change
    * while the transfer runs.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   tls_properties[TLS_PROP_CLIENT_CERTIFICATE] =
     g_param_spec_object ("tls-client-certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE,
@@ -66,7 +66,7 @@ g_curl_transfer_tls_class_init (GObjectClass *object_class,
    * [signal@GCurl.Transfer::finished], and before
    * [signal@GCurl.Transfer::accept-certificate].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   tls_properties[TLS_PROP_PEER_CERTIFICATE] =
     g_param_spec_object ("tls-peer-certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE,
@@ -82,7 +82,7 @@ g_curl_transfer_tls_class_init (GObjectClass *object_class,
    * certificate accepted with [signal@GCurl.Transfer::accept-certificate]
    * keeps its errors.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   tls_properties[TLS_PROP_PEER_CERTIFICATE_ERRORS] =
     g_param_spec_flags ("tls-peer-certificate-errors", NULL, NULL,
@@ -128,7 +128,7 @@ g_curl_transfer_tls_class_init (GObjectClass *object_class,
    *
    * Returns: %TRUE to trust @peer for this run, %FALSE to fail
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   accept_certificate_signal =
     g_signal_new ("accept-certificate", G_TYPE_FROM_CLASS (object_class), G_SIGNAL_RUN_LAST,
@@ -243,7 +243,7 @@ g_curl_transfer_tls_flush (GCurlTransfer *self)
  * Returns: (transfer none) (nullable): the certificate, or %NULL if
  *   there was no TLS handshake in this run (or it cannot be known)
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GTlsCertificate *
 g_curl_transfer_get_tls_peer_certificate (GCurlTransfer *self)
@@ -263,7 +263,7 @@ g_curl_transfer_get_tls_peer_certificate (GCurlTransfer *self)
  *
  * Returns: the problems, 0 if it verified or there is no certificate
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GTlsCertificateFlags
 g_curl_transfer_get_tls_peer_certificate_errors (GCurlTransfer *self)

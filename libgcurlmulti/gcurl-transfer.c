@@ -43,7 +43,7 @@
  *
  * A finished transfer can be added again: it runs again from a clean state.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 
 struct _GCurlTransfer
@@ -382,7 +382,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    *
    * The URL the transfer requests, as given to [ctor@GCurl.Transfer.new].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_URL] =
     g_param_spec_string ("url", NULL, NULL, NULL,
@@ -394,7 +394,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    *
    * The HTTP method: `GET` by default, `POST` when a request body is set.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_METHOD] =
     g_param_spec_string ("method", NULL, NULL, "GET",
@@ -406,7 +406,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * Where the transfer is in its run; see [enum@GCurl.TransferState] for
    * the order of its values.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL,
@@ -422,7 +422,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * or `407` it answered with credentials set on the handle, an interim
    * `1xx`. It stays 0 for protocols without a status (`ftp`, `file`).
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_STATUS_CODE] =
     g_param_spec_uint ("status-code", NULL, NULL, 0, 999, 0,
@@ -438,7 +438,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * For a body decoded (see [property@GCurl.Multi:accept-encoding]), the
    * bytes as they came, before decoding.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_DOWNLOADED_BYTES] =
     g_param_spec_int64 ("downloaded-bytes", NULL, NULL, 0, G_MAXINT64, 0,
@@ -450,7 +450,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * The size of the response body, or -1 while it is not known. For a
    * partial response (206), the size of the whole resource.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_DOWNLOAD_SIZE] =
     g_param_spec_int64 ("download-size", NULL, NULL, -1, G_MAXINT64, -1,
@@ -461,7 +461,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    *
    * Bytes of the request body sent so far.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_UPLOADED_BYTES] =
     g_param_spec_int64 ("uploaded-bytes", NULL, NULL, 0, G_MAXINT64, 0,
@@ -473,7 +473,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * The size of the request body, or -1 when there is none or it is not
    * known.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_UPLOAD_SIZE] =
     g_param_spec_int64 ("upload-size", NULL, NULL, -1, G_MAXINT64, -1,
@@ -486,7 +486,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * size is not known, 1 once the transfer has succeeded. Made to be bound
    * to a progress bar's fraction.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_FRACTION] =
     g_param_spec_double ("fraction", NULL, NULL, 0.0, 1.0, 0.0,
@@ -497,7 +497,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    *
    * The recent download speed in bytes per second.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_DOWNLOAD_SPEED] =
     g_param_spec_int64 ("download-speed", NULL, NULL, 0, G_MAXINT64, 0,
@@ -509,7 +509,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * Seconds until the body has arrived at the recent speed, or -1 when
    * that is not known.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_TIME_REMAINING] =
     g_param_spec_int64 ("time-remaining", NULL, NULL, -1, G_MAXINT64, -1,
@@ -521,7 +521,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * The highest download speed in bytes per second, 0 for no limit. It
    * may be changed while the transfer runs.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_MAX_DOWNLOAD_SPEED] =
     g_param_spec_int64 ("max-download-speed", NULL, NULL, 0, G_MAXINT64, 0,
@@ -533,7 +533,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * The `User-Agent` header of this transfer, or %NULL for its multi's
    * [property@GCurl.Multi:user-agent]. It cannot contain CR or LF.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_USER_AGENT] =
     g_param_spec_string ("user-agent", NULL, NULL, NULL,
@@ -547,7 +547,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * none; %NULL for its multi's [property@GCurl.Multi:proxy], whose own
    * default is to ask [property@GCurl.Multi:proxy-resolver] for each URL.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_PROXY] =
     g_param_spec_string ("proxy", NULL, NULL, NULL,
@@ -560,7 +560,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * in place of the system's; %NULL for its multi's
    * [property@GCurl.Multi:tls-ca-file].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_TLS_CA_FILE] =
     g_param_spec_string ("tls-ca-file", NULL, NULL, NULL,
@@ -574,7 +574,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * [property@GCurl.Multi:allowed-protocols]. A list libcurl does not
    * accept is refused with a critical.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_ALLOWED_PROTOCOLS] =
     g_param_spec_string ("allowed-protocols", NULL, NULL, NULL,
@@ -587,7 +587,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * multi's [property@GCurl.Multi:redirect-protocols]. Never wider than
    * [property@GCurl.Transfer:allowed-protocols].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_REDIRECT_PROTOCOLS] =
     g_param_spec_string ("redirect-protocols", NULL, NULL, NULL,
@@ -601,7 +601,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * for [method@GCurl.Multi.download_async] none. `"identity"` asks for
    * none.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_ACCEPT_ENCODING] =
     g_param_spec_string ("accept-encoding", NULL, NULL, NULL,
@@ -614,7 +614,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * the result), or -1 for its multi's [property@GCurl.Multi:max-redirects].
    * A change applies from the next run.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_MAX_REDIRECTS] =
     g_param_spec_int ("max-redirects", NULL, NULL, -1, G_MAXINT, -1,
@@ -628,7 +628,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * -1 for its multi's [property@GCurl.Multi:stall-timeout]. A change
    * applies from the next run.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_STALL_TIMEOUT] =
     g_param_spec_int ("stall-timeout", NULL, NULL, -1, G_MAXINT, -1,
@@ -643,7 +643,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * Never set, the multi's [property@GCurl.Multi:connect-timeout]
    * applies; once set (0 too), this one.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_CONNECT_TIMEOUT] =
     g_param_spec_uint ("connect-timeout", NULL, NULL, 0, G_MAXINT, 0,
@@ -658,7 +658,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * once set (0 too), this one. For downloads of any size,
    * [property@GCurl.Transfer:stall-timeout] is usually what you want.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_TIMEOUT] =
     g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXINT, 0,
@@ -672,7 +672,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * [property@GCurl.Multi:fail-on-http-error]). Never set, the multi's
    * applies; once set, this one.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_FAIL_ON_HTTP_ERROR] =
     g_param_spec_boolean ("fail-on-http-error", NULL, NULL, FALSE,
@@ -686,7 +686,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * followed, and when a new run starts over from
    * [property@GCurl.Transfer:url].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   properties[PROP_EFFECTIVE_URL] =
     g_param_spec_string ("effective-url", NULL, NULL, NULL, GCURL_PARAM_READABLE);
@@ -709,7 +709,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * once per [property@GCurl.Multi:progress-interval], and once more with
    * the final figures just before [signal@GCurl.Transfer::finished].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   signals[SIGNAL_PROGRESS] =
     g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -725,7 +725,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * [method@GCurl.Transfer.get_status_code] and
    * [method@GCurl.Transfer.get_response_header].
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   signals[SIGNAL_GOT_HEADERS] =
     g_signal_new ("got-headers", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -742,7 +742,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    * [method@GCurl.Multi.add_transfer]. The multi drops its reference to the
    * transfer after the emission.
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   signals[SIGNAL_FINISHED] =
     g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -778,7 +778,7 @@ g_curl_transfer_class_init (GCurlTransferClass *klass)
    *
    * Returns: %TRUE if the handler answers @auth (now or later)
    *
-   * Since: 1.0
+   * Since: 0.1
    */
   signals[SIGNAL_AUTHENTICATE] =
     g_signal_new ("authenticate", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -806,7 +806,7 @@ g_curl_transfer_init (GCurlTransfer *self)
  *
  * Returns: (transfer full): a new transfer
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GCurlTransfer *
 g_curl_transfer_new (const char *url)
@@ -824,7 +824,7 @@ g_curl_transfer_new (const char *url)
  *
  * Returns: (transfer none): the URL given to [ctor@GCurl.Transfer.new]
  *
- * Since: 1.0
+ * Since: 0.1
  */
 const char *
 g_curl_transfer_get_url (GCurlTransfer *self)
@@ -847,7 +847,7 @@ g_curl_transfer_get_url (GCurlTransfer *self)
  *
  * Returns: (transfer none): the easy handle, owned by @self
  *
- * Since: 1.0
+ * Since: 0.1
  */
 CURL *
 g_curl_transfer_get_handle (GCurlTransfer *self)
@@ -866,7 +866,7 @@ g_curl_transfer_get_handle (GCurlTransfer *self)
  * Returns: (transfer none): the method set with
  *   [method@GCurl.Transfer.set_method], or `GET` (`POST` with a body)
  *
- * Since: 1.0
+ * Since: 0.1
  */
 const char *
 g_curl_transfer_get_method (GCurlTransfer *self)
@@ -886,7 +886,7 @@ g_curl_transfer_get_method (GCurlTransfer *self)
  * it has a request body. `HEAD` asks for the headers only. A method that
  * is not an HTTP token is a programmer error, refused with a critical.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_set_method (GCurlTransfer *self,
@@ -962,7 +962,7 @@ g_curl_transfer_set_resume_from (GCurlTransfer *self,
  * Headers set here are sent to the origin of the URL only: when a redirect
  * leads to another origin (scheme, host or port), they are not sent there.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_set_request_header (GCurlTransfer *self,
@@ -987,7 +987,7 @@ g_curl_transfer_set_request_header (GCurlTransfer *self,
  * Sets the body to send. The method becomes `POST` unless
  * [method@GCurl.Transfer.set_method] chose another.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_set_request_body (GCurlTransfer *self,
@@ -1022,7 +1022,7 @@ g_curl_transfer_set_request_body (GCurlTransfer *self,
  * otherwise that fails with %G_CURL_ERROR_SEND_FAIL_REWIND. A read error fails the transfer with
  * that error.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_set_request_stream (GCurlTransfer *self,
@@ -1045,7 +1045,7 @@ g_curl_transfer_set_request_stream (GCurlTransfer *self,
  *
  * Returns: the state
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GCurlTransferState
 g_curl_transfer_get_state (GCurlTransfer *self)
@@ -1066,7 +1066,7 @@ g_curl_transfer_get_state (GCurlTransfer *self)
  *   is %G_CURL_TRANSFER_STATE_FAILED, %G_CURL_TRANSFER_STATE_CANCELLED or
  *   %G_CURL_TRANSFER_STATE_RETRYING (the failure retried)
  *
- * Since: 1.0
+ * Since: 0.1
  */
 const GError *
 g_curl_transfer_get_error (GCurlTransfer *self)
@@ -1088,7 +1088,7 @@ g_curl_transfer_get_error (GCurlTransfer *self)
  *
  * Returns: bytes per second, 0 for no limit
  *
- * Since: 1.0
+ * Since: 0.1
  */
 gint64
 g_curl_transfer_get_max_download_speed (GCurlTransfer *self)
@@ -1106,7 +1106,7 @@ g_curl_transfer_get_max_download_speed (GCurlTransfer *self)
  * Limits the download speed of the transfer; it may be changed while the
  * transfer runs and takes effect at once.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_set_max_download_speed (GCurlTransfer *self,
@@ -1135,7 +1135,7 @@ g_curl_transfer_set_max_download_speed (GCurlTransfer *self,
  * [method@GCurl.Multi.download_async] checks it before it gives the file
  * its name, and fails with %G_IO_ERROR_INVALID_DATA on a mismatch.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 void
 g_curl_transfer_set_expected_checksum (GCurlTransfer *self,
@@ -1173,7 +1173,7 @@ g_curl_transfer_get_expected_checksum (GCurlTransfer *self,
  * Returns: (transfer full) (nullable): the timings, or %NULL if the
  *   transfer never ran
  *
- * Since: 1.0
+ * Since: 0.1
  */
 GCurlTimings *
 g_curl_transfer_get_timings (GCurlTransfer *self)

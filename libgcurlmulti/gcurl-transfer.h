@@ -76,7 +76,7 @@ G_BEGIN_DECLS
  * The values are in the order they were added, not in the order of a run;
  * more may be added.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 typedef enum {
   G_CURL_TRANSFER_STATE_NEW,
@@ -94,7 +94,7 @@ typedef enum {
  *
  * The `GType` of [class@GCurl.Transfer], for g_object_new() and type checks.
  *
- * Since: 1.0
+ * Since: 0.1
  */
 #define G_CURL_TYPE_TRANSFER (g_curl_transfer_get_type ())
 
